@@ -1,0 +1,215 @@
+"""The backward engine: walks the graph from the outputs, iteratively, in dependency order.
+
+Each node runs once all the nodes that feed it a gradient have run (counted in a first
+pass), so a gradient reaching a node through several paths is summed before it moves on.
+No recursion anywhere: a chain of 100,000 ops is as safe as a chain of ten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff.autograd import grad_mode
+from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node
+
+
+def _dependencies(roots: list[Node]) -> dict[Node, int]:
+    """For every node reachable from ``roots``: how many edges of the graph enter it."""
+    deps: dict[Node, int] = {}
+    stack = list(roots)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_edges:
+            if edge is not None:
+                nxt = edge[0]
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    return deps
+
+
+def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
+    """The nodes from which some target can be reached (the only ones worth running)."""
+    needed: set[Node] = set()
+    done: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if node in targets or any(e is not None and e[0] in needed for e in node.next_edges):
+                needed.add(node)
+            continue
+        if node in done:
+            continue
+        done.add(node)
+        stack.append((node, True))
+        for edge in node.next_edges:
+            if edge is not None and edge[0] not in done:
+                stack.append((edge[0], False))
+    return needed
+
+
+def _accumulate(leaf: Any, grad: Any, create_graph: bool, shared: set) -> None:
+    """Add ``grad`` into ``leaf.grad`` as PyTorch's AccumulateGrad does.
+
+    ``shared`` holds the ids of gradient tensors other code can still see (the caller's
+    ``gradient``, grads already stored in a leaf, what custom Functions return).
+    """
+    old = leaf.grad
+    if old is None:
+        # Keep the incoming array when nobody else can see it; copy it when it may be a
+        # view of (or the same array as) another tensor, so later in-place updates of
+        # .grad (zero_, +=) cannot leak into that tensor.
+        if not create_graph:
+            if id(grad) in shared or grad._be.is_view(grad._data):
+                grad = grad.detach().clone()
+            elif grad._requires_grad:
+                grad = grad.detach()
+            shared.add(id(grad))
+        leaf.grad = grad
+    elif create_graph or old._requires_grad:
+        leaf.grad = old + grad
+    else:
+        old._be.copyto(old._data, old._be.add(old._data, grad._data))
+
+
+def run_backward(
+    outputs: list[Any],
+    grad_outputs: list[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: list[Any] | None = None,
+    accumulate: bool = True,
+) -> list[Any] | None:
+    """Backpropagate ``grad_outputs`` from ``outputs``.
+
+    With ``accumulate`` the gradients land in the leaves' ``.grad`` (all leaves, or only
+    ``inputs``); without it (``autograd.grad``) the gradients of ``inputs`` are returned.
+    """
+    roots: list[Node] = []
+    buffers: dict[Node, list] = {}
+    for out, g in zip(outputs, grad_outputs):
+        node = out.grad_fn
+        if node is None:
+            node = out._get_accumulator()
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node.num_outputs
+            roots.append(node)
+        nr = out._output_nr
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+    # Where the requested gradients are taken: the input's own node and output slot.
+    captures: dict[tuple[Node, int], int] = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            node = t.grad_fn if t.grad_fn is not None else t._get_accumulator()
+            captures[(node, t._output_nr)] = i
+    results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
+    shared = {id(g) for g in grad_outputs}
+
+    deps = _dependencies(roots)
+    needed = None
+    if inputs is not None:
+        needed = _needed(roots, {key[0] for key in captures})
+        deps = {n: 0 for n in needed}
+        for node in needed:
+            for edge in node.next_edges:
+                if edge is not None and edge[0] in needed:
+                    deps[edge[0]] += 1
+
+    ready = [n for n in roots if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    state = grad_mode.state
+    prev_mode = state.enabled
+    state.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node)
+            if captures:
+                for nr, g in enumerate(grads):
+                    i = captures.get((node, nr))
+                    if i is not None:
+                        results[i] = g
+            if node.__class__ is AccumulateGrad:
+                if accumulate and grads[0] is not None:
+                    leaf = node.leaf_ref()
+                    if leaf is not None and (inputs is None or (node, 0) in captures):
+                        _accumulate(leaf, grads[0], create_graph, shared)
+                continue
+            if needed is not None and not any(
+                e is not None and e[0] in needed for e in node.next_edges
+            ):
+                continue
+            in_grads = _call(node, grads, retain_graph)
+            if not node.fresh_grads:
+                shared.update(map(id, in_grads))
+            for edge, g in zip(node.next_edges, in_grads):
+                if edge is None:
+                    continue
+                nxt, nr = edge
+                if needed is not None and nxt not in needed:
+                    continue
+                if g is not None:
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * nxt.num_outputs
+                    old = buf[nr]
+                    buf[nr] = g if old is None else old + g
+                remaining = deps[nxt] - 1
+                deps[nxt] = remaining
+                if remaining == 0:
+                    if nxt in buffers:
+                        ready.append(nxt)
+                    else:
+                        _skip(nxt, deps, ready, buffers, needed)
+    finally:
+        state.enabled = prev_mode
+    return results if inputs is not None and not accumulate else None
+
+
+def _skip(node: Node, deps: dict, ready: list, buffers: dict, needed: Any) -> None:
+    """A node that received no gradient at all: release its inputs' counts without running."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        for edge in n.next_edges:
+            if edge is None or (needed is not None and edge[0] not in needed):
+                continue
+            nxt = edge[0]
+            deps[nxt] -= 1
+            if deps[nxt] == 0:
+                if nxt in buffers:
+                    ready.append(nxt)
+                else:
+                    stack.append(nxt)
+
+
+def _call(node: Node, grads: list, retain_graph: bool) -> tuple:
+    """Run one node's backward; check what it returns; free its saved tensors."""
+    if node.saved is FREED:
+        raise RuntimeError(SECOND_BACKWARD)
+    if node.num_outputs > 1:
+        grads = node.materialize(grads)
+    hooks = node.hooks
+    try:
+        out = node.backward(*grads)
+    except Exception as exc:
+        trace = node.trace
+        if trace is not None and hasattr(exc, "add_note"):  # add_note: Python 3.11+
+            exc.add_note(f"Traceback of forward call that caused the error:\n{trace}")
+        raise
+    if out.__class__ is not tuple:
+        out = (out,)
+    if not retain_graph and node.saved:
+        node.saved = FREED
+    if grad_mode.state.anomaly:
+        from autodiff.autograd.anomaly import check_nan
+
+        check_nan(node, out)
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(out, tuple(grads))
+    return out

@@ -1,0 +1,218 @@
+"""Custom autograd Functions: subclass ``Function`` with static ``forward(ctx, ...)`` and
+``backward(ctx, *grad_outputs)``, then call ``MyFn.apply(...)``.
+
+As in PyTorch, ``ctx`` *is* the graph node: an instance of ``<Name>Backward``, a node class
+made once per Function subclass, so ``y.grad_fn`` prints ``<MyReLUBackward object ...>``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+from autodiff.autograd import grad_mode
+from autodiff.autograd.node import Node, edge_of
+from autodiff.tensor import LEAF_INPLACE, Tensor, _make
+
+
+class FunctionCtx:
+    """What ``forward`` and ``backward`` may call on ``ctx``."""
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError("save_for_backward can only save variables, but argument 0 is of type " + type(t).__name__)
+        self.to_save = tensors
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """Declare inputs that ``forward`` modified in place."""
+        self.dirty_tensors = tensors
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        """Declare outputs that have no gradient (indices, masks...)."""
+        self.non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """With False, backward receives None (not zeros) for outputs that got no gradient."""
+        self.materialize_grads = value
+
+
+class BackwardFunction(Node, FunctionCtx):
+    """The node (and ctx) of one call of a custom Function."""
+
+    fresh_grads = False
+    _forward_cls: Any = None
+
+    def __init__(self) -> None:
+        Node.__init__(self, ())
+        self.to_save = ()
+        self.dirty_tensors = ()
+        self.non_differentiable = ()
+        self.materialize_grads = True
+        self.needs_input_grad: tuple = ()
+        self.output_meta: list = []
+        self.num_outputs = 1
+
+    @property
+    def saved_tensors(self) -> tuple:
+        if self.saved is None:
+            return tuple(self.to_save)
+        return self.unpack()
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def materialize(self, grads: list) -> list:
+        if not self.materialize_grads:
+            return grads
+        out = []
+        for g, (shape, dtype, be) in zip(grads, self.output_meta):
+            out.append(_make(be.zeros(shape, dtype.name), be) if g is None else g)
+        return out
+
+    def backward(self, *grad_outputs: Any) -> tuple:
+        cls = self._forward_cls
+        grads = cls.backward(self, *grad_outputs)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        n = len(self.next_edges)
+        if len(grads) != n:
+            if len(grads) > n and all(g is None for g in grads[n:]):
+                grads = grads[:n]
+            else:
+                raise RuntimeError(
+                    f"function {self.name()} returned an incorrect number of gradients "
+                    f"(expected {n}, got {len(grads)})"
+                )
+        checked = []
+        for i, (g, edge, meta) in enumerate(zip(grads, self.next_edges, self.input_meta)):
+            if g is None or edge is None:
+                checked.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError(
+                    f"function {self.name()} returned a gradient different than None at position "
+                    f"{i + 1}, but the corresponding forward input was not a Variable"
+                )
+            shape, dtype, be = meta
+            if g._data.shape != shape:
+                from autodiff.ops.reduction import sum_to
+
+                try:
+                    g = sum_to(g, shape)
+                except Exception:
+                    g = None
+                if g is None or g._data.shape != shape:
+                    raise RuntimeError(
+                        f"Function {self.name()} returned an invalid gradient at index {i} - got "
+                        f"{list(grads[i].shape)} but expected shape compatible with {list(shape)}"
+                    )
+            if g._be is not be or g.dtype is not dtype:
+                g = g.to(device=be.name, dtype=dtype)
+            checked.append(g)
+        return tuple(checked)
+
+
+class _FunctionMeta(type):
+    """Gives every Function subclass its own node class, ``<Name>Backward``."""
+
+    def __init__(cls, name: str, bases: tuple, attrs: dict) -> None:
+        super().__init__(name, bases, attrs)
+        cls._backward_cls = type(name + "Backward", (BackwardFunction,), {"_forward_cls": cls})
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of custom differentiable operations."""
+
+    @staticmethod
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement the forward function for custom autograd.Function."
+        )
+
+    @staticmethod
+    def backward(ctx: Any, *grad_outputs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD."
+        )
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        ctx = cls._backward_cls()
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx.needs_input_grad = needs
+        record = grad_mode.state.enabled and any(needs)
+        with grad_mode.no_grad():
+            outputs = cls.forward(ctx, *args, **kwargs)
+        is_tuple = isinstance(outputs, tuple)
+        outs = outputs if is_tuple else (outputs,)
+        if not record:
+            ctx.saved = None
+            return outputs
+        return _record(ctx, args, outs, is_tuple)
+
+
+def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> Any:
+    """Wire the outputs of ``forward`` into the graph with ``ctx`` as their node."""
+    ctx.next_edges = tuple(edge_of(a) if isinstance(a, Tensor) else None for a in args)
+    ctx.input_meta = [
+        (a._data.shape, a.dtype, a._be) if isinstance(a, Tensor) else None for a in args
+    ]
+    inputs = {id(a) for a in args if isinstance(a, Tensor)}
+    dirty = {id(t) for t in ctx.dirty_tensors}
+    nondiff = {id(t) for t in ctx.non_differentiable}
+    wrapped = []
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            wrapped.append(o)
+            continue
+        if id(o) in dirty:
+            if o._requires_grad and o.grad_fn is None:
+                raise RuntimeError(LEAF_INPLACE)
+            o._version[0] += 1
+            t = o
+        elif id(o) in inputs:
+            t = _make(o._data, o._be)  # an input returned as is: a fresh alias
+            t._version = o._version
+        else:
+            t = o
+        if id(o) in nondiff or o.dtype.kind != "f":
+            t._requires_grad = False
+        else:
+            t.grad_fn = ctx
+            t._output_nr = i
+            t._requires_grad = True
+        wrapped.append(t)
+    ctx.num_outputs = len(outs)
+    ctx.output_meta = [
+        (o._data.shape, o.dtype, o._be) if isinstance(o, Tensor) else ((), None, None) for o in outs
+    ]
+    # Saved outputs are kept as aliases without grad_fn: a node never holds its outputs.
+    outputs_by_id = {id(t): t for t in wrapped if isinstance(t, Tensor) and t.grad_fn is ctx}
+    to_save = []
+    for t in ctx.to_save:
+        if t is not None and id(t) in outputs_by_id:
+            alias = _make(t._data, t._be)
+            alias._version = t._version
+            t = alias
+        to_save.append(t)
+    ctx.save(*[t for t in to_save])
+    ctx.saved = tuple(to_save)
+    ctx.to_save = ()
+    return tuple(wrapped) if is_tuple else wrapped[0]
+
+
+def once_differentiable(fn: Callable) -> Callable:
+    """Mark a backward as not differentiable itself: running it under create_graph raises."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *args: Any) -> Any:
+        if grad_mode.state.enabled:
+            raise RuntimeError(
+                f"{type(ctx).__name__} is decorated with @once_differentiable: its backward "
+                "cannot be differentiated (create_graph=True)."
+            )
+        return fn(ctx, *args)
+
+    return wrapper

@@ -1,0 +1,131 @@
+"""Graph nodes: the ``grad_fn`` objects recorded by ops, and AccumulateGrad for leaves.
+
+A node holds the edges to its inputs' nodes (``next_edges``: ``(node, output_nr)`` or
+``None`` for inputs that need no gradient) and whatever its backward needs; never its
+outputs, so a graph dies by reference counting as soon as its last tensor does.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+
+
+class _Freed(tuple):
+    """Marks a node whose saved tensors were released by a backward without retain_graph."""
+
+
+FREED = _Freed()
+
+SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward."
+)
+
+
+class Node:
+    """One recorded operation. Subclasses define ``backward(*grad_outputs)``.
+
+    ``saved`` holds the tensors backward needs (set through ``save``), with the version
+    each had when saved so that a later in-place change is caught instead of silently
+    giving a wrong gradient.
+    """
+
+    __slots__ = ("next_edges", "saved", "saved_versions", "trace", "hooks", "__weakref__")
+    num_outputs = 1
+    # False for nodes whose backward may hand back tensors that user code also holds
+    # (custom Functions): the engine then never stores them as a leaf's .grad uncopied.
+    fresh_grads = True
+
+    def __init__(self, next_edges: tuple = ()) -> None:
+        self.next_edges = next_edges
+        self.saved = None
+        self.trace = None
+        self.hooks = None
+
+    def save(self, *tensors: Any) -> None:
+        self.saved = tensors
+        self.saved_versions = tuple(0 if t is None else t._version[0] for t in tensors)
+
+    def unpack(self) -> tuple:
+        """The saved tensors, checked against release and in-place modification."""
+        saved = self.saved
+        if saved is FREED:
+            raise RuntimeError(SECOND_BACKWARD)
+        for t, version in zip(saved, self.saved_versions):
+            if t is not None and t._version[0] != version:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{t.type()} {list(t.shape)}], which is output 0 of "
+                    f"{self.name()}, is at version {t._version[0]}; expected version {version} "
+                    "instead. Hint: the backtrace further above can show the operation that "
+                    "failed to compute its gradient."
+                )
+        return saved
+
+    def materialize(self, grads: list) -> list:
+        """Fill the gradients of outputs that received none (multi-output nodes)."""
+        return grads
+
+    def backward(self, *grad_outputs: Any) -> Any:
+        raise NotImplementedError(f"{self.name()} has no backward")
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((None, 0) if e is None else e for e in self.next_edges)
+
+    @property
+    def metadata(self) -> dict:
+        return {}
+
+    def register_hook(self, fn: Any) -> Any:
+        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward."""
+        from autodiff.autograd.hooks import RemovableHandle
+
+        if self.hooks is None:
+            self.hooks = {}
+        return RemovableHandle(self.hooks, fn)
+
+    def __call__(self, *grad_outputs: Any) -> Any:
+        return self.backward(*grad_outputs)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """The node a leaf's gradient flows into; adds it to ``leaf.grad``.
+
+    It refers to its leaf weakly (the leaf holds it strongly): a gradient for a leaf that
+    nobody can reach any more has nowhere to go, and no reference cycle is made.
+    """
+
+    __slots__ = ("leaf_ref",)
+
+    def __init__(self, leaf: Any) -> None:
+        super().__init__(())
+        self.leaf_ref = weakref.ref(leaf)
+
+    @property
+    def variable(self) -> Any:
+        return self.leaf_ref()
+
+
+def edge_of(t: Any) -> tuple | None:
+    """The edge a new node records for input ``t``: its grad_fn or AccumulateGrad."""
+    if not t._requires_grad:
+        return None
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    acc = t._accumulator
+    if acc is None:
+        acc = t._accumulator = AccumulateGrad(t)
+    return (acc, 0)

@@ -1,0 +1,65 @@
+"""``autodiff.device``: names a device ("cpu", "cuda", "cuda:1") as PyTorch does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import backends
+
+
+class device:  # noqa: N801 - named as in PyTorch
+    """A device type with an optional index: ``device("cuda:0")``, ``device("cuda", 0)``."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: Any, index: int | None = None) -> None:  # noqa: A002
+        if isinstance(type, device):
+            self.type, self.index = type.type, type.index
+            return
+        if isinstance(type, int) and not isinstance(type, bool):
+            type, index = "cuda", type
+        if not isinstance(type, str):
+            raise TypeError(f"device() received an invalid combination of arguments: {type!r}")
+        kind, sep, idx = type.partition(":")
+        if kind not in backends.registered_types():
+            raise RuntimeError(
+                "Expected one of "
+                + ", ".join(backends.registered_types())
+                + f" device type at start of device string: {type}"
+            )
+        if sep:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{type}'")
+            index = int(idx)
+        self.type = kind
+        self.index = index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        return isinstance(other, device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+def backend_for(dev: Any) -> Any:
+    """The backend of a device given as ``device``, string or ``None`` (the CPU)."""
+    if dev is None:
+        return backends.get("cpu")
+    return backends.get(str(dev) if isinstance(dev, device) else device(dev).__str__())
+
+
+def device_of(backend: Any) -> device:
+    """The ``device`` a backend computes on (``cuda:0`` rather than ``cuda``)."""
+    return device(backend.type, backend.index)

@@ -1,0 +1,97 @@
+"""Tensor dtypes (``autodiff.float32`` ...) and PyTorch's type-promotion rules."""
+
+from __future__ import annotations
+
+
+class dtype:  # noqa: N801 - named as in PyTorch
+    """A tensor element type; ``repr`` is ``torch.float32`` as PyTorch prints it."""
+
+    __slots__ = ("name", "kind", "itemsize", "is_floating_point", "is_signed")
+
+    def __init__(self, name: str, kind: str, itemsize: int) -> None:
+        self.name = name
+        self.kind = kind  # 'b' bool, 'i' integer, 'f' floating
+        self.itemsize = itemsize
+        self.is_floating_point = kind == "f"
+        self.is_signed = name != "bool" and not name.startswith("uint")
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+    def __reduce__(self) -> str:
+        return self.name
+
+
+float16 = half = dtype("float16", "f", 2)
+float32 = float = dtype("float32", "f", 4)  # noqa: A001 - PyTorch's alias
+float64 = double = dtype("float64", "f", 8)
+int8 = dtype("int8", "i", 1)
+uint8 = dtype("uint8", "i", 1)
+int16 = short = dtype("int16", "i", 2)
+int32 = int = dtype("int32", "i", 4)  # noqa: A001 - PyTorch's alias
+int64 = long = dtype("int64", "i", 8)
+bool = dtype("bool", "b", 1)  # noqa: A001 - PyTorch's name
+
+BY_NAME: dict[str, dtype] = {
+    d.name: d for d in (float16, float32, float64, int8, uint8, int16, int32, int64, bool)
+}
+
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype of floating tensors made from Python floats (float32 unless changed)."""
+    return _default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """Set the default floating dtype (float32 or float64)."""
+    global _default_float
+    if not isinstance(d, dtype) or not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+
+
+_KIND_RANK = {"b": 0, "i": 1, "f": 2}
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The dtype of ``a op b`` for two tensors of these dtypes (PyTorch's table)."""
+    if a is b:
+        return a
+    ka, kb = _KIND_RANK[a.kind], _KIND_RANK[b.kind]
+    if ka != kb:
+        return a if ka > kb else b
+    if a.kind == "i" and a.is_signed != b.is_signed:
+        # int8/uint8 mix goes to int16; a signed wider type wins otherwise.
+        signed, unsigned = (a, b) if a.is_signed else (b, a)
+        return signed if signed.itemsize > unsigned.itemsize else int16
+    return a if a.itemsize >= b.itemsize else b
+
+
+def result_type(a: dtype, a_dim: int, b: dtype, b_dim: int) -> dtype:
+    """Promotion where a 0-d tensor only decides the kind, never the width (PyTorch's rule)."""
+    if a is b:
+        return a
+    ka, kb = _KIND_RANK[a.kind], _KIND_RANK[b.kind]
+    if (a_dim == 0) != (b_dim == 0):
+        dim_t, zero_t = (a, b) if a_dim else (b, a)
+        if _KIND_RANK[zero_t.kind] <= _KIND_RANK[dim_t.kind]:
+            return dim_t
+        return _default_float if zero_t.kind == "f" else zero_t
+    if ka != kb:
+        return a if ka > kb else b
+    return promote_types(a, b)
+
+
+def scalar_result(t: dtype, value: object) -> dtype:
+    """The dtype of ``tensor op python_scalar``: a scalar only decides the kind."""
+    if value.__class__ is _pyfloat:
+        return t if t.kind == "f" else _default_float
+    if value.__class__ is _pybool or t.kind != "b":
+        return t
+    return int64
+
+
+_pyfloat = type(0.5)
+_pybool = type(True)

@@ -1,0 +1,319 @@
+"""Arithmetic: ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``pow`` and their reflected forms.
+
+Each forward computes on the backend and, when grad mode is on and an input requires
+grad, records a node named as PyTorch names it. Python scalars stay Python scalars: they
+never require grad and never widen a float32 tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff.autograd.grad_mode import state as _grad
+from autodiff.autograd.node import Node, edge_of
+from autodiff.ops._prep import float_result, promote
+from autodiff.ops.reduction import sum_to
+from autodiff.tensor import Tensor, _make
+
+
+# ---- add / sub ------------------------------------------------------------------
+class AddBackward0(Node):
+    __slots__ = ("a_shape", "b_shape", "alpha")
+
+    def backward(self, g: Tensor) -> tuple:
+        gb = None
+        if len(self.next_edges) > 1 and self.next_edges[1] is not None:
+            gb = sum_to(g if self.alpha == 1 else g * self.alpha, self.b_shape)
+        return sum_to(g, self.a_shape), gb
+
+
+class SubBackward0(AddBackward0):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> tuple:
+        gb = None
+        if len(self.next_edges) > 1 and self.next_edges[1] is not None:
+            gb = sum_to(-g if self.alpha == 1 else g * -self.alpha, self.b_shape)
+        return sum_to(g, self.a_shape), gb
+
+
+class RsubBackward1(Node):
+    """``scalar - tensor``."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return -g
+
+
+def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
+    a, b = promote(a, b, op)
+    be = a._be
+    fn = be.add if node_cls is AddBackward0 else be.sub
+    if b.__class__ is Tensor:
+        other = b._data if alpha == 1 else be.mul(b._data, alpha)
+        data = fn(a._data, other)
+        if _grad.enabled and (a._requires_grad or b._requires_grad):
+            node = node_cls((edge_of(a), edge_of(b)))
+            node.a_shape = a._data.shape
+            node.b_shape = b._data.shape
+            node.alpha = alpha
+            return _make(data, be, node)
+        return _make(data, be)
+    data = fn(a._data, b * alpha)
+    if a._requires_grad and _grad.enabled:
+        node = node_cls((edge_of(a),))
+        node.a_shape = node.b_shape = a._data.shape
+        node.alpha = alpha
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``input + alpha * other`` with broadcasting."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        input, other = other, input
+    return _add_like(input, other, alpha, AddBackward0, "add")
+
+
+def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``input - alpha * other`` with broadcasting."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        return rsub(other, input, alpha=alpha)
+    return _add_like(input, other, alpha, SubBackward0, "sub")
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``other - alpha * input`` (what ``2 - x`` calls)."""
+    if other.__class__ is Tensor or isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    a, s = promote(input, other, "rsub")
+    be = a._be
+    data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
+    if a._requires_grad and _grad.enabled:
+        if alpha != 1:
+            return sub(s, a * alpha)
+        return _make(data, be, RsubBackward1((edge_of(a),)))
+    return _make(data, be)
+
+
+# ---- mul / div --------------------------------------------------------------------
+class MulBackward0(Node):
+    """``a * b``; ``b`` is a tensor (saved) or a Python scalar (``other``)."""
+
+    __slots__ = ("a_shape", "b_shape", "other")
+
+    def backward(self, g: Tensor) -> Any:
+        if self.other is not None:
+            return g * self.other
+        a, b = self.unpack()
+        ea, eb = self.next_edges
+        ga = sum_to(g * b, self.a_shape) if ea is not None else None
+        gb = sum_to(g * a, self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def mul(input: Any, other: Any) -> Tensor:
+    """Elementwise product with broadcasting."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        input, other = other, input
+    a, b = promote(input, other, "mul")
+    be = a._be
+    if b.__class__ is Tensor:
+        data = be.mul(a._data, b._data)
+        if _grad.enabled and (a._requires_grad or b._requires_grad):
+            node = MulBackward0((edge_of(a), edge_of(b)))
+            node.a_shape = a._data.shape
+            node.b_shape = b._data.shape
+            node.other = None
+            node.save(a, b)
+            return _make(data, be, node)
+        return _make(data, be)
+    data = be.mul(a._data, b)
+    if a._requires_grad and _grad.enabled:
+        node = MulBackward0((edge_of(a),))
+        node.other = b
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+class DivBackward0(Node):
+    """``a / b``; ``b`` is a tensor (saved) or a Python scalar (``other``)."""
+
+    __slots__ = ("a_shape", "b_shape", "other")
+
+    def backward(self, g: Tensor) -> Any:
+        if self.other is not None:
+            return g / self.other
+        a, b = self.unpack()
+        ea, eb = self.next_edges
+        ga = sum_to(g / b, self.a_shape) if ea is not None else None
+        gb = sum_to(-g * a / (b * b), self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """True division (``rounding_mode="floor"``/``"trunc"`` give integer-valued results)."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        return rdiv(other, input)
+    if rounding_mode is not None:
+        from autodiff.ops.elementwise import rounded_div
+
+        return rounded_div(input, other, rounding_mode)
+    a, b = promote(input, other, "div")
+    a = float_result(a)
+    if b.__class__ is Tensor:
+        b = float_result(b)
+        if a._data.dtype != b._data.dtype:
+            a, b = promote(a, b, "div")
+    be = a._be
+    if b.__class__ is Tensor:
+        data = be.div(a._data, b._data)
+        if _grad.enabled and (a._requires_grad or b._requires_grad):
+            node = DivBackward0((edge_of(a), edge_of(b)))
+            node.a_shape = a._data.shape
+            node.b_shape = b._data.shape
+            node.other = None
+            node.save(a, b)
+            return _make(data, be, node)
+        return _make(data, be)
+    data = be.div(a._data, b)
+    if a._requires_grad and _grad.enabled:
+        node = DivBackward0((edge_of(a),))
+        node.other = b
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+class ReciprocalBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return -g / (x * x)
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    a = float_result(input)
+    be = a._be
+    data = be.div(1, a._data)
+    if a._requires_grad and _grad.enabled:
+        node = ReciprocalBackward0((edge_of(a),))
+        node.save(a)
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+def rdiv(input: Tensor, other: Any) -> Tensor:
+    """``other / input`` for a Python scalar ``other`` (PyTorch: reciprocal, then multiply)."""
+    if other.__class__ is Tensor or isinstance(other, Tensor):
+        return div(other, input)
+    return mul(reciprocal(input), other)
+
+
+# ---- neg / pow --------------------------------------------------------------------
+class NegBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return -g
+
+
+def neg(input: Tensor) -> Tensor:
+    if input.dtype.kind == "b":
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+            "to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+    be = input._be
+    data = be.neg(input._data)
+    if input._requires_grad and _grad.enabled:
+        return _make(data, be, NegBackward0((edge_of(input),)))
+    return _make(data, be)
+
+
+class PowBackward0(Node):
+    """``x ** p`` for a Python scalar ``p``."""
+
+    __slots__ = ("exponent",)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        p = self.exponent
+        if p == 0:
+            return g * 0
+        return g * (p * x ** (p - 1)) if p != 2 else g * (2 * x)
+
+
+class PowBackward1(Node):
+    """``a ** b`` for two tensors."""
+
+    __slots__ = ("a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        from autodiff.ops.elementwise import log, where
+
+        a, b = self.unpack()
+        ea, eb = self.next_edges
+        ga = gb = None
+        if ea is not None:
+            ga = sum_to(g * b * a ** (b - 1), self.a_shape)
+        if eb is not None:
+            # d/db a**b = a**b * log(a); PyTorch takes it as 0 where a == 0 and b >= 0.
+            zero = (a == 0) & (b >= 0)
+            gb = sum_to(where(zero, 0.0, g * a ** b * log(where(zero, 1.0, a))), self.b_shape)
+        return ga, gb
+
+
+class PowBackward2(Node):
+    """``scalar ** x``."""
+
+    __slots__ = ("base",)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        import math
+
+        s = self.base
+        return g * (s ** x) * math.log(s) if s > 0 else g * 0 * x
+
+
+def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
+    """``input ** exponent``; either may be a Python scalar."""
+    if input.__class__ is not Tensor and not isinstance(input, Tensor):
+        return rpow(exponent, input)
+    a, b = promote(input, exponent, "pow")
+    be = a._be
+    if b.__class__ is Tensor:
+        data = be.pow(a._data, b._data)
+        if _grad.enabled and (a._requires_grad or b._requires_grad):
+            node = PowBackward1((edge_of(a), edge_of(b)))
+            node.a_shape = a._data.shape
+            node.b_shape = b._data.shape
+            node.save(a, b)
+            return _make(data, be, node)
+        return _make(data, be)
+    if b.__class__ is int and b < 0 and a.dtype.kind != "f":
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    data = be.pow(a._data, b)
+    if a._requires_grad and _grad.enabled:
+        node = PowBackward0((edge_of(a),))
+        node.exponent = b
+        node.save(a)
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+def rpow(input: Tensor, base: Any) -> Tensor:
+    """``base ** input`` for a Python scalar ``base``."""
+    if base.__class__ is Tensor or isinstance(base, Tensor):
+        return pow(base, input)
+    a, s = promote(input, base, "pow")
+    be = a._be
+    data = be.pow(s, a._data)
+    if a._requires_grad and _grad.enabled:
+        node = PowBackward2((edge_of(a),))
+        node.base = s
+        node.save(a)
+        return _make(data, be, node)
+    return _make(data, be)

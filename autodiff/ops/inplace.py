@@ -1,0 +1,208 @@
+"""In-place ops: ``add_``, ``mul_``, ``zero_``, ``copy_``, ``t[idx] = v``, ``+=`` ...
+
+Untracked (grad mode off, or nothing requires grad), the new values are written straight
+into the storage. Tracked, the op is computed out of place on a snapshot of the old
+values (so saved tensors stay valid), written into the storage, and the tensor takes the
+new node as its ``grad_fn`` (it is "rebased", as in PyTorch). Either way the shared
+version counter is bumped, so a tensor saved for backward cannot change silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from autodiff.autograd.grad_mode import state as _grad
+from autodiff.autograd.node import Node, edge_of
+from autodiff.ops.arithmetic import add, div, mul, sub
+from autodiff.ops.elementwise import clamp
+from autodiff.ops.indexing import _convert_index, index_put
+from autodiff.ops.reduction import expand, sum_to
+from autodiff.tensor import LEAF_INPLACE, Tensor, _make
+
+
+def _dtype_word(t: Tensor) -> str:
+    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+            "bool": "Bool"}[t.dtype.name]
+
+
+def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+    """Replace ``t``'s values with ``compute(t)``; ``others`` are the op's other inputs."""
+    tracked = _grad.enabled and (
+        t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
+    )
+    if tracked and t._requires_grad and t.grad_fn is None:
+        raise RuntimeError(LEAF_INPLACE)
+    if tracked:
+        _check_view(t)
+    be = t._be
+    if tracked:
+        snapshot = _make(be.copy(t._data), be, t.grad_fn)
+        snapshot._requires_grad = t._requires_grad
+        snapshot._output_nr = t._output_nr
+        snapshot._accumulator = t._accumulator
+        result = compute(snapshot)
+    else:
+        prev = _grad.enabled
+        _grad.enabled = False
+        try:
+            result = compute(t)
+        finally:
+            _grad.enabled = prev
+    _write(t, result)
+    if tracked:
+        t.grad_fn = result.grad_fn
+        t._output_nr = result._output_nr
+        t._requires_grad = True
+    return t
+
+
+def _check_view(t: Tensor) -> None:
+    if t._base is not None and (t._base._requires_grad or t._requires_grad):
+        raise RuntimeError(
+            "in-place operation on a view of a tensor that requires grad is not supported by "
+            f"autodiff yet (view of shape {list(t.shape)}); use an out-of-place op instead"
+        )
+
+
+def _write(t: Tensor, result: Tensor) -> None:
+    shape = t._data.shape
+    if result._data.shape != shape:
+        raise RuntimeError(
+            f"output with shape {list(shape)} doesn't match the broadcast shape "
+            f"{list(result._data.shape)}"
+        )
+    if result.dtype is not t.dtype:
+        rk, tk = result.dtype.kind, t.dtype.kind
+        if {"b": 0, "i": 1, "f": 2}[rk] > {"b": 0, "i": 1, "f": 2}[tk]:
+            raise RuntimeError(
+                f"result type {_dtype_word(result)} can't be cast to the desired output type "
+                f"{_dtype_word(t)}"
+            )
+    t._be.copyto(t._data, result._data)
+    t._version[0] += 1
+
+
+def add_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    return apply_inplace(t, lambda x: add(x, other, alpha=alpha), other)
+
+
+def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    return apply_inplace(t, lambda x: sub(x, other, alpha=alpha), other)
+
+
+def mul_(t: Tensor, other: Any) -> Tensor:
+    return apply_inplace(t, lambda x: mul(x, other), other)
+
+
+def div_(t: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    return apply_inplace(t, lambda x: div(x, other, rounding_mode=rounding_mode), other)
+
+
+def clamp_(t: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    return apply_inplace(t, lambda x: clamp(x, min, max), min, max)
+
+
+def pow_(t: Tensor, exponent: Any) -> Tensor:
+    return apply_inplace(t, lambda x: x ** exponent, exponent)
+
+
+class FillBackward2(Node):
+    """``fill_`` with a number: the old values get no gradient."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return _zeros_like(g)
+
+
+class ZeroBackward0(FillBackward2):
+    __slots__ = ()
+
+
+class CopyBackwards(Node):
+    """``copy_``: the old values get no gradient; ``src`` gets it back in its own dtype."""
+
+    __slots__ = ("src_shape", "src_dtype", "src_device")
+
+    def backward(self, g: Tensor) -> tuple:
+        es = self.next_edges[1]
+        gs = None
+        if es is not None:
+            gs = sum_to(g, self.src_shape).to(device=self.src_device, dtype=self.src_dtype)
+        return _zeros_like(g), gs
+
+
+def _zeros_like(g: Tensor) -> Tensor:
+    return _make(g._be.zeros(g._data.shape, g.dtype.name), g._be)
+
+
+def fill_(t: Tensor, value: Any) -> Tensor:
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "fill_ only supports 0-dimension value tensor but got tensor with "
+                f"{value.ndim} dimensions."
+            )
+        return copy_(t, value)
+    return _fill(t, value, FillBackward2)
+
+
+def zero_(t: Tensor) -> Tensor:
+    return _fill(t, 0, ZeroBackward0)
+
+
+def _fill(t: Tensor, value: Any, node_cls: type) -> Tensor:
+    if _grad.enabled and t._requires_grad:
+        if t.grad_fn is None:
+            raise RuntimeError(LEAF_INPLACE)
+        _check_view(t)
+        t.grad_fn = node_cls((edge_of(t),))
+        t._output_nr = 0
+    t._be.fill(t._data, value)
+    t._version[0] += 1
+    return t
+
+
+def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
+    """Copy ``src``'s values (broadcast, cast, moved to t's device) into ``t``."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"copy_(): argument 'other' must be Tensor, not {type(src).__name__}")
+    tracked = _grad.enabled and (t._requires_grad or src._requires_grad)
+    if tracked and t._requires_grad and t.grad_fn is None:
+        raise RuntimeError(LEAF_INPLACE)
+    if tracked:
+        _check_view(t)
+    prev = _grad.enabled
+    _grad.enabled = False
+    try:
+        moved = expand(src.to(device=t.device, dtype=t.dtype), t.shape)
+    finally:
+        _grad.enabled = prev
+    _write(t, moved)
+    if tracked:
+        node = CopyBackwards((edge_of(t), edge_of(src)))
+        node.src_shape = src._data.shape
+        node.src_dtype = src.dtype
+        node.src_device = src.device
+        t.grad_fn = node
+        t._output_nr = 0
+        t._requires_grad = True
+    return t
+
+
+def setitem(t: Tensor, index: Any, value: Any) -> None:
+    """``t[index] = value``."""
+    idx, _ = _convert_index(t, index)
+    if not (_grad.enabled and (t._requires_grad or (isinstance(value, Tensor) and value._requires_grad))):
+        # The common untracked case writes through the backend directly.
+        if isinstance(value, Tensor):
+            if value._be is not t._be:
+                from autodiff.ops._prep import device_mismatch
+
+                raise device_mismatch(t, value, "index_put_")
+            value = value._data
+        t._be.setitem(t._data, idx, value)
+        t._version[0] += 1
+        return
+    apply_inplace(t, lambda x: index_put(x, idx, value, _converted=True), value)

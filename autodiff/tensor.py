@@ -1,0 +1,333 @@
+"""``Tensor``: a backend array plus the autograd fields (``requires_grad``, ``grad``, ``grad_fn``).
+
+The class holds state and the small attribute API; the math lives in ``autodiff.ops``
+and is attached as methods in ``autodiff/tensor_methods.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff import dtypes
+from autodiff._formatting import EDGEITEMS, SUMMARIZE_THRESHOLD, format_tensor
+from autodiff.autograd import grad_mode
+from autodiff.autograd.node import AccumulateGrad
+from autodiff.device import device_of
+
+_object_new = object.__new__
+
+LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as ``torch.Size([2, 3])``."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    def numel(self) -> int:
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+
+class Tensor:
+    """An n-dimensional array on a device, recording operations for autograd.
+
+    ``_data`` is the backend's array and ``_be`` the backend; ``_version`` is a
+    one-element list shared with views and ``detach()``-ed aliases, bumped by every
+    in-place op. ``_base`` is the tensor a view was taken from.
+    """
+
+    __slots__ = (
+        "_data", "_be", "_requires_grad", "grad", "grad_fn", "_output_nr",
+        "_version", "_base", "_accumulator", "_retains_grad", "__weakref__",
+    )
+    # NumPy arrays and scalars defer to Tensor's reflected operators.
+    __array_priority__ = 1000
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # ``autodiff.Tensor([1., 2.])`` as in PyTorch: a float tensor from data.
+        from autodiff.ops.creation import tensor
+
+        src = tensor(args[0] if len(args) == 1 else list(args), dtype=dtypes.get_default_dtype(), **kwargs)
+        _init(self, src._data, src._be)
+
+    # ---- metadata -------------------------------------------------------------
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Any:
+        shape = self._data.shape
+        if dim is None:
+            return Size(shape)
+        return shape[_wrap_dim(dim, len(shape), "size")]
+
+    @property
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.BY_NAME[self._be.dtype_name(self._data)]
+
+    @property
+    def device(self) -> Any:
+        return device_of(self._be)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._be.type == "cuda"
+
+    @property
+    def ndim(self) -> int:
+        return len(self._data.shape)
+
+    def dim(self) -> int:
+        return len(self._data.shape)
+
+    def numel(self) -> int:
+        return Size(self._data.shape).numel()
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self.dtype.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            prefix = "torch.cuda." if self._be.type == "cuda" else "torch."
+            return prefix + _TYPE_NAMES[self.dtype.name]
+        return self.to(dtype)
+
+    def __len__(self) -> int:
+        shape = self._data.shape
+        if not shape:
+            raise TypeError("len() of a 0-d tensor")
+        return shape[0]
+
+    # ---- autograd fields ------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        if value and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def output_nr(self) -> int:
+        return self._output_nr
+
+    @property
+    def _version_value(self) -> int:
+        return self._version[0]
+
+    @property
+    def data(self) -> Tensor:
+        """The same storage outside the graph; in-place changes through it are not tracked."""
+        return _make(self._data, self._be)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+        self._be = value._be
+
+    def detach(self) -> Tensor:
+        """A tensor sharing storage (and the version counter) that is outside the graph."""
+        t = _make(self._data, self._be)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> Tensor:
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using "
+                "DistributedDataParallel (DDP) for training, and gradient_as_bucket_view "
+                "is set as True, gradients are views of DDP buckets, and hence detach_() "
+                "cannot be called on these gradients. To fix this error, please refer to "
+                "the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."
+            )
+        self.grad_fn = None
+        self._output_nr = 0
+        self._requires_grad = False
+        return self
+
+    def _get_accumulator(self) -> AccumulateGrad:
+        acc = self._accumulator
+        if acc is None:
+            acc = self._accumulator = AccumulateGrad(self)
+        return acc
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Any = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (weighted by ``gradient``)."""
+        from autodiff.autograd.api import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ---- host conversion ------------------------------------------------------
+    def numpy(self, *, force: bool = False) -> Any:
+        if self._be.type != "cpu":
+            if not force:
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. "
+                    "Use Tensor.cpu() to copy the tensor to host memory first."
+                )
+            return self._be.to_host(self._data)
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self._be.to_host(self._data)
+
+    def item(self) -> Any:
+        shape = self._data.shape
+        n = 1
+        for d in shape:
+            n *= d
+        if n != 1:
+            raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
+        return self._be.item(self._data)
+
+    def tolist(self) -> Any:
+        return self._be.tolist(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.kind == "f":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __iter__(self) -> Any:
+        if not self._data.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __format__(self, spec: str) -> str:
+        if self.dim() == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    # ---- printing -------------------------------------------------------------
+    def __repr__(self) -> str:
+        be = self._be
+        shape = tuple(self._data.shape)
+        dt = self.dtype
+        suffixes = []
+        if be.type != "cpu":
+            suffixes.append(f"device='{self.device}'")
+        numel = Size(shape).numel()
+        if numel == 0:
+            if dt is not dtypes.float32:
+                suffixes.append(f"dtype={dt!r}")
+        elif dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
+            suffixes.append(f"dtype={dt!r}")
+        if self.grad_fn is not None:
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self._requires_grad:
+            suffixes.append("requires_grad=True")
+        data = self._data
+        summarized = numel > SUMMARIZE_THRESHOLD
+        if summarized:
+            data = _summary(be, data)
+        return format_tensor(be.tolist(data), shape, dt.kind, suffixes, summarized)
+
+    __str__ = __repr__
+
+
+def _summary(be: Any, data: Any) -> Any:
+    """Keep the first and last EDGEITEMS entries of every long dimension (for printing)."""
+    for axis, n in enumerate(data.shape):
+        if n > 2 * EDGEITEMS:
+            head = (slice(None),) * axis + (slice(0, EDGEITEMS),)
+            tail = (slice(None),) * axis + (slice(n - EDGEITEMS, n),)
+            data = be.concatenate([be.getitem(data, head), be.getitem(data, tail)], axis)
+    return data
+
+
+_TYPE_NAMES = {
+    "float16": "HalfTensor", "float32": "FloatTensor", "float64": "DoubleTensor",
+    "int8": "CharTensor", "uint8": "ByteTensor", "int16": "ShortTensor",
+    "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor",
+}
+
+
+def _init(t: Tensor, data: Any, be: Any) -> None:
+    t._data = data
+    t._be = be
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._output_nr = 0
+    t._version = [0]
+    t._base = None
+    t._accumulator = None
+    t._retains_grad = False
+
+
+def _make(data: Any, be: Any, grad_fn: Any = None) -> Tensor:
+    """The internal constructor: wrap a backend array (and the node that produced it)."""
+    t = _object_new(Tensor)
+    t._data = data
+    t._be = be
+    t._requires_grad = grad_fn is not None
+    t.grad = None
+    t.grad_fn = grad_fn
+    t._output_nr = 0
+    t._version = [0]
+    t._base = None
+    t._accumulator = None
+    t._retains_grad = False
+    return t
+
+
+def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
+    """Normalize a possibly negative dim, with PyTorch's IndexError when out of range."""
+    n = ndim if ndim > 0 else 1
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return dim + n if dim < 0 else dim
+
+
+def check_inplace(t: Tensor) -> None:
+    """PyTorch's error for an in-place op on a leaf that requires grad (outside no_grad)."""
+    if t._requires_grad and t.grad_fn is None and grad_mode.state.enabled:
+        raise RuntimeError(LEAF_INPLACE)

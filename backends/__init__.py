@@ -1,0 +1,93 @@
+"""Backend registry: maps a device string ("cpu", "cuda:0", ...) to an array backend.
+
+A backend is an object whose methods are the primitive array ops autodiff needs
+(``add``, ``matmul``, ``sum``, ``index_add``, ``random_normal``, ``to_host``, ...) for one
+device. This package never imports ``autodiff``; it can be used on its own::
+
+    import backends
+    be = backends.get("cpu")
+    be.matmul(be.ones((2, 3), "float32"), be.ones((3, 1), "float32"))
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from backends.array_backend import ArrayBackend
+
+__all__ = ["ArrayBackend", "register", "get", "parse_device", "registered_types", "loaded", "seed_all"]
+
+# device type -> factory(index) returning a backend; factories run lazily on first use,
+# so CuPy is imported only when a CUDA device is first asked for.
+_factories: dict[str, Callable[[int | None], Any]] = {}
+_instances: dict[tuple[str, int | None], Any] = {}
+_seed: list[int | None] = [None]
+# device types whose devices are numbered ("cuda:0"); the others have no index ("cpu").
+_indexed: dict[str, bool] = {}
+
+
+def register(device_type: str, factory: Callable[[int | None], Any], indexed: bool = False) -> None:
+    """Register ``factory(index)`` as the maker of backends for ``device_type``."""
+    _factories[device_type] = factory
+    _indexed[device_type] = indexed
+    for key in [k for k in _instances if k[0] == device_type]:
+        del _instances[key]
+
+
+def registered_types() -> list[str]:
+    """The device types that can be asked for."""
+    return list(_factories)
+
+
+def parse_device(device: str) -> tuple[str, int | None]:
+    """Split ``"cuda:1"`` into ``("cuda", 1)``; an indexed type without index gets 0."""
+    kind, sep, index = device.partition(":")
+    if kind not in _factories:
+        raise RuntimeError(
+            f"Expected one of {', '.join(_factories)} device type at start of device string: {device}"
+        )
+    if sep:
+        if not index.isdigit():
+            raise RuntimeError(f"Invalid device string: '{device}'")
+        return kind, int(index)
+    return kind, (0 if _indexed[kind] else None)
+
+
+def get(device: str) -> Any:
+    """The backend for ``device`` (created on first use, then cached)."""
+    key = parse_device(device)
+    backend = _instances.get(key)
+    if backend is None:
+        backend = _factories[key[0]](key[1])
+        if _seed[0] is not None:
+            backend.seed(_seed[0])
+        _instances[key] = backend
+    return backend
+
+
+def loaded() -> list[Any]:
+    """Backends created so far (used to re-seed every live random generator)."""
+    return list(_instances.values())
+
+
+def seed_all(seed: int) -> None:
+    """Seed the random generator of every backend, now and of those created later."""
+    _seed[0] = seed
+    for backend in _instances.values():
+        backend.seed(seed)
+
+
+def _numpy_factory(index: int | None) -> Any:
+    from backends.numpy_backend import NumpyBackend
+
+    return NumpyBackend()
+
+
+def _cupy_factory(index: int | None) -> Any:
+    from backends.cupy_backend import CupyBackend
+
+    return CupyBackend(index or 0)
+
+
+register("cpu", _numpy_factory)
+register("cuda", _cupy_factory, indexed=True)

@@ -1,0 +1,216 @@
+"""The primitive array ops, written once for any NumPy-compatible module (``xp``).
+
+NumPy and CuPy share this code: each backend is an ``ArrayBackend`` built around its
+module, overriding only what differs (host copies, scatter-add, random generators).
+Every method takes and returns the module's arrays; dtypes are passed by name
+(``"float32"``), so callers never touch the module themselves.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+DTYPE_NAMES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+
+
+class ArrayBackend:
+    """Array ops for one device, on top of the array module ``xp``."""
+
+    type = "cpu"
+    index: int | None = None
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+        self.dtypes = {name: xp.dtype(name) for name in DTYPE_NAMES}
+        # Binary arithmetic goes through the operators: they are the fastest entry
+        # point and every array type (NumPy, CuPy, the strict test array) has them.
+        self.add = operator.add
+        self.sub = operator.sub
+        self.mul = operator.mul
+        self.div = operator.truediv
+        self.pow = operator.pow
+        self.matmul = operator.matmul
+        self.neg = operator.neg
+        self.eq = operator.eq
+        self.ne = operator.ne
+        self.lt = operator.lt
+        self.le = operator.le
+        self.gt = operator.gt
+        self.ge = operator.ge
+
+    @property
+    def name(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    # ---- creation -------------------------------------------------------------
+    def asarray(self, data: Any, dtype: str | None = None) -> Any:
+        return self.xp.asarray(data, dtype=None if dtype is None else self.dtypes[dtype])
+
+    def zeros(self, shape: tuple[int, ...], dtype: str) -> Any:
+        return self.xp.zeros(shape, dtype=self.dtypes[dtype])
+
+    def ones(self, shape: tuple[int, ...], dtype: str) -> Any:
+        return self.xp.ones(shape, dtype=self.dtypes[dtype])
+
+    def full(self, shape: tuple[int, ...], value: Any, dtype: str) -> Any:
+        return self.xp.full(shape, value, dtype=self.dtypes[dtype])
+
+    def empty(self, shape: tuple[int, ...], dtype: str) -> Any:
+        return self.xp.empty(shape, dtype=self.dtypes[dtype])
+
+    def arange(self, start: Any, end: Any, step: Any, dtype: str) -> Any:
+        return self.xp.arange(start, end, step, dtype=self.dtypes[dtype])
+
+    def seed(self, seed: int) -> None:
+        self.rng = self.xp.random.default_rng(seed)
+
+    def random_normal(self, shape: tuple[int, ...], dtype: str) -> Any:
+        return self.rng.standard_normal(shape, dtype=self._float_for_rng(dtype)).astype(
+            self.dtypes[dtype], copy=False
+        )
+
+    def random_uniform(self, shape: tuple[int, ...], dtype: str) -> Any:
+        return self.rng.random(shape, dtype=self._float_for_rng(dtype)).astype(
+            self.dtypes[dtype], copy=False
+        )
+
+    def random_integers(self, low: int, high: int, shape: tuple[int, ...], dtype: str) -> Any:
+        return self.rng.integers(low, high, shape).astype(self.dtypes[dtype], copy=False)
+
+    @staticmethod
+    def _float_for_rng(dtype: str) -> str:
+        # Generators draw float32/float64 only; float16 is drawn in float32 then cast.
+        return "float64" if dtype == "float64" else "float32"
+
+    # ---- conversion and metadata ---------------------------------------------
+    def to_host(self, a: Any) -> Any:
+        """A NumPy array with the same values (a copy for device arrays)."""
+        return a
+
+    def from_host(self, a: Any) -> Any:
+        return self.xp.asarray(a)
+
+    def tolist(self, a: Any) -> Any:
+        return a.tolist()
+
+    def item(self, a: Any) -> Any:
+        return a.item()
+
+    def dtype_name(self, a: Any) -> str:
+        return a.dtype.name
+
+    def astype(self, a: Any, dtype: str) -> Any:
+        return a.astype(self.dtypes[dtype])
+
+    def copy(self, a: Any) -> Any:
+        return a.copy()
+
+    def is_view(self, a: Any) -> bool:
+        """True when ``a`` shares memory it does not own (so it must not be mutated as a copy)."""
+        return a.base is not None
+
+    # ---- elementwise ----------------------------------------------------------
+    def exp(self, a: Any) -> Any:
+        return self.xp.exp(a)
+
+    def log(self, a: Any) -> Any:
+        return self.xp.log(a)
+
+    def sqrt(self, a: Any) -> Any:
+        return self.xp.sqrt(a)
+
+    def abs(self, a: Any) -> Any:
+        return self.xp.abs(a)
+
+    def sign(self, a: Any) -> Any:
+        return self.xp.sign(a)
+
+    def floor(self, a: Any) -> Any:
+        return self.xp.floor(a)
+
+    def trunc(self, a: Any) -> Any:
+        return self.xp.trunc(a)
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        return self.xp.maximum(a, b)
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        return self.xp.minimum(a, b)
+
+    def clip(self, a: Any, lo: Any, hi: Any) -> Any:
+        if lo is None:
+            return self.xp.minimum(a, hi)
+        if hi is None:
+            return self.xp.maximum(a, lo)
+        return self.xp.minimum(self.xp.maximum(a, lo), hi)
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        return self.xp.where(cond, a, b)
+
+    def logical_not(self, a: Any) -> Any:
+        return self.xp.logical_not(a)
+
+    def logical_and(self, a: Any, b: Any) -> Any:
+        return self.xp.logical_and(a, b)
+
+    def logical_or(self, a: Any, b: Any) -> Any:
+        return self.xp.logical_or(a, b)
+
+    def isnan(self, a: Any) -> Any:
+        return self.xp.isnan(a)
+
+    def any(self, a: Any) -> bool:
+        return bool(self.xp.any(a))
+
+    def all(self, a: Any) -> bool:
+        return bool(self.xp.all(a))
+
+    # ---- reductions -----------------------------------------------------------
+    def sum(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self.xp.sum(a, axis=axis, keepdims=keepdims)
+
+    def mean(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self.xp.mean(a, axis=axis, keepdims=keepdims)
+
+    # ---- shape ----------------------------------------------------------------
+    def reshape(self, a: Any, shape: tuple[int, ...]) -> Any:
+        return a.reshape(shape)
+
+    def transpose(self, a: Any, axes: tuple[int, ...] | None = None) -> Any:
+        return a.transpose(axes)
+
+    def broadcast_to(self, a: Any, shape: tuple[int, ...]) -> Any:
+        return self.xp.broadcast_to(a, shape)
+
+    def broadcast_shapes(self, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(self.xp.broadcast_shapes(*shapes))
+
+    def concatenate(self, arrays: list[Any], axis: int) -> Any:
+        return self.xp.concatenate(arrays, axis=axis)
+
+    def getitem(self, a: Any, index: Any) -> Any:
+        return a[index]
+
+    def contiguous(self, a: Any) -> Any:
+        return self.xp.ascontiguousarray(a)
+
+    # ---- in place (each writes into ``a`` and returns nothing) -----------------
+    def setitem(self, a: Any, index: Any, value: Any) -> None:
+        a[index] = value
+
+    def copyto(self, dst: Any, src: Any) -> None:
+        self.xp.copyto(dst, src, casting="unsafe")
+
+    def fill(self, a: Any, value: Any) -> None:
+        a.fill(value)
+
+    def index_add(self, a: Any, index: Any, values: Any) -> None:
+        """``a[index] += values`` where repeated indices accumulate."""
+        self.xp.add.at(a, index, values)
+
+    def is_contiguous(self, a: Any) -> bool:
+        return a.flags.c_contiguous

@@ -1,0 +1,110 @@
+"""The CPU backend: ``ArrayBackend`` on NumPy.
+
+NumPy turns the result of an operation on 0-d arrays into a scalar (``np.float32``),
+which has no storage to share or write into; every method here that can meet 0-d
+operands hands back a 0-d array instead, so a tensor's data is always an ``ndarray``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from backends.array_backend import ArrayBackend
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+
+
+def _array_result(fn: Any) -> Any:
+    """Wrap ``fn`` so that a scalar result comes back as a 0-d array."""
+
+    def call(*args: Any) -> Any:
+        out = fn(*args)
+        return out if out.__class__ is _ndarray else _asarray(out)
+
+    call.__name__ = getattr(fn, "__name__", "op")
+    return call
+
+
+class NumpyBackend(ArrayBackend):
+    """NumPy arrays on the host (device ``"cpu"``)."""
+
+    type = "cpu"
+    index = None
+
+    def __init__(self) -> None:
+        super().__init__(np)
+        for name in ("add", "sub", "mul", "div", "pow", "matmul", "neg",
+                     "eq", "ne", "lt", "le", "gt", "ge"):
+            setattr(self, name, _array_result(getattr(self, name)))
+        self.seed(0)
+
+    def _wrap(self, out: Any) -> Any:
+        return out if out.__class__ is _ndarray else _asarray(out)
+
+    def exp(self, a: Any) -> Any:
+        return self._wrap(np.exp(a))
+
+    def log(self, a: Any) -> Any:
+        return self._wrap(np.log(a))
+
+    def sqrt(self, a: Any) -> Any:
+        return self._wrap(np.sqrt(a))
+
+    def abs(self, a: Any) -> Any:
+        return self._wrap(np.abs(a))
+
+    def sign(self, a: Any) -> Any:
+        return self._wrap(np.sign(a))
+
+    def floor(self, a: Any) -> Any:
+        return self._wrap(np.floor(a))
+
+    def trunc(self, a: Any) -> Any:
+        return self._wrap(np.trunc(a))
+
+    def maximum(self, a: Any, b: Any) -> Any:
+        return self._wrap(np.maximum(a, b))
+
+    def minimum(self, a: Any, b: Any) -> Any:
+        return self._wrap(np.minimum(a, b))
+
+    def clip(self, a: Any, lo: Any, hi: Any) -> Any:
+        return self._wrap(super().clip(a, lo, hi))
+
+    def where(self, cond: Any, a: Any, b: Any) -> Any:
+        return self._wrap(np.where(cond, a, b))
+
+    def logical_not(self, a: Any) -> Any:
+        return self._wrap(np.logical_not(a))
+
+    def logical_and(self, a: Any, b: Any) -> Any:
+        return self._wrap(np.logical_and(a, b))
+
+    def logical_or(self, a: Any, b: Any) -> Any:
+        return self._wrap(np.logical_or(a, b))
+
+    def isnan(self, a: Any) -> Any:
+        return self._wrap(np.isnan(a))
+
+    def sum(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._wrap(np.sum(a, axis=axis, keepdims=keepdims))
+
+    def mean(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._wrap(np.mean(a, axis=axis, keepdims=keepdims))
+
+    def getitem(self, a: Any, index: Any) -> Any:
+        # a[0] on a 1-d array is a scalar copy; a[0, ...] is a 0-d view, as in PyTorch.
+        out = a[index]
+        if out.__class__ is not _ndarray:
+            index = index if isinstance(index, tuple) else (index,)
+            out = a[index + (Ellipsis,)] if Ellipsis not in index else _asarray(out)
+        return out
+
+    def to_host(self, a: Any) -> Any:
+        return a
+
+    def from_host(self, a: Any) -> Any:
+        return _asarray(a)
