@@ -93,5 +93,5 @@ def scalar_result(t: dtype, value: object) -> dtype:
     return int64
 
 
-_pyfloat = type(0.5)
-_pybool = type(True)
+_pyfloat = type(0.5)  # noqa: UP003 - "float" names the dtype in this module
+_pybool = type(True)  # noqa: UP003

@@ -11,7 +11,8 @@ device. This package never imports ``autodiff``; it can be used on its own::
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from backends.array_backend import ArrayBackend
 

@@ -8,7 +8,8 @@ made once per Function subclass, so ``y.grad_fn`` prints ``<MyReLUBackward objec
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from autodiff.autograd import grad_mode
 from autodiff.autograd.node import Node, edge_of

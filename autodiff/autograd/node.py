@@ -11,7 +11,6 @@ import weakref
 from typing import Any
 
 
-
 class _Freed(tuple):
     """Marks a node whose saved tensors were released by a backward without retain_graph."""
 

@@ -9,7 +9,8 @@ version counter is bumped, so a tensor saved for backward cannot change silently
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of

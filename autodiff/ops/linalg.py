@@ -111,8 +111,8 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if ka != kb:
         if len(sa) == 1 and len(sb) == 1:
             raise RuntimeError(
-                "inconsistent tensor size, expected tensor [%d] and src [%d] to have the same "
-                "number of elements, but got %d and %d elements respectively" % (ka, kb, ka, kb)
+                f"inconsistent tensor size, expected tensor [{ka}] and src [{kb}] to have the same "
+                f"number of elements, but got {ka} and {kb} elements respectively"
             )
         ma = f"{sa[0] if len(sa) > 1 else 1}x{ka}" if len(sa) <= 2 else f"{_rows(sa)}x{ka}"
         raise RuntimeError(

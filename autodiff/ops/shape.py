@@ -250,7 +250,7 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
         raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     check_same_device(tensors, "cat")
     first = tensors[0]
-    for i, other in enumerate(tensors[1:]):
+    for other in tensors[1:]:
         if other.dtype is not first.dtype:
             first, _ = promote(first, other, "cat")
     dt = first.dtype

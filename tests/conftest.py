@@ -1,0 +1,33 @@
+"""Shared test setup: the strict device, the ``device`` fixture and hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import autodiff
+from tests import strict_backend
+
+strict_backend.register()
+
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "dev", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+HAS_CUDA = autodiff.cuda.is_available()
+DEVICES = ["cpu", "strict"] + (["cuda"] if HAS_CUDA else [])
+
+cuda_only = pytest.mark.skipif(not HAS_CUDA, reason="needs CuPy and an NVIDIA GPU")
+
+
+@pytest.fixture(params=DEVICES)
+def device(request: pytest.FixtureRequest) -> str:
+    """Every available device: cpu, the strict test device, and cuda when a GPU is there."""
+    return request.param
