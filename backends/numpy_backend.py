@@ -17,12 +17,37 @@ _ndarray = np.ndarray
 _asarray = np.asarray
 
 
+# NumPy < 2 casts by value: a Python scalar can widen a 0-d float32 array to float64.
+# NumPy 2 (NEP 50) treats Python scalars as "weak", as PyTorch does.
+_LEGACY_CASTING = int(np.__version__.split(".")[0]) < 2
+
+
+def _weak_scalars(args: tuple) -> tuple:
+    """Give Python scalars the dtype of the array beside them (NumPy < 2 only)."""
+    arr = next((a for a in args if a.__class__ is _ndarray), None)
+    if arr is None:
+        return args
+    kind = arr.dtype.kind
+    return tuple(
+        arr.dtype.type(a) if (a.__class__ is float and kind == "f")
+        or (a.__class__ is int and kind in "fiu") else a
+        for a in args
+    )
+
+
 def _array_result(fn: Any) -> Any:
     """Wrap ``fn`` so that a scalar result comes back as a 0-d array."""
 
     def call(*args: Any) -> Any:
         out = fn(*args)
         return out if out.__class__ is _ndarray else _asarray(out)
+
+    def call_legacy(*args: Any) -> Any:
+        out = fn(*_weak_scalars(args))
+        return out if out.__class__ is _ndarray else _asarray(out)
+
+    if _LEGACY_CASTING:
+        call = call_legacy  # noqa: F811
 
     call.__name__ = getattr(fn, "__name__", "op")
     return call
@@ -66,15 +91,23 @@ class NumpyBackend(ArrayBackend):
         return self._wrap(np.trunc(a))
 
     def maximum(self, a: Any, b: Any) -> Any:
+        if _LEGACY_CASTING:
+            a, b = _weak_scalars((a, b))
         return self._wrap(np.maximum(a, b))
 
     def minimum(self, a: Any, b: Any) -> Any:
+        if _LEGACY_CASTING:
+            a, b = _weak_scalars((a, b))
         return self._wrap(np.minimum(a, b))
 
     def clip(self, a: Any, lo: Any, hi: Any) -> Any:
+        if _LEGACY_CASTING:
+            a, lo, hi = _weak_scalars((a, lo, hi))
         return self._wrap(super().clip(a, lo, hi))
 
     def where(self, cond: Any, a: Any, b: Any) -> Any:
+        if _LEGACY_CASTING:
+            a, b = _weak_scalars((a, b))
         return self._wrap(np.where(cond, a, b))
 
     def logical_not(self, a: Any) -> Any:
