@@ -70,9 +70,30 @@ class CupyBackend(ArrayBackend):
     def item(self, a: Any) -> Any:
         return a.get().item()
 
+    # Creation runs on this backend's GPU, whichever device is current.
     def asarray(self, data: Any, dtype: str | None = None) -> Any:
         with self.device:
             return super().asarray(data, dtype)
+
+    def zeros(self, shape: tuple[int, ...], dtype: str) -> Any:
+        with self.device:
+            return super().zeros(shape, dtype)
+
+    def ones(self, shape: tuple[int, ...], dtype: str) -> Any:
+        with self.device:
+            return super().ones(shape, dtype)
+
+    def full(self, shape: tuple[int, ...], value: Any, dtype: str) -> Any:
+        with self.device:
+            return super().full(shape, value, dtype)
+
+    def empty(self, shape: tuple[int, ...], dtype: str) -> Any:
+        with self.device:
+            return super().empty(shape, dtype)
+
+    def arange(self, start: Any, end: Any, step: Any, dtype: str) -> Any:
+        with self.device:
+            return super().arange(start, end, step, dtype)
 
     def is_view(self, a: Any) -> bool:
         return a.base is not None

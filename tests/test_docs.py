@@ -94,13 +94,17 @@ def test_doc_examples_print_what_the_doc_shows(path: Path):
     namespace: dict = {"__name__": "__main__"}
     for ex in found:
         where = f"{rel}, python block at line {ex.line}"
+        # Leading newlines make tracebacks report the line numbers of the Markdown file.
+        code = compile("\n" * ex.line + ex.code, str(path), "exec")
         buf = io.StringIO()
+        error = None
         with contextlib.redirect_stdout(buf):
             try:
-                exec(compile(ex.code, f"{rel}:{ex.line}", "exec"), namespace)
+                exec(code, namespace)
             except Exception:
-                err = traceback.format_exc()
-                pytest.fail(f"{where} raised:\n{err}\nprinted before that:\n{buf.getvalue()}")
+                error = traceback.format_exc()
+        if error is not None:
+            pytest.fail(f"{where} raised:\n{error}\nprinted before that:\n{buf.getvalue()}")
         got = normalize(buf.getvalue())
         if ex.expected is None:
             assert got == "", f"{where} printed output but has no ```text block after it:\n{got}"

@@ -343,3 +343,20 @@ def test_inplace_shape_and_dtype_errors(device):
     with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
         i.add_(1.5)
     assert a.tolist() == [0.0, 0.0] and i.tolist() == [0, 0]
+
+
+def test_leaf_grads_never_alias_each_other_or_the_gradient_argument(device):
+    x = torch.ones(2, requires_grad=True, device=device)
+    y = torch.ones(2, requires_grad=True, device=device)
+    (x + y).sum().backward()
+    x.grad.zero_()
+    assert y.grad.tolist() == [1.0, 1.0]
+    v = torch.tensor([1.0, 2.0, 3.0, 4.0], device=device)
+    w = torch.ones(2, 2, requires_grad=True, device=device)
+    w.view(4).backward(v)
+    w.grad.zero_()
+    assert v.tolist() == [1.0, 2.0, 3.0, 4.0]
+    u = torch.ones(4, requires_grad=True, device=device)
+    u.backward(v)  # the root gradient goes straight into the leaf
+    u.grad.mul_(0)
+    assert v.tolist() == [1.0, 2.0, 3.0, 4.0]
