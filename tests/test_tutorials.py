@@ -81,7 +81,7 @@ def test_requires_grad_underscore(device):
 
 
 def test_integer_tensors_cannot_require_grad(device):
-    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point and complex dtype can require gradients"):
         torch.ones(2, dtype=torch.int64, device=device, requires_grad=True)
     t = torch.tensor([True, False], device=device)
     with pytest.raises(RuntimeError, match="floating point"):

@@ -116,6 +116,9 @@ class AccumulateGrad(Node):
     def variable(self) -> Any:
         return self.leaf_ref()
 
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
 
 def edge_of(t: Any) -> tuple | None:
     """The edge a new node records for input ``t``: its grad_fn or AccumulateGrad."""
