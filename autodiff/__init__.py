@@ -103,6 +103,7 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 
 # ---- extended op set, nn, optim, save/load (issue 5) -----------------------------------
+from autodiff import nn, optim  # noqa: E402,I001
 from autodiff.ops.activation import log_softmax, softmax
 from autodiff.ops.indexing_extra import gather, index_select, masked_fill, scatter_add
 from autodiff.ops.linalg_extra import bmm, einsum, ger, outer
@@ -141,4 +142,3 @@ from autodiff.ops.unary import (
     tanh,
 )
 from autodiff.serialization import load, save
-from autodiff import nn, optim  # noqa: E402,I001

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
-from autodiff import dtypes
 from autodiff.ops._prep import cast, check_same_device
 from autodiff.ops.linalg import matmul
 from autodiff.tensor import Tensor, _make

@@ -16,7 +16,6 @@ from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
 from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dims
 from autodiff.ops.elementwise import exp, sign, where
-from autodiff.ops.reduction import expand
 from autodiff.tensor import Size, Tensor, _make
 
 return_max = namedtuple("max", ["values", "indices"])
