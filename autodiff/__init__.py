@@ -100,3 +100,45 @@ def is_tensor(obj: object) -> "builtins.bool":  # noqa: F821
 
 def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
+
+
+# ---- extended op set, nn, optim, save/load (issue 5) -----------------------------------
+from autodiff import nn, optim  # noqa: E402,I001
+from autodiff.ops.activation import log_softmax, softmax
+from autodiff.ops.indexing_extra import gather, index_select, masked_fill, scatter_add
+from autodiff.ops.linalg_extra import bmm, einsum, ger, outer
+from autodiff.ops.reduction_extra import (
+    amax,
+    amin,
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    min,
+    norm,
+    prod,
+    std,
+    var,
+)
+from autodiff.ops.shape_extra import chunk, flip, split
+from autodiff.ops.unary import (
+    ceil,
+    cos,
+    erf,
+    expm1,
+    floor,
+    lerp,
+    log1p,
+    log2,
+    maximum,
+    minimum,
+    relu,
+    round,
+    rsqrt,
+    sigmoid,
+    sin,
+    tan,
+    tanh,
+)
+from autodiff.serialization import load, save

@@ -103,3 +103,27 @@ def attach() -> None:
         setattr(Tensor, name, fn)
     Tensor.T = property(_T)
     Tensor.mT = property(lambda self: sh.transpose(self, -2, -1))
+
+
+# ---- extended op set (issue 5): math, reductions, shape, indexing, products ----------
+from autodiff.ops import activation as _act  # noqa: E402
+from autodiff.ops import indexing_extra as _ixe  # noqa: E402
+from autodiff.ops import linalg_extra as _lae  # noqa: E402
+from autodiff.ops import reduction_extra as _rde  # noqa: E402
+from autodiff.ops import shape_extra as _she  # noqa: E402
+from autodiff.ops import unary as _un  # noqa: E402
+
+METHODS.update({
+    "rsqrt": _un.rsqrt, "expm1": _un.expm1, "log1p": _un.log1p, "log2": _un.log2,
+    "sin": _un.sin, "cos": _un.cos, "tan": _un.tan, "tanh": _un.tanh, "sigmoid": _un.sigmoid,
+    "relu": _un.relu, "erf": _un.erf, "floor": _un.floor, "ceil": _un.ceil, "round": _un.round,
+    "maximum": _un.maximum, "minimum": _un.minimum, "lerp": _un.lerp,
+    "softmax": _act.softmax, "log_softmax": _act.log_softmax,
+    "prod": _rde.prod, "max": _rde.max, "min": _rde.min, "amax": _rde.amax, "amin": _rde.amin,
+    "argmax": _rde.argmax, "argmin": _rde.argmin, "var": _rde.var, "std": _rde.std,
+    "logsumexp": _rde.logsumexp, "norm": _rde.norm, "cumsum": _rde.cumsum,
+    "flip": _she.flip, "repeat": _size_args(_she.repeat), "split": _she.split, "chunk": _she.chunk,
+    "gather": _ixe.gather, "scatter_add": _ixe.scatter_add, "index_select": _ixe.index_select,
+    "masked_fill": _ixe.masked_fill,
+    "bmm": _lae.bmm, "outer": _lae.outer, "ger": _lae.outer,
+})

@@ -214,3 +214,133 @@ class ArrayBackend:
 
     def is_contiguous(self, a: Any) -> bool:
         return a.flags.c_contiguous
+
+    # ---- primitives of the extended op set (nn, reductions, indexing) -----------
+    # Each result goes through ``_wrap`` so the NumPy backend hands back 0-d arrays.
+    def _wrap(self, out: Any) -> Any:
+        return out
+
+    def sin(self, a: Any) -> Any:
+        return self._wrap(self.xp.sin(a))
+
+    def cos(self, a: Any) -> Any:
+        return self._wrap(self.xp.cos(a))
+
+    def tan(self, a: Any) -> Any:
+        return self._wrap(self.xp.tan(a))
+
+    def tanh(self, a: Any) -> Any:
+        return self._wrap(self.xp.tanh(a))
+
+    def expm1(self, a: Any) -> Any:
+        return self._wrap(self.xp.expm1(a))
+
+    def log1p(self, a: Any) -> Any:
+        return self._wrap(self.xp.log1p(a))
+
+    def log2(self, a: Any) -> Any:
+        return self._wrap(self.xp.log2(a))
+
+    def erf(self, a: Any) -> Any:
+        return self._wrap(self._erf(a))
+
+    def _erf(self, a: Any) -> Any:
+        try:
+            from scipy.special import erf
+        except ImportError:  # no SciPy: Python's math.erf, elementwise (slow but exact)
+            import math
+
+            return self.xp.vectorize(math.erf, otypes=[a.dtype])(a)
+        return erf(a).astype(a.dtype, copy=False)
+
+    def ceil(self, a: Any) -> Any:
+        return self._wrap(self.xp.ceil(a))
+
+    def round(self, a: Any, decimals: int = 0) -> Any:
+        return self._wrap(self.xp.round(a, decimals))
+
+    def isinf(self, a: Any) -> Any:
+        return self._wrap(self.xp.isinf(a))
+
+    def prod(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._wrap(self.xp.prod(a, axis=axis, keepdims=keepdims))
+
+    def amax(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._wrap(self.xp.amax(a, axis=axis, keepdims=keepdims))
+
+    def amin(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._wrap(self.xp.amin(a, axis=axis, keepdims=keepdims))
+
+    def argmax(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._wrap(self.xp.argmax(a, axis=axis, keepdims=keepdims))
+
+    def argmin(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return self._wrap(self.xp.argmin(a, axis=axis, keepdims=keepdims))
+
+    def var(self, a: Any, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
+        return self._wrap(self.xp.var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+
+    def cumsum(self, a: Any, axis: int) -> Any:
+        return self._wrap(self.xp.cumsum(a, axis=axis))
+
+    def flip(self, a: Any, axes: tuple[int, ...]) -> Any:
+        return self._wrap(self.xp.flip(a, axis=axes))
+
+    def pad(self, a: Any, widths: tuple, value: Any = 0) -> Any:
+        """Constant padding; ``widths`` is one ``(before, after)`` pair per dimension."""
+        return self.xp.pad(a, widths, mode="constant", constant_values=value)
+
+    def tile(self, a: Any, reps: tuple[int, ...]) -> Any:
+        return self._wrap(self.xp.tile(a, reps))
+
+    def einsum(self, subscripts: str, *operands: Any) -> Any:
+        return self._wrap(self.xp.einsum(subscripts, *operands))
+
+    def take(self, a: Any, index: Any, axis: int) -> Any:
+        return self.xp.take(a, index, axis=axis)
+
+    def _along(self, index: Any, axis: int) -> tuple:
+        """Full advanced index that picks ``index`` along ``axis`` (torch.gather's pattern)."""
+        ndim = index.ndim
+        parts = []
+        for d, n in enumerate(index.shape):
+            if d == axis:
+                parts.append(index)
+            else:
+                shape = [1] * ndim
+                shape[d] = n
+                parts.append(self.xp.arange(n).reshape(shape))
+        return tuple(parts)
+
+    def gather(self, a: Any, axis: int, index: Any) -> Any:
+        return a[self._along(index, axis)]
+
+    def scatter_add(self, a: Any, axis: int, index: Any, src: Any) -> None:
+        """In place: ``a[..., index[i], ...] += src[i]`` along ``axis``, repeats accumulating."""
+        src = src[tuple(slice(0, n) for n in index.shape)]
+        self.index_add(a, self._along(index, axis), src)
+
+    def stack(self, arrays: list[Any], axis: int) -> Any:
+        return self.xp.stack(arrays, axis=axis)
+
+    def unfold2d(self, a: Any, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int) -> Any:
+        """Sliding windows of an ``(N, C, H, W)`` array as ``(N, C, kh, kw, OH, OW)`` (a copy)."""
+        n, c, h, w = a.shape
+        oh = (h - dh * (kh - 1) - 1) // sh + 1
+        ow = (w - dw * (kw - 1) - 1) // sw + 1
+        out = self.xp.empty((n, c, kh, kw, oh, ow), dtype=a.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i, j] = a[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh,
+                                    j * dw : j * dw + sw * (ow - 1) + 1 : sw]
+        return out
+
+    def fold2d(self, cols: Any, h: int, w: int, sh: int, sw: int, dh: int, dw: int) -> Any:
+        """The adjoint of ``unfold2d``: add each window back into an ``(N, C, h, w)`` array."""
+        n, c, kh, kw, oh, ow = cols.shape
+        out = self.xp.zeros((n, c, h, w), dtype=cols.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh,
+                    j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
+        return out

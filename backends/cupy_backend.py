@@ -108,3 +108,8 @@ class CupyBackend(ArrayBackend):
 
     def index_add(self, a: Any, index: Any, values: Any) -> None:
         self._scatter_add(a, index, values)
+
+    def _erf(self, a: Any) -> Any:
+        from cupyx.scipy.special import erf
+
+        return erf(a)

@@ -50,7 +50,7 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
     a, b = promote(a, b, op)
     be = a._be
     fn = be.add if node_cls is AddBackward0 else be.sub
-    if b.__class__ is Tensor:
+    if b.__class__ is Tensor or isinstance(b, Tensor):
         other = b._data if alpha == 1 else be.mul(b._data, alpha)
         data = fn(a._data, other)
         if _grad.enabled and (a._requires_grad or b._requires_grad):
@@ -119,7 +119,7 @@ def mul(input: Any, other: Any) -> Tensor:
         input, other = other, input
     a, b = promote(input, other, "mul")
     be = a._be
-    if b.__class__ is Tensor:
+    if b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.mul(a._data, b._data)
         if _grad.enabled and (a._requires_grad or b._requires_grad):
             node = MulBackward0((edge_of(a), edge_of(b)))
@@ -162,12 +162,12 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         return rounded_div(input, other, rounding_mode)
     a, b = promote(input, other, "div")
     a = float_result(a)
-    if b.__class__ is Tensor:
+    if b.__class__ is Tensor or isinstance(b, Tensor):
         b = float_result(b)
         if a._data.dtype != b._data.dtype:
             a, b = promote(a, b, "div")
     be = a._be
-    if b.__class__ is Tensor:
+    if b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.div(a._data, b._data)
         if _grad.enabled and (a._requires_grad or b._requires_grad):
             node = DivBackward0((edge_of(a), edge_of(b)))
@@ -284,7 +284,7 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
         return rpow(exponent, input)
     a, b = promote(input, exponent, "pow")
     be = a._be
-    if b.__class__ is Tensor:
+    if b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.pow(a._data, b._data)
         if _grad.enabled and (a._requires_grad or b._requires_grad):
             node = PowBackward1((edge_of(a), edge_of(b)))

@@ -1,0 +1,103 @@
+"""``autodiff.nn.functional``: PyTorch's functional neural-net API on autodiff ops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff import dtypes
+from autodiff.ops.activation import gelu, leaky_relu, linear, log_softmax, softmax
+from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
+from autodiff.ops.loss import (
+    _check_reduction,
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    mse_loss,
+    nll_loss,
+)
+from autodiff.ops.shape_extra import pad
+from autodiff.ops.unary import relu, sigmoid, tanh
+from autodiff.tensor import Tensor, _make
+
+__all__ = [
+    "linear", "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
+    "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "conv2d", "max_pool2d", "avg_pool2d", "pad", "one_hot",
+]
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    be = input._be
+    dt = input.dtype.name
+    if p == 1.0:
+        return input * _make(be.zeros(input._data.shape, dt), be)
+    keep = be.ge(be.random_uniform(input._data.shape, dt), p)
+    scale = be.div(be.astype(keep, dt), 1.0 - p)
+    return input * _make(scale, be)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
+            reduction: str = "mean") -> Tensor:
+    _check_reduction(reduction)
+    el = (input - target).abs()
+    return el if reduction == "none" else (el.mean() if reduction == "mean" else el.sum())
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """``log_softmax`` over the class dim (1, or 0 for unbatched input) then ``nll_loss``;
+    ``target`` holds class indices (integer) or class probabilities (float, same shape)."""
+    _check_reduction(reduction)
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError("cross_entropy(): input and target must be Tensors")
+    if input.ndim == 0:
+        raise RuntimeError("cross_entropy(): input must have at least 1 dimension (the classes)")
+    cdim = 1 if input.ndim >= 2 else 0
+    n_classes = input.shape[cdim]
+    logp = log_softmax(input, cdim)
+    wshape = [1] * input.ndim
+    wshape[cdim] = n_classes
+    if target.dtype.kind == "f":
+        if target.shape != input.shape:
+            raise RuntimeError(
+                f"cross_entropy(): class-probability target of shape {list(target.shape)} must have "
+                f"the input's shape {list(input.shape)}"
+            )
+        if label_smoothing > 0:
+            target = target * (1 - label_smoothing) + label_smoothing / n_classes
+        prod = logp * target
+        if weight is not None:
+            prod = prod * weight.reshape(wshape)
+        el = -prod.sum(cdim)
+        if reduction == "none":
+            return el
+        return el.sum() / (input.shape[0] if input.ndim >= 2 else 1) if reduction == "mean" else el.sum()
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing <= 0:
+        return loss
+    if weight is not None:
+        raise NotImplementedError("cross_entropy: label_smoothing together with weight is not supported")
+    valid = (target != ignore_index).to(input.dtype)
+    smooth = -logp.sum(cdim) * valid
+    if reduction == "mean":
+        smooth = smooth.sum() / valid.sum()
+    elif reduction == "sum":
+        smooth = smooth.sum()
+    return loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """``(..., num_classes)`` int64 tensor with a 1 at each index."""
+    if tensor.dtype.kind != "i":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    be = tensor._be
+    if num_classes < 0:
+        num_classes = int(be.item(be.amax(tensor._data))) + 1 if tensor.numel() else 0
+    classes = be.arange(0, num_classes, 1, "int64")
+    data = be.astype(be.eq(be.reshape(tensor._data, tensor._data.shape + (1,)), classes), dtypes.int64.name)
+    return _make(data, be)

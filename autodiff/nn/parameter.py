@@ -1,0 +1,46 @@
+"""``Parameter``: a Tensor that a ``Module`` registers as one of its trainable weights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff.tensor import Tensor, _init
+
+
+class Parameter(Tensor):
+    """A leaf tensor that requires grad (by default) and is registered by ``Module.__setattr__``.
+
+    It shares storage (and the version counter) with the tensor it is made from.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
+        if data is None:
+            from autodiff.ops.creation import empty
+
+            data = empty(0)
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Parameter(): data must be a Tensor, not {type(data).__name__}")
+        p = object.__new__(cls)
+        _init(p, data._data, data._be)
+        p._version = data._version
+        if requires_grad:
+            p.requires_grad = True
+        return p
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass  # everything is done in __new__
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + Tensor.__repr__(self)
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo: dict) -> Parameter:
+        from autodiff.ops.shape import clone
+
+        return Parameter(clone(self.detach()), self._requires_grad)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        raise TypeError("Parameters are saved with autodiff.save (state dicts), not pickled")

@@ -1,0 +1,281 @@
+"""Loss functions with their own nodes: ``mse_loss``, ``nll_loss``, ``binary_cross_entropy``
+and ``binary_cross_entropy_with_logits`` (``cross_entropy`` composes ``log_softmax`` and
+``nll_loss`` in ``autodiff.nn.functional``).
+
+Each node computes the reduced loss; its backward first spreads the incoming gradient
+back over the elements (``_spread``), then applies the elementwise derivative in Tensor ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff import dtypes
+from autodiff.autograd.grad_mode import state as _grad
+from autodiff.autograd.node import Node, edge_of
+from autodiff.ops._prep import device_mismatch, float_result
+from autodiff.ops.elementwise import log, where
+from autodiff.ops.reduction import expand, sum_to
+from autodiff.ops.unary import log1p, relu, sigmoid
+from autodiff.tensor import Size, Tensor, _make
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce_data(be: Any, data: Any, reduction: str) -> Any:
+    if reduction == "mean":
+        return be.mean(data)
+    if reduction == "sum":
+        return be.sum(data)
+    return data
+
+
+def _spread(g: Tensor, shape: tuple, reduction: str) -> Tensor:
+    """The gradient of each element of the unreduced loss."""
+    if reduction == "mean":
+        return expand(g / Size(shape).numel(), shape)
+    if reduction == "sum":
+        return expand(g, shape)
+    return g
+
+
+def _pair(input: Tensor, target: Tensor, op: str) -> tuple:
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise TypeError(f"{op}(): input and target must be Tensors")
+    if input._be is not target._be:
+        raise device_mismatch(input, target, op)
+    if input._data.shape != target._data.shape:
+        try:
+            input._be.broadcast_shapes(input._data.shape, target._data.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{op}(): the size of input {list(input.shape)} and target {list(target.shape)} "
+                "do not match and cannot be broadcast"
+            ) from None
+    return float_result(input), float_result(target)
+
+
+# ---- mse -------------------------------------------------------------------------
+class MseLossBackward0(Node):
+    __slots__ = ("reduction", "a_shape", "b_shape", "shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        x, t = self.unpack()
+        d = 2 * _spread(g, self.shape, self.reduction) * (x - t)
+        ex, et = self.next_edges
+        return (sum_to(d, self.a_shape) if ex is not None else None,
+                sum_to(-d, self.b_shape) if et is not None else None)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
+             reduction: str = "mean") -> Tensor:
+    """Mean (or summed) squared error."""
+    _check_reduction(reduction)
+    x, t = _pair(input, target, "mse_loss")
+    be = x._be
+    diff = be.sub(x._data, t._data)
+    data = _reduce_data(be, be.mul(diff, diff), reduction)
+    if _grad.enabled and (x._requires_grad or t._requires_grad):
+        node = MseLossBackward0((edge_of(x), edge_of(t)))
+        node.reduction = reduction
+        node.a_shape, node.b_shape, node.shape = x._data.shape, t._data.shape, diff.shape
+        node.save(x, t)
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+# ---- nll ---------------------------------------------------------------------------
+class NllLossBackward0(Node):
+    """The loss is linear in the input: its gradient is ``-g`` times a weighted one-hot."""
+
+    __slots__ = ("coef", "reduction", "batched")
+
+    def backward(self, g: Tensor) -> Tensor:
+        if self.reduction == "none" and self.batched:
+            g = g.unsqueeze(1)
+        return g * self.coef
+
+
+def _class_weights(be: Any, weight: Tensor | None, target: Any, valid: Any, dtype: str) -> Any:
+    if weight is None:
+        return be.astype(valid, dtype)
+    picked = be.take(weight._data, be.where(valid, target, 0), 0)
+    return be.mul(picked, be.astype(valid, dtype))
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
+             ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``."""
+    _check_reduction(reduction)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"nll_loss(): argument 'target' must be Tensor, not {type(target).__name__}")
+    if input._be is not target._be:
+        raise device_mismatch(input, target, "nll_loss")
+    if weight is not None and weight._be is not input._be:
+        raise device_mismatch(input, weight, "nll_loss")
+    if target.dtype.kind != "i":
+        raise RuntimeError(
+            f"expected scalar type Long but found {target.dtype} (nll_loss/cross_entropy take class "
+            "indices as an integer tensor; pass probabilities as a float tensor to cross_entropy)"
+        )
+    batched = input.ndim >= 2
+    xs, ts = input._data.shape, target._data.shape
+    expected = (xs[0],) + xs[2:] if batched else ()
+    if input.ndim == 0 or ts != expected:
+        raise ValueError(
+            f"Expected input batch_size ({xs[0] if input.ndim else 0}) to match target batch_size "
+            f"({ts[0] if ts else 0}): input shape {list(xs)}, target shape {list(ts)}"
+            if batched and ts and ts[0] != xs[0] else
+            f"nll_loss: expected target of shape {list(expected)} for input of shape {list(xs)}, "
+            f"got {list(ts)}"
+        )
+    n_classes = xs[1] if batched else xs[0]
+    if weight is not None and weight._data.shape != (n_classes,):
+        raise RuntimeError(
+            f"weight tensor should be defined either for all {n_classes} classes or no classes but "
+            f"got weight tensor of shape: {list(weight.shape)}"
+        )
+    be = input._be
+    t = target._data
+    valid = be.ne(t, ignore_index)
+    bad = be.logical_and(valid, be.logical_or(be.lt(t, 0), be.ge(t, n_classes)))
+    if be.any(bad):
+        raise IndexError(f"Target {_first(be, t, bad)} is out of bounds (nll_loss with {n_classes} classes).")
+    dt = input.dtype.name
+    safe_t = be.where(valid, t, 0)
+    w = _class_weights(be, weight, t, valid, dt)
+    axis = 1 if batched else 0
+    picked = be.gather(input._data, axis, be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched
+                       else be.reshape(safe_t, (1,)))
+    picked = be.reshape(picked, ts)
+    losses = be.neg(be.mul(picked, w))
+    if reduction == "mean":
+        total = be.sum(w)
+        data = be.div(be.sum(losses), total)
+    elif reduction == "sum":
+        data = be.sum(losses)
+    else:
+        data = losses
+    if input._requires_grad and _grad.enabled:
+        onehot = be.zeros(xs, dt)
+        idx = be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched else be.reshape(safe_t, (1,))
+        src = be.neg(be.reshape(w, idx.shape))
+        if reduction == "mean":
+            src = be.div(src, total)
+        be.scatter_add(onehot, axis, idx, src)
+        node = NllLossBackward0((edge_of(input),))
+        node.coef = _make(onehot, be)
+        node.reduction = reduction
+        node.batched = batched
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+def _first(be: Any, t: Any, bad: Any) -> int:
+    flat = be.reshape(t, (-1,))
+    pos = be.argmax(be.reshape(be.astype(bad, "int64"), (-1,)))
+    return int(be.item(be.getitem(flat, be.item(pos))))
+
+
+# ---- binary cross entropy ----------------------------------------------------------------
+class BinaryCrossEntropyBackward0(Node):
+    __slots__ = ("reduction", "shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        x, t, w = self.unpack()
+        g = _spread(g, self.shape, self.reduction)
+        if w is not None:
+            g = g * w
+        ex, et = self.next_edges[:2]
+        gx = gt = None
+        if ex is not None:
+            gx = g * (x - t) / (x * (1 - x)).clamp(min=1e-12)
+        if et is not None:
+            gt = g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+        return gx, gt
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """``-w * (t * log(x) + (1 - t) * log(1 - x))``, logs clamped at -100 as in PyTorch."""
+    _check_reduction(reduction)
+    x, t = _pair(input, target, "binary_cross_entropy")
+    if x._data.shape != t._data.shape:
+        raise ValueError(
+            f"Using a target size ({t.shape}) that is different to the input size ({x.shape}) is "
+            "deprecated. Please ensure they have the same size."
+        )
+    be = x._be
+    if be.any(be.logical_or(be.lt(x._data, 0), be.gt(x._data, 1))):
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    log_x = be.maximum(be.log(x._data), be.full((), -100, x.dtype.name))
+    log_1mx = be.maximum(be.log(be.sub(1, x._data)), be.full((), -100, x.dtype.name))
+    el = be.neg(be.add(be.mul(t._data, log_x), be.mul(be.sub(1, t._data), log_1mx)))
+    if weight is not None:
+        el = be.mul(el, weight._data)
+    data = _reduce_data(be, el, reduction)
+    if _grad.enabled and (x._requires_grad or t._requires_grad):
+        node = BinaryCrossEntropyBackward0((edge_of(x), edge_of(t)))
+        node.reduction, node.shape = reduction, el.shape
+        node.save(x, t, weight)
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+class BinaryCrossEntropyWithLogitsBackward0(Node):
+    __slots__ = ("reduction", "shape", "a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        x, t, w, pw = self.unpack()
+        g = _spread(g, self.shape, self.reduction)
+        if w is not None:
+            g = g * w
+        ex, et = self.next_edges[:2]
+        gx = gt = None
+        if ex is not None:
+            lw = 1 if pw is None else 1 + (pw - 1) * t
+            gx = sum_to(g * ((1 - t) - lw * sigmoid(-x)), self.a_shape)
+        if et is not None:
+            d = -x if pw is None else -x + (pw - 1) * _softplus_neg(x)
+            gt = sum_to(g * d, self.b_shape)
+        return gx, gt
+
+
+def _softplus_neg(x: Tensor) -> Tensor:
+    """``log(1 + exp(-x))`` without overflow."""
+    return log1p((-x.abs()).exp()) + relu(-x)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: Any = None, reduce: Any = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
+    """``binary_cross_entropy(sigmoid(input), target)``, computed stably from the logits."""
+    _check_reduction(reduction)
+    x, t = _pair(input, target, "binary_cross_entropy_with_logits")
+    if x._data.shape != t._data.shape:
+        raise ValueError(f"Target size ({t.shape}) must be the same as input size ({x.shape})")
+    from autodiff.autograd.grad_mode import no_grad
+
+    with no_grad():  # the forward value only; the node below records the gradient
+        sp = _softplus_neg(x)
+        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
+        el = (1 - t) * x + lw * sp
+        if weight is not None:
+            el = el * weight
+    be = x._be
+    data = _reduce_data(be, el._data, reduction)
+    if _grad.enabled and (x._requires_grad or t._requires_grad):
+        node = BinaryCrossEntropyWithLogitsBackward0((edge_of(x), edge_of(t)))
+        node.reduction, node.shape = reduction, el._data.shape
+        node.a_shape, node.b_shape = x._data.shape, t._data.shape
+        node.save(x, t, weight, pos_weight)
+        return _make(data, be, node)
+    return _make(data, be)
+
+
+_ = (dtypes, log, where)
