@@ -10,6 +10,8 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from autodiff.autograd.grad_mode import state as _grad_state
+
 
 class _Freed(tuple):
     """Marks a node whose saved tensors were released by a backward without retain_graph."""
@@ -34,7 +36,9 @@ class Node:
     giving a wrong gradient.
     """
 
-    __slots__ = ("next_edges", "saved", "saved_versions", "trace", "hooks", "__weakref__")
+    __slots__ = (
+        "next_edges", "saved", "saved_versions", "trace", "hooks", "tensor_hooks", "__weakref__",
+    )
     num_outputs = 1
     # False for nodes whose backward may hand back tensors that user code also holds
     # (custom Functions): the engine then never stores them as a leaf's .grad uncopied.
@@ -45,6 +49,11 @@ class Node:
         self.saved = None
         self.trace = None
         self.hooks = None
+        self.tensor_hooks = None  # {output_nr: hooks.TensorHooks}: Tensor.register_hook
+        if _grad_state.anomaly:
+            from autodiff.autograd.anomaly import forward_trace
+
+            self.trace = forward_trace()
 
     def save(self, *tensors: Any) -> None:
         self.saved = tensors
@@ -121,6 +130,10 @@ def edge_of(t: Any) -> tuple | None:
     """The edge a new node records for input ``t``: its grad_fn or AccumulateGrad."""
     if not t._requires_grad:
         return None
+    if t._base is not None and t._view_fn[1] is not t._base.grad_fn:
+        from autodiff.ops.views import refresh_view
+
+        refresh_view(t)
     fn = t.grad_fn
     if fn is not None:
         return (fn, t._output_nr)

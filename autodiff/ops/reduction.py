@@ -12,7 +12,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
 from autodiff.ops._prep import cast, wrap_dims
-from autodiff.tensor import Size, Tensor, _make
+from autodiff.tensor import Size, Tensor, _make, as_view
 
 
 class ExpandBackward0(Node):
@@ -81,8 +81,7 @@ def expand(t: Tensor, shape: Any) -> Tensor:
             )
     be = t._be
     out = _make(be.broadcast_to(t._data, shape), be)
-    out._version = t._version
-    out._base = t if t._base is None else t._base
+    as_view(out, t, expand, (shape,))
     if t._requires_grad and _grad.enabled:
         node = ExpandBackward0((edge_of(t),))
         node.in_shape = in_shape
