@@ -17,6 +17,7 @@ view's recorded stamp differs) and regenerates theirs the same way before use.
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
 from autodiff.tensor import Tensor, _make
