@@ -7,6 +7,7 @@ outputs, so a graph dies by reference counting as soon as its last tensor does.
 
 from __future__ import annotations
 
+import re
 import weakref
 from typing import Any
 
@@ -26,6 +27,25 @@ SECOND_BACKWARD = (
     "backward through the graph a second time or if you need to access saved tensors after "
     "calling backward."
 )
+
+
+def _modified_message(t: Any, version: int) -> str:
+    """PyTorch's error for a saved tensor changed in place (names its current producer)."""
+    producer = ""
+    if t.grad_fn is not None:
+        name = re.sub(r"Backward\d*$", "", t.grad_fn.name())
+        producer = f", which is output {t._output_nr} of {name}"
+    hint = (
+        "Hint: the backtrace further above can show the operation that failed to compute its "
+        "gradient." if _grad_state.anomaly else
+        "Hint: enable anomaly detection to find the operation that failed to compute its "
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    )
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.type()} {list(t.shape)}]{producer}, is at version {t._version[0]}; "
+        f"expected version {version} instead. {hint}"
+    )
 
 
 class Node:
@@ -66,13 +86,7 @@ class Node:
             raise RuntimeError(SECOND_BACKWARD)
         for t, version in zip(saved, self.saved_versions):
             if t is not None and t._version[0] != version:
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [{t.type()} {list(t.shape)}], which is output 0 of "
-                    f"{self.name()}, is at version {t._version[0]}; expected version {version} "
-                    "instead. Hint: the backtrace further above can show the operation that "
-                    "failed to compute its gradient."
-                )
+                raise RuntimeError(_modified_message(t, version))
         return saved
 
     def materialize(self, grads: list) -> list:
