@@ -194,12 +194,16 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
     # Saved outputs are kept as aliases without grad_fn: a node never holds its outputs.
     outputs_by_id = {id(t): t for t in wrapped if isinstance(t, Tensor) and t.grad_fn is ctx}
     to_save = []
+    saved_outputs = []
     for t in ctx.to_save:
         if t is not None and id(t) in outputs_by_id:
             alias = _make(t._data, t._be)
             alias._version = t._version
+            saved_outputs.append(len(to_save))
             t = alias
         to_save.append(t)
+    if saved_outputs:
+        ctx.saved_outputs = tuple(saved_outputs)
     ctx.save(*[t for t in to_save])
     ctx.saved = tuple(to_save)
     ctx.to_save = ()
@@ -208,8 +212,6 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
 
 class DelayedError(Node):
     """Stands for a backward that must not be differentiated: raises when it is run."""
-
-    __slots__ = ("msg",)
 
     def backward(self, *grads: Any) -> Any:
         raise RuntimeError(self.msg)

@@ -29,12 +29,14 @@ SECOND_BACKWARD = (
 )
 
 
-def _modified_message(t: Any, version: int) -> str:
-    """PyTorch's error for a saved tensor changed in place (names its current producer)."""
+def _modified_message(t: Any, version: int, output_of: Any = None) -> str:
+    """PyTorch's error for a saved tensor changed in place (names its producer: the node
+    that saved it for a saved output, else the tensor's current grad_fn)."""
     producer = ""
-    if t.grad_fn is not None:
-        name = re.sub(r"Backward\d*$", "", t.grad_fn.name())
-        producer = f", which is output {t._output_nr} of {name}"
+    node, nr = (output_of, 0) if output_of is not None else (t.grad_fn, t._output_nr)
+    if node is not None:
+        name = re.sub(r"Backward\d*$", "", node.name())
+        producer = f", which is output {nr} of {name},"
     hint = (
         "Hint: the backtrace further above can show the operation that failed to compute its "
         "gradient." if _grad_state.anomaly else
@@ -43,7 +45,7 @@ def _modified_message(t: Any, version: int) -> str:
     )
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{t.type()} {list(t.shape)}]{producer}, is at version {t._version[0]}; "
+        f"operation: [{t.type()} {list(t.shape)}]{producer} is at version {t._version[0]}; "
         f"expected version {version} instead. {hint}"
     )
 
@@ -60,6 +62,8 @@ class Node:
         "next_edges", "saved", "saved_versions", "trace", "hooks", "tensor_hooks", "__weakref__",
     )
     num_outputs = 1
+    # Indices (in ``saved``) of saved tensors that are this node's own outputs.
+    saved_outputs: tuple = ()
     # False for nodes whose backward may hand back tensors that user code also holds
     # (custom Functions): the engine then never stores them as a leaf's .grad uncopied.
     fresh_grads = True
@@ -84,9 +88,11 @@ class Node:
         saved = self.saved
         if saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
-        for t, version in zip(saved, self.saved_versions):
+        for i, (t, version) in enumerate(zip(saved, self.saved_versions)):
             if t is not None and t._version[0] != version:
-                raise RuntimeError(_modified_message(t, version))
+                raise RuntimeError(
+                    _modified_message(t, version, self if i in self.saved_outputs else None)
+                )
         return saved
 
     def materialize(self, grads: list) -> list:

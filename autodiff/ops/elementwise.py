@@ -20,6 +20,7 @@ class ExpBackward0(Node):
     in place). Building a graph, the saved output gets this node as its grad_fn again."""
 
     __slots__ = ()
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
         (result,) = self.unpack()
