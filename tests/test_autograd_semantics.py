@@ -422,6 +422,10 @@ def test_fill_and_zero_on_view(device: str) -> None:
 
 
 # ---- anomaly mode ------------------------------------------------------------------
+nan_sqrt = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+
+
+@nan_sqrt
 def test_detect_anomaly_names_node_and_forward_line(device: str) -> None:
     x = T([-1.0, 4.0], device, True)
     with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
@@ -436,6 +440,7 @@ def test_detect_anomaly_names_node_and_forward_line(device: str) -> None:
     assert not autodiff.autograd.is_anomaly_enabled()
 
 
+@nan_sqrt
 def test_set_detect_anomaly_and_off_by_default(device: str) -> None:
     x = T([-1.0], device, True)
     assert (x ** 0.5).grad_fn.trace is None
