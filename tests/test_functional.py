@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import autodiff
-from autodiff.autograd import functional as F
+from autodiff.autograd import functional as F  # noqa: N812 - PyTorch users write F
 from tests._autograd_helpers import T, close, host
 
 
