@@ -457,3 +457,21 @@ def test_set_detect_anomaly_and_off_by_default(device: str) -> None:
     # Off: NaN gradients pass silently, as in PyTorch.
     (g,) = grad(x.sqrt().sum(), x)
     assert np.isnan(host(g)).all()
+
+
+# ---- the docs' examples run ------------------------------------------------------------
+@nan_sqrt
+def test_docs_autograd_advanced_examples_run() -> None:
+    import pathlib
+    import re
+
+    doc = pathlib.Path(__file__).resolve().parent.parent / "docs" / "autograd_advanced.md"
+    ns: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S):
+        if "detect_anomaly()" in block:
+            with pytest.raises(RuntimeError, match="PowBackward0"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                exec(block, ns)
+            continue
+        exec(block, ns)
+    assert close(ns["x"].grad, [[6.0, 6.0, 6.0], [2.0, 2.0, 2.0]]) and close(ns["w"].grad, [3.0, 1.0])
