@@ -474,4 +474,6 @@ def test_docs_autograd_advanced_examples_run() -> None:
                 exec(block, ns)
             continue
         exec(block, ns)
-    assert close(ns["x"].grad, [[6.0, 6.0, 6.0], [2.0, 2.0, 2.0]]) and close(ns["w"].grad, [3.0, 1.0])
+        if "CopySlices" in block:
+            assert close(ns["x"].grad, [[6.0, 6.0, 6.0], [2.0, 2.0, 2.0]])
+            assert close(ns["w"].grad, [3.0, 1.0])
