@@ -6,6 +6,7 @@ and is attached as methods in ``autodiff/tensor_methods.py``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from autodiff import dtypes
@@ -16,6 +17,13 @@ from autodiff.device import device_of
 
 _object_new = object.__new__
 
+NON_LEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead. See github.com/pytorch/pytorch/pull/30531 for more information."
+)
 LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
 
 
@@ -41,8 +49,11 @@ class Tensor:
     """
 
     __slots__ = (
-        "_data", "_be", "_requires_grad", "grad", "grad_fn", "_output_nr",
+        "_data", "_be", "_requires_grad", "_grad", "grad_fn", "_output_nr",
         "_version", "_base", "_accumulator", "_retains_grad", "__weakref__",
+        # Set only on views (with _base): how to replay the view from its base, and the
+        # base's grad_fn the view's own grad_fn was derived from (see ops/views.py).
+        "_view_fn",
     )
     # NumPy arrays and scalars defer to Tensor's reflected operators.
     __array_priority__ = 1000
@@ -170,6 +181,59 @@ class Tensor:
         self._requires_grad = False
         return self
 
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (leaves, and non-leaves after ``retain_grad()``)."""
+        if self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(NON_LEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
+                    f"of size '{list(self.shape)}'. Please ensure that the gradient and the "
+                    "tensor are the same size"
+                )
+            if value._be is not self._be:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with device type '{value.device.type}' to "
+                    f"a tensor with device type '{self.device.type}'. Please ensure that the "
+                    "gradient and the tensor are on the same device"
+                )
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf tensor whose ``.grad`` is kept (``retain_grad()`` was called)."""
+        return self._retains_grad and self.grad_fn is not None
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward (no-op on leaves)."""
+        from autodiff.autograd.hooks import retain_grad
+
+        retain_grad(self)
+
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
+        value replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        from autodiff.autograd.hooks import register_tensor_hook
+
+        return register_tensor_hook(self, hook)
+
     def _get_accumulator(self) -> AccumulateGrad:
         acc = self._accumulator
         if acc is None:
@@ -292,7 +356,7 @@ def _init(t: Tensor, data: Any, be: Any) -> None:
     t._data = data
     t._be = be
     t._requires_grad = False
-    t.grad = None
+    t._grad = None
     t.grad_fn = None
     t._output_nr = 0
     t._version = [0]
@@ -307,7 +371,7 @@ def _make(data: Any, be: Any, grad_fn: Any = None) -> Tensor:
     t._data = data
     t._be = be
     t._requires_grad = grad_fn is not None
-    t.grad = None
+    t._grad = None
     t.grad_fn = grad_fn
     t._output_nr = 0
     t._version = [0]
@@ -315,6 +379,20 @@ def _make(data: Any, be: Any, grad_fn: Any = None) -> Tensor:
     t._accumulator = None
     t._retains_grad = False
     return t
+
+
+def as_view(out: Tensor, base: Tensor, fn: Any, args: tuple) -> Tensor:
+    """Make ``out`` a view of ``base``: share its version counter and remember how to
+    replay it (``fn(base, *args)``) from the root base, for in-place ops on views."""
+    out._version = base._version
+    root = base._base
+    if root is None:
+        out._base = base
+        out._view_fn = (((fn, args),), base.grad_fn)
+    else:
+        out._base = root
+        out._view_fn = (base._view_fn[0] + ((fn, args),), root.grad_fn)
+    return out
 
 
 def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff.autograd import grad_mode
+from autodiff.autograd.hooks import run_tensor_hooks
 from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node
 
 
@@ -57,7 +58,7 @@ def _accumulate(leaf: Any, grad: Any, create_graph: bool, shared: set) -> None:
     ``shared`` holds the ids of gradient tensors other code can still see (the caller's
     ``gradient``, grads already stored in a leaf, what custom Functions return).
     """
-    old = leaf.grad
+    old = leaf._grad
     if old is None:
         # Keep the incoming array when nobody else can see it; copy it when it may be a
         # view of (or the same array as) another tensor, so later in-place updates of
@@ -68,9 +69,9 @@ def _accumulate(leaf: Any, grad: Any, create_graph: bool, shared: set) -> None:
             elif grad._requires_grad:
                 grad = grad.detach()
             shared.add(id(grad))
-        leaf.grad = grad
+        leaf._grad = grad
     elif create_graph or old._requires_grad:
-        leaf.grad = old + grad
+        leaf._grad = old + grad
     else:
         old._be.copyto(old._data, old._be.add(old._data, grad._data))
 
@@ -128,11 +129,16 @@ def run_backward(
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
+            if node.tensor_hooks:
+                run_tensor_hooks(node.tensor_hooks, grads, node)
             if captures:
                 for nr, g in enumerate(grads):
                     i = captures.get((node, nr))
                     if i is not None:
                         results[i] = g
+                        if accumulate and g is not None and node.__class__ is not AccumulateGrad:
+                            # backward(inputs=[non_leaf]) fills the non-leaf's .grad
+                            _accumulate(inputs[i], g, create_graph, shared)
             if node.__class__ is AccumulateGrad:
                 if accumulate and grads[0] is not None:
                     leaf = node.leaf_ref()

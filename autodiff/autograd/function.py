@@ -13,7 +13,7 @@ from typing import Any
 
 from autodiff.autograd import grad_mode
 from autodiff.autograd.node import Node, edge_of
-from autodiff.tensor import LEAF_INPLACE, Tensor, _make
+from autodiff.tensor import Tensor, _make
 
 
 class FunctionCtx:
@@ -170,7 +170,9 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
             continue
         if id(o) in dirty:
             if o._requires_grad and o.grad_fn is None:
-                raise RuntimeError(LEAF_INPLACE)
+                raise RuntimeError(
+                    "a leaf Variable that requires grad has been used in an in-place operation."
+                )
             o._version[0] += 1
             t = o
         elif id(o) in inputs:
@@ -192,28 +194,55 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
     # Saved outputs are kept as aliases without grad_fn: a node never holds its outputs.
     outputs_by_id = {id(t): t for t in wrapped if isinstance(t, Tensor) and t.grad_fn is ctx}
     to_save = []
+    saved_outputs = []
     for t in ctx.to_save:
         if t is not None and id(t) in outputs_by_id:
             alias = _make(t._data, t._be)
             alias._version = t._version
+            saved_outputs.append(len(to_save))
             t = alias
         to_save.append(t)
+    if saved_outputs:
+        ctx.saved_outputs = tuple(saved_outputs)
     ctx.save(*[t for t in to_save])
     ctx.saved = tuple(to_save)
     ctx.to_save = ()
     return tuple(wrapped) if is_tuple else wrapped[0]
 
 
+class DelayedError(Node):
+    """Stands for a backward that must not be differentiated: raises when it is run."""
+
+    def backward(self, *grads: Any) -> Any:
+        raise RuntimeError(self.msg)
+
+
 def once_differentiable(fn: Callable) -> Callable:
-    """Mark a backward as not differentiable itself: running it under create_graph raises."""
+    """Mark a backward as not differentiable itself (PyTorch's decorator).
+
+    It runs without recording; under ``create_graph`` its results still require grad, but
+    differentiating through them raises instead of silently giving a wrong answer.
+    """
 
     @functools.wraps(fn)
     def wrapper(ctx: Any, *args: Any) -> Any:
-        if grad_mode.state.enabled:
-            raise RuntimeError(
-                f"{type(ctx).__name__} is decorated with @once_differentiable: its backward "
-                "cannot be differentiated (create_graph=True)."
-            )
-        return fn(ctx, *args)
+        with grad_mode.no_grad():
+            outputs = fn(ctx, *args)
+        if not grad_mode.state.enabled:
+            return outputs
+        if not any(isinstance(a, Tensor) and a._requires_grad for a in args):
+            return outputs
+        is_tuple = isinstance(outputs, tuple)
+        outs = outputs if is_tuple else (outputs,)
+        node = DelayedError((None,) * len(outs))
+        node.msg = "trying to differentiate twice a function that was marked with @once_differentiable"
+        node.num_outputs = len(outs)
+        wrapped = []
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor):
+                o = _make(o._data, o._be, node)
+                o._output_nr = i
+            wrapped.append(o)
+        return tuple(wrapped) if is_tuple else wrapped[0]
 
     return wrapper

@@ -7,8 +7,11 @@ outputs, so a graph dies by reference counting as soon as its last tensor does.
 
 from __future__ import annotations
 
+import re
 import weakref
 from typing import Any
+
+from autodiff.autograd.grad_mode import state as _grad_state
 
 
 class _Freed(tuple):
@@ -26,6 +29,27 @@ SECOND_BACKWARD = (
 )
 
 
+def _modified_message(t: Any, version: int, output_of: Any = None) -> str:
+    """PyTorch's error for a saved tensor changed in place (names its producer: the node
+    that saved it for a saved output, else the tensor's current grad_fn)."""
+    producer = ""
+    node, nr = (output_of, 0) if output_of is not None else (t.grad_fn, t._output_nr)
+    if node is not None:
+        name = re.sub(r"Backward\d*$", "", node.name())
+        producer = f", which is output {nr} of {name},"
+    hint = (
+        "Hint: the backtrace further above can show the operation that failed to compute its "
+        "gradient." if _grad_state.anomaly else
+        "Hint: enable anomaly detection to find the operation that failed to compute its "
+        "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False)."
+    )
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.type()} {list(t.shape)}]{producer} is at version {t._version[0]}; "
+        f"expected version {version} instead. {hint}"
+    )
+
+
 class Node:
     """One recorded operation. Subclasses define ``backward(*grad_outputs)``.
 
@@ -34,8 +58,12 @@ class Node:
     giving a wrong gradient.
     """
 
-    __slots__ = ("next_edges", "saved", "saved_versions", "trace", "hooks", "__weakref__")
+    __slots__ = (
+        "next_edges", "saved", "saved_versions", "trace", "hooks", "tensor_hooks", "__weakref__",
+    )
     num_outputs = 1
+    # Indices (in ``saved``) of saved tensors that are this node's own outputs.
+    saved_outputs: tuple = ()
     # False for nodes whose backward may hand back tensors that user code also holds
     # (custom Functions): the engine then never stores them as a leaf's .grad uncopied.
     fresh_grads = True
@@ -45,6 +73,11 @@ class Node:
         self.saved = None
         self.trace = None
         self.hooks = None
+        self.tensor_hooks = None  # {output_nr: hooks.TensorHooks}: Tensor.register_hook
+        if _grad_state.anomaly:
+            from autodiff.autograd.anomaly import forward_trace
+
+            self.trace = forward_trace()
 
     def save(self, *tensors: Any) -> None:
         self.saved = tensors
@@ -55,14 +88,10 @@ class Node:
         saved = self.saved
         if saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
-        for t, version in zip(saved, self.saved_versions):
+        for i, (t, version) in enumerate(zip(saved, self.saved_versions)):
             if t is not None and t._version[0] != version:
                 raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by "
-                    f"an inplace operation: [{t.type()} {list(t.shape)}], which is output 0 of "
-                    f"{self.name()}, is at version {t._version[0]}; expected version {version} "
-                    "instead. Hint: the backtrace further above can show the operation that "
-                    "failed to compute its gradient."
+                    _modified_message(t, version, self if i in self.saved_outputs else None)
                 )
         return saved
 
@@ -124,6 +153,10 @@ def edge_of(t: Any) -> tuple | None:
     """The edge a new node records for input ``t``: its grad_fn or AccumulateGrad."""
     if not t._requires_grad:
         return None
+    if t._base is not None and t._view_fn[1] is not t._base.grad_fn:
+        from autodiff.ops.views import refresh_view
+
+        refresh_view(t)
     fn = t.grad_fn
     if fn is not None:
         return (fn, t._output_nr)

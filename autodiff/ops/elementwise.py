@@ -16,13 +16,17 @@ from autodiff.tensor import Tensor, _make
 
 
 class ExpBackward0(Node):
-    """d exp(x) = exp(x): the saved output is used, or recomputed when building a graph."""
+    """d exp(x) = exp(x): only the output is saved (as in PyTorch, so the input may change
+    in place). Building a graph, the saved output gets this node as its grad_fn again."""
 
     __slots__ = ()
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        x, result = self.unpack()
-        return g * (exp(x) if _grad.enabled else result)
+        (result,) = self.unpack()
+        if _grad.enabled:
+            result = _make(result._data, result._be, self)
+        return g * result
 
 
 def exp(input: Tensor) -> Tensor:
@@ -34,7 +38,7 @@ def exp(input: Tensor) -> Tensor:
         out = _make(data, be, node)
         result = _make(data, be)
         result._version = out._version  # an in-place change of the output is caught too
-        node.save(a, result)
+        node.save(result)
         return out
     return _make(data, be)
 

@@ -14,7 +14,7 @@ from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
 from autodiff.ops._prep import as_tensor, cast, device_mismatch
 from autodiff.ops.reduction import sum_to
-from autodiff.tensor import Tensor, _make
+from autodiff.tensor import Tensor, _make, as_view
 
 
 def _convert_index(t: Tensor, index: Any) -> tuple[tuple, bool]:
@@ -106,8 +106,7 @@ def getitem(t: Tensor, index: Any) -> Tensor:
     data = be.getitem(t._data, idx)
     out = _make(data, be)
     if not advanced:
-        out._version = t._version
-        out._base = t if t._base is None else t._base
+        as_view(out, t, getitem, (idx,))
     if t._requires_grad and _grad.enabled:
         cls = IndexBackward0 if advanced else _view_node_class(idx)
         node = cls((edge_of(t),))

@@ -3,8 +3,9 @@
 Untracked (grad mode off, or nothing requires grad), the new values are written straight
 into the storage. Tracked, the op is computed out of place on a snapshot of the old
 values (so saved tensors stay valid), written into the storage, and the tensor takes the
-new node as its ``grad_fn`` (it is "rebased", as in PyTorch). Either way the shared
-version counter is bumped, so a tensor saved for backward cannot change silently.
+new node as its ``grad_fn`` (it is "rebased", as in PyTorch); on a view, its base is
+rebased too (``ops/views.py``). Either way the shared version counter is bumped, so a
+tensor saved for backward cannot change silently.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from autodiff.autograd.grad_mode import state as _grad
+from autodiff.autograd.hooks import move_retain
 from autodiff.autograd.node import Node, edge_of
 from autodiff.ops.arithmetic import add, div, mul, sub
 from autodiff.ops.elementwise import clamp
 from autodiff.ops.indexing import _convert_index, index_put
 from autodiff.ops.reduction import expand, sum_to
+from autodiff.ops.views import inplace_on_view
 from autodiff.tensor import LEAF_INPLACE, Tensor, _make
 
 
@@ -29,13 +32,16 @@ def _dtype_word(t: Tensor) -> str:
 
 def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
     """Replace ``t``'s values with ``compute(t)``; ``others`` are the op's other inputs."""
+    base = t._base
     tracked = _grad.enabled and (
-        t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
+        t._requires_grad
+        or (base is not None and base._requires_grad)
+        or any(isinstance(o, Tensor) and o._requires_grad for o in others)
     )
+    if tracked and base is not None:
+        return inplace_on_view(t, compute, _write)
     if tracked and t._requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE)
-    if tracked:
-        _check_view(t)
     be = t._be
     if tracked:
         snapshot = _make(be.copy(t._data), be, t.grad_fn)
@@ -52,18 +58,18 @@ def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) 
             _grad.enabled = prev
     _write(t, result)
     if tracked:
-        t.grad_fn = result.grad_fn
-        t._output_nr = result._output_nr
-        t._requires_grad = True
+        _rebase(t, result.grad_fn, result._output_nr)
     return t
 
 
-def _check_view(t: Tensor) -> None:
-    if t._base is not None and (t._base._requires_grad or t._requires_grad):
-        raise RuntimeError(
-            "in-place operation on a view of a tensor that requires grad is not supported by "
-            f"autodiff yet (view of shape {list(t.shape)}); use an out-of-place op instead"
-        )
+def _rebase(t: Tensor, node: Node, output_nr: int) -> None:
+    """``t`` is now computed by ``node`` (its retained gradient follows it)."""
+    old_node, old_nr = t.grad_fn, t._output_nr
+    t.grad_fn = node
+    t._output_nr = output_nr
+    t._requires_grad = True
+    if t._retains_grad:
+        move_retain(t, old_node, old_nr)
 
 
 def _write(t: Tensor, result: Tensor) -> None:
@@ -154,12 +160,16 @@ def zero_(t: Tensor) -> Tensor:
 
 
 def _fill(t: Tensor, value: Any, node_cls: type) -> Tensor:
+    base = t._base
+    if _grad.enabled and base is not None and (t._requires_grad or base._requires_grad):
+        be = t._be
+        return inplace_on_view(
+            t, lambda x: _make(be.full(x._data.shape, value, x.dtype.name), be), _write
+        )
     if _grad.enabled and t._requires_grad:
         if t.grad_fn is None:
             raise RuntimeError(LEAF_INPLACE)
-        _check_view(t)
-        t.grad_fn = node_cls((edge_of(t),))
-        t._output_nr = 0
+        _rebase(t, node_cls((edge_of(t),)), 0)
     t._be.fill(t._data, value)
     t._version[0] += 1
     return t
@@ -169,11 +179,17 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     """Copy ``src``'s values (broadcast, cast, moved to t's device) into ``t``."""
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'other' must be Tensor, not {type(src).__name__}")
-    tracked = _grad.enabled and (t._requires_grad or src._requires_grad)
+    base = t._base
+    tracked = _grad.enabled and (
+        t._requires_grad or src._requires_grad or (base is not None and base._requires_grad)
+    )
+    if tracked and base is not None:
+        shape = t.shape
+        return inplace_on_view(
+            t, lambda x: expand(src.to(device=t.device, dtype=t.dtype), shape), _write
+        )
     if tracked and t._requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE)
-    if tracked:
-        _check_view(t)
     prev = _grad.enabled
     _grad.enabled = False
     try:
@@ -186,16 +202,18 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
         node.src_shape = src._data.shape
         node.src_dtype = src.dtype
         node.src_device = src.device
-        t.grad_fn = node
-        t._output_nr = 0
-        t._requires_grad = True
+        _rebase(t, node, 0)
     return t
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``."""
     idx, _ = _convert_index(t, index)
-    if not (_grad.enabled and (t._requires_grad or (isinstance(value, Tensor) and value._requires_grad))):
+    if not (_grad.enabled and (
+        t._requires_grad
+        or (t._base is not None and t._base._requires_grad)
+        or (isinstance(value, Tensor) and value._requires_grad)
+    )):
         # The common untracked case writes through the backend directly.
         if isinstance(value, Tensor):
             if value._be is not t._be:

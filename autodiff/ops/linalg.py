@@ -66,7 +66,7 @@ class MatmulBackward(Node):
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
         if a.ndim == 1:
-            g = g.unsqueeze(-2)
+            g = g.unsqueeze(-2 if g.ndim else 0)  # 1-D @ 1-D: g is 0-d
         if b.ndim == 1:
             g = g.unsqueeze(-1)
         ea, eb = self.next_edges

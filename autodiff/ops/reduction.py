@@ -12,7 +12,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
 from autodiff.ops._prep import cast, wrap_dims
-from autodiff.tensor import Size, Tensor, _make
+from autodiff.tensor import Size, Tensor, _make, as_view
 
 
 class ExpandBackward0(Node):
@@ -58,9 +58,10 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-def expand(t: Tensor, shape: Any) -> Tensor:
-    """Broadcast ``t`` to ``shape`` (a view; -1 keeps a size)."""
-    shape = tuple(shape)
+def expand(t: Tensor, *shape: Any) -> Tensor:
+    """Broadcast ``t`` to ``shape`` (a view; -1 keeps a size): ``expand(t, (2, 3))`` or
+    ``t.expand(2, 3)``."""
+    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
     in_shape = t._data.shape
     if shape == in_shape:
         return t
@@ -81,8 +82,7 @@ def expand(t: Tensor, shape: Any) -> Tensor:
             )
     be = t._be
     out = _make(be.broadcast_to(t._data, shape), be)
-    out._version = t._version
-    out._base = t if t._base is None else t._base
+    as_view(out, t, expand, (shape,))
     if t._requires_grad and _grad.enabled:
         node = ExpandBackward0((edge_of(t),))
         node.in_shape = in_shape

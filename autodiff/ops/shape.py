@@ -11,13 +11,12 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
 from autodiff.ops._prep import check_same_device, promote, wrap_dim
-from autodiff.tensor import Size, Tensor, _make
+from autodiff.tensor import Size, Tensor, _make, as_view
 
 
-def _as_view(out: Tensor, base: Tensor) -> Tensor:
-    out._version = base._version
-    out._base = base if base._base is None else base._base
-    return out
+def _as_view(out: Tensor, base: Tensor, fn: Any, *args: Any) -> Tensor:
+    """``out`` is the view ``fn(base, *args)`` (shares storage and version counter)."""
+    return as_view(out, base, fn, args)
 
 
 def _shape_arg(size: tuple) -> tuple:
@@ -64,7 +63,7 @@ def view(input: Tensor, *shape: Any) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
-    out = _as_view(_make(be.reshape(input._data, shape), be), input)
+    out = _as_view(_make(be.reshape(input._data, shape), be), input, view, shape)
     if input._requires_grad and _grad.enabled:
         node = ViewBackward0((edge_of(input),))
         node.in_shape = in_shape
@@ -79,12 +78,12 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
     in_shape = input._data.shape
     shape = _infer_shape(_shape_arg(shape), Size(in_shape).numel(), input)
     if shape == in_shape and not (input._requires_grad and _grad.enabled):
-        return _as_view(_make(input._data, be), input)
+        return _as_view(_make(input._data, be), input, reshape, shape)
     data = be.reshape(input._data, shape)
     out = _make(data, be)
     is_view = be.is_contiguous(input._data) or len(in_shape) <= 1
     if is_view:
-        _as_view(out, input)
+        _as_view(out, input, reshape, shape)
     if input._requires_grad and _grad.enabled:
         node = (ViewBackward0 if is_view else UnsafeViewBackward0)((edge_of(input),))
         node.in_shape = in_shape
@@ -132,7 +131,7 @@ class TransposeBackward0(Node):
 
 def _permuted(input: Tensor, axes: tuple, node: Node | None) -> Tensor:
     be = input._be
-    out = _as_view(_make(be.transpose(input._data, axes), be), input)
+    out = _as_view(_make(be.transpose(input._data, axes), be), input, permute, axes)
     if node is not None:
         out.grad_fn = node
         out._requires_grad = True
@@ -201,7 +200,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     shape = input._data.shape
     d = wrap_dim(dim, len(shape) + 1)
     be = input._be
-    out = _as_view(_make(be.reshape(input._data, shape[:d] + (1,) + shape[d:]), be), input)
+    out = _as_view(_make(be.reshape(input._data, shape[:d] + (1,) + shape[d:]), be), input, unsqueeze, d)
     if input._requires_grad and _grad.enabled:
         node = UnsqueezeBackward0((edge_of(input),))
         node.dim = d
@@ -221,7 +220,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         new = tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1))
         node_cls = SqueezeBackward1
     be = input._be
-    out = _as_view(_make(be.reshape(input._data, new), be), input)
+    out = _as_view(_make(be.reshape(input._data, new), be), input, squeeze, dim)
     if input._requires_grad and _grad.enabled:
         node = node_cls((edge_of(input),))
         node.in_shape = shape
