@@ -90,20 +90,27 @@ def _numerical_jacobians(
             with grad_mode.no_grad():
                 orig = xp[idx].item()
                 xp[idx] = orig + eps
-            plus = _as_tuple(func(*args))
+            plus = _snapshot(func(*args), out_meta)
             with grad_mode.no_grad():
                 xp[idx] = orig - eps
-            minus = _as_tuple(func(*args))
+            minus = _snapshot(func(*args), out_meta)
             with grad_mode.no_grad():
                 xp[idx] = orig
-                for col, (o, _shape, _dt) in zip(columns, out_meta):
-                    d = (plus[o].detach() - minus[o].detach()).to(device=x.device, dtype=x.dtype)
+                for col, p, m in zip(columns, plus, minus):
+                    d = (p - m).to(device=x.device, dtype=x.dtype)
                     col.append((d / (2 * eps)).reshape(-1))
         # One row per perturbed input element: (numel_in, numel_out).
         jacobians.append(
             [_jacobian(col, n_in, _numel(shape), 0, x) for (_o, shape, _d), col in zip(out_meta, columns)]
         )
     return jacobians
+
+
+def _snapshot(outputs: Any, out_meta: list) -> list[Tensor]:
+    """Copies of the checked outputs: an output may be a view of the perturbed input."""
+    outputs = _as_tuple(outputs)
+    with grad_mode.no_grad():
+        return [outputs[o].detach().clone() for o, _s, _d in out_meta]
 
 
 def _numel(shape: tuple) -> int:
