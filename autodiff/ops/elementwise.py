@@ -132,10 +132,11 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
     else:
         b, a = promote(other, input, "where")
     be = cond._be
-    if a._be is not be:
+    t = a if isinstance(a, Tensor) else b  # ``input`` may be the Python scalar
+    if t._be is not be:
         from autodiff.ops._prep import device_mismatch
 
-        raise device_mismatch(cond, a, "where")
+        raise device_mismatch(cond, t, "where")
     a_data = a._data if isinstance(a, Tensor) else a
     b_data = b._data if isinstance(b, Tensor) else b
     data = be.where(cond._data, a_data, b_data)
