@@ -299,11 +299,13 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("mean", lambda m, a: a.mean(0, keepdim=True), variant="keepdim", graph="unary"),
     OpSpec("sum_to_size", lambda m, a, shape: a.sum_to_size(shape), params=reduced),
     OpSpec("broadcast_to", lambda m, a, shape: m.broadcast_to(a, shape), params=expanded),
-    OpSpec("Tensor.expand", lambda m, a, shape: a.expand(*shape), params=expanded),
+    OpSpec("Tensor.expand", lambda m, a, shape: a.expand(*shape),  # x.expand() takes >= 1 size
+           params=lambda s: expanded(s).filter(lambda p: p["shape"] != ())),
     OpSpec("Tensor.expand_as", lambda m, a, shape: a.expand_as(_like(m, a, shape)), params=expanded),
     # ---- shape ---------------------------------------------------------------------------------
     OpSpec("reshape", lambda m, a, shape: m.reshape(a, shape), params=new_shape),
-    OpSpec("Tensor.reshape", lambda m, a, shape: a.reshape(*shape), params=new_shape),
+    OpSpec("Tensor.reshape", lambda m, a, shape: a.reshape(*shape),  # x.reshape() takes >= 1 size
+           params=lambda s: new_shape(s).filter(lambda p: p["shape"] != ())),
     OpSpec("Tensor.view", lambda m, a, shape: a.view(shape), params=new_shape),
     OpSpec("Tensor.view_as", lambda m, a, shape: a.view_as(_like(m, a, shape)),
            params=lambda s: new_shape(s).filter(lambda p: -1 not in p["shape"])),
@@ -311,7 +313,7 @@ SPECS: tuple[OpSpec, ...] = (
            params=lambda s: new_shape(s).filter(lambda p: -1 not in p["shape"])),
     OpSpec("flatten", lambda m, a, start_dim, end_dim: m.flatten(a, start_dim, end_dim), params=flatten_dims),
     OpSpec("permute", lambda m, a, dims: m.permute(a, dims), params=permutation),
-    OpSpec("Tensor.permute", lambda m, a, dims: a.permute(*dims), params=permutation),
+    OpSpec("Tensor.permute", lambda m, a, dims: a.permute(*dims), one(1), params=permutation),
     OpSpec("transpose", lambda m, a, dim0, dim1: m.transpose(a, dim0, dim1), params=two_dims),
     OpSpec("transpose", lambda m, a: a.transpose(0, -1), variant="ends", graph="unary"),
     OpSpec("t", lambda m, a: m.t(a), one(0, 2)),
