@@ -274,6 +274,7 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("log", lambda m, a: m.log(a), domain=POSITIVE, graph="unary"),
     OpSpec("sqrt", lambda m, a: m.sqrt(a), domain=POSITIVE, graph="unary"),
     OpSpec("abs", lambda m, a: m.abs(a), domain=Domain(avoid=(0.0,), unbounded=True), graph="unary"),
+    OpSpec("sign", lambda m, a: m.sign(a), domain=Domain(avoid=(0.0,), unbounded=True)),
     OpSpec("clamp", lambda m, a: m.clamp(a, -0.5, 0.5),
            domain=Domain(avoid=(-0.5, 0.5), unbounded=True), graph="unary"),
     OpSpec("clamp", lambda m, a: m.clamp(a, min=0.2), domain=Domain(avoid=(0.2,), unbounded=True),
