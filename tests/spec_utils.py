@@ -54,7 +54,8 @@ def grads_of(m: Any, y: Any, xs: tuple, create_graph: bool = False, retain_graph
 
 def host(t: Any) -> list:
     """Values as nested Python lists (float), from either library and any device."""
-    v = t.detach().cpu().double().tolist()
+    # "+ 0" materializes torch's efficient zero tensors (which refuse tolist()).
+    v = (t.detach().cpu().double() + 0).tolist()
     return v if isinstance(v, list) else [v]
 
 

@@ -2,8 +2,8 @@
 
 from autodiff.autograd.api import backward, grad
 from autodiff.autograd.function import Function, FunctionCtx, once_differentiable
-from autodiff.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autodiff.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autodiff.autograd.node import Node
 
 __all__ = [
