@@ -97,7 +97,7 @@ spec_param = pytest.mark.parametrize("spec", SPECS, ids=IDS)
 
 # ---- gradients against finite differences --------------------------------------------------
 @spec_param
-@settings(max_examples=6)
+@settings(max_examples=10)
 @given(data=st.data())
 def test_gradcheck_and_gradgradcheck(spec, data) -> None:
     case = data.draw(op_inputs(spec), label="case")

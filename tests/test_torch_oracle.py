@@ -39,7 +39,7 @@ def _compare(mine, theirs, what):
             assert_close(ai, ei, rtol=RTOL, atol=RTOL * scale(ei), what=f"{what}: {name} {k}")
 
 
-@settings(max_examples=150)
+@settings(max_examples=300)
 @given(program=op_graphs())
 def test_random_programs_match_torch(program) -> None:
     xs = program.inputs.tensors(autodiff)
@@ -53,7 +53,7 @@ TORCH_SPECS = [s for s in SPECS if s.torch]
 
 
 @pytest.mark.parametrize("spec", TORCH_SPECS, ids=[s.id for s in TORCH_SPECS])
-@settings(max_examples=4)
+@settings(max_examples=6)
 @given(data=st.data())
 def test_every_spec_matches_torch(spec, data) -> None:
     case = data.draw(op_inputs(spec), label="case")
