@@ -5,10 +5,12 @@ from autodiff.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_de
 from autodiff.autograd.api import backward, grad
 from autodiff.autograd.function import Function, FunctionCtx, once_differentiable
 from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autodiff.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autodiff.autograd.node import Node
 
 __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Node",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "functional", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+    "gradcheck", "gradgradcheck", "GradcheckError",
 ]

@@ -173,10 +173,22 @@ def abs(input: Tensor) -> Tensor:  # noqa: A001
     return _make(data, be)
 
 
+class SignBackward0(Node):
+    """The gradient of sign is zero, but (as in PyTorch) the result is part of the graph."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g * 0
+
+
 def sign(input: Tensor) -> Tensor:
-    """-1, 0 or 1 by sign; its gradient is zero (so it is recorded as a constant)."""
+    """-1, 0 or 1 by sign; its gradient is zero."""
     be = input._be
-    return _make(be.sign(input._data), be)
+    data = be.sign(input._data)
+    if input._requires_grad and _grad.enabled:
+        return _make(data, be, SignBackward0((edge_of(input),)))
+    return _make(data, be)
 
 
 class SqrtBackward0(Node):

@@ -65,10 +65,11 @@ class MatmulBackward(Node):
         a, b = self.unpack()
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = g.unsqueeze(-2 if g.ndim else 0)  # 1-D @ 1-D: g is 0-d
+        # Restore the dims the 1-D operands dropped, last one first (a 0-d g for dot).
         if b.ndim == 1:
             g = g.unsqueeze(-1)
+        if a.ndim == 1:
+            g = g.unsqueeze(-2)
         ea, eb = self.next_edges
         ga = gb = None
         if ea is not None:

@@ -58,10 +58,9 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
-def expand(t: Tensor, *shape: Any) -> Tensor:
-    """Broadcast ``t`` to ``shape`` (a view; -1 keeps a size): ``expand(t, (2, 3))`` or
-    ``t.expand(2, 3)``."""
-    shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+def expand(t: Tensor, *sizes: Any) -> Tensor:
+    """Broadcast ``t`` to ``sizes`` (a view; -1 keeps a size): ``expand(t, 2, 3)`` or ``expand(t, (2, 3))``."""
+    shape = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else tuple(sizes)
     in_shape = t._data.shape
     if shape == in_shape:
         return t

@@ -159,7 +159,8 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     ndim = input.ndim
     d0, d1 = wrap_dim(dim0, ndim), wrap_dim(dim1, ndim)
     axes = list(range(ndim))
-    axes[d0], axes[d1] = axes[d1], axes[d0]
+    if ndim:  # a 0-d tensor accepts dims 0/-1 and stays as it is
+        axes[d0], axes[d1] = axes[d1], axes[d0]
     node = None
     if input._requires_grad and _grad.enabled:
         node = TransposeBackward0((edge_of(input),))
