@@ -138,8 +138,8 @@ def _numel(shape: Shape) -> int:
 def make_tensor(m: Any, flat: list[float], shape: Shape, dtype: str = "float64",
                 device: str = "cpu", requires_grad: bool = True) -> Any:
     """A leaf tensor of library ``m`` (autodiff or torch) from flat values."""
-    return m.tensor(_nest(flat, shape), dtype=getattr(m, dtype), device=device,
-                    requires_grad=requires_grad)
+    t = m.tensor(flat, dtype=getattr(m, dtype), device=device).reshape(shape)
+    return t.detach().requires_grad_(requires_grad)  # reshape, not nesting: shapes with a 0
 
 
 @st.composite
