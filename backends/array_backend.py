@@ -19,9 +19,14 @@ class ArrayBackend:
 
     type = "cpu"
     index: int | None = None
+    # The class of this backend's arrays; a result of any other class (NumPy's 0-d
+    # scalars) is turned back into an array once, by ``as_array``, when a tensor is made.
+    _array_type: Any = None
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
+        if self._array_type is None:
+            self._array_type = xp.ndarray
         self.dtypes = {name: xp.dtype(name) for name in DTYPE_NAMES}
         # Binary arithmetic goes through the operators: they are the fastest entry
         # point and every array type (NumPy, CuPy, the strict test array) has them.
@@ -92,6 +97,18 @@ class ArrayBackend:
         return a
 
     def from_host(self, a: Any) -> Any:
+        return self.xp.asarray(a)
+
+    def scalar_operand(self, value: float, dtype: str) -> Any:
+        """The fastest operand for Python float ``value`` against arrays of ``dtype``.
+
+        The caller caches it (per value, dtype and backend); the result must compute
+        exactly what ``value`` itself would.
+        """
+        return value
+
+    def as_array(self, a: Any) -> Any:
+        """``a`` (an op's result, maybe a scalar) as an array of this backend."""
         return self.xp.asarray(a)
 
     def tolist(self, a: Any) -> Any:
@@ -207,6 +224,12 @@ class ArrayBackend:
 
     def fill(self, a: Any, value: Any) -> None:
         a.fill(value)
+
+    # ``a op= b`` into ``a``'s memory (``b`` broadcast to ``a``, same dtype), no temporary.
+    iadd = staticmethod(operator.iadd)
+    isub = staticmethod(operator.isub)
+    imul = staticmethod(operator.imul)
+    idiv = staticmethod(operator.itruediv)
 
     def index_add(self, a: Any, index: Any, values: Any) -> None:
         """``a[index] += values`` where repeated indices accumulate."""

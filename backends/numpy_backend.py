@@ -1,8 +1,10 @@
 """The CPU backend: ``ArrayBackend`` on NumPy.
 
 NumPy turns the result of an operation on 0-d arrays into a scalar (``np.float32``),
-which has no storage to share or write into; every method here that can meet 0-d
-operands hands back a 0-d array instead, so a tensor's data is always an ``ndarray``.
+which has no storage to share or write into. The methods here hand back a 0-d array
+instead; the bare binary operators do not (a wrapper would cost a Python frame per op),
+and ``autodiff.tensor._make`` turns their scalars into arrays through ``as_array``. So a
+tensor's data is always an ``ndarray``.
 """
 
 from __future__ import annotations
@@ -17,17 +19,6 @@ _ndarray = np.ndarray
 _asarray = np.asarray
 
 
-def _array_result(fn: Any) -> Any:
-    """Wrap ``fn`` so that a scalar result comes back as a 0-d array."""
-
-    def call(*args: Any) -> Any:
-        out = fn(*args)
-        return out if out.__class__ is _ndarray else _asarray(out)
-
-    call.__name__ = getattr(fn, "__name__", "op")
-    return call
-
-
 class NumpyBackend(ArrayBackend):
     """NumPy arrays on the host (device ``"cpu"``)."""
 
@@ -35,11 +26,22 @@ class NumpyBackend(ArrayBackend):
     index = None
 
     def __init__(self) -> None:
+        # The binary operators stay the bare ``operator`` functions (no Python frame per
+        # op): the scalars they return for 0-d operands are made arrays by ``as_array``
+        # when the tensor is made (see ``autodiff.tensor._make``).
         super().__init__(np)
-        for name in ("add", "sub", "mul", "div", "pow", "matmul", "neg",
-                     "eq", "ne", "lt", "le", "gt", "ge"):
-            setattr(self, name, _array_result(getattr(self, name)))
         self.seed(0)
+
+    def as_array(self, a: Any) -> Any:
+        return _asarray(a)
+
+    def scalar_operand(self, value: float, dtype: str) -> Any:
+        # NumPy converts a Python float on every call; with a 0-d array of the other
+        # operand's dtype the op runs about twice as fast and gives the same bits
+        # (NEP 50 and the legacy rules both cast the float to that dtype first).
+        if dtype == "float32" or dtype == "float64":
+            return _asarray(value, dtype=self.dtypes[dtype])
+        return value
 
     def _wrap(self, out: Any) -> Any:
         return out if out.__class__ is _ndarray else _asarray(out)

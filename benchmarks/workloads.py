@@ -94,7 +94,6 @@ def mlp(ctx: Ctx, n: int, d_in: int, h: int, d_out: int, lr: float, scale: bool)
 
     def make_autodiff() -> Any:
         import autodiff
-
         from examples.myrelu_two_layer import MyReLU
 
         ax, ay = ctx.to_ad(x), ctx.to_ad(y)
@@ -250,7 +249,7 @@ def _ad_tanh() -> tuple[Any, str]:
 
 
 def hvp(ctx: Ctx) -> dict:
-    """``H v`` for the loss ``0.5 * sum(out**2)`` of ``tanh(tanh(x W1) W2) W3``, w.r.t. (W1, W2, W3)."""
+    """``H v`` for the loss ``0.5 * sum(out**2)`` of ``tanh(tanh(x m1) m2) m3``, w.r.t. (m1, m2, m3)."""
     n, d, h, o = HVP_SIZES
     rng = np.random.default_rng(1)
     x = rng.standard_normal((n, d))
@@ -278,26 +277,26 @@ def hvp(ctx: Ctx) -> dict:
 
     xp = ctx.xp
     fx = ctx.to_xp(x)
-    W1, W2, W3 = (ctx.to_xp(w) for w in ws)
-    V1, V2, V3 = (ctx.to_xp(v) for v in vs)
+    m1, m2, m3 = (ctx.to_xp(w) for w in ws)
+    u1, u2, u3 = (ctx.to_xp(v) for v in vs)
 
     def floor_step() -> Any:
         # Forward and backward, then Pearlmutter's R-operator through both by hand.
-        h1 = xp.tanh(fx @ W1)
-        h2 = xp.tanh(h1 @ W2)
-        out = h2 @ W3
+        h1 = xp.tanh(fx @ m1)
+        h2 = xp.tanh(h1 @ m2)
+        out = h2 @ m3
         s1, s2 = 1 - h1 * h1, 1 - h2 * h2
-        d_h2 = out @ W3.T
+        d_h2 = out @ m3.T
         d_a2 = d_h2 * s2
-        d_h1 = d_a2 @ W2.T
-        r_h1 = s1 * (fx @ V1)
-        r_h2 = s2 * (r_h1 @ W2 + h1 @ V2)
-        r_out = r_h2 @ W3 + h2 @ V3
+        d_h1 = d_a2 @ m2.T
+        r_h1 = s1 * (fx @ u1)
+        r_h2 = s2 * (r_h1 @ m2 + h1 @ u2)
+        r_out = r_h2 @ m3 + h2 @ u3
         r_w3 = r_h2.T @ out + h2.T @ r_out
-        r_dh2 = r_out @ W3.T + out @ V3.T
+        r_dh2 = r_out @ m3.T + out @ u3.T
         r_da2 = r_dh2 * s2 - 2 * d_h2 * h2 * r_h2
         r_w2 = r_h1.T @ d_a2 + h1.T @ r_da2
-        r_dh1 = r_da2 @ W2.T + d_a2 @ V2.T
+        r_dh1 = r_da2 @ m2.T + d_a2 @ u2.T
         r_da1 = r_dh1 * s1 - 2 * d_h1 * h1 * r_h1
         r_w1 = fx.T @ r_da1
         return r_w1, r_w2, r_w3
