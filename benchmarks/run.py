@@ -94,9 +94,13 @@ def check_agree(name: str, results: dict, rtol: float) -> None:
                 raise AssertionError(f"{name}: {system} disagrees with the floor")
 
 
+STAT = {"median": statistics.median, "min": min}
+_stat = statistics.median
+
+
 def time_systems(name: str, factories: dict, inner: int, samples: int, sync: Any,
                  rtol: float) -> dict:
-    """Median seconds per step for each system, sampled interleaved."""
+    """Median (or ``--stat min``) seconds per step for each system, sampled interleaved."""
     steps = {system: make() for system, make in factories.items()}
     check_agree(name, {system: step() for system, step in steps.items()}, rtol)
     for _ in range(2):  # warm-up: caches, allocator pools, lazily built code paths
@@ -112,7 +116,7 @@ def time_systems(name: str, factories: dict, inner: int, samples: int, sync: Any
                 step()
             sync()
             times[system].append((time.perf_counter() - t0) / inner)
-    return {system: statistics.median(ts) for system, ts in times.items()}
+    return {system: _stat(ts) for system, ts in times.items()}
 
 
 def run_timed(ctx: Any, names: list, quick: bool) -> dict:
@@ -207,7 +211,8 @@ def machine_info(ctx: Any, threads: int) -> dict:
         "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
         "numpy": np.__version__, "blas": blas, "threads": threads,
         "torch": ctx.torch.__version__ if ctx.torch is not None else "not installed",
-        "device": ctx.device,
+        "device": ctx.device, "statistic": _stat.__name__,
+        "load average (1 min, at start)": f"{os.getloadavg()[0]:.2f}",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
     if ctx.device == "cuda":
@@ -277,7 +282,7 @@ def render(res: dict) -> str:
     lines = []
     lines.append("| machine | |\n|---|---|")
     for k in ("cpu", "cores", "threads", "python", "numpy", "blas", "torch", "device", "gpu",
-              "cupy", "date"):
+              "cupy", "statistic", "load average (1 min, at start)", "date"):
         if k in info:
             lines.append(f"| {k} | {info[k]} |")
     lines.append("")
@@ -382,11 +387,15 @@ def main(argv: list | None = None) -> dict:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run)")
     parser.add_argument("--memory-steps", type=int, default=100)
+    parser.add_argument("--stat", default="median", choices=tuple(STAT),
+                        help="min resists other processes preempting long samples")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--write-docs", action="store_true", help="regenerate docs/benchmarks.md")
     args = parser.parse_args(argv)
 
     set_threads(args.threads)  # before NumPy/torch load their thread pools
+    global _stat
+    _stat = STAT[args.stat]
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     names = args.workloads or ["seed-mlp", "big-mlp", "op-chain", "hvp", "deep-chain", "memory"]

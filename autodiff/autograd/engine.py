@@ -7,6 +7,7 @@ No recursion anywhere: a chain of 100,000 ops is as safe as a chain of ten.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from autodiff.autograd import grad_mode
@@ -130,6 +131,11 @@ def run_backward(
     pop_ready, push_ready = ready.pop, ready.append
     get_buffer, pop_buffer = buffers.get, buffers.pop
     filtered = needed is not None
+    # The graph is all live objects, so a cyclic collection during backward only rescans
+    # it (10-40% of backward on deep graphs); what backward makes dies by refcount anyway.
+    gc_was_enabled = gc.isenabled()
+    if gc_was_enabled:
+        gc.disable()
     try:
         while ready:
             node = pop_ready()
@@ -175,6 +181,8 @@ def run_backward(
                         _skip(nxt, deps, ready, buffers, needed)
     finally:
         state.enabled = prev_mode
+        if gc_was_enabled:
+            gc.enable()
     return results if inputs is not None and not accumulate else None
 
 
