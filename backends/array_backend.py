@@ -28,6 +28,9 @@ class ArrayBackend:
         if self._array_type is None:
             self._array_type = xp.ndarray
         self.dtypes = {name: xp.dtype(name) for name in DTYPE_NAMES}
+        # NumPy's ``dtype.name`` is a Python property costing about a microsecond per read;
+        # ``Tensor.dtype`` reads it on every call, so known dtypes are looked up instead.
+        self._dtype_names = {dt: name for name, dt in self.dtypes.items()}
         # Binary arithmetic goes through the operators: they are the fastest entry
         # point and every array type (NumPy, CuPy, the strict test array) has them.
         self.add = operator.add
@@ -118,7 +121,9 @@ class ArrayBackend:
         return a.item()
 
     def dtype_name(self, a: Any) -> str:
-        return a.dtype.name
+        dt = a.dtype
+        name = self._dtype_names.get(dt)
+        return name if name is not None else dt.name
 
     def astype(self, a: Any, dtype: str) -> Any:
         return a.astype(self.dtypes[dtype])
