@@ -17,6 +17,7 @@ from backends.array_backend import ArrayBackend
 
 _ndarray = np.ndarray
 _asarray = np.asarray
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 class NumpyBackend(ArrayBackend):
@@ -39,9 +40,9 @@ class NumpyBackend(ArrayBackend):
         # NumPy converts a Python float on every call; with a 0-d array of the other
         # operand's dtype the op runs about twice as fast and gives the same bits
         # (NEP 50 and the legacy rules both cast the float to that dtype first).
-        if dtype == "float32" or dtype == "float64":
+        if dtype == "float64" or (dtype == "float32" and -_F32_MAX <= value <= _F32_MAX):
             return _asarray(value, dtype=self.dtypes[dtype])
-        return value
+        return value  # float16, NaN, or a cast that overflows (NumPy warns each time)
 
     def _wrap(self, out: Any) -> Any:
         return out if out.__class__ is _ndarray else _asarray(out)
