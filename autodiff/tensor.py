@@ -367,6 +367,10 @@ def _init(t: Tensor, data: Any, be: Any) -> None:
 
 def _make(data: Any, be: Any, grad_fn: Any = None) -> Tensor:
     """The internal constructor: wrap a backend array (and the node that produced it)."""
+    if data.__class__ is not be._array_type:
+        # NumPy's operators return scalars for 0-d operands; one class check here is
+        # cheaper than a wrapper frame around every backend op.
+        data = be.as_array(data)
     t = _object_new(Tensor)
     t._data = data
     t._be = be

@@ -19,10 +19,18 @@ class ArrayBackend:
 
     type = "cpu"
     index: int | None = None
+    # The class of this backend's arrays; a result of any other class (NumPy's 0-d
+    # scalars) is turned back into an array once, by ``as_array``, when a tensor is made.
+    _array_type: Any = None
 
     def __init__(self, xp: Any) -> None:
         self.xp = xp
+        if self._array_type is None:
+            self._array_type = xp.ndarray
         self.dtypes = {name: xp.dtype(name) for name in DTYPE_NAMES}
+        # NumPy's ``dtype.name`` is a Python property costing about a microsecond per read;
+        # ``Tensor.dtype`` reads it on every call, so known dtypes are looked up instead.
+        self._dtype_names = {dt: name for name, dt in self.dtypes.items()}
         # Binary arithmetic goes through the operators: they are the fastest entry
         # point and every array type (NumPy, CuPy, the strict test array) has them.
         self.add = operator.add
@@ -94,6 +102,18 @@ class ArrayBackend:
     def from_host(self, a: Any) -> Any:
         return self.xp.asarray(a)
 
+    def scalar_operand(self, value: float, dtype: str) -> Any:
+        """The fastest operand for Python float ``value`` against arrays of ``dtype``.
+
+        The caller caches it (per value, dtype and backend); the result must compute
+        exactly what ``value`` itself would.
+        """
+        return value
+
+    def as_array(self, a: Any) -> Any:
+        """``a`` (an op's result, maybe a scalar) as an array of this backend."""
+        return self.xp.asarray(a)
+
     def tolist(self, a: Any) -> Any:
         return a.tolist()
 
@@ -101,7 +121,9 @@ class ArrayBackend:
         return a.item()
 
     def dtype_name(self, a: Any) -> str:
-        return a.dtype.name
+        dt = a.dtype
+        name = self._dtype_names.get(dt)
+        return name if name is not None else dt.name
 
     def astype(self, a: Any, dtype: str) -> Any:
         return a.astype(self.dtypes[dtype])
@@ -207,6 +229,12 @@ class ArrayBackend:
 
     def fill(self, a: Any, value: Any) -> None:
         a.fill(value)
+
+    # ``a op= b`` into ``a``'s memory (``b`` broadcast to ``a``, same dtype), no temporary.
+    iadd = staticmethod(operator.iadd)
+    isub = staticmethod(operator.isub)
+    imul = staticmethod(operator.imul)
+    idiv = staticmethod(operator.itruediv)
 
     def index_add(self, a: Any, index: Any, values: Any) -> None:
         """``a[index] += values`` where repeated indices accumulate."""

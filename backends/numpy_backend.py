@@ -1,8 +1,10 @@
 """The CPU backend: ``ArrayBackend`` on NumPy.
 
 NumPy turns the result of an operation on 0-d arrays into a scalar (``np.float32``),
-which has no storage to share or write into; every method here that can meet 0-d
-operands hands back a 0-d array instead, so a tensor's data is always an ``ndarray``.
+which has no storage to share or write into. The methods here hand back a 0-d array
+instead; the bare binary operators do not (a wrapper would cost a Python frame per op),
+and ``autodiff.tensor._make`` turns their scalars into arrays through ``as_array``. So a
+tensor's data is always an ``ndarray``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from backends.array_backend import ArrayBackend
 
 _ndarray = np.ndarray
 _asarray = np.asarray
-
+_F32_MAX = float(np.finfo(np.float32).max)
 
 # NumPy < 2 casts by value: a Python scalar can widen a 0-d float32 array to float64.
-# NumPy 2 (NEP 50) treats Python scalars as "weak", as PyTorch does.
+# NumPy 2 (NEP 50) treats Python scalars as "weak", as PyTorch does; on NumPy < 2 the
+# ops that take scalars are wrapped to give them the array's dtype first.
 _LEGACY_CASTING = int(np.__version__.split(".")[0]) < 2
 
 
@@ -35,21 +38,10 @@ def _weak_scalars(args: tuple) -> tuple:
     )
 
 
-def _array_result(fn: Any) -> Any:
-    """Wrap ``fn`` so that a scalar result comes back as a 0-d array."""
-
+def _legacy(fn: Any) -> Any:
     def call(*args: Any) -> Any:
-        out = fn(*args)
-        return out if out.__class__ is _ndarray else _asarray(out)
+        return fn(*_weak_scalars(args))
 
-    def call_legacy(*args: Any) -> Any:
-        out = fn(*_weak_scalars(args))
-        return out if out.__class__ is _ndarray else _asarray(out)
-
-    if _LEGACY_CASTING:
-        call = call_legacy  # noqa: F811
-
-    call.__name__ = getattr(fn, "__name__", "op")
     return call
 
 
@@ -60,11 +52,25 @@ class NumpyBackend(ArrayBackend):
     index = None
 
     def __init__(self) -> None:
+        # The binary operators stay the bare ``operator`` functions (no Python frame per
+        # op): the scalars they return for 0-d operands are made arrays by ``as_array``
+        # when the tensor is made (see ``autodiff.tensor._make``).
         super().__init__(np)
-        for name in ("add", "sub", "mul", "div", "pow", "matmul", "neg",
-                     "eq", "ne", "lt", "le", "gt", "ge"):
-            setattr(self, name, _array_result(getattr(self, name)))
         self.seed(0)
+        if _LEGACY_CASTING:
+            for name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "clip", "where"):
+                setattr(self, name, _legacy(getattr(self, name)))
+
+    def as_array(self, a: Any) -> Any:
+        return _asarray(a)
+
+    def scalar_operand(self, value: float, dtype: str) -> Any:
+        # NumPy converts a Python float on every call; with a 0-d array of the other
+        # operand's dtype the op runs about twice as fast and gives the same bits
+        # (NEP 50 and the legacy rules both cast the float to that dtype first).
+        if dtype == "float64" or (dtype == "float32" and -_F32_MAX <= value <= _F32_MAX):
+            return _asarray(value, dtype=self.dtypes[dtype])
+        return value  # float16, NaN, or a cast that overflows (NumPy warns each time)
 
     def _wrap(self, out: Any) -> Any:
         return out if out.__class__ is _ndarray else _asarray(out)
@@ -91,23 +97,15 @@ class NumpyBackend(ArrayBackend):
         return self._wrap(np.trunc(a))
 
     def maximum(self, a: Any, b: Any) -> Any:
-        if _LEGACY_CASTING:
-            a, b = _weak_scalars((a, b))
         return self._wrap(np.maximum(a, b))
 
     def minimum(self, a: Any, b: Any) -> Any:
-        if _LEGACY_CASTING:
-            a, b = _weak_scalars((a, b))
         return self._wrap(np.minimum(a, b))
 
     def clip(self, a: Any, lo: Any, hi: Any) -> Any:
-        if _LEGACY_CASTING:
-            a, lo, hi = _weak_scalars((a, lo, hi))
         return self._wrap(super().clip(a, lo, hi))
 
     def where(self, cond: Any, a: Any, b: Any) -> Any:
-        if _LEGACY_CASTING:
-            a, b = _weak_scalars((a, b))
         return self._wrap(np.where(cond, a, b))
 
     def logical_not(self, a: Any) -> Any:

@@ -137,6 +137,7 @@ class StrictBackend(NumpyBackend):
 
     type = "strict"
     index = None
+    _array_type = StrictArray  # what its ops return (see ArrayBackend._array_type)
 
     def __init__(self) -> None:
         super().__init__()

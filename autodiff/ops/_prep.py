@@ -99,3 +99,19 @@ def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:
 
 def new_tensor(data: Any, be: Any) -> Tensor:
     return _make(data, be)
+
+
+# (value, dtype, backend) -> what the backend computes fastest with for a Python float
+# operand (see ArrayBackend.scalar_operand). Looked up inline by the hot ops:
+#     c = OPERANDS.get((b, a._data.dtype, be)); ... c if c is not None else float_operand(...)
+OPERANDS: dict = {}
+
+
+def float_operand(be: Any, data: Any, value: float) -> Any:
+    """The operand the backend gets for Python float ``value`` against ``data`` (cached)."""
+    if not value:
+        return value  # never cached: 0.0 and -0.0 are equal as dict keys
+    if len(OPERANDS) > 1024:  # bounded: learning rates, NaNs (never equal) and the like
+        OPERANDS.clear()
+    operand = OPERANDS[(value, data.dtype, be)] = be.scalar_operand(value, be.dtype_name(data))
+    return operand

@@ -11,7 +11,7 @@ from typing import Any
 
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edge_of
-from autodiff.ops._prep import float_result, promote
+from autodiff.ops._prep import OPERANDS, float_operand, float_result, promote
 from autodiff.ops.reduction import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -46,8 +46,17 @@ class RsubBackward1(Node):
         return -g
 
 
+# The hot ops skip ``promote`` (a call that costs more than the check) in the cases where it
+# would hand back ``(a, b)`` unchanged: a float tensor with a Python float, or two tensors
+# of one dtype on one device. ``is`` on NumPy's builtin dtypes is only a shortcut: any
+# other case goes through ``promote``, which compares dtypes with ``==``.
+
+
 def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
-    a, b = promote(a, b, op)
+    cls = b.__class__
+    if not ((cls is float and a._data.dtype.kind == "f")
+            or (cls is Tensor and a._be is b._be and a._data.dtype is b._data.dtype)):
+        a, b = promote(a, b, op)
     be = a._be
     fn = be.add if node_cls is AddBackward0 else be.sub
     if b.__class__ is Tensor or isinstance(b, Tensor):
@@ -60,7 +69,11 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
             node.alpha = alpha
             return _make(data, be, node)
         return _make(data, be)
-    data = fn(a._data, b * alpha)
+    if b.__class__ is float and alpha == 1:
+        c = OPERANDS.get((b, a._data.dtype, be))
+        data = fn(a._data, c if c is not None else float_operand(be, a._data, b))
+    else:
+        data = fn(a._data, b * alpha)
     if a._requires_grad and _grad.enabled:
         node = node_cls((edge_of(a),))
         node.a_shape = node.b_shape = a._data.shape
@@ -117,7 +130,13 @@ def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product with broadcasting."""
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
         input, other = other, input
-    a, b = promote(input, other, "mul")
+    cls = other.__class__
+    if (cls is float and input._data.dtype.kind == "f") or (
+        cls is Tensor and input._be is other._be and input._data.dtype is other._data.dtype
+    ):
+        a, b = input, other
+    else:
+        a, b = promote(input, other, "mul")
     be = a._be
     if b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.mul(a._data, b._data)
@@ -129,7 +148,11 @@ def mul(input: Any, other: Any) -> Tensor:
             node.save(a, b)
             return _make(data, be, node)
         return _make(data, be)
-    data = be.mul(a._data, b)
+    if b.__class__ is float:
+        c = OPERANDS.get((b, a._data.dtype, be))
+        data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
+    else:
+        data = be.mul(a._data, b)
     if a._requires_grad and _grad.enabled:
         node = MulBackward0((edge_of(a),))
         node.other = b
@@ -177,7 +200,11 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
             node.save(a, b)
             return _make(data, be, node)
         return _make(data, be)
-    data = be.div(a._data, b)
+    if b.__class__ is float:
+        c = OPERANDS.get((b, a._data.dtype, be))
+        data = be.div(a._data, c if c is not None else float_operand(be, a._data, b))
+    else:
+        data = be.div(a._data, b)
     if a._requires_grad and _grad.enabled:
         node = DivBackward0((edge_of(a),))
         node.other = b

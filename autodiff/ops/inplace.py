@@ -90,19 +90,56 @@ def _write(t: Tensor, result: Tensor) -> None:
     t._version[0] += 1
 
 
+def _direct(t: Tensor, other: Any) -> Any:
+    """The operand for a write straight into ``t``'s memory, or None when it must go the long way.
+
+    The fast path (``w -= lr * w.grad`` under ``no_grad``, ``x += 1.0``) is taken only when
+    nothing is recorded and the long way's result would have ``t``'s dtype and shape anyway:
+    ``other`` a Python number with a float ``t``, or a tensor of ``t``'s dtype, device and
+    shape. Everything else, errors included, goes through ``apply_inplace``.
+    """
+    cls = other.__class__
+    if cls is Tensor:
+        if _grad.enabled and (t._requires_grad or other._requires_grad):
+            return None
+        od, td = other._data, t._data
+        if other._be is t._be and od.dtype == td.dtype and od.shape == td.shape:
+            return od
+        return None
+    if (cls is float or cls is int) and t._data.dtype.kind == "f":
+        if _grad.enabled and t._requires_grad:
+            return None
+        return other
+    return None
+
+
+def _direct_write(t: Tensor, op: Callable, operand: Any) -> Tensor:
+    op(t._data, operand)
+    t._version[0] += 1
+    return t
+
+
 def add_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    if alpha == 1 and (operand := _direct(t, other)) is not None:
+        return _direct_write(t, t._be.iadd, operand)
     return apply_inplace(t, lambda x: add(x, other, alpha=alpha), other)
 
 
 def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    if alpha == 1 and (operand := _direct(t, other)) is not None:
+        return _direct_write(t, t._be.isub, operand)
     return apply_inplace(t, lambda x: sub(x, other, alpha=alpha), other)
 
 
 def mul_(t: Tensor, other: Any) -> Tensor:
+    if (operand := _direct(t, other)) is not None:
+        return _direct_write(t, t._be.imul, operand)
     return apply_inplace(t, lambda x: mul(x, other), other)
 
 
 def div_(t: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    if rounding_mode is None and (operand := _direct(t, other)) is not None:
+        return _direct_write(t, t._be.idiv, operand)
     return apply_inplace(t, lambda x: div(x, other, rounding_mode=rounding_mode), other)
 
 

@@ -1,0 +1,425 @@
+"""Run the benchmark workloads side by side and print (or write) the table.
+
+``python -m benchmarks`` (or ``python benchmarks/run.py``) runs every workload in this
+process: autodiff, the hand-written floor (NumPy, or CuPy with ``--device cuda``) and
+PyTorch when it imports, interleaved (A B C A B C ...) after a warm-up, and reports
+medians and ratios. Single-threaded by default: BLAS/OpenMP worker threads keep spinning
+after a call and slow whichever system runs next, which skews side-by-side ratios.
+``--write-docs`` regenerates docs/benchmarks.md from the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+# (inner steps per sample, samples) for each timed workload.
+PLAN = {"seed-mlp": (5, 21), "big-mlp": (1, 7), "op-chain": (1, 21), "hvp": (3, 15)}
+QUICK_PLAN = {"seed-mlp": (3, 7), "big-mlp": (1, 3), "op-chain": (1, 7), "hvp": (2, 5)}
+UNITS = {"seed-mlp": ("ms/step", 1e3), "big-mlp": ("ms/step", 1e3),
+         "op-chain": ("us/op", 1e6 / 1000), "hvp": ("ms/hvp", 1e3)}
+SYSTEMS = ("autodiff", "floor", "torch")
+
+
+def set_threads(n: int) -> None:
+    """Pin BLAS/OpenMP pools to ``n`` threads (env for libraries not loaded yet, then live)."""
+    for var in THREAD_VARS:
+        os.environ[var] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:
+        pass
+
+
+def make_ctx(device: str, threads: int) -> Any:
+    from benchmarks.workloads import Ctx
+
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:
+        torch = None
+    if device == "cuda":
+        import cupy
+
+        return Ctx(device="cuda", xp=cupy, torch=torch)
+    return Ctx(device="cpu", torch=torch)
+
+
+def make_sync(ctx: Any) -> Any:
+    """What to call before reading the clock: GPU work is asynchronous."""
+    if ctx.device != "cuda":
+        return lambda: None
+    import cupy
+
+    dev = cupy.cuda.Device()
+    torch = ctx.torch
+
+    def sync() -> None:
+        dev.synchronize()
+        if torch is not None:
+            torch.cuda.synchronize()
+
+    return sync
+
+
+def check_agree(name: str, results: dict, rtol: float) -> None:
+    """Every system must compute the floor's answer before its speed means anything."""
+    import numpy as np
+
+    from benchmarks.workloads import host_result
+
+    ref = host_result(results["floor"])
+    for system, res in results.items():
+        got = host_result(res)
+        pairs = zip(got, ref) if isinstance(ref, list) else [(got, ref)]
+        for a, b in pairs:
+            if not np.allclose(a, b, rtol=rtol, atol=rtol * 1e-2 * (1 + np.abs(b).max())):
+                raise AssertionError(f"{name}: {system} disagrees with the floor")
+
+
+STAT = {"median": statistics.median, "min": min}
+_stat = statistics.median
+
+
+def time_systems(name: str, factories: dict, inner: int, samples: int, sync: Any,
+                 rtol: float) -> dict:
+    """Median (or ``--stat min``) seconds per step for each system, sampled interleaved."""
+    steps = {system: make() for system, make in factories.items()}
+    check_agree(name, {system: step() for system, step in steps.items()}, rtol)
+    for _ in range(2):  # warm-up: caches, allocator pools, lazily built code paths
+        for step in steps.values():
+            step()
+    times: dict = {system: [] for system in steps}
+    gc.collect()
+    for _ in range(samples):
+        for system, step in steps.items():
+            sync()
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                step()
+            sync()
+            times[system].append((time.perf_counter() - t0) / inner)
+    return {system: _stat(ts) for system, ts in times.items()}
+
+
+def run_timed(ctx: Any, names: list, quick: bool) -> dict:
+    from benchmarks.workloads import WORKLOADS
+
+    sync = make_sync(ctx)
+    plan = QUICK_PLAN if quick else PLAN
+    out = {}
+    for name in names:
+        inner, samples = plan[name]
+        rtol = 1e-6 if name == "hvp" else 1e-4
+        out[name] = time_systems(name, WORKLOADS[name](ctx), inner, samples, sync, rtol)
+        print(f"  {name}: " + ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in out[name].items()),
+              file=sys.stderr)
+    return out
+
+
+def run_deep_chain(ctx: Any, quick: bool) -> dict:
+    """Forward + backward through 10,000 and 100,000 ops: time must grow linearly."""
+    from benchmarks.workloads import chain
+
+    sync = make_sync(ctx)
+    out: dict = {}
+    for n in (10_000, 100_000):
+        samples = 3 if quick or n == 100_000 else 5
+        try:
+            out[n] = time_systems(f"deep-chain-{n}", chain(ctx, n), 1, samples, sync, 1e-3)
+        except RecursionError as exc:  # reported, not hidden
+            out[n] = {"error": f"RecursionError: {exc}"}
+        print(f"  deep-chain {n}: {out[n]}", file=sys.stderr)
+    return out
+
+
+def run_memory(ctx: Any, steps: int) -> dict:
+    """tracemalloc peak of ``steps`` training steps (setup included) and live bytes per step.
+
+    NumPy reports its buffers to tracemalloc, so the figures cover array data as well as
+    Python objects. PyTorch's allocator does not, so it is left out here.
+    """
+    import tracemalloc
+
+    from benchmarks.workloads import WORKLOADS
+
+    out: dict = {}
+    for name in ("seed-mlp", "big-mlp"):
+        out[name] = {}
+        for system in ("autodiff", "floor"):
+            factories = WORKLOADS[name](ctx)
+            make = factories[system]
+            del factories
+            gc.collect()
+            tracemalloc.start()
+            step = make()
+            live = []
+            for _ in range(steps):
+                step()
+                # A full collection also empties Python's free lists, which would
+                # otherwise read as slow growth that is not a leak.
+                gc.collect()
+                live.append(tracemalloc.get_traced_memory()[0])
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            del step
+            out[name][system] = {"peak": peak, "live_first": live[0], "live_second": live[1],
+                                 "live_last": live[-1], "live_max_after_2": max(live[1:])}
+        print(f"  memory {name}: {out[name]}", file=sys.stderr)
+    return out
+
+
+# ---- reporting ------------------------------------------------------------------------
+def machine_info(ctx: Any, threads: int) -> dict:
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    blas = "unknown"
+    try:
+        from threadpoolctl import threadpool_info
+
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+        if infos:
+            blas = ", ".join(f"{i['internal_api']} {i.get('version') or ''}".strip() for i in infos)
+    except ImportError:
+        pass
+    info = {
+        "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+        "numpy": np.__version__, "blas": blas, "threads": threads,
+        "torch": ctx.torch.__version__ if ctx.torch is not None else "not installed",
+        "device": ctx.device, "statistic": _stat.__name__,
+        "load average (1 min, at start)": f"{os.getloadavg()[0]:.2f}",
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    if ctx.device == "cuda":
+        import cupy
+
+        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        info["gpu"] = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        info["cupy"] = cupy.__version__
+    return info
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, str):
+        return x
+    return f"{x:.{digits}g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+def _ratio(a: Any, b: Any) -> Any:
+    return None if a is None or b is None else a / b
+
+
+def targets(res: dict) -> list:
+    """(target, figure, met) rows for the issue's CPU targets."""
+    rows = []
+    t = res.get("timed", {})
+    if "op-chain" in t and "torch" in t["op-chain"]:
+        r = t["op-chain"]["autodiff"] / t["op-chain"]["torch"]
+        rows.append(("op-chain <= 0.4x PyTorch per op (stretch 0.3x)", f"{r:.2f}x", r <= 0.4))
+    if "seed-mlp" in t:
+        r = t["seed-mlp"]["autodiff"] / t["seed-mlp"]["floor"]
+        rows.append(("seed-mlp <= 1.10x NumPy floor", f"{r:.2f}x", r <= 1.10))
+        if "torch" in t["seed-mlp"]:
+            r = t["seed-mlp"]["autodiff"] / t["seed-mlp"]["torch"]
+            rows.append(("seed-mlp faster than PyTorch", f"{r:.2f}x", r < 1.0))
+    if "big-mlp" in t:
+        r = t["big-mlp"]["autodiff"] / t["big-mlp"]["floor"]
+        rows.append(("big-mlp <= 1.03x NumPy floor", f"{r:.3f}x", r <= 1.03))
+    if "hvp" in t and "torch" in t["hvp"]:
+        r = t["hvp"]["autodiff"] / t["hvp"]["torch"]
+        rows.append(("hvp <= 1.5x PyTorch", f"{r:.2f}x", r <= 1.5))
+    d = res.get("deep-chain")
+    if d:
+        a, b = d[10_000], d[100_000]
+        if "error" in a or "error" in b:
+            rows.append(("deep-chain: no RecursionError", a.get("error") or b.get("error"), False))
+        else:
+            r = b["autodiff"] / a["autodiff"]
+            rows.append(("deep-chain 100k ops <= 12x time of 10k ops", f"{r:.1f}x", r <= 12))
+    m = res.get("memory")
+    if m:
+        for name, sysm in m.items():
+            r = sysm["autodiff"]["peak"] / sysm["floor"]["peak"]
+            rows.append((f"memory {name}: peak <= 1.3x NumPy floor", f"{r:.2f}x", r <= 1.3))
+            g = sysm["autodiff"]["live_last"] - sysm["autodiff"]["live_second"]
+            gm = sysm["autodiff"]["live_max_after_2"] - sysm["autodiff"]["live_second"]
+            # A few KiB of jitter are Python's own (free lists, interned objects); a leak of
+            # one array per step would show as its size times the step count.
+            rows.append((f"memory {name}: live bytes do not grow (step 2 -> last)",
+                         f"{g:+d} B (max {gm:+d} B)", gm <= 64 * 1024))
+    return rows
+
+
+def render(res: dict) -> str:
+    info = res["machine"]
+    lines = []
+    lines.append("| machine | |\n|---|---|")
+    for k in ("cpu", "cores", "threads", "python", "numpy", "blas", "torch", "device", "gpu",
+              "cupy", "statistic", "load average (1 min, at start)", "date"):
+        if k in info:
+            lines.append(f"| {k} | {info[k]} |")
+    lines.append("")
+    timed = res.get("timed", {})
+    if timed:
+        lines.append("| workload | unit | autodiff | floor | PyTorch | autodiff / floor | "
+                     "autodiff / PyTorch |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|")
+        for name, t in timed.items():
+            unit, k = UNITS[name]
+            ad, fl, pt = t.get("autodiff"), t.get("floor"), t.get("torch")
+            lines.append(
+                f"| {name} | {unit} | {_fmt(ad * k)} | {_fmt(fl * k)} | "
+                f"{_fmt(pt * k if pt else None)} | {_fmt(_ratio(ad, fl))} | {_fmt(_ratio(ad, pt))} |"
+            )
+        lines.append("")
+    deep = res.get("deep-chain")
+    if deep:
+        lines.append("| deep-chain | autodiff | floor | PyTorch | autodiff us/op |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for n, t in deep.items():
+            if "error" in t:
+                lines.append(f"| {n} ops | {t['error']} | | | |")
+                continue
+            lines.append(f"| {n:,} ops (s) | {_fmt(t['autodiff'])} | {_fmt(t['floor'])} | "
+                         f"{_fmt(t.get('torch'))} | {_fmt(t['autodiff'] / n * 1e6)} |")
+        lines.append("")
+    mem = res.get("memory")
+    if mem:
+        lines.append(f"Memory ({res['memory_steps']} steps, tracemalloc, setup included; MiB):\n")
+        lines.append("| workload | autodiff peak | floor peak | ratio | autodiff live after "
+                     "step 1 / 2 / last | floor live after step 1 / 2 / last |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        mib = 1 / 2**20
+        for name, m in mem.items():
+            a, f = m["autodiff"], m["floor"]
+            lines.append(
+                f"| {name} | {a['peak'] * mib:.2f} | {f['peak'] * mib:.2f} | "
+                f"{a['peak'] / f['peak']:.2f} | {a['live_first'] * mib:.3f} / "
+                f"{a['live_second'] * mib:.3f} / {a['live_last'] * mib:.3f} | "
+                f"{f['live_first'] * mib:.3f} / {f['live_second'] * mib:.3f} / "
+                f"{f['live_last'] * mib:.3f} |"
+            )
+        lines.append("")
+    rows = targets(res)
+    if rows:
+        lines.append("| target | figure | met |\n|---|---:|---|")
+        for target, fig, met in rows:
+            lines.append(f"| {target} | {fig} | {'yes' if met else '**no**'} |")
+        lines.append("")
+    for note in res.get("notes", []):
+        lines.append(f"- {note}")
+    return "\n".join(lines) + "\n"
+
+
+DOC_HEAD = """# Benchmarks
+
+Generated by `python -m benchmarks --write-docs [--stat min]` (do not edit by hand; rerun it).
+
+Each workload runs in one process for three systems side by side: **autodiff**, the
+**floor** (the same math written by hand in NumPy, forward and backward: what the engine
+can approach but not beat) and **PyTorch** (same data, same float dtype). Systems are
+sampled interleaved (A B C A B C ...) after a warm-up; figures are medians, or minimums
+with `--stat min` (the statistic and the machine's load average are in the table: on a
+machine shared with other busy processes, the minimum is the figure that is not mostly
+preemption). Every system's result is checked against the floor before it is timed. BLAS/OpenMP run single-threaded
+(and `torch.set_num_threads(1)`) unless `--threads N` is given: worker threads that keep
+spinning after a call slow whichever system runs next.
+
+Workloads: `seed-mlp` (the MyReLU two-layer net of examples/myrelu_two_layer.py,
+64x1000 -> 100 -> 10, float32, one step: forward, `loss.item()`, backward, SGD update,
+zero grads), `big-mlp` (the same net at 512x2048 -> 2048 -> 10), `op-chain` (1,000
+elementwise ops `v = v * 1.0001 + 0.001` on 4 elements, forward and backward, time per
+op), `hvp` (Hessian-vector product of a 3-layer tanh MLP, 64x100 -> 100 -> 100 -> 10,
+float64, by double backward; the floor is Pearlmutter's R-operator by hand),
+`deep-chain` (the op-chain at 10,000 and 100,000 ops) and `memory` (tracemalloc peak
+over 100 `seed-mlp` / `big-mlp` steps, and live bytes after each step).
+
+"""
+
+CUDA_NOTE = """
+## GPU
+
+`python -m benchmarks --device cuda` runs the same workloads on CUDA against the floor
+written in CuPy and PyTorch CUDA (timed with `cupy.cuda.Device().synchronize()` and
+`torch.cuda.synchronize()`). No GPU was available on the machine that produced the
+figures above, so there are no GPU figures yet.
+"""
+
+
+def write_docs(res: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = DOC_HEAD + f"## Results ({res['machine']['device']})\n\n" + render(res)
+    if res["machine"]["device"] != "cuda":
+        body += CUDA_NOTE
+    path.write_text(body)
+
+
+def main(argv: list | None = None) -> dict:
+    parser = argparse.ArgumentParser(description="autodiff benchmarks vs the NumPy floor and PyTorch")
+    parser.add_argument("workloads", nargs="*",
+                        help="seed-mlp big-mlp op-chain hvp deep-chain memory (default: all)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--quick", action="store_true", help="fewer samples (a smoke run)")
+    parser.add_argument("--memory-steps", type=int, default=100)
+    parser.add_argument("--stat", default="median", choices=tuple(STAT),
+                        help="min resists other processes preempting long samples")
+    parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--write-docs", action="store_true", help="regenerate docs/benchmarks.md")
+    args = parser.parse_args(argv)
+
+    set_threads(args.threads)  # before NumPy/torch load their thread pools
+    global _stat
+    _stat = STAT[args.stat]
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    names = args.workloads or ["seed-mlp", "big-mlp", "op-chain", "hvp", "deep-chain", "memory"]
+    ctx = make_ctx(args.device, args.threads)
+    set_threads(args.threads)  # again: torch may have brought its own OpenMP
+    res: dict = {"machine": machine_info(ctx, args.threads)}
+    timed = [n for n in names if n in PLAN]
+    if timed:
+        res["timed"] = run_timed(ctx, timed, args.quick)
+    if "deep-chain" in names:
+        res["deep-chain"] = run_deep_chain(ctx, args.quick)
+    if "memory" in names:
+        res["memory_steps"] = args.memory_steps
+        res["memory"] = run_memory(ctx, args.memory_steps)
+    res["notes"] = sorted(set(ctx.notes))
+    print(render(res))
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1, default=str))
+    if args.write_docs:
+        write_docs(res, ROOT / "docs" / "benchmarks.md")
+    return res
+
+
+if __name__ == "__main__":
+    main()

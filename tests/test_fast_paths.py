@@ -1,0 +1,92 @@
+"""The hot-path shortcuts keep PyTorch's semantics: 0-d results, cached float operands,
+in-place writes under no_grad, in-place gradient accumulation."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import autodiff
+from autodiff.ops import _prep
+
+
+def test_zero_dim_results_are_backend_arrays(device: str) -> None:
+    a = autodiff.tensor(2.0, device=device, requires_grad=True)
+    for out in (a * a, a + a, a - 1.5, a / a, a ** 2, a * 3):
+        assert out._data.__class__ is out._be._array_type
+    (a * a).backward()
+    assert a.grad._data.__class__ is a._be._array_type
+    assert a.grad.item() == 4.0
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_cached_float_operand_same_bits_and_dtype(device: str) -> None:
+    x = autodiff.tensor([1.0, -2.5, 3.25], device=device)
+    for value in (1.0001, 0.1, -7.5, 1e-45, 3.4e38, float("inf")):
+        for op in ("__mul__", "__add__", "__sub__", "__truediv__"):
+            got = getattr(x, op)(value)
+            want = getattr(x.detach().cpu().numpy(), op)(value)
+            assert got.dtype is autodiff.float32
+            assert got.tolist() == want.tolist()
+
+
+def test_negative_zero_keeps_its_sign() -> None:
+    x = autodiff.tensor([1.0, 2.0])
+    y = x * 0.0001  # caches a non-zero operand
+    assert y.tolist()[0] > 0
+    z = x * -0.0
+    assert all(math.copysign(1.0, v) < 0 for v in z.tolist())
+    assert all(math.copysign(1.0, v) > 0 for v in (x * 0.0).tolist())
+
+
+def test_operand_cache_is_bounded() -> None:
+    x = autodiff.tensor([1.0])
+    for i in range(3000):
+        x * (1.0 + i * 1e-6)
+    x * float("nan")
+    assert len(_prep.OPERANDS) <= 1025
+
+
+def test_inplace_sgd_update_under_no_grad(device: str) -> None:
+    w = autodiff.tensor([1.0, 2.0, 3.0], device=device, requires_grad=True)
+    (w * w).sum().backward()
+    data, version = w._data, w._version[0]
+    expected = [1.0 - 0.1 * 2.0, 2.0 - 0.1 * 4.0, 3.0 - 0.1 * 6.0]
+    with autodiff.no_grad():
+        w -= 0.1 * w.grad
+    assert w._data is data and w._version[0] == version + 1
+    assert w.tolist() == pytest.approx(expected)
+    assert w.dtype is autodiff.float32 and w.requires_grad and w.grad_fn is None
+    with autodiff.no_grad():
+        w *= 2
+        w += 1.0
+        w /= 2.0
+    assert w.tolist() == pytest.approx([(2 * e + 1) / 2 for e in expected])
+    assert w._version[0] == version + 4
+
+
+def test_inplace_fast_path_keeps_errors_and_dtype_rules() -> None:
+    w = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w -= 1.0
+    i = autodiff.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        i += 0.5
+    assert i.tolist() == [1, 2]
+    f = autodiff.tensor([1.0, 2.0])
+    f += autodiff.tensor([1.0, 1.0], dtype=autodiff.float64)  # long way: cast back
+    assert f.dtype is autodiff.float32 and f.tolist() == [2.0, 3.0]
+
+
+def test_gradient_accumulates_in_place(device: str) -> None:
+    w = autodiff.tensor([1.0, 2.0], device=device, requires_grad=True)
+    (w * 3.0).sum().backward()
+    g = w.grad
+    storage = g._data
+    (w * w).sum().backward()
+    assert w.grad is g and g._data is storage
+    assert g.tolist() == [3.0 + 2.0, 3.0 + 4.0]
+    g.zero_()
+    (w * 3.0).sum().backward()
+    assert w.grad.tolist() == [3.0, 3.0]
