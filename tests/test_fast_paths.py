@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 import autodiff
@@ -26,7 +27,8 @@ def test_cached_float_operand_same_bits_and_dtype(device: str) -> None:
     for value in (1.0001, 0.1, -7.5, 1e-45, 3.4e38, float("inf")):
         for op in ("__mul__", "__add__", "__sub__", "__truediv__"):
             got = getattr(x, op)(value)
-            want = getattr(x.detach().cpu().numpy(), op)(value)
+            # NEP 50 (and PyTorch): the Python float is cast to float32 first.
+            want = getattr(x.detach().cpu().numpy(), op)(np.float32(value))
             assert got.dtype is autodiff.float32
             assert got.tolist() == want.tolist()
 
