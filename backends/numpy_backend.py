@@ -27,7 +27,8 @@ _LEGACY_CASTING = int(np.__version__.split(".")[0]) < 2
 
 def _weak_scalars(args: tuple) -> tuple:
     """Give Python scalars the dtype of the array beside them (NumPy < 2 only)."""
-    arr = next((a for a in args if a.__class__ is _ndarray), None)
+    # The first non-bool array decides (``where``'s condition does not).
+    arr = next((a for a in args if a.__class__ is _ndarray and a.dtype.kind != "b"), None)
     if arr is None:
         return args
     kind = arr.dtype.kind
