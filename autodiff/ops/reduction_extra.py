@@ -154,6 +154,8 @@ class MaxBackward0(_Reduction):
     def backward(self, g: Tensor) -> Tensor:
         from autodiff.ops.indexing_extra import _scatter_add_into
 
+        if not self.in_shape:  # a 0-d input is its own maximum
+            return g
         index = self.extra
         (d,) = self.axes
         g = _kept(g, self.in_shape, self.axes, self.keepdim)
@@ -187,7 +189,7 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, take_max: bool, op: str) ->
     data = (be.amax if take_max else be.amin)(input._data, axis, keepdim)
     indices = _make(be.astype(idx, "int64"), be)
     node = None
-    if input._requires_grad and _grad.enabled and input.ndim:
+    if input._requires_grad and _grad.enabled:
         node = (MaxBackward0 if take_max else MinBackward0)((edge_of(input),))
         node.in_shape, node.axes, node.keepdim = input._data.shape, (d,), keepdim
         node.extra = indices if keepdim else indices.unsqueeze(d)
