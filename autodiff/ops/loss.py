@@ -16,7 +16,7 @@ from autodiff.autograd.node import Node, edge_of
 from autodiff.ops._prep import device_mismatch, float_result
 from autodiff.ops.elementwise import log, where
 from autodiff.ops.reduction import expand, sum_to
-from autodiff.ops.unary import log1p, relu, sigmoid
+from autodiff.ops.unary import log1p, sigmoid
 from autodiff.tensor import Size, Tensor, _make
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -247,8 +247,10 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
 
 
 def _softplus_neg(x: Tensor) -> Tensor:
-    """``log(1 + exp(-x))`` without overflow."""
-    return log1p((-x.abs()).exp()) + relu(-x)
+    """``log(1 + exp(-x))`` without overflow, with the right derivatives at ``x == 0`` too
+    (``|x|`` and ``relu`` are kinked there); neither branch's ``exp`` can overflow."""
+    pos, neg = x.clamp(min=0), x.clamp(max=0)
+    return where(x > 0, log1p((-pos).exp()), log1p(neg.exp()) - x)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -278,4 +280,4 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     return _make(data, be)
 
 
-_ = (dtypes, log, where)
+_ = (dtypes, log)
