@@ -165,8 +165,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         onehot = be.zeros(xs, dt)
         idx = be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched else be.reshape(safe_t, (1,))
         src = be.neg(be.reshape(w, idx.shape))
-        if reduction == "mean":
-            src = be.div(src, total)
+        if reduction == "mean":  # every target ignored: 0 / 0 loss, but zero gradients (PyTorch)
+            src = be.div(src, be.where(be.eq(total, 0), be.ones((), dt), total))
         be.scatter_add(onehot, axis, idx, src)
         node = NllLossBackward0((edge_of(input),))
         node.coef = _make(onehot, be)
