@@ -18,7 +18,7 @@ from autodiff.autograd import gradcheck, gradgradcheck
 from autodiff.tensor_methods import METHODS
 from autodiff.testing import SPECS, SPECS_BY_ID, op_inputs
 from tests.conftest import DEVICES
-from tests.spec_utils import assert_close, grads_of, host, loss, outputs, run, scale
+from tests.spec_utils import assert_close, flat, grads_of, host, loss, outputs, run, scale
 
 # ---- every op has a spec -----------------------------------------------------------------
 # Exported names that are not differentiable ops, each with the reason.
@@ -228,3 +228,22 @@ def test_no_grad_output_never_requires_grad(spec, data) -> None:
         if any(o is x for x in xs):
             continue  # a no-op handing back its input (PyTorch's sum_to_size does so too)
         assert not o.requires_grad and o.grad_fn is None
+
+
+# ---- dropout's random mask (the table has p in {0, 1} and eval mode only) ----------------------
+def test_seeded_dropout_gradient_is_the_mask(device) -> None:
+    """Seeded inside the function, dropout draws the same mask on every call, so gradcheck
+    sees one function: its gradient is the kept mask times ``1 / (1 - p)``."""
+    values = [0.25 * k - 2.3 for k in range(20)]
+    x = autodiff.tensor(values, dtype=autodiff.float64, device=device).reshape(4, 5).requires_grad_()
+
+    def f(t):
+        autodiff.manual_seed(0)
+        return autodiff.nn.functional.dropout(t, 0.5)
+
+    y = f(x)
+    assert 0 < sum(v != 0 for v in flat(host(y))) < 20
+    assert host(y) == host(x.detach() * (y != 0).double() * 2)
+    (g,) = autodiff.autograd.grad(y.sum(), x)
+    assert host(g) == host((y != 0).double() * 2)
+    assert gradcheck(f, (x,)) and gradgradcheck(f, (x,))
