@@ -18,7 +18,7 @@ from autodiff.autograd import gradcheck, gradgradcheck
 from autodiff.tensor_methods import METHODS
 from autodiff.testing import SPECS, SPECS_BY_ID, op_inputs
 from tests.conftest import DEVICES
-from tests.spec_utils import assert_close, grads_of, host, loss, outputs, run, scale
+from tests.spec_utils import assert_close, flat, grads_of, host, loss, outputs, run, scale
 
 # ---- every op has a spec -----------------------------------------------------------------
 # Exported names that are not differentiable ops, each with the reason.
@@ -32,6 +32,10 @@ NOT_DIFFERENTIABLE = {
     # utilities: no tensor result
     "is_tensor", "numel", "is_grad_enabled", "get_default_dtype", "set_default_dtype",
     "promote_types",
+    # issue 5: integer results (indices, one-hot encodings)
+    "argmax", "argmin", "one_hot",
+    # issue 5: serialization, no tensor computation
+    "save", "load",
 }
 NOT_DIFFERENTIABLE_METHODS = {
     # comparisons and logic (bool results)
@@ -41,6 +45,8 @@ NOT_DIFFERENTIABLE_METHODS = {
     "int", "long", "bool",
     # needs a GPU; its backward is ToCopyBackward0, checked through Tensor.to / Tensor.cpu
     "cuda",
+    # issue 5: integer results (indices)
+    "argmax", "argmin",
 }
 
 
@@ -85,8 +91,9 @@ def test_every_tensor_method_has_a_spec() -> None:
 
 def test_spec_table_is_consistent() -> None:
     assert len(SPECS_BY_ID) == len(SPECS), "two specs share an id (give one a variant)"
+    short_names = {n.split(".")[-1] for n in _public_functions()}  # one_hot: nn.functional.one_hot
     for name in NOT_DIFFERENTIABLE:
-        assert name in _public_functions() or name.startswith("nn."), f"stale exclusion {name}"
+        assert name in short_names, f"stale exclusion {name}"
     for name in NOT_DIFFERENTIABLE_METHODS:
         assert name in METHODS, f"stale exclusion Tensor.{name}"
 
@@ -221,3 +228,22 @@ def test_no_grad_output_never_requires_grad(spec, data) -> None:
         if any(o is x for x in xs):
             continue  # a no-op handing back its input (PyTorch's sum_to_size does so too)
         assert not o.requires_grad and o.grad_fn is None
+
+
+# ---- dropout's random mask (the table has p in {0, 1} and eval mode only) ----------------------
+def test_seeded_dropout_gradient_is_the_mask(device) -> None:
+    """Seeded inside the function, dropout draws the same mask on every call, so gradcheck
+    sees one function: its gradient is the kept mask times ``1 / (1 - p)``."""
+    values = [0.25 * k - 2.3 for k in range(20)]
+    x = autodiff.tensor(values, dtype=autodiff.float64, device=device).reshape(4, 5).requires_grad_()
+
+    def f(t):
+        autodiff.manual_seed(0)
+        return autodiff.nn.functional.dropout(t, 0.5)
+
+    y = f(x)
+    assert 0 < sum(v != 0 for v in flat(host(y))) < 20
+    assert host(y) == host(x.detach() * (y != 0).double() * 2)
+    (g,) = autodiff.autograd.grad(y.sum(), x)
+    assert host(g) == host((y != 0).double() * 2)
+    assert gradcheck(f, (x,)) and gradgradcheck(f, (x,))

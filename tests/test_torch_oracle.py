@@ -4,6 +4,8 @@ rtol 1e-7 in float64. The documented misuse cases must raise the same exception 
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -72,6 +74,60 @@ def test_every_spec_matches_torch(spec, data) -> None:
     for a, e in zip(mine_out, torch_out):
         assert str(a.dtype) == str(e.dtype), spec.id
     _compare(_derivatives(autodiff, f(autodiff), xs), _derivatives(torch, f(torch), ts), spec.id)
+
+
+# ---- special points: ties, kinks, zeros, infinities ------------------------------------------
+# The op-spec domains keep gradcheck away from these points; here only the convention matters
+# (PyTorch's): ties share the gradient or send it to the returned index, kinks take one side,
+# degenerate reductions give PyTorch's nan or 0. TIES holds two pairs of tied values.
+TIES = [[1.0, 2.0, 2.0], [0.5, 0.5, -1.0]]
+INF = float("inf")
+SPECIAL_POINTS = {
+    "amax-tie": lambda m, a: m.amax(a, 1),
+    "amax-all-tie": lambda m, a: m.amax(a),
+    "amin-tie": lambda m, a: m.amin(a, (0, 1)),
+    "max-all-tie": lambda m, a: m.max(a),
+    "min-all-tie": lambda m, a: m.min(a),
+    "max-dim-tie": lambda m, a: m.max(a, 1).values,
+    "min-dim-tie": lambda m, a: m.min(a, 0).values,
+    "max-dim-0d": lambda m, a: m.max(a[0, 0], 0).values,
+    "maximum-tie": lambda m, a: m.maximum(a, a.flip(1)),
+    "minimum-tie": lambda m, a: m.minimum(a, m.ones(3, dtype=a.dtype)),
+    "norm-inf-tie": lambda m, a: m.norm(a, INF),
+    "norm-inf-dim-tie": lambda m, a: m.norm(a, INF, 1),
+    "max_pool2d-tie": lambda m, a: m.nn.functional.max_pool2d(a.reshape(1, 1, 2, 3), 2, 1),
+    "relu-at-0": lambda m, a: m.relu(a - 0.5),
+    "leaky_relu-at-0": lambda m, a: m.nn.functional.leaky_relu(a - 0.5, 0.1),
+    "abs-at-0": lambda m, a: (a - 0.5).abs(),
+    "norm1-at-0": lambda m, a: m.norm(a - 0.5, 1),
+    "l1_loss-at-0": lambda m, a: m.nn.functional.l1_loss(a, m.full_like(a, 0.5)),
+    "clamp-at-bounds": lambda m, a: a.clamp(0.5, 1.0),
+    "round-half": lambda m, a: m.round(a),
+    "prod-one-zero": lambda m, a: m.prod(a - 0.5, 1),
+    "prod-two-zeros": lambda m, a: m.prod((a - 0.5) * (a - 2.0)),
+    "std-equal-values": lambda m, a: m.std(a * 0 + 1.0, 1),
+    "var-one-element": lambda m, a: m.var(a[:, :1], 1),
+    "cross_entropy-all-ignored": lambda m, a: m.nn.functional.cross_entropy(a, m.tensor([-100, -100])),
+    "bce_with_logits-pos_weight-at-0": lambda m, a: m.nn.functional.binary_cross_entropy_with_logits(
+        a - 0.5, (a + 1) / 4, pos_weight=m.tensor([0.5, 2.0, 1.0], dtype=a.dtype)),
+    "logsumexp-with-minus-inf": lambda m, a: m.logsumexp(m.where(a > 1.5, a, -INF), 1),
+    "log_softmax-with-minus-inf": lambda m, a: m.log_softmax(m.where(a > 0.7, a, -INF), 1),
+    "sigmoid-saturated": lambda m, a: m.sigmoid(a * 1000),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SPECIAL_POINTS))
+def test_special_points_match_torch(name) -> None:
+    f = SPECIAL_POINTS[name]
+
+    def derivatives(m):
+        a = m.tensor(TIES, dtype=m.float64, requires_grad=True)
+        return _derivatives(m, lambda xs: loss(m, outputs(f(m, xs[0]))), (a,))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # nan results (var of one element)
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch: "degrees of freedom is <= 0"
+        _compare(derivatives(autodiff), derivatives(torch), name)
 
 
 # ---- misuse: the same exception types (and messages where users read them) ------------------

@@ -16,7 +16,7 @@ from autodiff.autograd.node import Node, edge_of
 from autodiff.ops._prep import device_mismatch, float_result
 from autodiff.ops.elementwise import log, where
 from autodiff.ops.reduction import expand, sum_to
-from autodiff.ops.unary import log1p, relu, sigmoid
+from autodiff.ops.unary import log1p, sigmoid
 from autodiff.tensor import Size, Tensor, _make
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -165,8 +165,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         onehot = be.zeros(xs, dt)
         idx = be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched else be.reshape(safe_t, (1,))
         src = be.neg(be.reshape(w, idx.shape))
-        if reduction == "mean":
-            src = be.div(src, total)
+        if reduction == "mean":  # every target ignored: 0 / 0 loss, but zero gradients (PyTorch)
+            src = be.div(src, be.where(be.eq(total, 0), be.ones((), dt), total))
         be.scatter_add(onehot, axis, idx, src)
         node = NllLossBackward0((edge_of(input),))
         node.coef = _make(onehot, be)
@@ -247,8 +247,10 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
 
 
 def _softplus_neg(x: Tensor) -> Tensor:
-    """``log(1 + exp(-x))`` without overflow."""
-    return log1p((-x.abs()).exp()) + relu(-x)
+    """``log(1 + exp(-x))`` without overflow, with the right derivatives at ``x == 0`` too
+    (``|x|`` and ``relu`` are kinked there); neither branch's ``exp`` can overflow."""
+    pos, neg = x.clamp(min=0), x.clamp(max=0)
+    return where(x > 0, log1p((-pos).exp()), log1p(neg.exp()) - x)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -278,4 +280,4 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     return _make(data, be)
 
 
-_ = (dtypes, log, where)
+_ = (dtypes, log)

@@ -154,6 +154,8 @@ class MaxBackward0(_Reduction):
     def backward(self, g: Tensor) -> Tensor:
         from autodiff.ops.indexing_extra import _scatter_add_into
 
+        if not self.in_shape:  # a 0-d input is its own maximum
+            return g
         index = self.extra
         (d,) = self.axes
         g = _kept(g, self.in_shape, self.axes, self.keepdim)
@@ -187,7 +189,7 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, take_max: bool, op: str) ->
     data = (be.amax if take_max else be.amin)(input._data, axis, keepdim)
     indices = _make(be.astype(idx, "int64"), be)
     node = None
-    if input._requires_grad and _grad.enabled and input.ndim:
+    if input._requires_grad and _grad.enabled:
         node = (MaxBackward0 if take_max else MinBackward0)((edge_of(input),))
         node.in_shape, node.axes, node.keepdim = input._data.shape, (d,), keepdim
         node.extra = indices if keepdim else indices.unsqueeze(d)
@@ -243,7 +245,8 @@ class VarBackward0(_Reduction):
         (x,) = self.unpack()
         n = _count(self.in_shape, self.axes) - self.extra
         centered = x - x.mean(self.axes, True) if self.axes is not None else x - x.mean()
-        return _kept(g, self.in_shape, self.axes, self.keepdim) * (2.0 / n) * centered
+        # n == 0 (as many elements as the correction): the variance is nan, so is its gradient.
+        return _kept(g, self.in_shape, self.axes, self.keepdim) * (2.0 / n if n else math.inf) * centered
 
 
 class StdBackward0(_Reduction):
@@ -255,7 +258,9 @@ class StdBackward0(_Reduction):
         centered = x - x.mean(self.axes, True) if self.axes is not None else x - x.mean()
         sd = std(x, self.axes, correction=self.extra, keepdim=True) if self.axes is not None else std(
             x, correction=self.extra)
-        return _kept(g, self.in_shape, self.axes, self.keepdim) * centered / (sd * n)
+        # Where all values are equal (std 0) the gradient is 0, as in PyTorch, not 0 / 0.
+        safe = where(sd == 0, 1.0, sd)
+        return where(sd == 0, 0.0, _kept(g, self.in_shape, self.axes, self.keepdim) * centered / (safe * n))
 
 
 def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple:

@@ -11,12 +11,41 @@ no row names, so a new op cannot go unchecked: add its row here.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
 
+from autodiff.testing.op_params_extra import (
+    bilinear_shapes,
+    bmm_shapes,
+    broadcast_mask,
+    chunks,
+    class_scores,
+    class_targets,
+    conv_params,
+    conv_shapes,
+    dim_keepdim_one,
+    elementwise_weight,
+    flip_dims,
+    gather_index,
+    linear_shapes,
+    logit_weights,
+    mm_shapes,
+    pad_widths,
+    pool_params,
+    pool_shapes,
+    prod_zeros,
+    reduction,
+    repeats,
+    scatter_index,
+    scatter_shapes,
+    select_index,
+    split_sizes,
+    vector_pair,
+)
 from autodiff.testing.strategies import (
     BOUNDED,
     DISTINCT,
@@ -240,11 +269,48 @@ def _like(m: Any, x: Any, shape: Shape) -> Any:
     return m.zeros(shape, dtype=x.dtype, device=x.device)
 
 
+# ---- helpers of the extended op set's rows (issue 5) ----------------------------------------
+def _idx(m: Any, like: Any, values: Any) -> Any:
+    """An int64 index tensor (from nested lists) on ``like``'s device."""
+    return m.tensor(values, dtype=m.int64, device=like.device)
+
+
+def _bool(m: Any, like: Any, values: Any) -> Any:
+    return m.tensor(values, dtype=m.bool, device=like.device)
+
+
+def _const(m: Any, like: Any, values: Any) -> Any:
+    """A constant (no grad) float tensor in ``like``'s dtype and device."""
+    return m.tensor(values, dtype=like.dtype, device=like.device)
+
+
+def _prod_zeros(m: Any, a: Any, z: Any, mask: Any, dim: Any, keepdim: bool) -> Any:
+    """``prod`` of ``a`` with exact zeros (the inputs ``z``, which are all 0) where ``mask``."""
+    x = m.where(_bool(m, a, mask), z, a)
+    return m.prod(x) if dim is None else m.prod(x, dim, keepdim)
+
+
+def _mse_broadcast(m: Any, a: Any, b: Any) -> Any:
+    with warnings.catch_warnings():  # PyTorch warns that the shapes differ (and broadcasts)
+        warnings.simplefilter("ignore", UserWarning)
+        return m.nn.functional.mse_loss(a, b, reduction="sum")
+
+
 LOW_PRECISION = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-2}  # outputs rounded to float32
 HALF_PRECISION = {"eps": 0.1, "atol": 5e-2, "rtol": 5e-2}  # outputs rounded to float16
 TWO = broadcastable_shapes(2)
 THREE = broadcastable_shapes(3)
 ONTO = onto_shapes()
+
+KINK_AT_0 = Domain(avoid=(0.0,), unbounded=True)
+NEAR_ONE = Domain(-1.5, 1.5, avoid=(0.0,), margin=0.5)  # prod: no underflow, no overflow
+ZERO = Domain(0.0, 0.0)
+PROB = Domain(0.05, 0.95)
+UNIT = Domain(0.0, 1.0)
+ABS_DISTINCT = Domain(-1.97, 2.0, distinct=True)  # off-centre grid: |x| never ties
+WIDE_DISTINCT = Domain(-4.0, 4.0, distinct=True)  # room for 80 distinct values (two 27s, 64)
+SIDES2 = shapes(1, 3, 2, 3).map(lambda s: (s,))  # every dim >= 2: var/std have n - 1 > 0
+F = "nn.functional."
 
 # fmt: off
 SPECS: tuple[OpSpec, ...] = (
@@ -367,6 +433,162 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("Tensor.double", lambda m, a: a.float().double(), gradcheck=LOW_PRECISION),
     OpSpec("Tensor.half", lambda m, a: a.half(), gradcheck=HALF_PRECISION, tol32=2e-3),
     OpSpec("Tensor.cpu", lambda m, a: a.cpu() * 2),
+    # ==== extended op set (issue 5) ============================================================
+    # ---- unary math --------------------------------------------------------------------------
+    OpSpec("sin", lambda m, a: m.sin(a), graph="unary"),
+    OpSpec("cos", lambda m, a: m.cos(a), graph="unary"),
+    OpSpec("tan", lambda m, a: m.tan(a), domain=Domain(-1.2, 1.2), graph="unary"),
+    OpSpec("tanh", lambda m, a: m.tanh(a), graph="unary"),
+    OpSpec("sigmoid", lambda m, a: m.sigmoid(a), graph="unary"),
+    OpSpec("sigmoid", lambda m, a: m.sigmoid(a), domain=Domain(-40.0, 40.0), variant="large"),
+    OpSpec("erf", lambda m, a: m.erf(a), graph="unary"),
+    OpSpec("expm1", lambda m, a: m.expm1(a), domain=BOUNDED, graph="unary"),
+    OpSpec("log1p", lambda m, a: m.log1p(a), domain=Domain(-0.8, 2.0), graph="unary"),
+    OpSpec("log2", lambda m, a: m.log2(a), domain=POSITIVE, graph="unary"),
+    OpSpec("rsqrt", lambda m, a: m.rsqrt(a), domain=POSITIVE, graph="unary"),
+    OpSpec("relu", lambda m, a: m.relu(a), domain=KINK_AT_0, graph="unary"),
+    # Piecewise constant (zero gradient): drawn away from the jumps.
+    OpSpec("floor", lambda m, a: m.floor(a), domain=Domain(avoid=(-2.0, -1.0, 0.0, 1.0, 2.0))),
+    OpSpec("ceil", lambda m, a: m.ceil(a), domain=Domain(avoid=(-2.0, -1.0, 0.0, 1.0, 2.0))),
+    OpSpec("round", lambda m, a: m.round(a), domain=Domain(avoid=(-1.5, -0.5, 0.5, 1.5))),
+    # Ties are kinks: DISTINCT values (op graphs may tie them; both sides then get half, as
+    # in PyTorch, which the differential tests compare).
+    OpSpec("maximum", lambda m, a, b: m.maximum(a, b), TWO, DISTINCT, graph="binary"),
+    OpSpec("minimum", lambda m, a, b: m.minimum(a, b), TWO, DISTINCT),
+    OpSpec("lerp", lambda m, a, b: m.lerp(a, b, 0.3), TWO, graph="binary"),
+    OpSpec("lerp", lambda m, a, b, w: m.lerp(a, b, w), THREE, variant="tensor"),
+    # ---- activations ---------------------------------------------------------------------------
+    OpSpec("softmax", lambda m, a, dim: m.softmax(a, dim), params=one_dim),
+    OpSpec("softmax", lambda m, a: m.softmax(a, -1), variant="last", graph="unary"),
+    OpSpec("softmax", lambda m, a: a.softmax(0, dtype=m.float64), variant="dtype"),
+    OpSpec("softmax", lambda m, a: m.softmax(a * 400, -1), variant="large"),
+    OpSpec("log_softmax", lambda m, a, dim: m.log_softmax(a, dim), params=one_dim),
+    OpSpec("log_softmax", lambda m, a: m.log_softmax(a, -1), variant="last", graph="unary"),
+    OpSpec("log_softmax", lambda m, a: m.log_softmax(a * 400, -1), variant="large"),
+    OpSpec(F + "leaky_relu", lambda m, a: m.nn.functional.leaky_relu(a, 0.2), domain=KINK_AT_0,
+           graph="unary"),
+    OpSpec(F + "gelu", lambda m, a: m.nn.functional.gelu(a), graph="unary"),
+    OpSpec(F + "gelu", lambda m, a: m.nn.functional.gelu(a, approximate="tanh"), variant="tanh"),
+    OpSpec(F + "linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), linear_shapes()),
+    OpSpec(F + "linear", lambda m, x, w: m.nn.functional.linear(x, w), linear_shapes(bias=False),
+           variant="nobias"),
+    OpSpec(F + "linear", lambda m, x, w: m.nn.functional.linear(x, w),
+           linear_shapes(vector_weight=True), variant="vector"),
+    # Random masks: gradcheck needs one function, so p in {0, 1} or eval mode (the seeded
+    # mask is checked in tests/test_op_properties.py: PyTorch's generator differs).
+    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.5, training=False)),
+    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.0), variant="p0"),
+    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 1.0), variant="p1"),
+    # ---- reductions ------------------------------------------------------------------------------
+    OpSpec("prod", lambda m, a: m.prod(a), domain=NEAR_ONE),
+    OpSpec("prod", lambda m, a, dim, keepdim: m.prod(a, dim, keepdim), domain=NEAR_ONE,
+           params=dim_keepdim_one, variant="dim"),
+    OpSpec("prod", _prod_zeros, same_shapes(2), (NEAR_ONE, ZERO), params=prod_zeros, variant="zeros"),
+    OpSpec("max", lambda m, a: m.max(a), domain=DISTINCT),
+    OpSpec("max", lambda m, a, dim, keepdim: m.max(a, dim, keepdim), domain=DISTINCT,
+           params=dim_keepdim_one, variant="dim"),
+    OpSpec("max", lambda m, a, b: m.max(a, b), TWO, DISTINCT, variant="binary"),
+    OpSpec("min", lambda m, a: m.min(a), domain=DISTINCT),
+    OpSpec("min", lambda m, a, dim, keepdim: m.min(a, dim, keepdim), domain=DISTINCT,
+           params=dim_keepdim_one, variant="dim"),
+    OpSpec("min", lambda m, a, b: m.min(a, b), TWO, DISTINCT, variant="binary"),
+    OpSpec("amax", lambda m, a, dim, keepdim: m.amax(a, dim, keepdim), domain=DISTINCT, params=dim_keepdim),
+    OpSpec("amax", lambda m, a: m.amax(a), domain=DISTINCT, variant="all"),
+    OpSpec("amin", lambda m, a, dim, keepdim: m.amin(a, dim, keepdim), domain=DISTINCT, params=dim_keepdim),
+    OpSpec("var", lambda m, a: m.var(a), SIDES2),
+    OpSpec("var", lambda m, a, dim, keepdim: m.var(a, dim, keepdim=keepdim), SIDES2, params=dim_keepdim,
+           variant="dim"),
+    OpSpec("var", lambda m, a: m.var(a, 0, correction=0), variant="correction0"),
+    # std has an infinite slope where all values are equal: DISTINCT.
+    OpSpec("std", lambda m, a: m.std(a), SIDES2, DISTINCT),
+    OpSpec("std", lambda m, a, dim, keepdim: m.std(a, dim, keepdim=keepdim), SIDES2, DISTINCT,
+           params=dim_keepdim, variant="dim"),
+    OpSpec("std", lambda m, a: m.std(a, -1, unbiased=False), SIDES2, DISTINCT, variant="biased"),
+    OpSpec("logsumexp", lambda m, a, dim, keepdim: m.logsumexp(a, dim, keepdim), params=dim_keepdim),
+    OpSpec("logsumexp", lambda m, a: m.logsumexp(a, -1, keepdim=True), variant="keepdim", graph="unary"),
+    OpSpec("logsumexp", lambda m, a: m.logsumexp(a * 400, -1), variant="large"),
+    # Norms are kinked at 0 (and the inf-norm where |x| ties).
+    OpSpec("norm", lambda m, a: m.norm(a), domain=NONZERO),
+    OpSpec("norm", lambda m, a, dim, keepdim: m.norm(a, 2, dim, keepdim), domain=NONZERO,
+           params=dim_keepdim, variant="dim"),
+    OpSpec("norm", lambda m, a: m.norm(a, 1), domain=NONZERO, variant="p1"),
+    OpSpec("norm", lambda m, a, dim: m.norm(a, 3, dim), domain=NONZERO, params=one_dim, variant="p3"),
+    OpSpec("norm", lambda m, a: m.norm(a, 0), domain=NONZERO, variant="p0"),
+    OpSpec("norm", lambda m, a: m.norm(a, float("inf")), domain=ABS_DISTINCT, variant="inf"),
+    OpSpec("cumsum", lambda m, a, dim: m.cumsum(a, dim), params=one_dim),
+    OpSpec("cumsum", lambda m, a: a.cumsum(-1), variant="last", graph="unary"),
+    # ---- shape -----------------------------------------------------------------------------------
+    OpSpec("flip", lambda m, a, dims: m.flip(a, dims), one(1), params=flip_dims),
+    OpSpec("flip", lambda m, a: m.flip(a, (-1,)), variant="last", graph="unary"),
+    OpSpec("Tensor.repeat", lambda m, a, reps: a.repeat(*reps), params=repeats),
+    OpSpec("split", lambda m, a, split, dim: m.split(a, split, dim), one(1), params=split_sizes),
+    OpSpec("chunk", lambda m, a, chunks, dim: m.chunk(a, chunks, dim), one(1), params=chunks),
+    OpSpec(F + "pad", lambda m, a, pad, value: m.nn.functional.pad(a, pad, value=value), one(1),
+           params=pad_widths),
+    # ---- indexing along a dim (index tensors: nested lists from the params) ------------------------
+    OpSpec("gather", lambda m, a, dim, index: m.gather(a, dim, _idx(m, a, index)), one(1),
+           params=gather_index),
+    OpSpec("scatter_add", lambda m, a, src, dim, index: m.scatter_add(a, dim, _idx(m, a, index), src),
+           scatter_shapes(), params=scatter_index),
+    OpSpec("index_select", lambda m, a, dim, index: m.index_select(a, dim, _idx(m, a, index)), one(1),
+           params=select_index),
+    OpSpec("masked_fill", lambda m, a, mask: a.masked_fill(_bool(m, a, mask), 0.5), params=broadcast_mask),
+    OpSpec("masked_fill", lambda m, a, v, mask: a.masked_fill(_bool(m, a, mask), v),
+           st.tuples(shapes(), st.just(())), params=broadcast_mask, variant="tensor"),
+    # ---- products (ger is outer) -----------------------------------------------------------------
+    OpSpec("bmm", lambda m, a, b: m.bmm(a, b), bmm_shapes()),
+    OpSpec("outer", lambda m, a, b: m.outer(a, b), vector_pair()),
+    OpSpec("einsum", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), bmm_shapes()),
+    OpSpec("einsum", lambda m, a, b: m.einsum("ij,jk", a, b), mm_shapes(), variant="implicit"),
+    OpSpec("einsum", lambda m, a, b: m.einsum("...ij,jk->...ik", a, b), mm_shapes(batch=True),
+           variant="ellipsis"),
+    OpSpec("einsum", lambda m, a: m.einsum("ijk->ki", a), one(3, 3), variant="reduce"),
+    OpSpec("einsum", lambda m, a, b, c: m.einsum("i,ij,j->", a, b, c), bilinear_shapes(), variant="three"),
+    # ---- losses (class indices and weights come from the params: never differentiated) ------------
+    OpSpec(F + "mse_loss", lambda m, a, b, reduction: m.nn.functional.mse_loss(a, b, reduction=reduction),
+           same_shapes(2), params=reduction),
+    OpSpec(F + "mse_loss", _mse_broadcast, TWO, variant="broadcast"),
+    OpSpec(F + "l1_loss", lambda m, a, b, reduction: m.nn.functional.l1_loss(a, b, reduction=reduction),
+           same_shapes(2), WIDE_DISTINCT, params=reduction),
+    OpSpec(F + "nll_loss", lambda m, a, target, reduction: m.nn.functional.nll_loss(
+        a, _idx(m, a, target), reduction=reduction), class_scores(), params=class_targets),
+    OpSpec(F + "nll_loss", lambda m, a, target, reduction, weight: m.nn.functional.nll_loss(
+        a, _idx(m, a, target), _const(m, a, weight), ignore_index=-1, reduction=reduction),
+        class_scores(), params=lambda s: class_targets(s, weighted=True), variant="weight"),
+    OpSpec(F + "cross_entropy", lambda m, a, target, reduction: m.nn.functional.cross_entropy(
+        a, _idx(m, a, target), reduction=reduction), class_scores(), params=class_targets),
+    OpSpec(F + "cross_entropy", lambda m, a, target, reduction, weight: m.nn.functional.cross_entropy(
+        a, _idx(m, a, target), _const(m, a, weight), ignore_index=-1, reduction=reduction),
+        class_scores(), params=lambda s: class_targets(s, weighted=True), variant="weight"),
+    OpSpec(F + "cross_entropy", lambda m, a, target, reduction: m.nn.functional.cross_entropy(
+        a, _idx(m, a, target), reduction=reduction, label_smoothing=0.2), class_scores(),
+        params=class_targets, variant="smoothing"),
+    OpSpec(F + "cross_entropy", lambda m, a, t, reduction: m.nn.functional.cross_entropy(
+        a, t, reduction=reduction), class_scores().map(lambda s: s * 2), (REAL, UNIT), params=reduction,
+        variant="probs"),
+    OpSpec(F + "binary_cross_entropy", lambda m, x, t, reduction: m.nn.functional.binary_cross_entropy(
+        x, t, reduction=reduction), same_shapes(2), (PROB, UNIT), params=reduction),
+    OpSpec(F + "binary_cross_entropy", lambda m, x, t, reduction, weight: m.nn.functional.binary_cross_entropy(
+        x, t, _const(m, x, weight), reduction=reduction), same_shapes(2), (PROB, UNIT),
+        params=elementwise_weight, variant="weight"),
+    OpSpec(F + "binary_cross_entropy_with_logits", lambda m, x, t, reduction:
+           m.nn.functional.binary_cross_entropy_with_logits(x, t, reduction=reduction),
+           same_shapes(2), (REAL, UNIT), params=reduction),
+    OpSpec(F + "binary_cross_entropy_with_logits", lambda m, x, t, reduction, weight, pos_weight:
+           m.nn.functional.binary_cross_entropy_with_logits(
+               x, t, _const(m, x, weight), reduction=reduction, pos_weight=_const(m, x, pos_weight)),
+           same_shapes(2), (REAL, UNIT), params=logit_weights, variant="weight"),
+    # ---- convolution and pooling (small shapes: gradcheck costs two calls per element) -------------
+    OpSpec(F + "conv2d", lambda m, x, w, b, **p: m.nn.functional.conv2d(x, w, b, **p), conv_shapes(),
+           params=conv_params),
+    OpSpec(F + "conv2d", lambda m, x, w, **p: m.nn.functional.conv2d(x, w, **p),
+           conv_shapes(batched=False).map(lambda s: s[:2]), params=conv_params, variant="unbatched"),
+    OpSpec(F + "max_pool2d", lambda m, a, **p: m.nn.functional.max_pool2d(a, **p), pool_shapes(),
+           WIDE_DISTINCT, params=lambda s: pool_params(s, dilate=True)),
+    OpSpec(F + "avg_pool2d", lambda m, a, **p: m.nn.functional.avg_pool2d(a, **p), pool_shapes(),
+           params=pool_params),
+    OpSpec(F + "avg_pool2d", lambda m, a, **p: m.nn.functional.avg_pool2d(a, divisor_override=3, **p),
+           pool_shapes(), params=pool_params, variant="divisor"),
 )
 # fmt: on
 
