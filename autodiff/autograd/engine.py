@@ -19,16 +19,19 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
     """For every node reachable from ``roots``: how many edges of the graph enter it."""
     deps: dict[Node, int] = {}
     stack = list(roots)
-    seen = set(stack)
+    is_root = set(roots).__contains__
     while stack:
-        node = stack.pop()
-        for edge in node.next_edges:
+        for edge in stack.pop().next_edges:
             if edge is not None:
                 nxt = edge[0]
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    # First time seen: ``deps`` doubles as the visited set (roots are
+                    # expanded already, whether or not an edge enters them).
+                    deps[nxt] = 1
+                    if not is_root(nxt):
+                        stack.append(nxt)
     return deps
 
 
@@ -123,14 +126,19 @@ def run_backward(
                 if edge is not None and edge[0] in needed:
                     deps[edge[0]] += 1
 
-    ready = [n for n in roots if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    # ``ready`` holds (node, its gradients) pairs; ``buffers`` only the gradients of
+    # nodes still waiting for more (several paths lead to them).
+    get_buffer, pop_buffer = buffers.get, buffers.pop
+    pop_deps = deps.pop  # a node's count leaves ``deps`` when it reaches zero
+    ready = [(n, pop_buffer(n)) for n in roots
+             if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     state = grad_mode.state
     prev_mode = state.enabled
     state.enabled = create_graph
+    anomaly = state.anomaly
     # The loop below runs once per node and once per edge: bound methods and flags are
     # looked up once here rather than on every pass.
     pop_ready, push_ready = ready.pop, ready.append
-    get_buffer, pop_buffer = buffers.get, buffers.pop
     filtered = needed is not None
     # The graph is all live objects, so a cyclic collection during backward only rescans
     # it (10-40% of backward on deep graphs); what backward makes dies by refcount anyway.
@@ -139,8 +147,7 @@ def run_backward(
         gc.disable()
     try:
         while ready:
-            node = pop_ready()
-            grads = pop_buffer(node)
+            node, grads = pop_ready()
             if node.tensor_hooks:
                 run_tensor_hooks(node.tensor_hooks, grads, node)
             if captures:
@@ -159,32 +166,61 @@ def run_backward(
                 continue
             if filtered and not any(e is not None and e[0] in needed for e in node.next_edges):
                 continue
-            in_grads = _call(node, grads, retain_graph)
+
+            # Run the node: its backward, then release what it saved, anomaly checks, hooks.
+            if node.saved is FREED:
+                raise RuntimeError(SECOND_BACKWARD)
+            if node.num_outputs > 1:
+                grads = node.materialize(grads)
+            try:
+                in_grads = node.backward(*grads)
+            except Exception as exc:
+                _add_forward_trace(node, exc)
+                raise
+            if in_grads.__class__ is not tuple:
+                in_grads = (in_grads,)
+            if not retain_graph and node.saved:
+                node.saved = FREED
+            if anomaly:
+                from autodiff.autograd.anomaly import check_nan
+
+                check_nan(node, in_grads)
+            if node.hooks:
+                for hook in list(node.hooks.values()):
+                    hook(in_grads, tuple(grads))
             if not node.fresh_grads:
                 shared.update(map(id, in_grads))
-            for edge, g in zip(node.next_edges, in_grads):
+
+            # Hand each input its gradient; a node is ready once all its inputs' are in.
+            # (enumerate and indexing: measurably cheaper than zip here)
+            for i, edge in enumerate(node.next_edges):
                 if edge is None:
                     continue
                 nxt, nr = edge
                 if filtered and nxt not in needed:
                     continue
-                remaining = deps[nxt] - 1
-                deps[nxt] = remaining
-                if g is not None:
-                    buf = get_buffer(nxt)
-                    if buf is None:
-                        buf = buffers[nxt] = [None] * nxt.num_outputs
-                        buf[nr] = g
-                    else:
+                g = in_grads[i]
+                remaining = pop_deps(nxt) - 1
+                if remaining:
+                    deps[nxt] = remaining
+                    if g is not None:
+                        buf = get_buffer(nxt)
+                        if buf is None:
+                            buf = buffers[nxt] = [None] * nxt.num_outputs
                         old = buf[nr]
                         buf[nr] = g if old is None else old + g
-                    if remaining == 0:
-                        push_ready(nxt)
-                elif remaining == 0:
-                    if nxt in buffers:
-                        push_ready(nxt)
-                    else:
+                    continue
+                buf = pop_buffer(nxt, None)
+                if buf is None:
+                    if g is None:  # no gradient reached it at all
                         _skip(nxt, deps, ready, buffers, needed)
+                        continue
+                    buf = [None] * nxt.num_outputs
+                    buf[nr] = g
+                elif g is not None:
+                    old = buf[nr]
+                    buf[nr] = g if old is None else old + g
+                push_ready((nxt, buf))
     finally:
         state.enabled = prev_mode
         if gc_was_enabled:
@@ -201,37 +237,19 @@ def _skip(node: Node, deps: dict, ready: list, buffers: dict, needed: Any) -> No
             if edge is None or (needed is not None and edge[0] not in needed):
                 continue
             nxt = edge[0]
-            deps[nxt] -= 1
-            if deps[nxt] == 0:
-                if nxt in buffers:
-                    ready.append(nxt)
+            remaining = deps.pop(nxt) - 1
+            if remaining:
+                deps[nxt] = remaining
+            else:
+                buf = buffers.pop(nxt, None)
+                if buf is not None:
+                    ready.append((nxt, buf))
                 else:
                     stack.append(nxt)
 
 
-def _call(node: Node, grads: list, retain_graph: bool) -> tuple:
-    """Run one node's backward; check what it returns; free its saved tensors."""
-    if node.saved is FREED:
-        raise RuntimeError(SECOND_BACKWARD)
-    if node.num_outputs > 1:
-        grads = node.materialize(grads)
-    hooks = node.hooks
-    try:
-        out = node.backward(*grads)
-    except Exception as exc:
-        trace = node.trace
-        if trace is not None and hasattr(exc, "add_note"):  # add_note: Python 3.11+
-            exc.add_note(f"Traceback of forward call that caused the error:\n{trace}")
-        raise
-    if out.__class__ is not tuple:
-        out = (out,)
-    if not retain_graph and node.saved:
-        node.saved = FREED
-    if grad_mode.state.anomaly:
-        from autodiff.autograd.anomaly import check_nan
-
-        check_nan(node, out)
-    if hooks:
-        for hook in list(hooks.values()):
-            hook(out, tuple(grads))
-    return out
+def _add_forward_trace(node: Node, exc: Exception) -> None:
+    """Anomaly mode: say where in the forward pass the failing node was recorded."""
+    trace = node.trace
+    if trace is not None and hasattr(exc, "add_note"):  # add_note: Python 3.11+
+        exc.add_note(f"Traceback of forward call that caused the error:\n{trace}")
