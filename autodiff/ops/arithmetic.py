@@ -120,7 +120,7 @@ class MulBackward0(Node):
 
     def backward(self, g: Tensor) -> Any:
         if self.other is not None:
-            return g * self.other
+            return mul(g, self.other)
         a, b = self.unpack()
         ea, eb = self.next_edges
         ga = sum_to(g * b, self.a_shape) if ea is not None else None
