@@ -81,7 +81,7 @@ class Node:
 
     def save(self, *tensors: Any) -> None:
         self.saved = tensors
-        self.saved_versions = tuple(0 if t is None else t._version[0] for t in tensors)
+        self.saved_versions = tuple([0 if t is None else t._version[0] for t in tensors])
 
     def unpack(self) -> tuple:
         """The saved tensors, checked against release and in-place modification."""
