@@ -12,27 +12,27 @@ from typing import Any
 
 from autodiff.autograd import grad_mode
 from autodiff.autograd.hooks import run_tensor_hooks
-from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node
+from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node, split_edge
 
 
 def _dependencies(roots: list[Node]) -> dict[Node, int]:
     """For every node reachable from ``roots``: how many edges of the graph enter it."""
-    deps: dict[Node, int] = {}
+    deps: dict[Node, int] = dict.fromkeys(roots, 0)  # doubles as the set of nodes seen
     stack = list(roots)
-    is_root = set(roots).__contains__
     while stack:
         for edge in stack.pop().next_edges:
             if edge is not None:
-                nxt = edge[0]
+                nxt = edge if edge.__class__ is not tuple else edge[0]
                 if nxt in deps:
                     deps[nxt] += 1
                 else:
-                    # First time seen: ``deps`` doubles as the visited set (roots are
-                    # expanded already, whether or not an edge enters them).
                     deps[nxt] = 1
-                    if not is_root(nxt):
-                        stack.append(nxt)
+                    stack.append(nxt)
     return deps
+
+
+def _next_nodes(node: Node) -> list[Node]:
+    return [split_edge(e)[0] for e in node.next_edges if e is not None]
 
 
 def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
@@ -43,16 +43,16 @@ def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
     while stack:
         node, expanded = stack.pop()
         if expanded:
-            if node in targets or any(e is not None and e[0] in needed for e in node.next_edges):
+            if node in targets or any(n in needed for n in _next_nodes(node)):
                 needed.add(node)
             continue
         if node in done:
             continue
         done.add(node)
         stack.append((node, True))
-        for edge in node.next_edges:
-            if edge is not None and edge[0] not in done:
-                stack.append((edge[0], False))
+        for nxt in _next_nodes(node):
+            if nxt not in done:
+                stack.append((nxt, False))
     return needed
 
 
@@ -122,9 +122,9 @@ def run_backward(
         needed = _needed(roots, {key[0] for key in captures})
         deps = {n: 0 for n in needed}
         for node in needed:
-            for edge in node.next_edges:
-                if edge is not None and edge[0] in needed:
-                    deps[edge[0]] += 1
+            for nxt in _next_nodes(node):
+                if nxt in needed:
+                    deps[nxt] += 1
 
     # ``ready`` holds (node, its gradients) pairs; ``buffers`` only the gradients of
     # nodes still waiting for more (several paths lead to them).
@@ -164,7 +164,7 @@ def run_backward(
                     if leaf is not None and (inputs is None or (node, 0) in captures):
                         _accumulate(leaf, grads[0], create_graph, shared)
                 continue
-            if filtered and not any(e is not None and e[0] in needed for e in node.next_edges):
+            if filtered and not any(n in needed for n in _next_nodes(node)):
                 continue
 
             # Run the node: its backward, then release what it saved, anomaly checks, hooks.
@@ -196,7 +196,10 @@ def run_backward(
             for i, edge in enumerate(node.next_edges):
                 if edge is None:
                     continue
-                nxt, nr = edge
+                if edge.__class__ is tuple:  # an output other than 0 (see node.py)
+                    nxt, nr = edge
+                else:
+                    nxt, nr = edge, 0
                 if filtered and nxt not in needed:
                     continue
                 g = in_grads[i]
@@ -233,10 +236,9 @@ def _skip(node: Node, deps: dict, ready: list, buffers: dict, needed: Any) -> No
     stack = [node]
     while stack:
         n = stack.pop()
-        for edge in n.next_edges:
-            if edge is None or (needed is not None and edge[0] not in needed):
+        for nxt in _next_nodes(n):
+            if needed is not None and nxt not in needed:
                 continue
-            nxt = edge[0]
             remaining = deps.pop(nxt) - 1
             if remaining:
                 deps[nxt] = remaining
