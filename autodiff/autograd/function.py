@@ -43,16 +43,14 @@ class BackwardFunction(Node, FunctionCtx):
 
     fresh_grads = False
     _forward_cls: Any = None
-
-    def __init__(self) -> None:
-        Node.__init__(self, ())
-        self.to_save = ()
-        self.dirty_tensors = ()
-        self.non_differentiable = ()
-        self.materialize_grads = True
-        self.needs_input_grad: tuple = ()
-        self.output_meta: list = []
-        self.num_outputs = 1
+    # Per-call state starts as these class-level defaults (instances have a __dict__):
+    # a call sets only what it changes, saving an attribute write each per call.
+    to_save: tuple = ()
+    dirty_tensors: tuple = ()
+    non_differentiable: tuple = ()
+    materialize_grads = True
+    needs_input_grad: tuple = ()
+    output_meta: tuple = ()
 
     @property
     def saved_tensors(self) -> tuple:
@@ -193,7 +191,7 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
             t._version = o._version
         else:
             t = o
-        if id(o) in nondiff or o.dtype.kind != "f":
+        if id(o) in nondiff or o._data.dtype.kind != "f":
             t._requires_grad = False
         else:
             t.grad_fn = ctx
