@@ -19,15 +19,16 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
     """For every node reachable from ``roots``: how many edges of the graph enter it."""
     deps: dict[Node, int] = dict.fromkeys(roots, 0)  # doubles as the set of nodes seen
     stack = list(roots)
+    pop, push = stack.pop, stack.append
     while stack:
-        for edge in stack.pop().next_edges:
+        for edge in pop().next_edges:
             if edge is not None:
                 nxt = edge if edge.__class__ is not tuple else edge[0]
                 if nxt in deps:
                     deps[nxt] += 1
                 else:
                     deps[nxt] = 1
-                    stack.append(nxt)
+                    push(nxt)
     return deps
 
 
@@ -170,10 +171,12 @@ def run_backward(
             # Run the node: its backward, then release what it saved, anomaly checks, hooks.
             if node.saved is FREED:
                 raise RuntimeError(SECOND_BACKWARD)
-            if node.num_outputs > 1:
-                grads = node.materialize(grads)
             try:
-                in_grads = node.backward(*grads)
+                if node.num_outputs == 1:
+                    in_grads = node.backward(grads[0])  # (cheaper than unpacking the list)
+                else:
+                    grads = node.materialize(grads)
+                    in_grads = node.backward(*grads)
             except Exception as exc:
                 _add_forward_trace(node, exc)
                 raise
