@@ -71,7 +71,8 @@ def expand(t: Tensor, *sizes: Any) -> Tensor:
             f"the tensor ({len(in_shape)})"
         )
     lead = len(shape) - len(in_shape)
-    shape = tuple(in_shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    if -1 in shape:
+        shape = tuple(in_shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     for i, n in enumerate(in_shape):
         if n != 1 and n != shape[lead + i]:
             raise RuntimeError(
