@@ -23,6 +23,10 @@ class _Freed(tuple):
 
 FREED = _Freed()
 
+# Set (for good) the first time any thread turns anomaly mode on: until then a new node
+# skips reading the thread-local flag, a measurable part of recording one op.
+ANOMALY_USED = False
+
 SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -77,7 +81,7 @@ class Node:
         self.trace = None
         self.hooks = None
         self.tensor_hooks = None  # {output_nr: hooks.TensorHooks}: Tensor.register_hook
-        if _grad_state.anomaly:
+        if ANOMALY_USED and _grad_state.anomaly:
             from autodiff.autograd.anomaly import forward_trace
 
             self.trace = forward_trace()
