@@ -76,6 +76,15 @@ class NumpyBackend(ArrayBackend):
     def _wrap(self, out: Any) -> Any:
         return out if out.__class__ is _ndarray else _asarray(out)
 
+    def broadcast_to(self, a: Any, shape: tuple[int, ...]) -> Any:
+        if a.size == 1 and shape:
+            # A one-element array (a scalar loss's gradient) needs no checks: all strides
+            # are 0. np.broadcast_to spends ~2 us in Python-level argument handling.
+            out = _ndarray(shape, a.dtype, a, 0, (0,) * len(shape))
+            out.flags.writeable = False  # read-only, as np.broadcast_to's views are
+            return out
+        return np.broadcast_to(a, shape)
+
     def exp(self, a: Any) -> Any:
         return self._wrap(np.exp(a))
 
@@ -122,7 +131,8 @@ class NumpyBackend(ArrayBackend):
         return self._wrap(np.isnan(a))
 
     def sum(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return self._wrap(np.sum(a, axis=axis, keepdims=keepdims))
+        # The ufunc's reduce is what np.sum calls for an ndarray, without ~1 us of dispatch.
+        return self._wrap(np.add.reduce(a, axis=axis, keepdims=keepdims))
 
     def mean(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
         return self._wrap(np.mean(a, axis=axis, keepdims=keepdims))

@@ -92,3 +92,83 @@ def test_gradient_accumulates_in_place(device: str) -> None:
     g.zero_()
     (w * 3.0).sum().backward()
     assert w.grad.tolist() == [3.0, 3.0]
+
+
+def test_scalar_loss_gradient_broadcast_is_read_only_and_right(device: str) -> None:
+    # SumBackward0 expands a one-element gradient (the size-1 broadcast shortcut).
+    x = autodiff.tensor([[1.0, 2.0], [3.0, 4.0]], device=device, requires_grad=True)
+    (x * 3.0).sum().backward()
+    assert x.grad.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    g = autodiff.tensor(2.0, device=device)
+    e = g.expand(2, 3)
+    assert e.shape == (2, 3) and e.tolist() == [[2.0] * 3] * 2
+    be = g._be
+    assert be.is_view(e._data)
+    for shape in ((0, 3), (1,), (4, 1, 2)):
+        assert be.to_host(be.broadcast_to(g._data, shape)).shape == shape
+    if device == "cpu":
+        with pytest.raises(ValueError):
+            e._data[0, 0] = 5.0  # read-only, as np.broadcast_to's views
+    g.add_(1.0)
+    assert e.tolist() == [[3.0] * 3] * 2  # still a view of g
+
+
+def test_sum_dtypes_match_numpy_sum() -> None:
+    for arr in (np.ones((2, 3), np.int32), np.ones((2, 3), bool), np.ones(4, np.float16),
+                np.zeros((0, 2), np.float64), np.float32(2.5)):
+        t = autodiff.tensor(arr)
+        want = np.sum(arr.astype(np.int64) if arr.dtype.kind in "bi" else arr)
+        got = t.sum()
+        assert got.tolist() == want.tolist()
+        assert got.dtype.name == str(np.asarray(want).dtype)
+
+
+def test_edge_to_other_outputs_keeps_output_number() -> None:
+    # Output 0 is recorded as the node itself, other outputs as (node, output_nr).
+    class Two(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0, x * 10.0
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga + 10.0 * gb
+
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    a, b = Two.apply(x)
+    y = a * 2.0 + b * 3.0
+    (ea,), (eb,) = (f.next_functions for f in (y.grad_fn.next_functions[0][0],
+                                                y.grad_fn.next_functions[1][0]))
+    assert ea[0] is eb[0] is a.grad_fn and (ea[1], eb[1]) == (0, 1)
+    y.sum().backward()
+    assert x.grad.tolist() == [32.0, 32.0]
+
+
+def test_function_ctx_state_is_per_call() -> None:
+    class Dirty(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1.0)
+            ctx.mark_dirty(x)
+            ctx.set_materialize_grads(False)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Plain(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0
+
+    w = autodiff.tensor([1.0], requires_grad=True)
+    d = Dirty.apply(w.clone())
+    p = Plain.apply(w)
+    assert d.grad_fn.dirty_tensors and d.grad_fn.materialize_grads is False
+    assert p.grad_fn.dirty_tensors == () and p.grad_fn.materialize_grads is True
+    assert p.grad_fn.to_save == () and p.grad_fn.needs_input_grad == (True,)

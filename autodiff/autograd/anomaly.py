@@ -12,6 +12,7 @@ import traceback
 import warnings
 from typing import Any
 
+from autodiff.autograd import node
 from autodiff.autograd.grad_mode import state
 
 
@@ -47,6 +48,8 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's name
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
         self.prev = state.anomaly
         state.anomaly = bool(mode)
+        if mode:
+            node.ANOMALY_USED = True
 
     def __enter__(self) -> None:
         pass
@@ -70,6 +73,7 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         )
         self.prev = state.anomaly
         state.anomaly = True
+        node.ANOMALY_USED = True
 
     def __exit__(self, *exc: Any) -> None:
         state.anomaly = self.prev

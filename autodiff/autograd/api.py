@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff.autograd.engine import run_backward
-from autodiff.tensor import Tensor
+from autodiff.tensor import Tensor, _make
 
 
 def _as_tuple(x: Any) -> tuple:
@@ -18,8 +18,6 @@ def _as_tuple(x: Any) -> tuple:
 
 def _make_grads(outputs: tuple, grads: tuple, is_grads_batched: bool = False) -> list:
     """Check or create the gradient that starts backward at each output."""
-    from autodiff.ops.creation import ones_like
-
     if len(grads) != len(outputs):
         raise RuntimeError(
             f"grad requires one gradient per output: got {len(grads)} gradients for "
@@ -34,7 +32,8 @@ def _make_grads(outputs: tuple, grads: tuple, is_grads_batched: bool = False) ->
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {o.dtype}"
                 )
-            g = ones_like(o)
+            be = o._be  # ones_like(o), without its argument handling
+            g = _make(be.ones(o._data.shape, be.dtype_name(o._data)), be)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(

@@ -12,24 +12,28 @@ from typing import Any
 
 from autodiff.autograd import grad_mode
 from autodiff.autograd.hooks import run_tensor_hooks
-from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node
+from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node, split_edge
 
 
 def _dependencies(roots: list[Node]) -> dict[Node, int]:
     """For every node reachable from ``roots``: how many edges of the graph enter it."""
-    deps: dict[Node, int] = {}
+    deps: dict[Node, int] = dict.fromkeys(roots, 0)  # doubles as the set of nodes seen
     stack = list(roots)
-    seen = set(stack)
+    pop, push = stack.pop, stack.append
     while stack:
-        node = stack.pop()
-        for edge in node.next_edges:
+        for edge in pop().next_edges:
             if edge is not None:
-                nxt = edge[0]
-                deps[nxt] = deps.get(nxt, 0) + 1
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
+                nxt = edge if edge.__class__ is not tuple else edge[0]
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
+                    push(nxt)
     return deps
+
+
+def _next_nodes(node: Node) -> list[Node]:
+    return [split_edge(e)[0] for e in node.next_edges if e is not None]
 
 
 def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
@@ -40,16 +44,16 @@ def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
     while stack:
         node, expanded = stack.pop()
         if expanded:
-            if node in targets or any(e is not None and e[0] in needed for e in node.next_edges):
+            if node in targets or any(n in needed for n in _next_nodes(node)):
                 needed.add(node)
             continue
         if node in done:
             continue
         done.add(node)
         stack.append((node, True))
-        for edge in node.next_edges:
-            if edge is not None and edge[0] not in done:
-                stack.append((edge[0], False))
+        for nxt in _next_nodes(node):
+            if nxt not in done:
+                stack.append((nxt, False))
     return needed
 
 
@@ -119,18 +123,23 @@ def run_backward(
         needed = _needed(roots, {key[0] for key in captures})
         deps = {n: 0 for n in needed}
         for node in needed:
-            for edge in node.next_edges:
-                if edge is not None and edge[0] in needed:
-                    deps[edge[0]] += 1
+            for nxt in _next_nodes(node):
+                if nxt in needed:
+                    deps[nxt] += 1
 
-    ready = [n for n in roots if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    # ``ready`` holds (node, its gradients) pairs; ``buffers`` only the gradients of
+    # nodes still waiting for more (several paths lead to them).
+    get_buffer, pop_buffer = buffers.get, buffers.pop
+    pop_deps = deps.pop  # a node's count leaves ``deps`` when it reaches zero
+    ready = [(n, pop_buffer(n)) for n in roots
+             if deps.get(n, 0) == 0 and (needed is None or n in needed)]
     state = grad_mode.state
     prev_mode = state.enabled
     state.enabled = create_graph
+    anomaly = state.anomaly
     # The loop below runs once per node and once per edge: bound methods and flags are
     # looked up once here rather than on every pass.
     pop_ready, push_ready = ready.pop, ready.append
-    get_buffer, pop_buffer = buffers.get, buffers.pop
     filtered = needed is not None
     # The graph is all live objects, so a cyclic collection during backward only rescans
     # it (10-40% of backward on deep graphs); what backward makes dies by refcount anyway.
@@ -139,8 +148,7 @@ def run_backward(
         gc.disable()
     try:
         while ready:
-            node = pop_ready()
-            grads = pop_buffer(node)
+            node, grads = pop_ready()
             if node.tensor_hooks:
                 run_tensor_hooks(node.tensor_hooks, grads, node)
             if captures:
@@ -157,34 +165,68 @@ def run_backward(
                     if leaf is not None and (inputs is None or (node, 0) in captures):
                         _accumulate(leaf, grads[0], create_graph, shared)
                 continue
-            if filtered and not any(e is not None and e[0] in needed for e in node.next_edges):
+            if filtered and not any(n in needed for n in _next_nodes(node)):
                 continue
-            in_grads = _call(node, grads, retain_graph)
+
+            # Run the node: its backward, then release what it saved, anomaly checks, hooks.
+            if node.saved is FREED:
+                raise RuntimeError(SECOND_BACKWARD)
+            try:
+                if node.num_outputs == 1:
+                    in_grads = node.backward(grads[0])  # (cheaper than unpacking the list)
+                else:
+                    grads = node.materialize(grads)
+                    in_grads = node.backward(*grads)
+            except Exception as exc:
+                _add_forward_trace(node, exc)
+                raise
+            if in_grads.__class__ is not tuple:
+                in_grads = (in_grads,)
+            if not retain_graph and node.saved:
+                node.saved = FREED
+            if anomaly:
+                from autodiff.autograd.anomaly import check_nan
+
+                check_nan(node, in_grads)
+            if node.hooks:
+                for hook in list(node.hooks.values()):
+                    hook(in_grads, tuple(grads))
             if not node.fresh_grads:
                 shared.update(map(id, in_grads))
-            for edge, g in zip(node.next_edges, in_grads):
+
+            # Hand each input its gradient; a node is ready once all its inputs' are in.
+            # (enumerate and indexing: measurably cheaper than zip here)
+            for i, edge in enumerate(node.next_edges):
                 if edge is None:
                     continue
-                nxt, nr = edge
+                if edge.__class__ is tuple:  # an output other than 0 (see node.py)
+                    nxt, nr = edge
+                else:
+                    nxt, nr = edge, 0
                 if filtered and nxt not in needed:
                     continue
-                remaining = deps[nxt] - 1
-                deps[nxt] = remaining
-                if g is not None:
-                    buf = get_buffer(nxt)
-                    if buf is None:
-                        buf = buffers[nxt] = [None] * nxt.num_outputs
-                        buf[nr] = g
-                    else:
+                g = in_grads[i]
+                remaining = pop_deps(nxt) - 1
+                if remaining:
+                    deps[nxt] = remaining
+                    if g is not None:
+                        buf = get_buffer(nxt)
+                        if buf is None:
+                            buf = buffers[nxt] = [None] * nxt.num_outputs
                         old = buf[nr]
                         buf[nr] = g if old is None else old + g
-                    if remaining == 0:
-                        push_ready(nxt)
-                elif remaining == 0:
-                    if nxt in buffers:
-                        push_ready(nxt)
-                    else:
+                    continue
+                buf = pop_buffer(nxt, None)
+                if buf is None:
+                    if g is None:  # no gradient reached it at all
                         _skip(nxt, deps, ready, buffers, needed)
+                        continue
+                    buf = [None] * nxt.num_outputs
+                    buf[nr] = g
+                elif g is not None:
+                    old = buf[nr]
+                    buf[nr] = g if old is None else old + g
+                push_ready((nxt, buf))
     finally:
         state.enabled = prev_mode
         if gc_was_enabled:
@@ -197,41 +239,22 @@ def _skip(node: Node, deps: dict, ready: list, buffers: dict, needed: Any) -> No
     stack = [node]
     while stack:
         n = stack.pop()
-        for edge in n.next_edges:
-            if edge is None or (needed is not None and edge[0] not in needed):
+        for nxt in _next_nodes(n):
+            if needed is not None and nxt not in needed:
                 continue
-            nxt = edge[0]
-            deps[nxt] -= 1
-            if deps[nxt] == 0:
-                if nxt in buffers:
-                    ready.append(nxt)
+            remaining = deps.pop(nxt) - 1
+            if remaining:
+                deps[nxt] = remaining
+            else:
+                buf = buffers.pop(nxt, None)
+                if buf is not None:
+                    ready.append((nxt, buf))
                 else:
                     stack.append(nxt)
 
 
-def _call(node: Node, grads: list, retain_graph: bool) -> tuple:
-    """Run one node's backward; check what it returns; free its saved tensors."""
-    if node.saved is FREED:
-        raise RuntimeError(SECOND_BACKWARD)
-    if node.num_outputs > 1:
-        grads = node.materialize(grads)
-    hooks = node.hooks
-    try:
-        out = node.backward(*grads)
-    except Exception as exc:
-        trace = node.trace
-        if trace is not None and hasattr(exc, "add_note"):  # add_note: Python 3.11+
-            exc.add_note(f"Traceback of forward call that caused the error:\n{trace}")
-        raise
-    if out.__class__ is not tuple:
-        out = (out,)
-    if not retain_graph and node.saved:
-        node.saved = FREED
-    if grad_mode.state.anomaly:
-        from autodiff.autograd.anomaly import check_nan
-
-        check_nan(node, out)
-    if hooks:
-        for hook in list(hooks.values()):
-            hook(out, tuple(grads))
-    return out
+def _add_forward_trace(node: Node, exc: Exception) -> None:
+    """Anomaly mode: say where in the forward pass the failing node was recorded."""
+    trace = node.trace
+    if trace is not None and hasattr(exc, "add_note"):  # add_note: Python 3.11+
+        exc.add_note(f"Traceback of forward call that caused the error:\n{trace}")

@@ -43,16 +43,14 @@ class BackwardFunction(Node, FunctionCtx):
 
     fresh_grads = False
     _forward_cls: Any = None
-
-    def __init__(self) -> None:
-        Node.__init__(self, ())
-        self.to_save = ()
-        self.dirty_tensors = ()
-        self.non_differentiable = ()
-        self.materialize_grads = True
-        self.needs_input_grad: tuple = ()
-        self.output_meta: list = []
-        self.num_outputs = 1
+    # Per-call state starts as these class-level defaults (instances have a __dict__):
+    # a call sets only what it changes, saving an attribute write each per call.
+    to_save: tuple = ()
+    dirty_tensors: tuple = ()
+    non_differentiable: tuple = ()
+    materialize_grads = True
+    needs_input_grad: tuple = ()
+    output_meta: tuple = ()
 
     @property
     def saved_tensors(self) -> tuple:
@@ -141,11 +139,18 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = cls._backward_cls()
-        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        # (Loops and list displays rather than generator expressions and ``with no_grad()``:
+        # this runs once per call, and those cost a frame or an object each.)
+        needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
         ctx.needs_input_grad = needs
-        record = grad_mode.state.enabled and any(needs)
-        with grad_mode.no_grad():
+        state = grad_mode.state
+        record = state.enabled and True in needs
+        prev = state.enabled
+        state.enabled = False
+        try:
             outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            state.enabled = prev
         is_tuple = isinstance(outputs, tuple)
         outs = outputs if is_tuple else (outputs,)
         if not record:
@@ -156,13 +161,19 @@ class Function(metaclass=_FunctionMeta):
 
 def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> Any:
     """Wire the outputs of ``forward`` into the graph with ``ctx`` as their node."""
-    ctx.next_edges = tuple(edge_of(a) if isinstance(a, Tensor) else None for a in args)
-    ctx.input_meta = [
-        (a._data.shape, a.dtype, a._be) if isinstance(a, Tensor) else None for a in args
-    ]
-    inputs = {id(a) for a in args if isinstance(a, Tensor)}
-    dirty = {id(t) for t in ctx.dirty_tensors}
-    nondiff = {id(t) for t in ctx.non_differentiable}
+    edges, input_meta, inputs = [], [], set()
+    for a in args:
+        if isinstance(a, Tensor):
+            edges.append(edge_of(a))
+            input_meta.append((a._data.shape, a.dtype, a._be))
+            inputs.add(id(a))
+        else:
+            edges.append(None)
+            input_meta.append(None)
+    ctx.next_edges = tuple(edges)
+    ctx.input_meta = input_meta
+    dirty = {id(t) for t in ctx.dirty_tensors} if ctx.dirty_tensors else ()
+    nondiff = {id(t) for t in ctx.non_differentiable} if ctx.non_differentiable else ()
     wrapped = []
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
@@ -180,7 +191,7 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
             t._version = o._version
         else:
             t = o
-        if id(o) in nondiff or o.dtype.kind != "f":
+        if id(o) in nondiff or o._data.dtype.kind != "f":
             t._requires_grad = False
         else:
             t.grad_fn = ctx
@@ -188,11 +199,17 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
             t._requires_grad = True
         wrapped.append(t)
     ctx.num_outputs = len(outs)
-    ctx.output_meta = [
-        (o._data.shape, o.dtype, o._be) if isinstance(o, Tensor) else ((), None, None) for o in outs
-    ]
+    output_meta = []
+    outputs_by_id = {}
+    for o, t in zip(outs, wrapped):
+        if isinstance(o, Tensor):
+            output_meta.append((o._data.shape, o.dtype, o._be))
+            if t.grad_fn is ctx:
+                outputs_by_id[id(t)] = t
+        else:
+            output_meta.append(((), None, None))
+    ctx.output_meta = output_meta
     # Saved outputs are kept as aliases without grad_fn: a node never holds its outputs.
-    outputs_by_id = {id(t): t for t in wrapped if isinstance(t, Tensor) and t.grad_fn is ctx}
     to_save = []
     saved_outputs = []
     for t in ctx.to_save:
@@ -204,7 +221,7 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
         to_save.append(t)
     if saved_outputs:
         ctx.saved_outputs = tuple(saved_outputs)
-    ctx.save(*[t for t in to_save])
+    ctx.save(*to_save)
     ctx.saved = tuple(to_save)
     ctx.to_save = ()
     return tuple(wrapped) if is_tuple else wrapped[0]

@@ -21,8 +21,10 @@ class AddBackward0(Node):
     __slots__ = ("a_shape", "b_shape", "alpha")
 
     def backward(self, g: Tensor) -> tuple:
+        if len(self.next_edges) == 1:  # tensor + Python scalar: same shape, g passes through
+            return g
         gb = None
-        if len(self.next_edges) > 1 and self.next_edges[1] is not None:
+        if self.next_edges[1] is not None:
             gb = sum_to(g if self.alpha == 1 else g * self.alpha, self.b_shape)
         return sum_to(g, self.a_shape), gb
 
@@ -31,8 +33,10 @@ class SubBackward0(AddBackward0):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
+        if len(self.next_edges) == 1:
+            return g
         gb = None
-        if len(self.next_edges) > 1 and self.next_edges[1] is not None:
+        if self.next_edges[1] is not None:
             gb = sum_to(-g if self.alpha == 1 else g * -self.alpha, self.b_shape)
         return sum_to(g, self.a_shape), gb
 
@@ -59,7 +63,10 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
         a, b = promote(a, b, op)
     be = a._be
     fn = be.add if node_cls is AddBackward0 else be.sub
-    if b.__class__ is Tensor or isinstance(b, Tensor):
+    if b.__class__ is float and alpha == 1:  # first: the hot case (and no isinstance call)
+        c = OPERANDS.get((b, a._data.dtype, be))
+        data = fn(a._data, c if c is not None else float_operand(be, a._data, b))
+    elif b.__class__ is Tensor or isinstance(b, Tensor):
         other = b._data if alpha == 1 else be.mul(b._data, alpha)
         data = fn(a._data, other)
         if _grad.enabled and (a._requires_grad or b._requires_grad):
@@ -69,16 +76,11 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
             node.alpha = alpha
             return _make(data, be, node)
         return _make(data, be)
-    if b.__class__ is float and alpha == 1:
-        c = OPERANDS.get((b, a._data.dtype, be))
-        data = fn(a._data, c if c is not None else float_operand(be, a._data, b))
     else:
         data = fn(a._data, b * alpha)
     if a._requires_grad and _grad.enabled:
-        node = node_cls((edge_of(a),))
-        node.a_shape = node.b_shape = a._data.shape
-        node.alpha = alpha
-        return _make(data, be, node)
+        # One edge: the backward passes g through and reads no shapes or alpha.
+        return _make(data, be, node_cls((edge_of(a),)))
     return _make(data, be)
 
 
@@ -118,7 +120,7 @@ class MulBackward0(Node):
 
     def backward(self, g: Tensor) -> Any:
         if self.other is not None:
-            return g * self.other
+            return mul(g, self.other)
         a, b = self.unpack()
         ea, eb = self.next_edges
         ga = sum_to(g * b, self.a_shape) if ea is not None else None
@@ -138,7 +140,10 @@ def mul(input: Any, other: Any) -> Tensor:
     else:
         a, b = promote(input, other, "mul")
     be = a._be
-    if b.__class__ is Tensor or isinstance(b, Tensor):
+    if b.__class__ is float:  # first: the hot case (and no isinstance call)
+        c = OPERANDS.get((b, a._data.dtype, be))
+        data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
+    elif b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.mul(a._data, b._data)
         if _grad.enabled and (a._requires_grad or b._requires_grad):
             node = MulBackward0((edge_of(a), edge_of(b)))
@@ -148,9 +153,6 @@ def mul(input: Any, other: Any) -> Tensor:
             node.save(a, b)
             return _make(data, be, node)
         return _make(data, be)
-    if b.__class__ is float:
-        c = OPERANDS.get((b, a._data.dtype, be))
-        data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
     else:
         data = be.mul(a._data, b)
     if a._requires_grad and _grad.enabled:

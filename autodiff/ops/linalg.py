@@ -23,7 +23,7 @@ class MmBackward0(Node):
 def _check(a: Tensor, b: Tensor, op: str) -> tuple:
     if a._be is not b._be:
         raise device_mismatch(a, b, op)
-    if a._data.dtype != b._data.dtype:
+    if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:  # `is`: fast path
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_c(a)} != {_c(b)}")
     return a, b
 

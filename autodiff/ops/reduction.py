@@ -71,7 +71,8 @@ def expand(t: Tensor, *sizes: Any) -> Tensor:
             f"the tensor ({len(in_shape)})"
         )
     lead = len(shape) - len(in_shape)
-    shape = tuple(in_shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    if -1 in shape:
+        shape = tuple(in_shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     for i, n in enumerate(in_shape):
         if n != 1 and n != shape[lead + i]:
             raise RuntimeError(
@@ -127,12 +128,12 @@ def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str)
     if dtype is not None:
         t = cast(t, dtype)
     elif mean:
-        if t.dtype.kind != "f":
+        if t._data.dtype.kind != "f":
             raise RuntimeError(
                 f"mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {_type_word(t.dtype)}"
             )
-    elif t.dtype.kind != "f":
+    elif t._data.dtype.kind != "f":
         t = cast(t, dtypes.int64)
     be = t._be
     in_shape = t._data.shape

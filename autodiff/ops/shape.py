@@ -176,7 +176,7 @@ def t(input: Tensor) -> Tensor:
     node = None
     if input._requires_grad and _grad.enabled:
         node = TBackward0((edge_of(input),))
-    return _permuted(input, tuple(reversed(range(ndim))), node)
+    return _permuted(input, (1, 0) if ndim == 2 else tuple(range(ndim)), node)
 
 
 class UnsqueezeBackward0(Node):
