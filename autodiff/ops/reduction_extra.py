@@ -18,8 +18,18 @@ from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dims
 from autodiff.ops.elementwise import exp, sign, where
 from autodiff.tensor import Size, Tensor, _make
 
-return_max = namedtuple("max", ["values", "indices"])
-return_min = namedtuple("min", ["values", "indices"])
+
+def _return_type(name: str) -> type:
+    """``(values, indices)`` named tuple printed as PyTorch's ``torch.return_types.max(...)``."""
+
+    def __repr__(self: Any) -> str:  # noqa: N807
+        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (namedtuple(name, ["values", "indices"]),), {"__slots__": (), "__repr__": __repr__})
+
+
+return_max = _return_type("max")
+return_min = _return_type("min")
 
 
 def _axes(dim: Any, ndim: int) -> tuple | None:
