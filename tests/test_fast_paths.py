@@ -172,3 +172,19 @@ def test_function_ctx_state_is_per_call() -> None:
     assert d.grad_fn.dirty_tensors and d.grad_fn.materialize_grads is False
     assert p.grad_fn.dirty_tensors == () and p.grad_fn.materialize_grads is True
     assert p.grad_fn.to_save == () and p.grad_fn.needs_input_grad == (True,)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_mul_add_fast_paths_forward_and_backward(device: str, dtype: str) -> None:
+    dt = getattr(autodiff, dtype)
+    x = autodiff.tensor([1.0, -2.0], dtype=dt, device=device, requires_grad=True)
+    y = (x * 1.0001 + 0.001) * 1.0001  # second use of each float: cached operands
+    assert y.grad_fn.name() == "MulBackward0" and y.dtype is dt
+    v = autodiff.tensor([1.0, 2.0], dtype=dt, device=device, requires_grad=True)
+    (g,) = autodiff.autograd.grad(y, x, grad_outputs=v, create_graph=True)
+    assert g.dtype is dt and g.grad_fn.name() == "MulBackward0"  # create_graph: recorded
+    (h,) = autodiff.autograd.grad(y.sum(), x)
+    want = (np.ones(2, dtype=dtype) * np.asarray(1.0001, dtype=dtype)) * np.asarray(1.0001, dtype=dtype)
+    assert h.grad_fn is None and h.dtype is dt and h.tolist() == want.tolist()
+    i = autodiff.tensor([1, 2], device=device)
+    assert (i * 1.0001).dtype is autodiff.float32 and (i + 0.5).tolist() == [1.5, 2.5]
