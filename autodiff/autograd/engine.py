@@ -141,6 +141,7 @@ def run_backward(
     # looked up once here rather than on every pass.
     pop_ready, push_ready = ready.pop, ready.append
     filtered = needed is not None
+    acc_cls, freed = AccumulateGrad, FREED  # (locals: read on every pass)
     # The graph is all live objects, so a cyclic collection during backward only rescans
     # it (10-40% of backward on deep graphs); what backward makes dies by refcount anyway.
     gc_was_enabled = gc.isenabled()
@@ -159,7 +160,7 @@ def run_backward(
                         if accumulate and g is not None and node.__class__ is not AccumulateGrad:
                             # backward(inputs=[non_leaf]) fills the non-leaf's .grad
                             _accumulate(inputs[i], g, create_graph, shared)
-            if node.__class__ is AccumulateGrad:
+            if node.__class__ is acc_cls:
                 if accumulate and grads[0] is not None:
                     leaf = node.leaf_ref()
                     if leaf is not None and (inputs is None or (node, 0) in captures):
@@ -169,7 +170,7 @@ def run_backward(
                 continue
 
             # Run the node: its backward, then release what it saved, anomaly checks, hooks.
-            if node.saved is FREED:
+            if node.saved is freed:
                 raise RuntimeError(SECOND_BACKWARD)
             try:
                 if node.num_outputs == 1:
@@ -183,7 +184,7 @@ def run_backward(
             if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
             if not retain_graph and node.saved:
-                node.saved = FREED
+                node.saved = freed
             if anomaly:
                 from autodiff.autograd.anomaly import check_nan
 
@@ -221,8 +222,11 @@ def run_backward(
                     if g is None:  # no gradient reached it at all
                         _skip(nxt, deps, ready, buffers, needed)
                         continue
-                    buf = [None] * nxt.num_outputs
-                    buf[nr] = g
+                    if nxt.num_outputs == 1:
+                        buf = [g]
+                    else:
+                        buf = [None] * nxt.num_outputs
+                        buf[nr] = g
                 elif g is not None:
                     old = buf[nr]
                     buf[nr] = g if old is None else old + g
