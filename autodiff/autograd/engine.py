@@ -148,8 +148,14 @@ def run_backward(
     if gc_was_enabled:
         gc.disable()
     try:
-        while ready:
-            node, grads = pop_ready()
+        # ``node`` is the next node to run: the one its predecessor made ready last (the
+        # stack's top, taken without the push and pop), else the top of ``ready``.
+        node = grads = None
+        while True:
+            if node is None:
+                if not ready:
+                    break
+                node, grads = pop_ready()
             if node.tensor_hooks:
                 run_tensor_hooks(node.tensor_hooks, grads, node)
             if captures:
@@ -165,8 +171,10 @@ def run_backward(
                     leaf = node.leaf_ref()
                     if leaf is not None and (inputs is None or (node, 0) in captures):
                         _accumulate(leaf, grads[0], create_graph, shared)
+                node = None
                 continue
             if filtered and not any(n in needed for n in _next_nodes(node)):
+                node = None
                 continue
 
             # Run the node: its backward, then release what it saved, anomaly checks, hooks.
@@ -197,6 +205,7 @@ def run_backward(
 
             # Hand each input its gradient; a node is ready once all its inputs' are in.
             # (enumerate and indexing: measurably cheaper than zip here)
+            run_next = run_grads = None
             for i, edge in enumerate(node.next_edges):
                 if edge is None:
                     continue
@@ -220,6 +229,9 @@ def run_backward(
                 buf = pop_buffer(nxt, None)
                 if buf is None:
                     if g is None:  # no gradient reached it at all
+                        if run_next is not None:  # keep the stack's order
+                            push_ready((run_next, run_grads))
+                            run_next = None
                         _skip(nxt, deps, ready, buffers, needed)
                         continue
                     if nxt.num_outputs == 1:
@@ -230,7 +242,10 @@ def run_backward(
                 elif g is not None:
                     old = buf[nr]
                     buf[nr] = g if old is None else old + g
-                push_ready((nxt, buf))
+                if run_next is not None:
+                    push_ready((run_next, run_grads))
+                run_next, run_grads = nxt, buf
+            node, grads = run_next, run_grads
     finally:
         state.enabled = prev_mode
         if gc_was_enabled:
