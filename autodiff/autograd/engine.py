@@ -12,7 +12,14 @@ from typing import Any
 
 from autodiff.autograd import grad_mode
 from autodiff.autograd.hooks import run_tensor_hooks
-from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node, split_edge
+from autodiff.autograd.node import (
+    FREED,
+    SECOND_BACKWARD,
+    AccumulateGrad,
+    Node,
+    edges_of,
+    split_edge,
+)
 
 
 def _dependencies(roots: list[Node]) -> dict[Node, int]:
@@ -21,7 +28,15 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
     stack = list(roots)
     pop, push = stack.pop, stack.append
     while stack:
-        for edge in pop().next_edges:
+        edges = pop().next_edges
+        if edges.__class__ is not tuple:  # a lone edge to a node (see Node): no tuple built
+            if edges in deps:
+                deps[edges] += 1
+            else:
+                deps[edges] = 1
+                push(edges)
+            continue
+        for edge in edges:
             if edge is not None:
                 nxt = edge if edge.__class__ is not tuple else edge[0]
                 if nxt in deps:
@@ -33,7 +48,7 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
 
 
 def _next_nodes(node: Node) -> list[Node]:
-    return [split_edge(e)[0] for e in node.next_edges if e is not None]
+    return [split_edge(e)[0] for e in edges_of(node) if e is not None]
 
 
 def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
@@ -206,7 +221,10 @@ def run_backward(
             # Hand each input its gradient; a node is ready once all its inputs' are in.
             # (enumerate and indexing: measurably cheaper than zip here)
             run_next = run_grads = None
-            for i, edge in enumerate(node.next_edges):
+            edges = node.next_edges
+            if edges.__class__ is not tuple:  # a lone edge (see Node)
+                edges = (edges,)
+            for i, edge in enumerate(edges):
                 if edge is None:
                     continue
                 if edge.__class__ is tuple:  # an output other than 0 (see node.py)

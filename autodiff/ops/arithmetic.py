@@ -21,10 +21,12 @@ class AddBackward0(Node):
     __slots__ = ("a_shape", "b_shape", "alpha")
 
     def backward(self, g: Tensor) -> tuple:
-        if len(self.next_edges) == 1:  # tensor + Python scalar: same shape, g passes through
+        edges = self.next_edges
+        if edges.__class__ is not tuple or len(edges) == 1:
+            # tensor + Python scalar: same shape, g passes through
             return g
         gb = None
-        if self.next_edges[1] is not None:
+        if edges[1] is not None:
             gb = sum_to(g if self.alpha == 1 else g * self.alpha, self.b_shape)
         return sum_to(g, self.a_shape), gb
 
@@ -92,7 +94,9 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         c = OPERANDS.get((other, input._data.dtype, be))
         if c is not None:
             if input._requires_grad and _grad.enabled:
-                return _make(be.add(input._data, c), be, AddBackward0((edge_of(input),)))
+                e = edge_of(input)  # a lone node edge goes in untupled (see Node)
+                node = AddBackward0(e if e.__class__ is not tuple else (e,))
+                return _make(be.add(input._data, c), be, node)
             return _make(be.add(input._data, c), be)
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
         input, other = other, input
@@ -152,7 +156,8 @@ def mul(input: Any, other: Any) -> Tensor:
         c = OPERANDS.get((other, input._data.dtype, be))
         if c is not None:
             if input._requires_grad and _grad.enabled:
-                node = MulBackward0((edge_of(input),))
+                e = edge_of(input)  # a lone node edge goes in untupled (see Node)
+                node = MulBackward0(e if e.__class__ is not tuple else (e,))
                 node.other = other
                 return _make(be.mul(input._data, c), be, node)
             return _make(be.mul(input._data, c), be)
