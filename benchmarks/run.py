@@ -384,7 +384,8 @@ a lone such edge, as `x * 2.0` and `x + 1.0` record, keeps it without a tuple; o
 several inputs also leave their `next_edges` tuple). CPython runs a full collection
 whenever the objects that survived the young generations reach 25% of those that
 survived the last full one, and a full collection scans every tracked object in the
-process. A 10,000-op chain triggers none; a 100,000-op chain triggers two, each scanning the graph *and everything else
+process. A 10,000-op chain triggers at most one; a 100,000-op chain one or more (how many
+depends on what the process did before), each scanning the graph *and everything else
 alive*: in this process, mostly PyTorch's ~170k module objects. That is what makes 100k ops cost more than
 10x 10k ops; with the collector off (`gc.disable()`) the ratio is ~10x, and backward is
 linear already (the engine pauses the collector while it runs: what backward frees dies
