@@ -378,12 +378,14 @@ float64, by double backward; the floor is Pearlmutter's R-operator by hand),
 `deep-chain` (the op-chain at 10,000 and 100,000 ops) and `memory` (tracemalloc peak
 over 100 `seed-mlp` / `big-mlp` steps, and live bytes after each step).
 
-**deep-chain and CPython's cyclic GC.** Each recorded op leaves two GC-tracked objects
-alive until backward (its node and the node's `next_edges` tuple; an edge to output 0 is
-the node itself). CPython runs a full collection whenever the objects that survived the
-young generations reach 25% of those that survived the last full one, and a full
-collection scans every tracked object in the process. A 10,000-op chain triggers none; a
-100,000-op chain triggers two or three, each scanning the graph *and everything else
+**deep-chain and CPython's cyclic GC.** Each op of this chain leaves one GC-tracked object
+alive until backward: its node (an edge to output 0 is the node itself, and a node with
+a lone such edge, as `x * 2.0` and `x + 1.0` record, keeps it without a tuple; ops with
+several inputs also leave their `next_edges` tuple). CPython runs a full collection
+whenever the objects that survived the young generations reach 25% of those that
+survived the last full one, and a full collection scans every tracked object in the
+process. A 10,000-op chain triggers at most one; a 100,000-op chain one or more (how many
+depends on what the process did before), each scanning the graph *and everything else
 alive*: in this process, mostly PyTorch's ~170k module objects. That is what makes 100k ops cost more than
 10x 10k ops; with the collector off (`gc.disable()`) the ratio is ~10x, and backward is
 linear already (the engine pauses the collector while it runs: what backward frees dies

@@ -172,3 +172,48 @@ def test_function_ctx_state_is_per_call() -> None:
     assert d.grad_fn.dirty_tensors and d.grad_fn.materialize_grads is False
     assert p.grad_fn.dirty_tensors == () and p.grad_fn.materialize_grads is True
     assert p.grad_fn.to_save == () and p.grad_fn.needs_input_grad == (True,)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_mul_add_fast_paths_forward_and_backward(device: str, dtype: str) -> None:
+    dt = getattr(autodiff, dtype)
+    x = autodiff.tensor([1.0, -2.0], dtype=dt, device=device, requires_grad=True)
+    y = (x * 1.0001 + 0.001) * 1.0001  # second use of each float: cached operands
+    assert y.grad_fn.name() == "MulBackward0" and y.dtype is dt
+    v = autodiff.tensor([1.0, 2.0], dtype=dt, device=device, requires_grad=True)
+    (g,) = autodiff.autograd.grad(y, x, grad_outputs=v, create_graph=True)
+    assert g.dtype is dt and g.grad_fn.name() == "MulBackward0"  # create_graph: recorded
+    (h,) = autodiff.autograd.grad(y.sum(), x)
+    want = (np.ones(2, dtype=dtype) * np.asarray(1.0001, dtype=dtype)) * np.asarray(1.0001, dtype=dtype)
+    assert h.grad_fn is None and h.dtype is dt and h.tolist() == want.tolist()
+    i = autodiff.tensor([1, 2], device=device)
+    assert (i * 1.0001).dtype is autodiff.float32 and (i + 0.5).tolist() == [1.5, 2.5]
+
+
+def test_lone_edge_nodes_read_as_one_edge() -> None:
+    # x * float and x + float store a lone node edge without a tuple (see autograd/node.py).
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    a = (x * 3.5) * 3.5  # the second 3.5 hits the operand cache
+    b = (a + 0.25) + 0.25
+    assert a.grad_fn.next_functions == ((a.grad_fn.next_edges, 0),)
+    assert b.grad_fn.next_functions[0][0].next_functions[0][0] is a.grad_fn
+    (ga,) = autodiff.autograd.grad(b.sum(), a, retain_graph=True)  # runs only what leads to a
+    assert ga.tolist() == [1.0, 1.0]
+    b.sum().backward(inputs=[x])
+    assert x.grad.tolist() == [12.25, 12.25]
+
+    class Two(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0, x * 10.0
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga + 10.0 * gb
+
+    x.grad = None
+    _, second = Two.apply(x)
+    c = second * 3.5  # an edge to output 1 stays a (node, output_nr) tuple
+    assert c.grad_fn.next_functions == ((second.grad_fn, 1),)
+    c.sum().backward()
+    assert x.grad.tolist() == [35.0, 35.0]

@@ -12,7 +12,14 @@ from typing import Any
 
 from autodiff.autograd import grad_mode
 from autodiff.autograd.hooks import run_tensor_hooks
-from autodiff.autograd.node import FREED, SECOND_BACKWARD, AccumulateGrad, Node, split_edge
+from autodiff.autograd.node import (
+    FREED,
+    SECOND_BACKWARD,
+    AccumulateGrad,
+    Node,
+    edges_of,
+    split_edge,
+)
 
 
 def _dependencies(roots: list[Node]) -> dict[Node, int]:
@@ -21,7 +28,15 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
     stack = list(roots)
     pop, push = stack.pop, stack.append
     while stack:
-        for edge in pop().next_edges:
+        edges = pop().next_edges
+        if edges.__class__ is not tuple:  # a lone edge to a node (see Node): no tuple built
+            if edges in deps:
+                deps[edges] += 1
+            else:
+                deps[edges] = 1
+                push(edges)
+            continue
+        for edge in edges:
             if edge is not None:
                 nxt = edge if edge.__class__ is not tuple else edge[0]
                 if nxt in deps:
@@ -33,7 +48,7 @@ def _dependencies(roots: list[Node]) -> dict[Node, int]:
 
 
 def _next_nodes(node: Node) -> list[Node]:
-    return [split_edge(e)[0] for e in node.next_edges if e is not None]
+    return [split_edge(e)[0] for e in edges_of(node) if e is not None]
 
 
 def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
@@ -141,14 +156,21 @@ def run_backward(
     # looked up once here rather than on every pass.
     pop_ready, push_ready = ready.pop, ready.append
     filtered = needed is not None
+    acc_cls, freed = AccumulateGrad, FREED  # (locals: read on every pass)
     # The graph is all live objects, so a cyclic collection during backward only rescans
     # it (10-40% of backward on deep graphs); what backward makes dies by refcount anyway.
     gc_was_enabled = gc.isenabled()
     if gc_was_enabled:
         gc.disable()
     try:
-        while ready:
-            node, grads = pop_ready()
+        # ``node`` is the next node to run: the one its predecessor made ready last (the
+        # stack's top, taken without the push and pop), else the top of ``ready``.
+        node = grads = None
+        while True:
+            if node is None:
+                if not ready:
+                    break
+                node, grads = pop_ready()
             if node.tensor_hooks:
                 run_tensor_hooks(node.tensor_hooks, grads, node)
             if captures:
@@ -159,17 +181,19 @@ def run_backward(
                         if accumulate and g is not None and node.__class__ is not AccumulateGrad:
                             # backward(inputs=[non_leaf]) fills the non-leaf's .grad
                             _accumulate(inputs[i], g, create_graph, shared)
-            if node.__class__ is AccumulateGrad:
+            if node.__class__ is acc_cls:
                 if accumulate and grads[0] is not None:
                     leaf = node.leaf_ref()
                     if leaf is not None and (inputs is None or (node, 0) in captures):
                         _accumulate(leaf, grads[0], create_graph, shared)
+                node = None
                 continue
             if filtered and not any(n in needed for n in _next_nodes(node)):
+                node = None
                 continue
 
             # Run the node: its backward, then release what it saved, anomaly checks, hooks.
-            if node.saved is FREED:
+            if node.saved is freed:
                 raise RuntimeError(SECOND_BACKWARD)
             try:
                 if node.num_outputs == 1:
@@ -183,7 +207,7 @@ def run_backward(
             if in_grads.__class__ is not tuple:
                 in_grads = (in_grads,)
             if not retain_graph and node.saved:
-                node.saved = FREED
+                node.saved = freed
             if anomaly:
                 from autodiff.autograd.anomaly import check_nan
 
@@ -196,7 +220,11 @@ def run_backward(
 
             # Hand each input its gradient; a node is ready once all its inputs' are in.
             # (enumerate and indexing: measurably cheaper than zip here)
-            for i, edge in enumerate(node.next_edges):
+            run_next = run_grads = None
+            edges = node.next_edges
+            if edges.__class__ is not tuple:  # a lone edge (see Node)
+                edges = (edges,)
+            for i, edge in enumerate(edges):
                 if edge is None:
                     continue
                 if edge.__class__ is tuple:  # an output other than 0 (see node.py)
@@ -219,14 +247,23 @@ def run_backward(
                 buf = pop_buffer(nxt, None)
                 if buf is None:
                     if g is None:  # no gradient reached it at all
+                        if run_next is not None:  # keep the stack's order
+                            push_ready((run_next, run_grads))
+                            run_next = None
                         _skip(nxt, deps, ready, buffers, needed)
                         continue
-                    buf = [None] * nxt.num_outputs
-                    buf[nr] = g
+                    if nxt.num_outputs == 1:
+                        buf = [g]
+                    else:
+                        buf = [None] * nxt.num_outputs
+                        buf[nr] = g
                 elif g is not None:
                     old = buf[nr]
                     buf[nr] = g if old is None else old + g
-                push_ready((nxt, buf))
+                if run_next is not None:
+                    push_ready((run_next, run_grads))
+                run_next, run_grads = nxt, buf
+            node, grads = run_next, run_grads
     finally:
         state.enabled = prev_mode
         if gc_was_enabled:

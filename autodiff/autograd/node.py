@@ -5,7 +5,9 @@ no gradient) and whatever its backward needs; never its outputs, so a graph dies
 reference counting as soon as its last tensor does. An edge to output 0 of a node (nearly
 every edge) is the node itself; to another output, a ``(node, output_nr)`` tuple
 (``split_edge`` reads both). One tuple fewer per recorded op is one object fewer for
-CPython's cyclic collector to scan while a deep graph is alive.
+CPython's cyclic collector to scan while a deep graph is alive. For the same reason the
+hot scalar ops (``x * 2.0``, ``x + 1.0``) store a lone edge that is a node as
+``next_edges`` itself, without the 1-tuple; ``edges_of`` reads either form.
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ class Node:
     # (custom Functions): the engine then never stores them as a leaf's .grad uncopied.
     fresh_grads = True
 
-    def __init__(self, next_edges: tuple = ()) -> None:
+    def __init__(self, next_edges: Any = ()) -> None:  # a tuple, or a lone node (see above)
         self.next_edges = next_edges
         self.saved = None
         self.trace = None
@@ -114,7 +116,7 @@ class Node:
 
     @property
     def next_functions(self) -> tuple:
-        return tuple((None, 0) if e is None else split_edge(e) for e in self.next_edges)
+        return tuple((None, 0) if e is None else split_edge(e) for e in edges_of(self))
 
     @property
     def metadata(self) -> dict:
@@ -172,6 +174,12 @@ def edge_of(t: Any) -> Any:
     if acc is None:
         acc = t._accumulator = AccumulateGrad(t)
     return acc
+
+
+def edges_of(node: Node) -> tuple:
+    """A node's edges as a tuple (``next_edges`` may be a lone node: see the module docstring)."""
+    edges = node.next_edges
+    return edges if edges.__class__ is tuple else (edges,)
 
 
 def split_edge(edge: Any) -> tuple:

@@ -21,10 +21,12 @@ class AddBackward0(Node):
     __slots__ = ("a_shape", "b_shape", "alpha")
 
     def backward(self, g: Tensor) -> tuple:
-        if len(self.next_edges) == 1:  # tensor + Python scalar: same shape, g passes through
+        edges = self.next_edges
+        if edges.__class__ is not tuple or len(edges) == 1:
+            # tensor + Python scalar: same shape, g passes through
             return g
         gb = None
-        if self.next_edges[1] is not None:
+        if edges[1] is not None:
             gb = sum_to(g if self.alpha == 1 else g * self.alpha, self.b_shape)
         return sum_to(g, self.a_shape), gb
 
@@ -86,6 +88,16 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
 
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
+    if other.__class__ is float and input.__class__ is Tensor and alpha == 1:
+        # The hot case, as in mul: a cached operand means promote would change nothing.
+        be = input._be
+        c = OPERANDS.get((other, input._data.dtype, be))
+        if c is not None:
+            if input._requires_grad and _grad.enabled:
+                e = edge_of(input)  # a lone node edge goes in untupled (see Node)
+                node = AddBackward0(e if e.__class__ is not tuple else (e,))
+                return _make(be.add(input._data, c), be, node)
+            return _make(be.add(input._data, c), be)
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
         input, other = other, input
     return _add_like(input, other, alpha, AddBackward0, "add")
@@ -119,8 +131,15 @@ class MulBackward0(Node):
     __slots__ = ("a_shape", "b_shape", "other")
 
     def backward(self, g: Tensor) -> Any:
-        if self.other is not None:
-            return mul(g, self.other)
+        other = self.other
+        if other is not None:
+            if other.__class__ is float and not _grad.enabled:
+                # No graph to record (no create_graph): just the product, with the operand
+                # cached for g's own dtype and backend when there is one.
+                c = OPERANDS.get((other, g._data.dtype, g._be))
+                if c is not None:
+                    return _make(g._be.mul(g._data, c), g._be)
+            return mul(g, other)
         a, b = self.unpack()
         ea, eb = self.next_edges
         ga = sum_to(g * b, self.a_shape) if ea is not None else None
@@ -130,6 +149,18 @@ class MulBackward0(Node):
 
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product with broadcasting."""
+    if other.__class__ is float and input.__class__ is Tensor:
+        # The hottest case: a cached operand means a float dtype that the float keeps
+        # (see OPERANDS), so promote's checks can be skipped.
+        be = input._be
+        c = OPERANDS.get((other, input._data.dtype, be))
+        if c is not None:
+            if input._requires_grad and _grad.enabled:
+                e = edge_of(input)  # a lone node edge goes in untupled (see Node)
+                node = MulBackward0(e if e.__class__ is not tuple else (e,))
+                node.other = other
+                return _make(be.mul(input._data, c), be, node)
+            return _make(be.mul(input._data, c), be)
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
         input, other = other, input
     cls = other.__class__

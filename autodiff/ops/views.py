@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of, split_edge
+from autodiff.autograd.node import Node, edge_of, edges_of, split_edge
 from autodiff.tensor import Tensor, _make
 
 VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
@@ -90,7 +90,7 @@ def refresh_view(t: Tensor) -> None:
     root_node = split_edge(root_edge)[0]
     while node is not None and node is not root_node:
         chain.append(node)
-        node = split_edge(node.next_edges[0])[0]
+        node = split_edge(edges_of(node)[0])[0]
     new = AsStridedBackward0((root_edge,))
     new.chain = chain
     t.grad_fn = new
