@@ -11,7 +11,6 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff._formatting import EDGEITEMS, SUMMARIZE_THRESHOLD, format_tensor
-from autodiff.autograd import grad_mode
 from autodiff.autograd.node import AccumulateGrad
 from autodiff.device import device_of
 
@@ -74,7 +73,7 @@ class Tensor:
         shape = self._data.shape
         if dim is None:
             return Size(shape)
-        return shape[_wrap_dim(dim, len(shape), "size")]
+        return shape[wrap_dim(dim, len(shape))]
 
     @property
     def dtype(self) -> dtypes.dtype:
@@ -399,7 +398,7 @@ def as_view(out: Tensor, base: Tensor, fn: Any, args: tuple) -> Tensor:
     return out
 
 
-def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
+def wrap_dim(dim: int, ndim: int) -> int:
     """Normalize a possibly negative dim, with PyTorch's IndexError when out of range."""
     n = ndim if ndim > 0 else 1
     if not -n <= dim < n:
@@ -407,9 +406,3 @@ def _wrap_dim(dim: int, ndim: int, op: str = "") -> int:
             f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
         )
     return dim + n if dim < 0 else dim
-
-
-def check_inplace(t: Tensor) -> None:
-    """PyTorch's error for an in-place op on a leaf that requires grad (outside no_grad)."""
-    if t._requires_grad and t.grad_fn is None and grad_mode.state.enabled:
-        raise RuntimeError(LEAF_INPLACE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.tensor import Tensor, _make
+from autodiff.tensor import Tensor, wrap_dim
 
 SCALAR_TYPES = (int, float, bool)
 
@@ -80,25 +80,12 @@ def float_result(t: Tensor) -> Tensor:
     return cast(t, dtypes.get_default_dtype())
 
 
-def wrap_dim(dim: int, ndim: int) -> int:
-    n = ndim if ndim > 0 else 1
-    if not -n <= dim < n:
-        raise IndexError(
-            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
-        )
-    return dim + n if dim < 0 else dim
-
-
 def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     out = tuple(wrap_dim(d, ndim) for d in dims)
     if len(set(out)) != len(out):
         raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
     return out
-
-
-def new_tensor(data: Any, be: Any) -> Tensor:
-    return _make(data, be)
 
 
 # (value, dtype, backend) -> what the backend computes fastest with for a Python float
