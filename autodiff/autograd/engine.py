@@ -144,7 +144,7 @@ def run_backward(
 
     # ``ready`` holds (node, its gradients) pairs; ``buffers`` only the gradients of
     # nodes still waiting for more (several paths lead to them).
-    get_buffer, pop_buffer = buffers.get, buffers.pop
+    pop_buffer = buffers.pop
     pop_deps = deps.pop  # a node's count leaves ``deps`` when it reaches zero
     ready = [(n, pop_buffer(n)) for n in roots
              if deps.get(n, 0) == 0 and (needed is None or n in needed)]
@@ -204,26 +204,47 @@ def run_backward(
             except Exception as exc:
                 _add_forward_trace(node, exc)
                 raise
-            if in_grads.__class__ is not tuple:
-                in_grads = (in_grads,)
             if not retain_graph and node.saved:
                 node.saved = freed
-            if anomaly:
-                from autodiff.autograd.anomaly import check_nan
-
-                check_nan(node, in_grads)
-            if node.hooks:
-                for hook in list(node.hooks.values()):
-                    hook(in_grads, tuple(grads))
-            if not node.fresh_grads:
-                shared.update(map(id, in_grads))
+            if anomaly or node.hooks or not node.fresh_grads:
+                in_grads = _after_node(node, in_grads, grads, anomaly, shared)
+            edges = node.next_edges
+            if edges.__class__ is not tuple:
+                # A lone edge to output 0 of one node (see Node), the commonest case, as in
+                # a chain of ops: handed over without the tuples and the loop below.
+                g = in_grads if in_grads.__class__ is not tuple else in_grads[0]
+                if filtered and edges not in needed:
+                    node = None
+                    continue
+                remaining = pop_deps(edges) - 1
+                if remaining:
+                    deps[edges] = remaining
+                    if g is not None:
+                        _add_to_buffer(buffers, edges, 0, g)
+                    node = None
+                    continue
+                buf = pop_buffer(edges, None)
+                if buf is None:
+                    if g is None:  # no gradient reached it at all
+                        _skip(edges, deps, ready, buffers, needed)
+                        node = None
+                        continue
+                    if edges.num_outputs == 1:
+                        buf = [g]
+                    else:
+                        buf = [None] * edges.num_outputs
+                        buf[0] = g
+                elif g is not None:
+                    old = buf[0]
+                    buf[0] = g if old is None else old + g
+                node, grads = edges, buf
+                continue
+            if in_grads.__class__ is not tuple:
+                in_grads = (in_grads,)
 
             # Hand each input its gradient; a node is ready once all its inputs' are in.
             # (enumerate and indexing: measurably cheaper than zip here)
             run_next = run_grads = None
-            edges = node.next_edges
-            if edges.__class__ is not tuple:  # a lone edge (see Node)
-                edges = (edges,)
             for i, edge in enumerate(edges):
                 if edge is None:
                     continue
@@ -238,11 +259,7 @@ def run_backward(
                 if remaining:
                     deps[nxt] = remaining
                     if g is not None:
-                        buf = get_buffer(nxt)
-                        if buf is None:
-                            buf = buffers[nxt] = [None] * nxt.num_outputs
-                        old = buf[nr]
-                        buf[nr] = g if old is None else old + g
+                        _add_to_buffer(buffers, nxt, nr, g)
                     continue
                 buf = pop_buffer(nxt, None)
                 if buf is None:
@@ -269,6 +286,32 @@ def run_backward(
         if gc_was_enabled:
             gc.enable()
     return results if inputs is not None and not accumulate else None
+
+
+def _after_node(node: Node, in_grads: Any, grads: list, anomaly: bool, shared: set) -> tuple:
+    """The rarer steps after a node ran: anomaly checks, node hooks, and noting gradients
+    that user code may hold (custom Functions). Returns the gradients as a tuple."""
+    if in_grads.__class__ is not tuple:
+        in_grads = (in_grads,)
+    if anomaly:
+        from autodiff.autograd.anomaly import check_nan
+
+        check_nan(node, in_grads)
+    if node.hooks:
+        for hook in list(node.hooks.values()):
+            hook(in_grads, tuple(grads))
+    if not node.fresh_grads:
+        shared.update(map(id, in_grads))
+    return in_grads
+
+
+def _add_to_buffer(buffers: dict, node: Node, nr: int, g: Any) -> None:
+    """Sum ``g`` into the gradient of output ``nr`` of ``node``, which waits for more."""
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node.num_outputs
+    old = buf[nr]
+    buf[nr] = g if old is None else old + g
 
 
 def _skip(node: Node, deps: dict, ready: list, buffers: dict, needed: Any) -> None:
