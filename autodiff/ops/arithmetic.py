@@ -133,9 +133,9 @@ class MulBackward0(Node):
     def backward(self, g: Tensor) -> Any:
         other = self.other
         if other is not None:
-            if other.__class__ is float and not _grad.enabled:
-                # No graph to record (no create_graph): just the product, with the operand
-                # cached for g's own dtype and backend when there is one.
+            if other.__class__ is float and not g._requires_grad:
+                # No graph to record (g * float records only when g requires grad): just
+                # the product, with the operand cached for g's dtype and backend.
                 c = OPERANDS.get((other, g._data.dtype, g._be))
                 if c is not None:
                     return _make(g._be.mul(g._data, c), g._be)
