@@ -239,18 +239,6 @@ class Tensor:
             acc = self._accumulator = AccumulateGrad(self)
         return acc
 
-    def backward(
-        self,
-        gradient: Tensor | None = None,
-        retain_graph: bool | None = None,
-        create_graph: bool = False,
-        inputs: Any = None,
-    ) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (weighted by ``gradient``)."""
-        from autodiff.autograd.api import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
     # ---- host conversion ------------------------------------------------------
     def numpy(self, *, force: bool = False) -> Any:
         if self._be.type != "cpu":

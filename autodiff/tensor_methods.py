@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.api import tensor_backward
 from autodiff.ops import arithmetic as ar
 from autodiff.ops import conversion as cv
 from autodiff.ops import elementwise as ew
@@ -101,6 +102,7 @@ def _T(self: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
 def attach() -> None:
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)
+    Tensor.backward = tensor_backward  # not an op; defined with autograd's entry points
     Tensor.T = property(_T)
     Tensor.mT = property(lambda self: sh.transpose(self, -2, -1))
 

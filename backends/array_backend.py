@@ -125,6 +125,11 @@ class ArrayBackend:
         name = self._dtype_names.get(dt)
         return name if name is not None else dt.name
 
+    def name_of_dtype(self, dt: Any) -> str:
+        """The name of one of this backend's dtype objects (``a.dtype``)."""
+        name = self._dtype_names.get(dt)
+        return name if name is not None else dt.name
+
     def astype(self, a: Any, dtype: str) -> Any:
         return a.astype(self.dtypes[dtype])
 

@@ -28,7 +28,7 @@ def _make_grads(outputs: tuple, grads: tuple, is_grads_batched: bool = False) ->
         if g is None:
             if o._requires_grad and o.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            if o.dtype.kind != "f":
+            if o._data.dtype.kind != "f":
                 raise RuntimeError(
                     f"grad can be implicitly created only for real scalar outputs but got {o.dtype}"
                 )
@@ -87,6 +87,18 @@ def backward(
         retain_graph = create_graph
     run_backward(list(outputs), grads, retain_graph, create_graph,
                  list(inputs) if inputs is not None else None, accumulate=True)
+
+
+def tensor_backward(
+    self: Tensor,
+    gradient: Tensor | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """``Tensor.backward``: accumulate d(self)/d(leaf) into every leaf's ``.grad`` (weighted
+    by ``gradient``)."""
+    backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
 
 def grad(

@@ -125,29 +125,31 @@ def run_backward(
 
     # Where the requested gradients are taken: the input's own node and output slot.
     captures: dict[tuple[Node, int], int] = {}
-    if inputs is not None:
+    results: list[Any] = []
+    needed = None
+    if inputs is None:
+        deps = _dependencies(roots)
+    else:
         for i, t in enumerate(inputs):
             node = t.grad_fn if t.grad_fn is not None else t._get_accumulator()
             captures[(node, t._output_nr)] = i
-    results: list[Any] = [None] * (len(inputs) if inputs is not None else 0)
-    shared = {id(g) for g in grad_outputs}
-
-    deps = _dependencies(roots)
-    needed = None
-    if inputs is not None:
+        results = [None] * len(inputs)
         needed = _needed(roots, {key[0] for key in captures})
-        deps = {n: 0 for n in needed}
+        deps = dict.fromkeys(needed, 0)
         for node in needed:
             for nxt in _next_nodes(node):
                 if nxt in needed:
                     deps[nxt] += 1
+    shared = set(map(id, grad_outputs))
 
     # ``ready`` holds (node, its gradients) pairs; ``buffers`` only the gradients of
     # nodes still waiting for more (several paths lead to them).
     pop_buffer = buffers.pop
     pop_deps = deps.pop  # a node's count leaves ``deps`` when it reaches zero
-    ready = [(n, pop_buffer(n)) for n in roots
-             if deps.get(n, 0) == 0 and (needed is None or n in needed)]
+    ready = []
+    for n in roots:
+        if deps.get(n, 0) == 0 and (needed is None or n in needed):
+            ready.append((n, pop_buffer(n)))
     state = grad_mode.state
     prev_mode = state.enabled
     state.enabled = create_graph

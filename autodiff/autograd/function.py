@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from autodiff import dtypes
 from autodiff.autograd import grad_mode
 from autodiff.autograd.node import Node, edge_of
 from autodiff.tensor import Tensor, _make
@@ -65,8 +66,8 @@ class BackwardFunction(Node, FunctionCtx):
         if not self.materialize_grads:
             return grads
         out = []
-        for g, (shape, dtype, be) in zip(grads, self.output_meta):
-            out.append(_make(be.zeros(shape, dtype.name), be) if g is None else g)
+        for g, (shape, array_dtype, be) in zip(grads, self.output_meta):
+            out.append(_make(be.zeros(shape, be.name_of_dtype(array_dtype)), be) if g is None else g)
         return out
 
     def backward(self, *grad_outputs: Any) -> tuple:
@@ -93,7 +94,10 @@ class BackwardFunction(Node, FunctionCtx):
                     f"function {self.name()} returned a gradient different than None at position "
                     f"{i + 1}, but the corresponding forward input was not a Variable"
                 )
-            shape, dtype, be = meta
+            shape, array_dtype, be = meta
+            if g._data.shape == shape and g._be is be and g._data.dtype is array_dtype:
+                checked.append(g)  # the common case: nothing to check further
+                continue
             if g._data.shape != shape:
                 from autodiff.ops.reduction import sum_to
 
@@ -106,6 +110,7 @@ class BackwardFunction(Node, FunctionCtx):
                         f"Function {self.name()} returned an invalid gradient at index {i} - got "
                         f"{list(grads[i].shape)} but expected shape compatible with {list(shape)}"
                     )
+            dtype = dtypes.BY_NAME[be.name_of_dtype(array_dtype)]
             if g._be is not be or g.dtype is not dtype:
                 g = g.to(device=be.name, dtype=dtype)
             checked.append(g)
@@ -161,69 +166,64 @@ class Function(metaclass=_FunctionMeta):
 
 def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> Any:
     """Wire the outputs of ``forward`` into the graph with ``ctx`` as their node."""
-    edges, input_meta, inputs = [], [], set()
+    edges, input_meta, input_ids = [], [], []
     for a in args:
         if isinstance(a, Tensor):
             edges.append(edge_of(a))
-            input_meta.append((a._data.shape, a.dtype, a._be))
-            inputs.add(id(a))
+            input_meta.append((a._data.shape, a._data.dtype, a._be))
+            input_ids.append(id(a))
         else:
             edges.append(None)
             input_meta.append(None)
     ctx.next_edges = tuple(edges)
     ctx.input_meta = input_meta
-    dirty = {id(t) for t in ctx.dirty_tensors} if ctx.dirty_tensors else ()
-    nondiff = {id(t) for t in ctx.non_differentiable} if ctx.non_differentiable else ()
-    wrapped = []
+    dirty = [id(t) for t in ctx.dirty_tensors] if ctx.dirty_tensors else ()
+    nondiff = [id(t) for t in ctx.non_differentiable] if ctx.non_differentiable else ()
+    wrapped, output_meta, own = [], [], []  # own: ids of the outputs that get ctx as grad_fn
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
             wrapped.append(o)
+            output_meta.append(((), None, None))
             continue
-        if id(o) in dirty:
+        oid = id(o)
+        if oid in dirty:
             if o._requires_grad and o.grad_fn is None:
                 raise RuntimeError(
                     "a leaf Variable that requires grad has been used in an in-place operation."
                 )
             o._version[0] += 1
             t = o
-        elif id(o) in inputs:
+        elif oid in input_ids:
             t = _make(o._data, o._be)  # an input returned as is: a fresh alias
             t._version = o._version
         else:
             t = o
-        if id(o) in nondiff or o._data.dtype.kind != "f":
+        if oid in nondiff or o._data.dtype.kind != "f":
             t._requires_grad = False
         else:
             t.grad_fn = ctx
             t._output_nr = i
             t._requires_grad = True
+            own.append(id(t))
         wrapped.append(t)
+        output_meta.append((o._data.shape, o._data.dtype, o._be))
     ctx.num_outputs = len(outs)
-    output_meta = []
-    outputs_by_id = {}
-    for o, t in zip(outs, wrapped):
-        if isinstance(o, Tensor):
-            output_meta.append((o._data.shape, o.dtype, o._be))
-            if t.grad_fn is ctx:
-                outputs_by_id[id(t)] = t
-        else:
-            output_meta.append(((), None, None))
     ctx.output_meta = output_meta
     # Saved outputs are kept as aliases without grad_fn: a node never holds its outputs.
-    to_save = []
-    saved_outputs = []
-    for t in ctx.to_save:
-        if t is not None and id(t) in outputs_by_id:
-            alias = _make(t._data, t._be)
-            alias._version = t._version
-            saved_outputs.append(len(to_save))
-            t = alias
-        to_save.append(t)
-    if saved_outputs:
-        ctx.saved_outputs = tuple(saved_outputs)
+    to_save = ctx.to_save
+    if to_save:
+        to_save = list(to_save)
+        saved_outputs = []
+        for j, t in enumerate(to_save):
+            if t is not None and id(t) in own:
+                alias = _make(t._data, t._be)
+                alias._version = t._version
+                saved_outputs.append(j)
+                to_save[j] = alias
+        if saved_outputs:
+            ctx.saved_outputs = tuple(saved_outputs)
+        ctx.to_save = ()
     ctx.save(*to_save)
-    ctx.saved = tuple(to_save)
-    ctx.to_save = ()
     return tuple(wrapped) if is_tuple else wrapped[0]
 
 

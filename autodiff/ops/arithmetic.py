@@ -302,7 +302,12 @@ class PowBackward0(Node):
         p = self.exponent
         if p == 0:
             return g * 0
-        return g * (p * x ** (p - 1)) if p != 2 else g * (2 * x)
+        if p == 2:
+            if not _grad.enabled:  # nothing to record: g * 2x on the backend
+                be = g._be
+                return _make(be.mul(g._data, be.add(x._data, x._data)), be)
+            return g * (2 * x)
+        return g * (p * x ** (p - 1))
 
 
 class PowBackward1(Node):

@@ -225,6 +225,10 @@ def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
 def _compare(a: Any, b: Any, fn_name: str, op: str) -> Tensor:
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
+    cls = b.__class__
+    if (cls is int or cls is float) and a._data.dtype.kind == "f":
+        be = a._be  # a float tensor against a Python number: promote would change nothing
+        return _make(getattr(be, fn_name)(a._data, b), be)
     a2, b2 = promote(a, b, op)
     be = a2._be
     data = getattr(be, fn_name)(a2._data, b2._data if isinstance(b2, Tensor) else b2)

@@ -28,7 +28,7 @@ def _convert_index(t: Tensor, index: Any) -> tuple[tuple, bool]:
         if isinstance(item, Tensor):
             if item._be is not be:
                 raise device_mismatch(t, item, "index")
-            kind = item.dtype.kind
+            kind = item._data.dtype.kind
             if kind == "f":
                 raise IndexError(
                     "tensors used as indices must be long, int, byte or bool tensors"

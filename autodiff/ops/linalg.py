@@ -15,6 +15,14 @@ class MmBackward0(Node):
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
         ea, eb = self.next_edges
+        if not _grad.enabled:
+            # Nothing to record (no create_graph): the two products straight on the backend,
+            # without the transposed views and mm's checks (inputs valid by construction).
+            be = g._be
+            gd, tr = g._data, be.transpose
+            ga = _make(be.matmul(gd, tr(b._data)), be) if ea is not None else None
+            gb = _make(be.matmul(tr(a._data), gd), be) if eb is not None else None
+            return ga, gb
         ga = mm(g, b.t()) if ea is not None else None
         gb = mm(a.t(), g) if eb is not None else None
         return ga, gb

@@ -26,7 +26,7 @@ class SumBackward0(Node):
     __slots__ = ("in_shape",)
 
     def backward(self, g: Tensor) -> Tensor:
-        return expand(g, self.in_shape)
+        return _expand(g, self.in_shape)
 
 
 class SumBackward1(Node):
@@ -37,14 +37,14 @@ class SumBackward1(Node):
     def backward(self, g: Tensor) -> Tensor:
         if not self.keepdim:
             g = g.reshape(_kept_shape(self.in_shape, self.dims))
-        return expand(g, self.in_shape)
+        return _expand(g, self.in_shape)
 
 
 class MeanBackward0(Node):
     __slots__ = ("in_shape", "count")
 
     def backward(self, g: Tensor) -> Tensor:
-        return expand(g / self.count, self.in_shape)
+        return _expand(g / self.count, self.in_shape)
 
 
 class MeanBackward1(SumBackward1):
@@ -80,6 +80,14 @@ def expand(t: Tensor, *sizes: Any) -> Tensor:
                 f"size ({n}) at non-singleton dimension {lead + i}.  Target sizes: "
                 f"{list(shape)}.  Tensor sizes: {list(in_shape)}"
             )
+    return _expand(t, shape)
+
+
+def _expand(t: Tensor, shape: tuple) -> Tensor:
+    """``expand`` to a ``shape`` known to be valid (the backward of a reduction)."""
+    in_shape = t._data.shape
+    if shape == in_shape:
+        return t
     be = t._be
     out = _make(be.broadcast_to(t._data, shape), be)
     as_view(out, t, expand, (shape,))
