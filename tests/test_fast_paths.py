@@ -217,3 +217,66 @@ def test_lone_edge_nodes_read_as_one_edge() -> None:
     assert c.grad_fn.next_functions == ((second.grad_fn, 1),)
     c.sum().backward()
     assert x.grad.tolist() == [35.0, 35.0]
+
+
+def test_no_graph_backward_paths_equal_recorded_ones(device: str) -> None:
+    # mm, pow(2), sum and mean compute their gradient straight on the backend when no graph
+    # is recorded; with create_graph they go through Tensor ops. Same values, bit for bit.
+    rng = np.random.default_rng(3)
+    a0, b0 = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    a = autodiff.tensor(a0, device=device, requires_grad=True)
+    b = autodiff.tensor(b0, device=device, requires_grad=True)
+
+    def loss() -> autodiff.Tensor:
+        return (a.mm(b) - 0.5).pow(2).sum() + a.mean()
+
+    fast = autodiff.autograd.grad(loss(), (a, b))
+    slow = autodiff.autograd.grad(loss(), (a, b), create_graph=True)
+    assert all(f.grad_fn is None for f in fast) and all(s.grad_fn is not None for s in slow)
+    for f, s in zip(fast, slow):
+        assert f.tolist() == s.tolist() and f.dtype is s.dtype
+    r = 2 * (a0 @ b0 - 0.5)
+    np.testing.assert_allclose(fast[0].tolist(), r @ b0.T + 1 / 12, rtol=1e-12)
+    np.testing.assert_allclose(fast[1].tolist(), a0.T @ r, rtol=1e-12)
+    only_b = autodiff.tensor(a0, device=device)  # mm with one input needing grad
+    (gb,) = autodiff.autograd.grad(only_b.mm(b).sum(), b)
+    np.testing.assert_allclose(gb.tolist(), a0.T @ np.ones((3, 2)), rtol=1e-12)
+
+
+def test_lone_edges_meeting_at_a_node_sum_their_gradients() -> None:
+    # Two lone-edge chains meet at y: the first to arrive waits in a buffer for the second.
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    z = (y + 1.0) * 3.0 + (y * 5.0 + 2.0)
+    z.sum().backward()
+    assert x.grad.tolist() == [16.0, 16.0]
+
+    class Cut(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return None  # nothing flows further up this branch
+
+    x.grad = None
+    w = Cut.apply(x * 2.0) * 4.0 + x * 7.0
+    w.sum().backward()
+    assert x.grad.tolist() == [7.0, 7.0]
+    x.grad = None
+    Cut.apply((x * 2.0) + 1.0).sum().backward()  # no gradient reaches the leaf at all
+    assert x.grad is None
+
+
+def test_deep_chain_benchmark_runs_in_its_own_process() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.deep_chain", "autodiff",
+                           "--samples", "1"], cwd=root, capture_output=True, text=True, check=True)
+    times = json.loads(proc.stdout)
+    assert set(times) == {"10000", "100000"} and all(t > 0 for t in times.values())
