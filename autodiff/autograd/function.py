@@ -13,7 +13,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd import grad_mode
-from autodiff.autograd.node import Node, edge_of
+from autodiff.autograd.node import Node, edge_of, next_seq
 from autodiff.tensor import Tensor, _make
 
 
@@ -176,6 +176,7 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
             edges.append(None)
             input_meta.append(None)
     ctx.next_edges = tuple(edges)
+    ctx.seq = next_seq()  # renumbered: edge_of may have just made an AccumulateGrad (see engine)
     ctx.input_meta = input_meta
     dirty = [id(t) for t in ctx.dirty_tensors] if ctx.dirty_tensors else ()
     nondiff = [id(t) for t in ctx.non_differentiable] if ctx.non_differentiable else ()

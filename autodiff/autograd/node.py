@@ -12,11 +12,15 @@ hot scalar ops (``x * 2.0``, ``x + 1.0``) store a lone edge that is a node as
 
 from __future__ import annotations
 
+import itertools
 import re
 import weakref
 from typing import Any
 
 from autodiff.autograd.grad_mode import state as _grad_state
+
+# Sequence numbers for nodes, in order of creation (``next`` on a count is atomic under the GIL).
+next_seq = itertools.count().__next__
 
 
 class _Freed(tuple):
@@ -68,7 +72,8 @@ class Node:
     """
 
     __slots__ = (
-        "next_edges", "saved", "saved_versions", "trace", "hooks", "tensor_hooks", "__weakref__",
+        "next_edges", "seq", "saved", "saved_versions", "trace", "hooks", "tensor_hooks",
+        "__weakref__",
     )
     num_outputs = 1
     # Indices (in ``saved``) of saved tensors that are this node's own outputs.
@@ -79,6 +84,7 @@ class Node:
 
     def __init__(self, next_edges: Any = ()) -> None:  # a tuple, or a lone node (see above)
         self.next_edges = next_edges
+        self.seq = next_seq()  # after the nodes in next_edges: the engine's order (engine.py)
         self.saved = None
         self.trace = None
         self.hooks = None
