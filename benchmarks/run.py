@@ -173,7 +173,8 @@ def run_deep_chain_own(ctx: Any, quick: bool, threads: int) -> dict:
     systems = ["autodiff", "floor"] + (["torch"] if ctx.torch is not None else [])
     for system in systems:
         cmd = [sys.executable, "-m", "benchmarks.deep_chain", system, "--device", ctx.device,
-               "--threads", str(threads), "--samples", "3" if quick else "5"]
+               "--threads", str(threads), "--samples", "3" if quick else "7",
+               "--stat", _stat.__name__]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
