@@ -280,3 +280,36 @@ def test_deep_chain_benchmark_runs_in_its_own_process() -> None:
                            "--samples", "1"], cwd=root, capture_output=True, text=True, check=True)
     times = json.loads(proc.stdout)
     assert set(times) == {"10000", "100000"} and all(t > 0 for t in times.values())
+
+
+def test_function_on_a_fresh_leaf_runs_before_the_leaf_collects() -> None:
+    # The ctx of a Function is made before its input's AccumulateGrad (made while recording
+    # the call); it is renumbered so the engine still runs it before the leaf's node.
+    class Square(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+
+        @staticmethod
+        def backward(ctx, g):
+            (t,) = ctx.saved_tensors
+            return 2 * t * g
+
+    x = autodiff.tensor([1.5, -2.0], requires_grad=True)
+    assert x._accumulator is None
+    y = Square.apply(x)
+    assert y.grad_fn.seq > x._accumulator.seq
+    z = (y * x).sum()  # d/dx x^3 = 3x^2, from two paths into one leaf
+    (g,) = autodiff.autograd.grad(z, x)
+    assert g.tolist() == [6.75, 12.0]
+
+
+def test_sequence_order_with_several_roots_and_shared_nodes() -> None:
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 3.0
+    b = a * a  # uses a twice: a's node waits for both gradients
+    c = a + 1.0
+    autodiff.autograd.backward([b.sum(), c.sum(), a.sum()])
+    # d/dx [9x^2 + 3x + 1 + 3x] = 18x + 6
+    assert x.grad.tolist() == [24.0, 42.0]
