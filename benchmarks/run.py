@@ -424,7 +424,7 @@ the objects alive before the run frozen (`gc.freeze()`, undone after), so that t
 collector scans the graph only. autodiff itself leaves the collector alone while you build a graph
 (`gc.freeze()` and the thresholds are process-wide settings that belong to the
 application); a program that builds very deep graphs after importing large libraries
-can do what the second run does: `gc.freeze()` after its imports, or
+can do what the last run does: `gc.freeze()` after its imports, or
 `gc.set_threshold(...)` with a larger first threshold.
 
 """
