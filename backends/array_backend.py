@@ -121,9 +121,7 @@ class ArrayBackend:
         return a.item()
 
     def dtype_name(self, a: Any) -> str:
-        dt = a.dtype
-        name = self._dtype_names.get(dt)
-        return name if name is not None else dt.name
+        return self.name_of_dtype(a.dtype)
 
     def name_of_dtype(self, dt: Any) -> str:
         """The name of one of this backend's dtype objects (``a.dtype``)."""

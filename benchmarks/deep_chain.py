@@ -27,7 +27,7 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--stat", default="median", choices=("median", "min"))
     args = parser.parse_args(argv)
 
-    from benchmarks.run import ROOT, set_threads
+    from benchmarks.run import ROOT, make_sync, set_threads
 
     set_threads(args.threads)
     if str(ROOT) not in sys.path:
@@ -44,7 +44,7 @@ def main(argv: list | None = None) -> None:
 
         torch.set_num_threads(args.threads)
         ctx.torch = torch
-    sync = (lambda: None) if args.device != "cuda" else ctx.xp.cuda.Device().synchronize
+    sync = make_sync(ctx)
     steps = {n: chain(ctx, n)[args.system]() for n in SIZES}
     for step in steps.values():  # warm-up
         step()

@@ -313,3 +313,11 @@ def test_sequence_order_with_several_roots_and_shared_nodes() -> None:
     autodiff.autograd.backward([b.sum(), c.sum(), a.sum()])
     # d/dx [9x^2 + 3x + 1 + 3x] = 18x + 6
     assert x.grad.tolist() == [24.0, 42.0]
+
+
+def test_expand_with_minus_one_is_a_recorded_view() -> None:
+    # Only a literally unchanged size returns the tensor itself; -1 still makes the view.
+    x = autodiff.ones(2, 3, requires_grad=True) * 1.0
+    assert x.expand(2, 3) is x
+    v = x.expand(-1, 3)
+    assert v is not x and v.grad_fn.name() == "ExpandBackward0"

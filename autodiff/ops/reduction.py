@@ -80,14 +80,17 @@ def expand(t: Tensor, *sizes: Any) -> Tensor:
                 f"size ({n}) at non-singleton dimension {lead + i}.  Target sizes: "
                 f"{list(shape)}.  Tensor sizes: {list(in_shape)}"
             )
-    return _expand(t, shape)
+    return _expand_view(t, shape)
 
 
 def _expand(t: Tensor, shape: tuple) -> Tensor:
     """``expand`` to a ``shape`` known to be valid (the backward of a reduction)."""
+    return t if t._data.shape == shape else _expand_view(t, shape)
+
+
+def _expand_view(t: Tensor, shape: tuple) -> Tensor:
+    """The broadcast view of ``t`` at a valid ``shape``, recorded as ``ExpandBackward0``."""
     in_shape = t._data.shape
-    if shape == in_shape:
-        return t
     be = t._be
     out = _make(be.broadcast_to(t._data, shape), be)
     as_view(out, t, expand, (shape,))
