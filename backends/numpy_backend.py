@@ -156,6 +156,16 @@ class NumpyBackend(ArrayBackend):
             out = a[index + (Ellipsis,)] if Ellipsis not in index else _asarray(out)
         return out
 
+    def setitem(self, a: Any, index: Any, value: Any) -> None:
+        # ``a[mask] = scalar`` with a mask of a's own shape (a ReLU's backward) is what
+        # np.putmask does, ~1.5x faster, without the indexing machinery; same casts.
+        if (value.__class__ in (float, int) and index.__class__ is tuple and len(index) == 1
+                and index[0].__class__ is _ndarray and index[0].dtype.kind == "b"
+                and index[0].shape == a.shape):
+            np.putmask(a, index[0], value)
+        else:
+            a[index] = value
+
     def to_host(self, a: Any) -> Any:
         return a
 

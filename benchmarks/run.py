@@ -95,6 +95,17 @@ def check_agree(name: str, results: dict, rtol: float) -> None:
                 raise AssertionError(f"{name}: {system} disagrees with the floor")
 
 
+try:
+    from resource import RUSAGE_SELF, getrusage
+except ImportError:  # (not on Windows)
+    getrusage = None
+
+
+def _minor_faults() -> int:
+    """Pages this process has taken from the kernel so far (0 where it cannot tell)."""
+    return getrusage(RUSAGE_SELF).ru_minflt if getrusage is not None else 0
+
+
 STAT = {"median": statistics.median, "min": min}
 # deep-chain is run three ways (see DOC_HEAD): each system alone in a fresh process, then
 # side by side in this process as it is, then with the objects alive before it frozen.
@@ -104,27 +115,38 @@ _stat = statistics.median
 
 
 def time_systems(name: str, factories: dict, inner: int, samples: int, sync: Any,
-                 rtol: float) -> dict:
-    """Median (or ``--stat min``) seconds per step for each system, sampled interleaved."""
+                 rtol: float, faults: dict | None = None) -> dict:
+    """Median (or ``--stat min``) seconds per step for each system, sampled interleaved.
+
+    ``faults``, when given, receives each system's minor page faults per step: a step whose
+    arrays come from fresh pages (memory the allocator gave back to the kernel between
+    steps) pays for every page, which can double its time without changing its code.
+    """
     steps = {system: make() for system, make in factories.items()}
     check_agree(name, {system: step() for system, step in steps.items()}, rtol)
     for _ in range(2):  # warm-up: caches, allocator pools, lazily built code paths
         for step in steps.values():
             step()
     times: dict = {system: [] for system in steps}
+    pages = dict.fromkeys(steps, 0)
     gc.collect()
     for _ in range(samples):
         for system, step in steps.items():
             sync()
+            f0 = _minor_faults()
             t0 = time.perf_counter()
             for _ in range(inner):
                 step()
             sync()
             times[system].append((time.perf_counter() - t0) / inner)
+            pages[system] += _minor_faults() - f0
+    if faults is not None:
+        faults.update({system: n / (samples * inner) for system, n in pages.items()})
     return {system: _stat(ts) for system, ts in times.items()}
 
 
-def run_timed(ctx: Any, names: list, quick: bool) -> dict:
+def run_timed(ctx: Any, names: list, quick: bool, faults: dict) -> dict:
+    """Seconds per step of each timed workload; ``faults[name]``: page faults per step."""
     from benchmarks.workloads import WORKLOADS
 
     sync = make_sync(ctx)
@@ -133,7 +155,9 @@ def run_timed(ctx: Any, names: list, quick: bool) -> dict:
     for name in names:
         inner, samples = plan[name]
         rtol = 1e-6 if name == "hvp" else 1e-4
-        out[name] = time_systems(name, WORKLOADS[name](ctx), inner, samples, sync, rtol)
+        faults[name] = {}
+        out[name] = time_systems(name, WORKLOADS[name](ctx), inner, samples, sync, rtol,
+                                 faults[name])
         print(f"  {name}: " + ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in out[name].items()),
               file=sys.stderr)
     return out
@@ -338,6 +362,30 @@ def render(res: dict) -> str:
                 f"{_fmt(pt * k if pt else None)} | {_fmt(_ratio(ad, fl))} | {_fmt(_ratio(ad, pt))} |"
             )
         lines.append("")
+        # What the floor leaves out: PyTorch's `.grad` contract, and a minimal Python engine.
+        refs = {name: t for name, t in timed.items() if "floor-grad" in t}
+        if refs:
+            lines.append("| workload | unit | floor | floor with the `.grad` contract | "
+                         "lean engine | autodiff | contract / floor | lean / floor | "
+                         "autodiff / floor |")
+            lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+            for name, t in refs.items():
+                unit, k = UNITS[name]
+                fl, fg, le, ad = t["floor"], t["floor-grad"], t.get("lean"), t["autodiff"]
+                lines.append(f"| {name} | {unit} | {_fmt(fl * k)} | {_fmt(fg * k)} | "
+                             f"{_fmt(le * k if le else None)} | {_fmt(ad * k)} | "
+                             f"{_fmt(fg / fl)} | {_fmt(_ratio(le, fl))} | {_fmt(ad / fl)} |")
+            lines.append("")
+    faults = res.get("faults")
+    if faults:
+        names = [s for s in ("autodiff", "floor", "floor-grad", "lean", "torch")
+                 if any(s in f for f in faults.values())]
+        lines.append("Minor page faults per step, over the timed samples:\n")
+        lines.append("| workload | " + " | ".join(names) + " |")
+        lines.append("|---|" + "---:|" * len(names))
+        for name, f in faults.items():
+            lines.append(f"| {name} | " + " | ".join(_fmt(f.get(s), 2) for s in names) + " |")
+        lines.append("")
     deep = {how: res[key] for key, how in DEEP_VARIANTS if key in res}
     if deep:
         lines.append("| deep-chain | heap | autodiff | floor | PyTorch | autodiff us/op |")
@@ -401,6 +449,23 @@ op), `hvp` (Hessian-vector product of a 3-layer tanh MLP, 64x100 -> 100 -> 100 -
 float64, by double backward; the floor is Pearlmutter's R-operator by hand),
 `deep-chain` (the op-chain at 10,000 and 100,000 ops) and `memory` (tracemalloc peak
 over 100 `seed-mlp` / `big-mlp` steps, and live bytes after each step).
+
+**Two references for the MLPs.** The floor does less than any PyTorch-compatible engine
+may: it assigns its gradients and never clears them. The second table adds two more
+systems, timed in the same interleaved run: the floor with PyTorch's `.grad` contract
+(gradients added into buffers that `zero_()` clears, and the clone that `MyReLU`'s
+backward makes of its incoming gradient: no engine at all), and a lean engine
+(`benchmarks/lean_engine.py`: about 60 lines of Python that record and run a graph for exactly
+this step, with the same contract and no grad modes, version counters, hooks, checks or
+`Function` API). The first says what PyTorch's semantics cost by themselves; the second,
+what the least Python engine costs on top of them.
+
+**Page faults.** The table of minor page faults per step is there to catch figures that
+measure the C allocator rather than the code: when freed arrays go back to the kernel
+between steps (glibc trims its heap or unmaps large blocks, depending on what the process
+allocated before), every new array comes from fresh pages and pays a fault per 4 KiB.
+On this workload that can double the floor's step time; a figure with more than a few
+faults per step should be rerun rather than quoted.
 
 **deep-chain and CPython's cyclic GC.** Each op of this chain leaves one GC-tracked object
 alive until backward: its node (an edge to output 0 is the node itself, and a node with
@@ -472,7 +537,8 @@ def main(argv: list | None = None) -> dict:
     res: dict = {"machine": machine_info(ctx, args.threads)}
     timed = [n for n in names if n in PLAN]
     if timed:
-        res["timed"] = run_timed(ctx, timed, args.quick)
+        res["faults"] = {}
+        res["timed"] = run_timed(ctx, timed, args.quick, res["faults"])
     if "deep-chain" in names:
         res["deep-chain-own"] = run_deep_chain_own(ctx, args.quick, args.threads)
         res["deep-chain"] = run_deep_chain(ctx, args.quick)

@@ -141,6 +141,60 @@ def mlp(ctx: Ctx, n: int, d_in: int, h: int, d_out: int, lr: float, scale: bool)
 
     systems["floor"] = make_floor
 
+    def make_floor_grad() -> Any:
+        # The floor plus what the example's code and PyTorch's `.grad` contract make any
+        # compatible engine do: backward adds into gradient buffers that `zero_()` then
+        # clears, and MyReLU's backward clones its incoming gradient before masking it.
+        # No engine at all: the least a PyTorch-compatible autograd can spend on this step.
+        xp = ctx.xp
+        fx, fy, fw1, fw2 = ctx.to_xp(x), ctx.to_xp(y), ctx.to_xp(w1), ctx.to_xp(w2)
+        gw1, gw2 = xp.zeros_like(fw1), xp.zeros_like(fw2)
+
+        def floor_grad_step() -> Any:
+            nonlocal fw1, fw2, gw1, gw2  # (the in-place `-=` / `+=` rebind the names)
+            hid = fx @ fw1
+            relu = xp.maximum(hid, 0)
+            y_pred = relu @ fw2
+            diff = y_pred - fy
+            value = float((diff * diff).sum())
+            g_pred = 2.0 * diff
+            gw2 += relu.T @ g_pred
+            g_relu = (g_pred @ fw2.T).copy()  # grad_output.clone()
+            g_relu[hid < 0] = 0
+            gw1 += fx.T @ g_relu
+            fw1 -= lr * gw1
+            fw2 -= lr * gw2
+            gw1.fill(0)  # w1.grad.zero_()
+            gw2.fill(0)
+            return value
+
+        return floor_grad_step
+
+    systems["floor-grad"] = make_floor_grad
+
+    def make_lean() -> Any:
+        from benchmarks.lean_engine import LeanTensor
+
+        lx, ly = LeanTensor(ctx.to_xp(x)), LeanTensor(ctx.to_xp(y))
+        lw1 = LeanTensor(ctx.to_xp(w1), requires_grad=True)
+        lw2 = LeanTensor(ctx.to_xp(w2), requires_grad=True)
+
+        def lean_step() -> Any:
+            y_pred = lx.mm(lw1).relu().mm(lw2)
+            loss = (y_pred - ly).square().sum()
+            value = float(loss.data)
+            loss.backward()
+            lw1.data -= lr * lw1.grad
+            lw2.data -= lr * lw2.grad
+            lw1.grad.fill(0)
+            lw2.grad.fill(0)
+            return value
+
+        return lean_step
+
+    if ctx.xp is np:  # (LeanTensor is NumPy-only)
+        systems["lean"] = make_lean
+
     def make_torch() -> Any:
         torch = ctx.torch
         relu_fn = _torch_myrelu(torch)

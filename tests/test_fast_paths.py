@@ -321,3 +321,28 @@ def test_expand_with_minus_one_is_a_recorded_view() -> None:
     assert x.expand(2, 3) is x
     v = x.expand(-1, 3)
     assert v is not x and v.grad_fn.name() == "ExpandBackward0"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool"])
+@pytest.mark.parametrize("value", [0, 1.5, -1, 7, float("nan"), True])
+def test_mask_setitem_matches_numpy_indexing(device: str, dtype: str, value: object) -> None:
+    # ``t[mask] = scalar`` with a mask of t's shape takes np.putmask on the CPU: same values,
+    # same casts and same errors as NumPy's boolean indexing, which is PyTorch's index_put_.
+    base = np.array([[0, 3, 1], [2, 0, 5]]).astype(dtype)
+    mask = np.array([[True, False, True], [False, False, True]])
+    expected = base.copy()
+    try:
+        with np.errstate(invalid="ignore"):
+            expected[mask] = value
+    except (ValueError, OverflowError) as exc:
+        expected = type(exc)
+    t = autodiff.tensor(base, device=device)
+    m = autodiff.tensor(mask, device=device)
+    if expected is ValueError or expected is OverflowError:
+        with pytest.raises(expected):
+            t[m] = value
+        return
+    with np.errstate(invalid="ignore"):
+        t[m] = value
+    np.testing.assert_array_equal(t.cpu().numpy(), expected)
+    assert t._version[0] == 1

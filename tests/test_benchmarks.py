@@ -1,0 +1,64 @@
+"""The benchmark suite computes what it claims to: every system agrees with the floor.
+
+No timing is asserted here (speed is what ``python -m benchmarks`` reports); these tests
+check that the systems being compared do the same work, so that a ratio means something.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmarks import run
+from benchmarks.lean_engine import LeanTensor
+from benchmarks.workloads import Ctx, seed_mlp
+
+
+def _ctx() -> Ctx:
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    return Ctx(torch=torch)
+
+
+def test_mlp_systems_agree_after_an_update() -> None:
+    # The first step's loss comes before any update, so it says nothing about gradients;
+    # the second one does: every system must have taken the same SGD step.
+    steps = {system: make() for system, make in seed_mlp(_ctx()).items()}
+    assert {"autodiff", "floor", "floor-grad", "lean"} <= set(steps)
+    first = {system: step() for system, step in steps.items()}
+    second = {system: step() for system, step in steps.items()}
+    for system, value in second.items():
+        assert value == pytest.approx(second["floor"], rel=1e-4), system
+        assert value != pytest.approx(first[system], rel=1e-3), system  # it did move
+
+
+def test_lean_engine_gradients_match_autodiff() -> None:
+    import autodiff
+
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    w1, w2 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    lw1, lw2 = LeanTensor(w1.copy(), requires_grad=True), LeanTensor(w2.copy(), requires_grad=True)
+    loss = (LeanTensor(x).mm(lw1).relu().mm(lw2) - LeanTensor(y)).square().sum()
+    loss.backward()
+    aw1 = autodiff.tensor(w1, requires_grad=True)
+    aw2 = autodiff.tensor(w2, requires_grad=True)
+    (autodiff.tensor(x).mm(aw1).relu().mm(aw2) - autodiff.tensor(y)).pow(2).sum().backward()
+    np.testing.assert_allclose(lw1.grad, aw1.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(lw2.grad, aw2.grad.numpy(), rtol=1e-12)
+    loss = (LeanTensor(x).mm(lw1).relu().mm(lw2) - LeanTensor(y)).square().sum()
+    loss.backward()  # a second backward adds into the same buffers
+    np.testing.assert_allclose(lw1.grad, 2 * aw1.grad.numpy(), rtol=1e-12)
+
+
+def test_time_systems_counts_page_faults_and_render_shows_the_references() -> None:
+    faults: dict = {}
+    times = run.time_systems("seed-mlp", seed_mlp(_ctx()), 1, 2, lambda: None, 1e-4, faults)
+    assert set(faults) == set(times)
+    assert all(t > 0 for t in times.values()) and all(f >= 0 for f in faults.values())
+    text = run.render({"machine": {"device": "cpu"}, "timed": {"seed-mlp": times},
+                       "faults": {"seed-mlp": faults}})
+    assert "floor with the `.grad` contract" in text and "lean engine" in text
+    assert "Minor page faults per step" in text
