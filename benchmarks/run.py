@@ -14,6 +14,7 @@ import argparse
 import datetime
 import gc
 import json
+import math
 import os
 import platform
 import statistics
@@ -27,9 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 
-# (inner steps per sample, samples) for each timed workload.
-PLAN = {"seed-mlp": (5, 21), "big-mlp": (1, 7), "op-chain": (1, 21), "hvp": (3, 15)}
-QUICK_PLAN = {"seed-mlp": (3, 7), "big-mlp": (1, 3), "op-chain": (1, 7), "hvp": (2, 5)}
+# Samples per system for each timed workload, and how long one sample runs (seconds): a
+# sample repeats one system's step back to back, so that it measures that system's steady
+# state rather than the caches the previous system left (see DOC_HEAD).
+PLAN = {"seed-mlp": 21, "big-mlp": 7, "op-chain": 21, "hvp": 15}
+QUICK_PLAN = {"seed-mlp": 7, "big-mlp": 3, "op-chain": 7, "hvp": 5}
+SAMPLE_S, QUICK_SAMPLE_S = 0.03, 0.005
 UNITS = {"seed-mlp": ("ms/step", 1e3), "big-mlp": ("ms/step", 1e3),
          "op-chain": ("us/op", 1e6 / 1000), "hvp": ("ms/hvp", 1e3)}
 SYSTEMS = ("autodiff", "floor", "torch")
@@ -114,9 +118,10 @@ DEEP_VARIANTS = (("deep-chain-own", "own process"), ("deep-chain", "as is"),
 _stat = statistics.median
 
 
-def time_systems(name: str, factories: dict, inner: int, samples: int, sync: Any,
-                 rtol: float, faults: dict | None = None) -> dict:
-    """Median (or ``--stat min``) seconds per step for each system, sampled interleaved.
+def time_systems(name: str, factories: dict, sample_s: float, samples: int, sync: Any,
+                 rtol: float, faults: dict | None = None) -> tuple[dict, int]:
+    """Median (or ``--stat min``) seconds per step for each system, sampled interleaved,
+    and the steps per sample: as many as make the fastest system's sample last ``sample_s``.
 
     ``faults``, when given, receives each system's minor page faults per step: a step whose
     arrays come from fresh pages (memory the allocator gave back to the kernel between
@@ -127,6 +132,9 @@ def time_systems(name: str, factories: dict, inner: int, samples: int, sync: Any
     for _ in range(2):  # warm-up: caches, allocator pools, lazily built code paths
         for step in steps.values():
             step()
+    inner = 1
+    if sample_s:
+        inner = max(1, math.ceil(sample_s / min(_once(step, sync) for step in steps.values())))
     times: dict = {system: [] for system in steps}
     pages = dict.fromkeys(steps, 0)
     gc.collect()
@@ -142,22 +150,31 @@ def time_systems(name: str, factories: dict, inner: int, samples: int, sync: Any
             pages[system] += _minor_faults() - f0
     if faults is not None:
         faults.update({system: n / (samples * inner) for system, n in pages.items()})
-    return {system: _stat(ts) for system, ts in times.items()}
+    return {system: _stat(ts) for system, ts in times.items()}, inner
 
 
-def run_timed(ctx: Any, names: list, quick: bool, faults: dict) -> dict:
-    """Seconds per step of each timed workload; ``faults[name]``: page faults per step."""
+def _once(step: Any, sync: Any) -> float:
+    sync()
+    t0 = time.perf_counter()
+    step()
+    sync()
+    return time.perf_counter() - t0
+
+
+def run_timed(ctx: Any, names: list, quick: bool, faults: dict, inner: dict) -> dict:
+    """Seconds per step of each timed workload; ``faults[name]``: page faults per step,
+    ``inner[name]``: steps per sample."""
     from benchmarks.workloads import WORKLOADS
 
     sync = make_sync(ctx)
     plan = QUICK_PLAN if quick else PLAN
     out = {}
     for name in names:
-        inner, samples = plan[name]
         rtol = 1e-6 if name == "hvp" else 1e-4
         faults[name] = {}
-        out[name] = time_systems(name, WORKLOADS[name](ctx), inner, samples, sync, rtol,
-                                 faults[name])
+        out[name], inner[name] = time_systems(name, WORKLOADS[name](ctx),
+                                              QUICK_SAMPLE_S if quick else SAMPLE_S,
+                                              plan[name], sync, rtol, faults[name])
         print(f"  {name}: " + ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in out[name].items()),
               file=sys.stderr)
     return out
@@ -181,7 +198,8 @@ def run_deep_chain(ctx: Any, quick: bool, freeze: bool = False) -> dict:
         for n in (10_000, 100_000):
             samples = 3 if quick or n == 100_000 else 5
             try:
-                out[n] = time_systems(f"deep-chain-{n}", chain(ctx, n), 1, samples, sync, 1e-3)
+                out[n] = time_systems(f"deep-chain-{n}", chain(ctx, n), 0, samples, sync,
+                                      1e-3)[0]
             except RecursionError as exc:  # reported, not hidden
                 out[n] = {"error": f"RecursionError: {exc}"}
             print(f"  deep-chain {n}{' (frozen)' if freeze else ''}: {out[n]}", file=sys.stderr)
@@ -351,15 +369,17 @@ def render(res: dict) -> str:
     lines.append("")
     timed = res.get("timed", {})
     if timed:
+        inner = res.get("inner", {})
         lines.append("| workload | unit | autodiff | floor | PyTorch | autodiff / floor | "
-                     "autodiff / PyTorch |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|")
+                     "autodiff / PyTorch | steps per sample |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|")
         for name, t in timed.items():
             unit, k = UNITS[name]
             ad, fl, pt = t.get("autodiff"), t.get("floor"), t.get("torch")
             lines.append(
                 f"| {name} | {unit} | {_fmt(ad * k)} | {_fmt(fl * k)} | "
-                f"{_fmt(pt * k if pt else None)} | {_fmt(_ratio(ad, fl))} | {_fmt(_ratio(ad, pt))} |"
+                f"{_fmt(pt * k if pt else None)} | {_fmt(_ratio(ad, fl))} | {_fmt(_ratio(ad, pt))} "
+                f"| {inner.get(name, '')} |"
             )
         lines.append("")
         # What the floor leaves out: PyTorch's `.grad` contract, and a minimal Python engine.
@@ -437,7 +457,14 @@ can approach but not beat) and **PyTorch** (same data, same float dtype). System
 sampled interleaved (A B C A B C ...) after a warm-up; figures are medians, or minimums
 with `--stat min` (the statistic and the machine's load average are in the table: on a
 machine shared with other busy processes, the minimum is the figure that is not mostly
-preemption). Every system's result is checked against the floor before it is timed. BLAS/OpenMP run single-threaded
+preemption). Every system's result is checked against the floor before it is timed.
+One sample runs one system's step back to back for about 30 ms (the steps per sample,
+in the table, are sized from the fastest system's warm step), so that it measures that
+system's steady state, as a training loop runs it: the first step after a switch of
+system runs with the caches the other systems left, and costs a Python engine more
+than hand-written NumPy. With 5 steps per sample instead of ~100, `seed-mlp` read
+autodiff 1.54x the floor, the lean engine (below) 1.21x and PyTorch 2.20x; with 100,
+1.26x, 1.14x and 1.56x (one run on this machine). BLAS/OpenMP run single-threaded
 (and `torch.set_num_threads(1)`) unless `--threads N` is given: worker threads that keep
 spinning after a call slow whichever system runs next.
 
@@ -537,8 +564,8 @@ def main(argv: list | None = None) -> dict:
     res: dict = {"machine": machine_info(ctx, args.threads)}
     timed = [n for n in names if n in PLAN]
     if timed:
-        res["faults"] = {}
-        res["timed"] = run_timed(ctx, timed, args.quick, res["faults"])
+        res["faults"], res["inner"] = {}, {}
+        res["timed"] = run_timed(ctx, timed, args.quick, res["faults"], res["inner"])
     if "deep-chain" in names:
         res["deep-chain-own"] = run_deep_chain_own(ctx, args.quick, args.threads)
         res["deep-chain"] = run_deep_chain(ctx, args.quick)

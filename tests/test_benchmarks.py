@@ -6,6 +6,8 @@ check that the systems being compared do the same work, so that a ratio means so
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -55,10 +57,31 @@ def test_lean_engine_gradients_match_autodiff() -> None:
 
 def test_time_systems_counts_page_faults_and_render_shows_the_references() -> None:
     faults: dict = {}
-    times = run.time_systems("seed-mlp", seed_mlp(_ctx()), 1, 2, lambda: None, 1e-4, faults)
+    times, inner = run.time_systems("seed-mlp", seed_mlp(_ctx()), 0.002, 2, lambda: None, 1e-4,
+                                    faults)
+    assert inner >= 1
     assert set(faults) == set(times)
     assert all(t > 0 for t in times.values()) and all(f >= 0 for f in faults.values())
     text = run.render({"machine": {"device": "cpu"}, "timed": {"seed-mlp": times},
                        "faults": {"seed-mlp": faults}})
     assert "floor with the `.grad` contract" in text and "lean engine" in text
     assert "Minor page faults per step" in text
+
+
+def test_time_systems_runs_each_sample_for_the_calibrated_number_of_steps() -> None:
+    calls = {"floor": 0, "autodiff": 0}
+
+    def factory(system: str) -> Any:
+        def step() -> float:
+            calls[system] += 1
+            return 1.0
+        return lambda: step
+
+    for sample_s, samples in ((0, 3), (1e-3, 4)):
+        calls.update(floor=0, autodiff=0)
+        times, inner = run.time_systems("t", {s: factory(s) for s in calls}, sample_s, samples,
+                                        lambda: None, 1e-4)
+        assert set(times) == set(calls)
+        calibration = 1 if sample_s else 0  # one timed step per system to size the samples
+        assert inner >= 1 and (sample_s or inner == 1)
+        assert calls == dict.fromkeys(calls, 1 + 2 + calibration + samples * inner)
