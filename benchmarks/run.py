@@ -404,7 +404,7 @@ def render(res: dict) -> str:
         lines.append("| workload | " + " | ".join(names) + " |")
         lines.append("|---|" + "---:|" * len(names))
         for name, f in faults.items():
-            lines.append(f"| {name} | " + " | ".join(_fmt(f.get(s), 2) for s in names) + " |")
+            lines.append(f"| {name} | " + " | ".join(_fmt(f.get(s)) for s in names) + " |")
         lines.append("")
     deep = {how: res[key] for key, how in DEEP_VARIANTS if key in res}
     if deep:
