@@ -25,11 +25,14 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--samples", type=int, default=7)
     parser.add_argument("--stat", default="median", choices=("median", "min"))
+    parser.add_argument("--malloc", default="pinned", choices=("pinned", "as-is"))
     args = parser.parse_args(argv)
 
-    from benchmarks.run import ROOT, make_sync, set_threads
+    from benchmarks.run import ROOT, make_sync, pin_malloc, set_threads
 
     set_threads(args.threads)
+    if args.malloc == "pinned":
+        pin_malloc()
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from benchmarks.workloads import Ctx, chain

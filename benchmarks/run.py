@@ -11,6 +11,7 @@ after a call and slow whichever system runs next, which skews side-by-side ratio
 from __future__ import annotations
 
 import argparse
+import ctypes
 import datetime
 import gc
 import json
@@ -31,7 +32,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
 # Samples per system for each timed workload, and how long one sample runs (seconds): a
 # sample repeats one system's step back to back, so that it measures that system's steady
 # state rather than the caches the previous system left (see DOC_HEAD).
-PLAN = {"seed-mlp": 21, "big-mlp": 7, "op-chain": 21, "hvp": 15}
+PLAN = {"seed-mlp": 21, "big-mlp": 21, "op-chain": 21, "hvp": 15}
 QUICK_PLAN = {"seed-mlp": 7, "big-mlp": 3, "op-chain": 7, "hvp": 5}
 SAMPLE_S, QUICK_SAMPLE_S = 0.03, 0.005
 UNITS = {"seed-mlp": ("ms/step", 1e3), "big-mlp": ("ms/step", 1e3),
@@ -49,6 +50,28 @@ def set_threads(n: int) -> None:
         threadpool_limits(n)
     except ImportError:
         pass
+
+
+# mallopt(3) parameters: glibc's malloc.h values.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+
+
+def pin_malloc() -> str:
+    """Keep freed memory in the process (glibc): every system then reuses warm pages.
+
+    Left to itself glibc serves arrays above a threshold with fresh mmap pages and gives
+    the top of its heap back to the kernel, and it moves both thresholds up the first time
+    it frees a large block. Which arrays page-fault on every step then depends on what the
+    process freed before (importing PyTorch is enough), not on the code measured.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return "as is (no glibc mallopt)"
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    if mallopt(M_MMAP_THRESHOLD, 32 << 20) and mallopt(M_TRIM_THRESHOLD, 1 << 30):
+        return "pinned (glibc: mmap threshold 32 MiB, trim threshold 1 GiB)"
+    return "as is (mallopt failed)"
 
 
 def make_ctx(device: str, threads: int) -> Any:
@@ -209,14 +232,14 @@ def run_deep_chain(ctx: Any, quick: bool, freeze: bool = False) -> dict:
     return out
 
 
-def run_deep_chain_own(ctx: Any, quick: bool, threads: int) -> dict:
+def run_deep_chain_own(ctx: Any, quick: bool, threads: int, malloc: str = "pinned") -> dict:
     """deep-chain with each system in a fresh process of its own (``benchmarks/deep_chain.py``)."""
     out: dict = {n: {} for n in (10_000, 100_000)}
     systems = ["autodiff", "floor"] + (["torch"] if ctx.torch is not None else [])
     for system in systems:
         cmd = [sys.executable, "-m", "benchmarks.deep_chain", system, "--device", ctx.device,
                "--threads", str(threads), "--samples", "3" if quick else "7",
-               "--stat", _stat.__name__]
+               "--stat", _stat.__name__, "--malloc", malloc]
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         if proc.returncode != 0:
             last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -363,7 +386,7 @@ def render(res: dict) -> str:
     lines = []
     lines.append("| machine | |\n|---|---|")
     for k in ("cpu", "cores", "threads", "python", "numpy", "blas", "torch", "device", "gpu",
-              "cupy", "statistic", "load average (1 min, at start)", "date"):
+              "cupy", "malloc", "statistic", "load average (1 min, at start)", "date"):
         if k in info:
             lines.append(f"| {k} | {info[k]} |")
     lines.append("")
@@ -487,12 +510,20 @@ this step, with the same contract and no grad modes, version counters, hooks, ch
 `Function` API). The first says what PyTorch's semantics cost by themselves; the second,
 what the least Python engine costs on top of them.
 
-**Page faults.** The table of minor page faults per step is there to catch figures that
-measure the C allocator rather than the code: when freed arrays go back to the kernel
-between steps (glibc trims its heap or unmaps large blocks, depending on what the process
-allocated before), every new array comes from fresh pages and pays a fault per 4 KiB.
-On this workload that can double the floor's step time; a figure with more than a few
-faults per step should be rerun rather than quoted.
+**Page faults.** Left to itself, glibc's malloc gives freed arrays back to the kernel
+(it serves large ones with fresh `mmap` pages and trims the top of its heap) until the
+process first frees a block of several MiB, which moves both thresholds up for good.
+Below them every new array comes from fresh pages and pays a fault per 4 KiB, which on
+this machine costs ~3 us each: in a process that has not imported PyTorch, the
+`seed-mlp` floor (whose `fw1 -= lr * g_w1` frees two 400 kB temporaries a step) took
+~160 faults and twice its time per step, and read *slower* than autodiff (0.76x), which
+keeps its gradient buffers; with PyTorch imported first, no faults at all. So the
+benchmark pins the thresholds before anything runs (`mallopt`: arrays up to 32 MiB come
+from the heap, and the heap is trimmed only above 1 GiB free; the `malloc` row of the
+machine table says whether it could), so that all systems reuse warm pages whatever
+ran before; `--malloc as-is` leaves them alone. The table of minor page faults per step
+shows what is left: a figure with more than a few faults per step measures the
+allocator, not the code.
 
 **deep-chain and CPython's cyclic GC.** Each op of this chain leaves one GC-tracked object
 alive until backward: its node (an edge to output 0 is the node itself, and a node with
@@ -549,11 +580,14 @@ def main(argv: list | None = None) -> dict:
     parser.add_argument("--memory-steps", type=int, default=100)
     parser.add_argument("--stat", default="median", choices=tuple(STAT),
                         help="min resists other processes preempting long samples")
+    parser.add_argument("--malloc", default="pinned", choices=("pinned", "as-is"),
+                        help="as-is: leave glibc's malloc thresholds to move (see Page faults)")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--write-docs", action="store_true", help="regenerate docs/benchmarks.md")
     args = parser.parse_args(argv)
 
     set_threads(args.threads)  # before NumPy/torch load their thread pools
+    malloc = pin_malloc() if args.malloc == "pinned" else "as is"
     global _stat
     _stat = STAT[args.stat]
     if str(ROOT) not in sys.path:
@@ -562,12 +596,13 @@ def main(argv: list | None = None) -> dict:
     ctx = make_ctx(args.device, args.threads)
     set_threads(args.threads)  # again: torch may have brought its own OpenMP
     res: dict = {"machine": machine_info(ctx, args.threads)}
+    res["machine"]["malloc"] = malloc
     timed = [n for n in names if n in PLAN]
     if timed:
         res["faults"], res["inner"] = {}, {}
         res["timed"] = run_timed(ctx, timed, args.quick, res["faults"], res["inner"])
     if "deep-chain" in names:
-        res["deep-chain-own"] = run_deep_chain_own(ctx, args.quick, args.threads)
+        res["deep-chain-own"] = run_deep_chain_own(ctx, args.quick, args.threads, args.malloc)
         res["deep-chain"] = run_deep_chain(ctx, args.quick)
         res["deep-chain-frozen"] = run_deep_chain(ctx, args.quick, freeze=True)
     if "memory" in names:

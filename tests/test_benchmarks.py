@@ -6,6 +6,10 @@ check that the systems being compared do the same work, so that a ratio means so
 
 from __future__ import annotations
 
+import platform
+import subprocess
+import sys
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -85,3 +89,27 @@ def test_time_systems_runs_each_sample_for_the_calibrated_number_of_steps() -> N
         calibration = 1 if sample_s else 0  # one timed step per system to size the samples
         assert inner >= 1 and (sample_s or inner == 1)
         assert calls == dict.fromkeys(calls, 1 + 2 + calibration + samples * inner)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_pin_malloc_keeps_freed_arrays_on_warm_pages() -> None:
+    # A fresh process without PyTorch: there, glibc's untouched thresholds make the
+    # floor's `w -= lr * g` (two 400 kB temporaries) fault ~160 pages a step.
+    code = textwrap.dedent("""
+        import resource, sys
+        import numpy as np
+        from benchmarks.run import pin_malloc
+        print(pin_malloc())
+        w = np.ones((1000, 100), np.float32)
+        w - 1e-6 * w
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(50):
+            w - 1e-6 * w
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=run.ROOT, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out[0].startswith("pinned")
+    assert int(out[1]) < 50  # unpinned: ~8,000 here
+    text = run.render({"machine": {"device": "cpu", "malloc": out[0]}})
+    assert f"| malloc | {out[0]} |" in text
