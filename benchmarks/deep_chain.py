@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 
@@ -19,20 +18,20 @@ SIZES = (10_000, 100_000)
 
 
 def main(argv: list | None = None) -> None:
+    # (benchmarks.run imports no NumPy: the thread pins below still come first)
+    from benchmarks.run import MALLOC_MODES, ROOT, STAT, make_sync, set_malloc, set_threads
+
     parser = argparse.ArgumentParser()
     parser.add_argument("system", choices=("autodiff", "floor", "torch"))
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--samples", type=int, default=7)
-    parser.add_argument("--stat", default="median", choices=("median", "min"))
-    parser.add_argument("--malloc", default="pinned", choices=("pinned", "as-is"))
+    parser.add_argument("--stat", default="median", choices=tuple(STAT))
+    parser.add_argument("--malloc", default="pinned", choices=MALLOC_MODES)
     args = parser.parse_args(argv)
 
-    from benchmarks.run import ROOT, make_sync, pin_malloc, set_threads
-
     set_threads(args.threads)
-    if args.malloc == "pinned":
-        pin_malloc()
+    set_malloc(args.malloc)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from benchmarks.workloads import Ctx, chain
@@ -59,7 +58,7 @@ def main(argv: list | None = None) -> None:
             step()
             sync()
             times[n].append(time.perf_counter() - t0)
-    stat = statistics.median if args.stat == "median" else min
+    stat = STAT[args.stat]
     print(json.dumps({n: stat(ts) for n, ts in times.items()}))
 
 

@@ -54,6 +54,12 @@ def set_threads(n: int) -> None:
 
 # mallopt(3) parameters: glibc's malloc.h values.
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MALLOC_MODES = ("pinned", "as-is")
+
+
+def set_malloc(mode: str) -> str:
+    """Apply ``--malloc`` (one of MALLOC_MODES); returns what the machine table says."""
+    return pin_malloc() if mode == "pinned" else "as is"
 
 
 def pin_malloc() -> str:
@@ -580,14 +586,14 @@ def main(argv: list | None = None) -> dict:
     parser.add_argument("--memory-steps", type=int, default=100)
     parser.add_argument("--stat", default="median", choices=tuple(STAT),
                         help="min resists other processes preempting long samples")
-    parser.add_argument("--malloc", default="pinned", choices=("pinned", "as-is"),
+    parser.add_argument("--malloc", default="pinned", choices=MALLOC_MODES,
                         help="as-is: leave glibc's malloc thresholds to move (see Page faults)")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--write-docs", action="store_true", help="regenerate docs/benchmarks.md")
     args = parser.parse_args(argv)
 
     set_threads(args.threads)  # before NumPy/torch load their thread pools
-    malloc = pin_malloc() if args.malloc == "pinned" else "as is"
+    malloc = set_malloc(args.malloc)
     global _stat
     _stat = STAT[args.stat]
     if str(ROOT) not in sys.path:

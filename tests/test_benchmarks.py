@@ -96,7 +96,7 @@ def test_pin_malloc_keeps_freed_arrays_on_warm_pages() -> None:
     # A fresh process without PyTorch: there, glibc's untouched thresholds make the
     # floor's `w -= lr * g` (two 400 kB temporaries) fault ~160 pages a step.
     code = textwrap.dedent("""
-        import resource, sys
+        import resource
         import numpy as np
         from benchmarks.run import pin_malloc
         print(pin_malloc())
