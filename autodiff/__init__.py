@@ -27,69 +27,19 @@ from autodiff.dtypes import (
     short,
     uint8,
 )
-from autodiff.ops.arithmetic import add, div, mul, neg, pow, reciprocal, rsub, sub
-from autodiff.ops.conversion import to
-from autodiff.ops.creation import (
-    arange,
-    as_tensor,
-    empty,
-    empty_like,
-    from_numpy,
-    full,
-    full_like,
-    manual_seed,
-    ones,
-    ones_like,
-    rand,
-    rand_like,
-    randint,
-    randn,
-    randn_like,
-    tensor,
-    zeros,
-    zeros_like,
-)
-from autodiff.ops.elementwise import (
-    abs,
-    clamp,
-    clip,
-    eq,
-    exp,
-    ge,
-    gt,
-    isnan,
-    le,
-    log,
-    logical_and,
-    logical_not,
-    logical_or,
-    lt,
-    ne,
-    sign,
-    sqrt,
-    where,
-)
-from autodiff.ops.linalg import dot, matmul, mm
-from autodiff.ops.reduction import broadcast_to, mean, sum, sum_to_size
-from autodiff.ops.shape import (
-    cat,
-    clone,
-    concat,
-    flatten,
-    permute,
-    reshape,
-    squeeze,
-    stack,
-    t,
-    transpose,
-    unsqueeze,
-)
+from autodiff.ops import OP_MODULES as _OP_MODULES
 from autodiff.tensor import Size, Tensor
 from autodiff.tensor_methods import attach as _attach
 
 _attach()
 
-divide, multiply, subtract, true_divide = div, mul, sub, div
+# The ops: every name in an ops file's FUNCTIONS table (autodiff/ops/*.py, at the end).
+for _module in _OP_MODULES:
+    for _name in _module.FUNCTIONS:
+        globals()[_name] = getattr(_module, _name)
+del _module, _name
+
+divide, multiply, subtract, true_divide = div, mul, sub, div  # noqa: F821 (set just above)
 __version__ = "0.1.0"
 
 
@@ -102,43 +52,5 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-# ---- extended op set, nn, optim, save/load (issue 5) -----------------------------------
 from autodiff import nn, optim  # noqa: E402,I001
-from autodiff.ops.activation import log_softmax, softmax
-from autodiff.ops.indexing_extra import gather, index_select, masked_fill, scatter_add
-from autodiff.ops.linalg_extra import bmm, einsum, ger, outer
-from autodiff.ops.reduction_extra import (
-    amax,
-    amin,
-    argmax,
-    argmin,
-    cumsum,
-    logsumexp,
-    max,
-    min,
-    norm,
-    prod,
-    std,
-    var,
-)
-from autodiff.ops.shape_extra import chunk, flip, split
-from autodiff.ops.unary import (
-    ceil,
-    cos,
-    erf,
-    expm1,
-    floor,
-    lerp,
-    log1p,
-    log2,
-    maximum,
-    minimum,
-    relu,
-    round,
-    rsqrt,
-    sigmoid,
-    sin,
-    tan,
-    tanh,
-)
 from autodiff.serialization import load, save

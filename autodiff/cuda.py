@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from autodiff.ops.creation import manual_seed as _seed_all
+
 
 def is_available() -> bool:
     """True when CuPy is installed and sees at least one GPU."""
@@ -9,15 +11,14 @@ def is_available() -> bool:
 
 
 def device_count() -> int:
+    # A lazy load: CuPy (imported by cupy_backend) is loaded only when a GPU is asked about.
     from backends.cupy_backend import device_count as count
 
     return count()
 
 
 def manual_seed(seed: int) -> None:
-    from autodiff.ops.creation import manual_seed as seed_all
-
-    seed_all(seed)
+    _seed_all(seed)
 
 
 manual_seed_all = manual_seed

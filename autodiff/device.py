@@ -20,19 +20,11 @@ class device:  # noqa: N801 - named as in PyTorch
             type, index = "cuda", type
         if not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments: {type!r}")
-        kind, sep, idx = type.partition(":")
-        if kind not in backends.registered_types():
-            raise RuntimeError(
-                "Expected one of "
-                + ", ".join(backends.registered_types())
-                + f" device type at start of device string: {type}"
-            )
-        if sep:
+        kind, idx = backends.split_device(type)
+        if idx is not None:
             if index is not None:
                 raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {type}")
-            if not idx.isdigit():
-                raise RuntimeError(f"Invalid device string: '{type}'")
-            index = int(idx)
+            index = idx
         self.type = kind
         self.index = index
 

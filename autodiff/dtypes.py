@@ -6,12 +6,16 @@ from __future__ import annotations
 class dtype:  # noqa: N801 - named as in PyTorch
     """A tensor element type; ``repr`` is ``torch.float32`` as PyTorch prints it."""
 
-    __slots__ = ("name", "kind", "itemsize", "is_floating_point", "is_signed")
+    __slots__ = ("name", "kind", "itemsize", "is_floating_point", "is_signed", "word", "c_name")
 
-    def __init__(self, name: str, kind: str, itemsize: int) -> None:
+    def __init__(self, name: str, kind: str, itemsize: int, word: str, c_name: str | None = None) -> None:
         self.name = name
         self.kind = kind  # 'b' bool, 'i' integer, 'f' floating
         self.itemsize = itemsize
+        # How PyTorch's messages name it: "Float" (``FloatTensor``, "result type Float"),
+        # and the C++ type some errors print ("float", "long int").
+        self.word = word
+        self.c_name = c_name or name
         self.is_floating_point = kind == "f"
         self.is_signed = name != "bool" and not name.startswith("uint")
 
@@ -22,15 +26,15 @@ class dtype:  # noqa: N801 - named as in PyTorch
         return self.name
 
 
-float16 = half = dtype("float16", "f", 2)
-float32 = float = dtype("float32", "f", 4)  # noqa: A001 - PyTorch's alias
-float64 = double = dtype("float64", "f", 8)
-int8 = dtype("int8", "i", 1)
-uint8 = dtype("uint8", "i", 1)
-int16 = short = dtype("int16", "i", 2)
-int32 = int = dtype("int32", "i", 4)  # noqa: A001 - PyTorch's alias
-int64 = long = dtype("int64", "i", 8)
-bool = dtype("bool", "b", 1)  # noqa: A001 - PyTorch's name
+float16 = half = dtype("float16", "f", 2, "Half", "c10::Half")
+float32 = float = dtype("float32", "f", 4, "Float", "float")  # noqa: A001 - PyTorch's alias
+float64 = double = dtype("float64", "f", 8, "Double", "double")
+int8 = dtype("int8", "i", 1, "Char")
+uint8 = dtype("uint8", "i", 1, "Byte")
+int16 = short = dtype("int16", "i", 2, "Short")
+int32 = int = dtype("int32", "i", 4, "Int", "int")  # noqa: A001 - PyTorch's alias
+int64 = long = dtype("int64", "i", 8, "Long", "long int")
+bool = dtype("bool", "b", 1, "Bool", "bool")  # noqa: A001 - PyTorch's name
 
 BY_NAME: dict[str, dtype] = {
     d.name: d for d in (float16, float32, float64, int8, uint8, int16, int32, int64, bool)

@@ -13,8 +13,10 @@ from collections import OrderedDict
 from typing import Any
 
 import backends.npz
-from autodiff import dtypes
+from autodiff import cuda, dtypes
+from autodiff.device import backend_for
 from autodiff.device import device as _device
+from autodiff.nn.parameter import Parameter
 from autodiff.tensor import Tensor, _make
 
 _FORMAT = "autodiff.state/1"
@@ -72,9 +74,6 @@ def _decode(node: Any, arrays: dict, map_location: Any) -> Any:
     if not isinstance(node, dict):
         return node
     if "__tensor__" in node:
-        from autodiff import cuda
-        from autodiff.device import backend_for
-
         dev = _target(node["device"], map_location)
         if dev.startswith("cuda") and not cuda.is_available():
             raise RuntimeError(
@@ -89,8 +88,6 @@ def _decode(node: Any, arrays: dict, map_location: Any) -> Any:
                                f"{be.dtype_name(arr)}, expected {node['dtype']})")
         t = _make(be.from_host(arr), be)
         if node.get("parameter"):
-            from autodiff.nn.parameter import Parameter
-
             return Parameter(t, node["requires_grad"])
         if node["requires_grad"]:
             t.requires_grad_(True)

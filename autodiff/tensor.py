@@ -1,17 +1,19 @@
 """``Tensor``: a backend array plus the autograd fields (``requires_grad``, ``grad``, ``grad_fn``).
 
-The class holds state and the small attribute API; the math lives in ``autodiff.ops``
-and is attached as methods in ``autodiff/tensor_methods.py``.
+The class holds state and the small attribute API. It is the bottom of the library: the
+math lives in ``autodiff.ops`` and the graph in ``autodiff.autograd``, both above it, and
+``autodiff/tensor_methods.py`` attaches what needs them (operators and op methods, the
+``Tensor(data)`` constructor, ``backward``, hooks).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
 from autodiff import dtypes
 from autodiff._formatting import EDGEITEMS, SUMMARIZE_THRESHOLD, format_tensor
-from autodiff.autograd.node import AccumulateGrad
 from autodiff.device import device_of
 
 _object_new = object.__new__
@@ -33,10 +35,7 @@ class Size(tuple):
         return f"torch.Size({list(self)})"
 
     def numel(self) -> int:
-        n = 1
-        for d in self:
-            n *= d
-        return n
+        return math.prod(self)
 
 
 class Tensor:
@@ -51,18 +50,11 @@ class Tensor:
         "_data", "_be", "_requires_grad", "_grad", "grad_fn", "_output_nr",
         "_version", "_base", "_accumulator", "_retains_grad", "__weakref__",
         # Set only on views (with _base): how to replay the view from its base, and the
-        # base's grad_fn the view's own grad_fn was derived from (see ops/views.py).
+        # base's grad_fn the view's own grad_fn was derived from (see autograd/record.py and ops/inplace.py).
         "_view_fn",
     )
     # NumPy arrays and scalars defer to Tensor's reflected operators.
     __array_priority__ = 1000
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # ``autodiff.Tensor([1., 2.])`` as in PyTorch: a float tensor from data.
-        from autodiff.ops.creation import tensor
-
-        src = tensor(args[0] if len(args) == 1 else list(args), dtype=dtypes.get_default_dtype(), **kwargs)
-        _init(self, src._data, src._be)
 
     # ---- metadata -------------------------------------------------------------
     @property
@@ -95,7 +87,7 @@ class Tensor:
         return len(self._data.shape)
 
     def numel(self) -> int:
-        return Size(self._data.shape).numel()
+        return math.prod(self._data.shape)
 
     nelement = numel
 
@@ -108,7 +100,7 @@ class Tensor:
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
             prefix = "torch.cuda." if self._be.type == "cuda" else "torch."
-            return prefix + _TYPE_NAMES[self.dtype.name]
+            return prefix + self.dtype.word + "Tensor"
         return self.to(dtype)
 
     def __len__(self) -> int:
@@ -220,25 +212,6 @@ class Tensor:
         """True for a non-leaf tensor whose ``.grad`` is kept (``retain_grad()`` was called)."""
         return self._retains_grad and self.grad_fn is not None
 
-    def retain_grad(self) -> None:
-        """Keep this non-leaf tensor's gradient in ``.grad`` during backward (no-op on leaves)."""
-        from autodiff.autograd.hooks import retain_grad
-
-        retain_grad(self)
-
-    def register_hook(self, hook: Any) -> Any:
-        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
-        value replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
-        from autodiff.autograd.hooks import register_tensor_hook
-
-        return register_tensor_hook(self, hook)
-
-    def _get_accumulator(self) -> AccumulateGrad:
-        acc = self._accumulator
-        if acc is None:
-            acc = self._accumulator = AccumulateGrad(self)
-        return acc
-
     # ---- host conversion ------------------------------------------------------
     def numpy(self, *, force: bool = False) -> Any:
         if self._be.type != "cpu":
@@ -255,10 +228,7 @@ class Tensor:
         return self._be.to_host(self._data)
 
     def item(self) -> Any:
-        shape = self._data.shape
-        n = 1
-        for d in shape:
-            n *= d
+        n = math.prod(self._data.shape)
         if n != 1:
             raise RuntimeError(f"a Tensor with {n} elements cannot be converted to Scalar")
         return self._be.item(self._data)
@@ -303,7 +273,7 @@ class Tensor:
         suffixes = []
         if be.type != "cpu":
             suffixes.append(f"device='{self.device}'")
-        numel = Size(shape).numel()
+        numel = math.prod(shape)
         if numel == 0:
             if dt is not dtypes.float32:
                 suffixes.append(f"dtype={dt!r}")
@@ -332,33 +302,14 @@ def _summary(be: Any, data: Any) -> Any:
     return data
 
 
-_TYPE_NAMES = {
-    "float16": "HalfTensor", "float32": "FloatTensor", "float64": "DoubleTensor",
-    "int8": "CharTensor", "uint8": "ByteTensor", "int16": "ShortTensor",
-    "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor",
-}
-
-
-def _init(t: Tensor, data: Any, be: Any) -> None:
-    t._data = data
-    t._be = be
-    t._requires_grad = False
-    t._grad = None
-    t.grad_fn = None
-    t._output_nr = 0
-    t._version = [0]
-    t._base = None
-    t._accumulator = None
-    t._retains_grad = False
-
-
-def _make(data: Any, be: Any, grad_fn: Any = None) -> Tensor:
-    """The internal constructor: wrap a backend array (and the node that produced it)."""
+def _make(data: Any, be: Any, grad_fn: Any = None, cls: type = Tensor) -> Tensor:
+    """The internal constructor, and the one place a tensor's fields are set: wrap a
+    backend array (and the node that produced it) as a ``cls`` (a Tensor subclass)."""
     if data.__class__ is not be._array_type:
         # NumPy's operators return scalars for 0-d operands; one class check here is
         # cheaper than a wrapper frame around every backend op.
         data = be.as_array(data)
-    t = _object_new(Tensor)
+    t = _object_new(cls)
     t._data = data
     t._be = be
     t._requires_grad = grad_fn is not None

@@ -40,8 +40,9 @@ def registered_types() -> list[str]:
     return list(_factories)
 
 
-def parse_device(device: str) -> tuple[str, int | None]:
-    """Split ``"cuda:1"`` into ``("cuda", 1)``; an indexed type without index gets 0."""
+def split_device(device: str) -> tuple[str, int | None]:
+    """Split ``"cuda:1"`` into ``("cuda", 1)`` and ``"cuda"`` into ``("cuda", None)``,
+    with PyTorch's errors for an unknown type or a malformed index."""
     kind, sep, index = device.partition(":")
     if kind not in _factories:
         raise RuntimeError(
@@ -51,7 +52,13 @@ def parse_device(device: str) -> tuple[str, int | None]:
         if not index.isdigit():
             raise RuntimeError(f"Invalid device string: '{device}'")
         return kind, int(index)
-    return kind, (0 if _indexed[kind] else None)
+    return kind, None
+
+
+def parse_device(device: str) -> tuple[str, int | None]:
+    """``split_device``, where an indexed type without index gets 0 (``"cuda"`` is ``cuda:0``)."""
+    kind, index = split_device(device)
+    return kind, (0 if index is None and _indexed[kind] else index)
 
 
 def get(device: str) -> Any:

@@ -8,19 +8,12 @@ one attribute check per node (``grad_mode.state.anomaly``).
 
 from __future__ import annotations
 
-import traceback
+import functools
 import warnings
 from typing import Any
 
 from autodiff.autograd import node
 from autodiff.autograd.grad_mode import state
-
-
-def forward_trace() -> str:
-    """The current stack, without autodiff's own frames (where the user called the op)."""
-    frames = traceback.extract_stack()[:-1]
-    user = [f for f in frames if "/autodiff/" not in f.filename.replace("\\", "/")]
-    return "".join(traceback.format_list(user or frames))
 
 
 def check_nan(node: Any, grads: tuple) -> None:
@@ -79,8 +72,6 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
         state.anomaly = self.prev
 
     def __call__(self, fn: Any) -> Any:
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with detect_anomaly():

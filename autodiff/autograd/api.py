@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff.autograd.engine import run_backward
+from autodiff.ops.creation import zeros_like
 from autodiff.tensor import Tensor, _make
 
 
@@ -142,8 +143,6 @@ def grad(
                     "graph. Set allow_unused=True if this is the desired behavior."
                 )
             if materialize_grads:
-                from autodiff.ops.creation import zeros_like
-
                 g = zeros_like(t)
         final.append(g)
     return tuple(final)

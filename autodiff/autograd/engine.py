@@ -15,12 +15,14 @@ from heapq import heappop, heappush
 from typing import Any
 
 from autodiff.autograd import grad_mode
+from autodiff.autograd.anomaly import check_nan
 from autodiff.autograd.hooks import run_tensor_hooks
 from autodiff.autograd.node import (
     FREED,
     SECOND_BACKWARD,
     AccumulateGrad,
     Node,
+    accumulator_of,
     edges_of,
     split_edge,
 )
@@ -89,21 +91,7 @@ def run_backward(
     With ``accumulate`` the gradients land in the leaves' ``.grad`` (all leaves, or only
     ``inputs``); without it (``autograd.grad``) the gradients of ``inputs`` are returned.
     """
-    # ``buffers``: the gradients of the nodes waiting to run; ``waiting``: the same nodes as
-    # a heap of (-seq, node), so that the largest sequence number comes out first.
-    buffers: dict[Node, list] = {}
-    waiting: list[tuple[int, Node]] = []
-    for out, g in zip(outputs, grad_outputs):
-        node = out.grad_fn
-        if node is None:
-            node = out._get_accumulator()
-        buf = buffers.get(node)
-        if buf is None:
-            buf = buffers[node] = [None] * node.num_outputs
-            heappush(waiting, (-node.seq, node))
-        nr = out._output_nr
-        buf[nr] = g if buf[nr] is None else buf[nr] + g
-
+    buffers, waiting = _start(outputs, grad_outputs)
     # Where the requested gradients are taken: the input's own node and output slot; only
     # the nodes from which one of them can be reached are worth running.
     captures: dict[tuple[Node, int], int] = {}
@@ -111,7 +99,7 @@ def run_backward(
     needed = None
     if inputs is not None:
         for i, t in enumerate(inputs):
-            node = t.grad_fn if t.grad_fn is not None else t._get_accumulator()
+            node = t.grad_fn if t.grad_fn is not None else accumulator_of(t)
             captures[(node, t._output_nr)] = i
         results = [None] * len(inputs)
         needed = _needed([n for _, n in waiting], {key[0] for key in captures})
@@ -121,108 +109,137 @@ def run_backward(
     state = grad_mode.state
     prev_mode = state.enabled
     state.enabled = create_graph
-    anomaly = state.anomaly
-    # The loop below runs once per node and once per edge: bound methods and flags are
-    # looked up once here rather than on every pass.
-    get_buffer, pop_buffer = buffers.get, buffers.pop
-    filtered = needed is not None
-    acc_cls, freed = AccumulateGrad, FREED  # (locals: read on every pass)
     # The graph is all live objects, so a cyclic collection during backward only rescans
     # it (10-40% of backward on deep graphs); what backward makes dies by refcount anyway.
     gc_was_enabled = gc.isenabled()
     if gc_was_enabled:
         gc.disable()
     try:
-        # ``node`` is the next node to run: the one its predecessor just handed its first
-        # gradient to when no waiting node outranks it (the usual case in a chain), else
-        # the top of ``waiting``.
-        node = grads = None
-        while True:
-            if node is None:
-                if not waiting:
-                    break
-                node = heappop(waiting)[1]
-                grads = pop_buffer(node)
-            if node.tensor_hooks:
-                run_tensor_hooks(node.tensor_hooks, grads, node)
-            if captures:
-                for nr, g in enumerate(grads):
-                    i = captures.get((node, nr))
-                    if i is not None:
-                        results[i] = g
-                        if accumulate and g is not None and node.__class__ is not AccumulateGrad:
-                            # backward(inputs=[non_leaf]) fills the non-leaf's .grad
-                            _accumulate(inputs[i], g, create_graph, shared)
-            if node.__class__ is acc_cls:
-                if accumulate and grads[0] is not None:
-                    leaf = node.leaf_ref()
-                    if leaf is not None and (inputs is None or (node, 0) in captures):
-                        _accumulate(leaf, grads[0], create_graph, shared)
-                node = None
-                continue
-
-            # Run the node: its backward, then release what it saved, anomaly checks, hooks.
-            if node.saved is freed:
-                raise RuntimeError(SECOND_BACKWARD)
-            try:
-                if node.num_outputs == 1:
-                    in_grads = node.backward(grads[0])  # (cheaper than unpacking the list)
-                else:
-                    grads = node.materialize(grads)
-                    in_grads = node.backward(*grads)
-            except Exception as exc:
-                _add_forward_trace(node, exc)
-                raise
-            if not retain_graph and node.saved:
-                node.saved = freed
-            if anomaly or node.hooks or not node.fresh_grads:
-                in_grads = _after_node(node, in_grads, grads, anomaly, shared)
-            edges = node.next_edges
-            if edges.__class__ is not tuple:
-                # A lone edge to output 0 of one node (see Node), the commonest case, as in
-                # a chain of ops: handed over without the tuples and the loop below.
-                g = in_grads if in_grads.__class__ is not tuple else in_grads[0]
-                node = None
-                if g is None or (filtered and edges not in needed):
-                    continue
-                buf = get_buffer(edges)
-                if buf is not None:  # already waiting: add to its sum
-                    old = buf[0]
-                    buf[0] = g if old is None else old + g
-                elif edges.num_outputs == 1 and (not waiting or -edges.seq < waiting[0][0]):
-                    node, grads = edges, [g]  # nothing waiting can still feed it: run it now
-                else:
-                    _wait(buffers, waiting, edges, 0, g)
-                continue
-            if in_grads.__class__ is not tuple:
-                in_grads = (in_grads,)
-
-            # Hand each input its gradient; the next node is the top of ``waiting``.
-            # (enumerate and indexing: measurably cheaper than zip here)
-            node = None
-            for i, edge in enumerate(edges):
-                if edge is None:
-                    continue
-                g = in_grads[i]
-                if g is None:
-                    continue
-                if edge.__class__ is tuple:  # an output other than 0 (see node.py)
-                    nxt, nr = edge
-                else:
-                    nxt, nr = edge, 0
-                if filtered and nxt not in needed:
-                    continue
-                buf = get_buffer(nxt)
-                if buf is None:
-                    _wait(buffers, waiting, nxt, nr, g)
-                else:
-                    old = buf[nr]
-                    buf[nr] = g if old is None else old + g
+        _run(buffers, waiting, needed, captures, results, inputs, retain_graph, create_graph,
+             accumulate, shared, state.anomaly)
     finally:
         state.enabled = prev_mode
         if gc_was_enabled:
             gc.enable()
     return results if inputs is not None and not accumulate else None
+
+
+def _start(outputs: list[Any], grad_outputs: list[Any]) -> tuple[dict, list]:
+    """The gradients handed to the outputs' nodes: ``buffers`` (node -> the gradient of
+    each of its outputs, summed) and ``waiting``, the same nodes as a heap of
+    ``(-seq, node)``, so that the largest sequence number comes out first."""
+    buffers: dict[Node, list] = {}
+    waiting: list[tuple[int, Node]] = []
+    for out, g in zip(outputs, grad_outputs):
+        node = out.grad_fn
+        if node is None:
+            node = accumulator_of(out)
+        buf = buffers.get(node)
+        if buf is None:
+            buf = buffers[node] = [None] * node.num_outputs
+            heappush(waiting, (-node.seq, node))
+        nr = out._output_nr
+        buf[nr] = g if buf[nr] is None else buf[nr] + g
+    return buffers, waiting
+
+
+def _run(buffers: dict, waiting: list, needed: set | None, captures: dict, results: list,
+         inputs: list | None, retain_graph: bool, create_graph: bool, accumulate: bool,
+         shared: set, anomaly: bool) -> None:
+    """The loop: run the waiting nodes in sequence order until none is left.
+
+    It runs once per node and once per edge: bound methods and flags are looked up once
+    here rather than on every pass, and the representation of a node's edges (see
+    node.py) is read directly -- the one place outside node.py that does.
+    """
+    get_buffer, pop_buffer = buffers.get, buffers.pop
+    filtered = needed is not None
+    acc_cls, freed = AccumulateGrad, FREED  # (locals: read on every pass)
+    # ``node`` is the next node to run: the one its predecessor just handed its first
+    # gradient to when no waiting node outranks it (the usual case in a chain), else
+    # the top of ``waiting``.
+    node = grads = None
+    while True:
+        if node is None:
+            if not waiting:
+                break
+            node = heappop(waiting)[1]
+            grads = pop_buffer(node)
+        if node.tensor_hooks:
+            run_tensor_hooks(node.tensor_hooks, grads, node)
+        if captures:
+            for nr, g in enumerate(grads):
+                i = captures.get((node, nr))
+                if i is not None:
+                    results[i] = g
+                    if accumulate and g is not None and node.__class__ is not AccumulateGrad:
+                        # backward(inputs=[non_leaf]) fills the non-leaf's .grad
+                        _accumulate(inputs[i], g, create_graph, shared)
+        if node.__class__ is acc_cls:
+            if accumulate and grads[0] is not None:
+                leaf = node.leaf_ref()
+                if leaf is not None and (inputs is None or (node, 0) in captures):
+                    _accumulate(leaf, grads[0], create_graph, shared)
+            node = None
+            continue
+
+        # Run the node: its backward, then release what it saved, anomaly checks, hooks.
+        if node.saved is freed:
+            raise RuntimeError(SECOND_BACKWARD)
+        try:
+            if node.num_outputs == 1:
+                in_grads = node.backward(grads[0])  # (cheaper than unpacking the list)
+            else:
+                grads = node.materialize(grads)
+                in_grads = node.backward(*grads)
+        except Exception as exc:
+            _add_forward_trace(node, exc)
+            raise
+        if not retain_graph and node.saved:
+            node.saved = freed
+        if anomaly or node.hooks or not node.fresh_grads:
+            in_grads = _after_node(node, in_grads, grads, anomaly, shared)
+        edges = node.next_edges
+        if edges.__class__ is not tuple:
+            # A lone edge to output 0 of one node (see Node), the commonest case, as in
+            # a chain of ops: handed over without the tuples and the loop below.
+            g = in_grads if in_grads.__class__ is not tuple else in_grads[0]
+            node = None
+            if g is None or (filtered and edges not in needed):
+                continue
+            buf = get_buffer(edges)
+            if buf is not None:  # already waiting: add to its sum
+                old = buf[0]
+                buf[0] = g if old is None else old + g
+            elif edges.num_outputs == 1 and (not waiting or -edges.seq < waiting[0][0]):
+                node, grads = edges, [g]  # nothing waiting can still feed it: run it now
+            else:
+                _wait(buffers, waiting, edges, 0, g)
+            continue
+        if in_grads.__class__ is not tuple:
+            in_grads = (in_grads,)
+
+        # Hand each input its gradient; the next node is the top of ``waiting``.
+        # (enumerate and indexing: measurably cheaper than zip here)
+        node = None
+        for i, edge in enumerate(edges):
+            if edge is None:
+                continue
+            g = in_grads[i]
+            if g is None:
+                continue
+            if edge.__class__ is tuple:  # an output other than 0 (see node.py)
+                nxt, nr = edge
+            else:
+                nxt, nr = edge, 0
+            if filtered and nxt not in needed:
+                continue
+            buf = get_buffer(nxt)
+            if buf is None:
+                _wait(buffers, waiting, nxt, nr, g)
+            else:
+                old = buf[nr]
+                buf[nr] = g if old is None else old + g
 
 
 def _wait(buffers: dict, waiting: list, node: Node, nr: int, g: Any) -> None:
@@ -238,8 +255,6 @@ def _after_node(node: Node, in_grads: Any, grads: list, anomaly: bool, shared: s
     if in_grads.__class__ is not tuple:
         in_grads = (in_grads,)
     if anomaly:
-        from autodiff.autograd.anomaly import check_nan
-
         check_nan(node, in_grads)
     if node.hooks:
         for hook in list(node.hooks.values()):

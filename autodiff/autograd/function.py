@@ -13,7 +13,9 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd import grad_mode
-from autodiff.autograd.node import Node, edge_of, next_seq
+from autodiff.autograd.node import Node, edges_of, output_alias
+from autodiff.autograd.record import edge_of
+from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
 
@@ -75,7 +77,8 @@ class BackwardFunction(Node, FunctionCtx):
         grads = cls.backward(self, *grad_outputs)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        n = len(self.next_edges)
+        edges = edges_of(self)
+        n = len(edges)
         if len(grads) != n:
             if len(grads) > n and all(g is None for g in grads[n:]):
                 grads = grads[:n]
@@ -85,7 +88,7 @@ class BackwardFunction(Node, FunctionCtx):
                     f"(expected {n}, got {len(grads)})"
                 )
         checked = []
-        for i, (g, edge, meta) in enumerate(zip(grads, self.next_edges, self.input_meta)):
+        for i, (g, edge, meta) in enumerate(zip(grads, edges, self.input_meta)):
             if g is None or edge is None:
                 checked.append(None)
                 continue
@@ -99,8 +102,6 @@ class BackwardFunction(Node, FunctionCtx):
                 checked.append(g)  # the common case: nothing to check further
                 continue
             if g._data.shape != shape:
-                from autodiff.ops.reduction import sum_to
-
                 try:
                     g = sum_to(g, shape)
                 except Exception:
@@ -175,8 +176,7 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
         else:
             edges.append(None)
             input_meta.append(None)
-    ctx.next_edges = tuple(edges)
-    ctx.seq = next_seq()  # renumbered: edge_of may have just made an AccumulateGrad (see engine)
+    ctx.set_edges(tuple(edges))  # after edge_of, which may have just made an AccumulateGrad
     ctx.input_meta = input_meta
     dirty = [id(t) for t in ctx.dirty_tensors] if ctx.dirty_tensors else ()
     nondiff = [id(t) for t in ctx.non_differentiable] if ctx.non_differentiable else ()
@@ -210,17 +210,15 @@ def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> 
         output_meta.append((o._data.shape, o._data.dtype, o._be))
     ctx.num_outputs = len(outs)
     ctx.output_meta = output_meta
-    # Saved outputs are kept as aliases without grad_fn: a node never holds its outputs.
+    # Saved outputs are kept as aliases without grad_fn (see Node.saved_outputs).
     to_save = ctx.to_save
     if to_save:
         to_save = list(to_save)
         saved_outputs = []
         for j, t in enumerate(to_save):
             if t is not None and id(t) in own:
-                alias = _make(t._data, t._be)
-                alias._version = t._version
                 saved_outputs.append(j)
-                to_save[j] = alias
+                to_save[j] = output_alias(t)
         if saved_outputs:
             ctx.saved_outputs = tuple(saved_outputs)
         ctx.to_save = ()

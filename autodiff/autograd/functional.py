@@ -17,6 +17,8 @@ from typing import Any
 
 from autodiff.autograd.api import grad as _grad
 from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
+from autodiff.ops.creation import zeros_like
+from autodiff.ops.shape import stack
 from autodiff.tensor import Tensor
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
@@ -130,8 +132,6 @@ _ZERO_MSG = {
 
 
 def _fill_in_zeros(grads: tuple, refs: tuple, strict: bool, create_graph: bool, stage: str) -> tuple:
-    from autodiff.ops.creation import zeros_like
-
     res = []
     for i, g in enumerate(grads):
         if g is None:
@@ -187,8 +187,6 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
 def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """``(func(inputs), J v)``: the Jacobian-vector product (double-backward trick)."""
-    from autodiff.ops.creation import zeros_like
-
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
@@ -211,9 +209,6 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
              vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
     """The Jacobian of ``func`` at ``inputs``: shape ``out.shape + in.shape`` per pair,
     nested as ``[output][input]`` tuples when either side is a tuple."""
-    from autodiff.ops.creation import zeros_like
-    from autodiff.ops.shape import stack
-
     if strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError(
             'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your '
@@ -329,8 +324,6 @@ def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
 def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """``(func(inputs), H v)`` for a scalar ``func`` (double-backward trick)."""
-    from autodiff.ops.creation import zeros_like
-
     outputs, is_out_t, inputs, is_in_t, v, jac = _scalar_jac(func, inputs, v, create_graph, strict, "hvp")
     with enable_grad():
         grad_jac = tuple(zeros_like(inp, requires_grad=True) for inp in inputs)

@@ -22,6 +22,8 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd import grad_mode
 from autodiff.autograd.api import grad as autograd_grad
+from autodiff.ops.creation import rand, zeros, zeros_like
+from autodiff.ops.shape import stack
 from autodiff.tensor import Tensor
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
@@ -53,8 +55,6 @@ def _unravel(k: int, shape: tuple) -> tuple:
 
 
 def _one_hot(like: Tensor, k: int) -> Tensor:
-    from autodiff.ops.creation import zeros_like
-
     g = zeros_like(like)
     with grad_mode.no_grad():
         g[_unravel(k, tuple(like.shape))] = 1.0
@@ -63,9 +63,6 @@ def _one_hot(like: Tensor, k: int) -> Tensor:
 
 def _jacobian(vectors: list[Tensor], n_in: int, n_out: int, dim: int, like: Tensor) -> Tensor:
     """An ``(n_in, n_out)`` Jacobian from flat vectors stacked along ``dim`` (zero-size safe)."""
-    from autodiff.ops.creation import zeros
-    from autodiff.ops.shape import stack
-
     if n_in == 0 or n_out == 0:
         return zeros((n_in, n_out), dtype=like.dtype, device=like.device)
     return stack(vectors, dim)
@@ -124,8 +121,6 @@ def _analytical_jacobians(
     outputs: tuple, inputs: tuple, diff: list[int], out_meta: list
 ) -> list[list[Tensor]]:
     """``jac[i][o]`` from one vector-Jacobian product per output element."""
-    from autodiff.ops.creation import zeros_like
-
     diff_inputs = [inputs[i] for i in diff]
     columns: list[list[list[Tensor]]] = [[[] for _ in out_meta] for _ in diff]
     for j, (o, shape, _dt) in enumerate(out_meta):
@@ -293,8 +288,6 @@ def gradgradcheck(
     ``grad_outputs`` (one per differentiable output) default to random values in
     [-1, 1) on each output's device, in its dtype, requiring grad.
     """
-    from autodiff.ops.creation import rand
-
     inputs, diff = _prepare(inputs, "gradgradcheck")
     outputs = _as_tuple(func(*inputs))
     diff_outs = [(i, o) for i, o in _float_outputs(outputs) if o._requires_grad]

@@ -1,4 +1,4 @@
-"""Hooks: ``RemovableHandle``, tensor hooks (``Tensor.register_hook``) and ``retain_grad``.
+"""Tensor hooks (``Tensor.register_hook``) and ``retain_grad``.
 
 As in PyTorch, a tensor's hooks live on the node that computes its gradient: its
 ``grad_fn`` (keyed by the tensor's output number) or, for a leaf, its AccumulateGrad.
@@ -8,29 +8,11 @@ is one more such hook, always run last, that stores the gradient in ``.grad``.
 
 from __future__ import annotations
 
-import itertools
 import weakref
 from typing import Any
 
-_ids = itertools.count()
-
-
-class RemovableHandle:
-    """Owns one entry of a hooks dict; ``remove()`` deletes it."""
-
-    def __init__(self, hooks: dict, fn: Any) -> None:
-        self.id = next(_ids)
-        self.hooks = hooks
-        hooks[self.id] = fn
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
+from autodiff.autograd.node import accumulator_of
+from autodiff.utils.hooks import RemovableHandle
 
 
 class TensorHooks:
@@ -47,7 +29,7 @@ def _slot(t: Any) -> TensorHooks:
     node = t.grad_fn
     nr = t._output_nr
     if node is None:
-        node = t._get_accumulator()
+        node = accumulator_of(t)
         nr = 0
     table = node.tensor_hooks
     if table is None:

@@ -1,23 +1,28 @@
 """Graph nodes: the ``grad_fn`` objects recorded by ops, and AccumulateGrad for leaves.
 
-A node holds the edges to its inputs' nodes (``next_edges``; ``None`` for inputs that need
-no gradient) and whatever its backward needs; never its outputs, so a graph dies by
-reference counting as soon as its last tensor does. An edge to output 0 of a node (nearly
-every edge) is the node itself; to another output, a ``(node, output_nr)`` tuple
-(``split_edge`` reads both). One tuple fewer per recorded op is one object fewer for
-CPython's cyclic collector to scan while a deep graph is alive. For the same reason the
-hot scalar ops (``x * 2.0``, ``x + 1.0``) store a lone edge that is a node as
-``next_edges`` itself, without the 1-tuple; ``edges_of`` reads either form.
+A node holds the edges to its inputs' nodes and whatever its backward needs; never its
+outputs, so a graph dies by reference counting as soon as its last tensor does. An edge
+to output 0 of a node (nearly every edge) is the node itself; to another output, a
+``(node, output_nr)`` tuple; ``None`` for an input that needs no gradient.
+
+Edges are given to the constructor as a tuple and read back with ``edges_of`` (a tuple)
+and ``split_edge`` (``(node, output_nr)``). Inside, a lone edge to output 0 of a node, as
+every unary op and every op with a Python-number operand records, is stored without its
+1-tuple: one GC-tracked object fewer per op while a deep graph is alive. Only the
+constructor, the two readers and the engine's loop know this.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import traceback
 import weakref
 from typing import Any
 
 from autodiff.autograd.grad_mode import state as _grad_state
+from autodiff.tensor import _make
+from autodiff.utils.hooks import RemovableHandle
 
 # Sequence numbers for nodes, in order of creation (``next`` on a count is atomic under the GIL).
 next_seq = itertools.count().__next__
@@ -29,9 +34,16 @@ class _Freed(tuple):
 
 FREED = _Freed()
 
-# Set (for good) the first time any thread turns anomaly mode on: until then a new node
-# skips reading the thread-local flag, a measurable part of recording one op.
+# Set (for good) by anomaly.py the first time any thread turns anomaly mode on: until
+# then a new node skips reading the thread-local flag, a measurable part of recording one op.
 ANOMALY_USED = False
+
+
+def forward_trace() -> str:
+    """The current stack, without autodiff's own frames (where the user called the op)."""
+    frames = traceback.extract_stack()[:-1]
+    user = [f for f in frames if "/autodiff/" not in f.filename.replace("\\", "/")]
+    return "".join(traceback.format_list(user or frames))
 
 SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -46,7 +58,7 @@ def _modified_message(t: Any, version: int, output_of: Any = None) -> str:
     """PyTorch's error for a saved tensor changed in place (names its producer: the node
     that saved it for a saved output, else the tensor's current grad_fn)."""
     producer = ""
-    node, nr = (output_of, 0) if output_of is not None else (t.grad_fn, t._output_nr)
+    node, nr = (output_of, t._output_nr) if output_of is not None else (t.grad_fn, t._output_nr)
     if node is not None:
         name = re.sub(r"Backward\d*$", "", node.name())
         producer = f", which is output {nr} of {name},"
@@ -69,6 +81,13 @@ class Node:
     ``saved`` holds the tensors backward needs (set through ``save``), with the version
     each had when saved so that a later in-place change is caught instead of silently
     giving a wrong gradient.
+
+    A backward that needs the node's own output (``exp``, ``tanh``, a custom Function that
+    saves its result) saves it like any tensor, listing its place in ``saved`` in
+    ``saved_outputs``: it is kept as an alias without ``grad_fn`` (a node never holds its
+    outputs) and ``unpack`` hands it back with this node as ``grad_fn`` while a graph is
+    being built, so that double backward differentiates through it (PyTorch's saved
+    variables). ``record(..., save_output=True)`` (record.py) does this for the ops.
     """
 
     __slots__ = (
@@ -81,18 +100,29 @@ class Node:
     # False for nodes whose backward may hand back tensors that user code also holds
     # (custom Functions): the engine then never stores them as a leaf's .grad uncopied.
     fresh_grads = True
+    # PyTorch's name for nodes whose class is named otherwise: where two of our classes
+    # stand for one PyTorch node (``CopySlices`` of a view and of ``t[i] = v``), each has
+    # its own Python name and both print PyTorch's.
+    torch_name: str | None = None
 
-    def __init__(self, next_edges: Any = ()) -> None:  # a tuple, or a lone node (see above)
-        self.next_edges = next_edges
-        self.seq = next_seq()  # after the nodes in next_edges: the engine's order (engine.py)
+    def __init__(self, edges: tuple = ()) -> None:
+        if len(edges) == 1:
+            edge = edges[0]
+            if edge is not None and edge.__class__ is not tuple:
+                edges = edge  # a lone edge to output 0: stored without its tuple (see above)
+        self.next_edges = edges  # read through edges_of (the engine reads it directly)
+        self.seq = next_seq()  # after the nodes in edges: the engine's order (engine.py)
         self.saved = None
         self.trace = None
         self.hooks = None
         self.tensor_hooks = None  # {output_nr: hooks.TensorHooks}: Tensor.register_hook
         if ANOMALY_USED and _grad_state.anomaly:
-            from autodiff.autograd.anomaly import forward_trace
-
             self.trace = forward_trace()
+
+    def set_edges(self, edges: tuple) -> None:
+        """Give a node made before its inputs' edges were known (a custom Function's ctx)
+        its edges, and a sequence number after their nodes' (see engine.py)."""
+        Node.__init__(self, edges)  # (all else it resets is still as __init__ left it)
 
     def save(self, *tensors: Any) -> None:
         self.saved = tensors
@@ -103,11 +133,19 @@ class Node:
         saved = self.saved
         if saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
+        outputs = self.saved_outputs
         for i, (t, version) in enumerate(zip(saved, self.saved_versions)):
             if t is not None and t._version[0] != version:
-                raise RuntimeError(
-                    _modified_message(t, version, self if i in self.saved_outputs else None)
-                )
+                raise RuntimeError(_modified_message(t, version, self if i in outputs else None))
+        if outputs and _grad_state.enabled:
+            # Building a graph: a saved output is this node's output again (see the class).
+            saved = list(saved)
+            for i in outputs:
+                alias = saved[i]
+                out = saved[i] = _make(alias._data, alias._be, self)
+                out._output_nr = alias._output_nr
+                out._version = alias._version
+            saved = tuple(saved)
         return saved
 
     def materialize(self, grads: list) -> list:
@@ -118,7 +156,7 @@ class Node:
         raise NotImplementedError(f"{self.name()} has no backward")
 
     def name(self) -> str:
-        return type(self).__name__
+        return self.torch_name or type(self).__name__
 
     @property
     def next_functions(self) -> tuple:
@@ -130,8 +168,6 @@ class Node:
 
     def register_hook(self, fn: Any) -> Any:
         """``fn(grad_inputs, grad_outputs)`` runs after this node's backward."""
-        from autodiff.autograd.hooks import RemovableHandle
-
         if self.hooks is None:
             self.hooks = {}
         return RemovableHandle(self.hooks, fn)
@@ -140,7 +176,7 @@ class Node:
         return self.backward(*grad_outputs)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} object at {hex(id(self))}>"
+        return f"<{self.torch_name or type(self).__name__} object at {hex(id(self))}>"
 
 
 class AccumulateGrad(Node):
@@ -164,26 +200,25 @@ class AccumulateGrad(Node):
         return "torch::autograd::AccumulateGrad"
 
 
-def edge_of(t: Any) -> Any:
-    """The edge a new node records for input ``t``: its grad_fn or AccumulateGrad
-    (``(grad_fn, output_nr)`` when ``t`` is not output 0 of its grad_fn)."""
-    if not t._requires_grad:
-        return None
-    if t._base is not None and t._view_fn[1] is not t._base.grad_fn:
-        from autodiff.ops.views import refresh_view
+def output_alias(out: Any) -> Any:
+    """What a node saves of its own output ``out``: an alias sharing its storage, version
+    counter and output number, without ``grad_fn`` (see ``Node``)."""
+    alias = _make(out._data, out._be)
+    alias._version = out._version
+    alias._output_nr = out._output_nr
+    return alias
 
-        refresh_view(t)
-    fn = t.grad_fn
-    if fn is not None:
-        return fn if t._output_nr == 0 else (fn, t._output_nr)
-    acc = t._accumulator
+
+def accumulator_of(leaf: Any) -> AccumulateGrad:
+    """The AccumulateGrad of a leaf (made on first use, then kept by the leaf)."""
+    acc = leaf._accumulator
     if acc is None:
-        acc = t._accumulator = AccumulateGrad(t)
+        acc = leaf._accumulator = AccumulateGrad(leaf)
     return acc
 
 
 def edges_of(node: Node) -> tuple:
-    """A node's edges as a tuple (``next_edges`` may be a lone node: see the module docstring)."""
+    """A node's edges as a tuple (see the module docstring)."""
     edges = node.next_edges
     return edges if edges.__class__ is tuple else (edges,)
 

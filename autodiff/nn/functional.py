@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.ops.activation import gelu, leaky_relu, linear, log_softmax, softmax
+from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
 from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
+from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_reduction,
     binary_cross_entropy,
@@ -14,8 +15,8 @@ from autodiff.ops.loss import (
     mse_loss,
     nll_loss,
 )
-from autodiff.ops.shape_extra import pad
-from autodiff.ops.unary import relu, sigmoid, tanh
+from autodiff.ops.shape import pad
+from autodiff.ops.unary import sigmoid, tanh
 from autodiff.tensor import Tensor, _make
 
 __all__ = [

@@ -7,6 +7,7 @@ from collections import OrderedDict, namedtuple
 from collections.abc import Iterator
 from typing import Any
 
+from autodiff import dtypes
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.nn.parameter import Parameter
 from autodiff.tensor import Tensor
@@ -262,13 +263,9 @@ class Module:
         return self.to("cpu")
 
     def float(self) -> Module:
-        from autodiff import dtypes
-
         return self._apply(lambda t: t.to(dtypes.float32) if t.is_floating_point() else t)
 
     def double(self) -> Module:
-        from autodiff import dtypes
-
         return self._apply(lambda t: t.to(dtypes.float64) if t.is_floating_point() else t)
 
     # ---- printing ---------------------------------------------------------------------

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodiff.tensor import Tensor, _init
+from autodiff.ops.creation import empty
+from autodiff.ops.shape import clone
+from autodiff.tensor import Tensor, _make
 
 
 class Parameter(Tensor):
@@ -17,13 +19,10 @@ class Parameter(Tensor):
 
     def __new__(cls, data: Tensor | None = None, requires_grad: bool = True) -> Parameter:
         if data is None:
-            from autodiff.ops.creation import empty
-
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter(): data must be a Tensor, not {type(data).__name__}")
-        p = object.__new__(cls)
-        _init(p, data._data, data._be)
+        p = _make(data._data, data._be, cls=cls)
         p._version = data._version
         if requires_grad:
             p.requires_grad = True
@@ -38,8 +37,6 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __deepcopy__(self, memo: dict) -> Parameter:
-        from autodiff.ops.shape import clone
-
         return Parameter(clone(self.detach()), self._requires_grad)
 
     def __reduce_ex__(self, protocol: Any) -> Any:

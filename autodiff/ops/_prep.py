@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.ops.conversion import to_dtype
+from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor, wrap_dim
 
 SCALAR_TYPES = (int, float, bool)
@@ -21,8 +23,6 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
     """``value`` (a tensor, Python number or nested list) as a tensor on ``like``'s device."""
     if isinstance(value, Tensor):
         return value
-    from autodiff.ops.creation import tensor
-
     return tensor(value, device=like.device)
 
 
@@ -68,8 +68,6 @@ def cast(t: Tensor, dtype: dtypes.dtype) -> Tensor:
     """``t`` converted to ``dtype`` (recorded as ``ToCopyBackward0`` when it needs grad)."""
     if t.dtype is dtype:
         return t
-    from autodiff.ops.conversion import to_dtype
-
     return to_dtype(t, dtype)
 
 

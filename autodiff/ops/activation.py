@@ -1,5 +1,4 @@
-"""Neural-net activations with their own nodes: ``leaky_relu``, ``gelu``, ``softmax``,
-``log_softmax`` and ``linear`` (``AddmmBackward0`` for the common 2-D case).
+"""Neural-net activations: ``relu``, ``leaky_relu``, ``gelu``, ``softmax`` and ``log_softmax``.
 
 ``softmax`` and ``log_softmax`` subtract the row maximum first, so they never overflow.
 """
@@ -9,13 +8,28 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
-from autodiff.ops._prep import cast, device_mismatch, float_result, wrap_dim
-from autodiff.ops.elementwise import exp, where
-from autodiff.ops.linalg import matmul
-from autodiff.ops.unary import erf, tanh
+from autodiff.autograd.node import Node
+from autodiff.autograd.record import record
+from autodiff.ops._prep import cast, float_result, wrap_dim
+from autodiff.ops.comparison import where
+from autodiff.ops.unary import erf, exp, tanh
 from autodiff.tensor import Tensor, _make
+
+
+class ReluBackward0(Node):
+    """The gradient passes where the output is positive (0 at x == 0, as in PyTorch)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return where(x > 0, g, 0.0)
+
+
+def relu(input: Tensor) -> Tensor:
+    be = input._be
+    data = be.maximum(input._data, be.zeros((), input.dtype.name))
+    return record(_make(data, be), ReluBackward0, (input,), saved=(input,))
 
 
 class LeakyReluBackward0(Node):
@@ -30,12 +44,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
     be = input._be
     data = be.where(be.gt(input._data, 0), input._data, be.mul(input._data, negative_slope))
-    if input._requires_grad and _grad.enabled:
-        node = LeakyReluBackward0((edge_of(input),))
-        node.slope = negative_slope
-        node.save(input)
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), LeakyReluBackward0, (input,), saved=(input,), slope=negative_slope)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -68,12 +77,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
         data = be.mul(be.mul(x, 0.5), be.add(be.tanh(inner), 1))
     else:
         data = be.mul(be.mul(x, 0.5), be.add(be.erf(be.mul(x, 1 / math.sqrt(2.0))), 1))
-    if a._requires_grad and _grad.enabled:
-        node = GeluBackward0((edge_of(a),))
-        node.approximate = approximate
-        node.save(a)
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), GeluBackward0, (a,), saved=(a,), approximate=approximate)
 
 
 def _softmax_dim(dim: Any, ndim: int, op: str) -> int:
@@ -89,19 +93,19 @@ def _log_softmax_data(be: Any, x: Any, d: int) -> Any:
 
 class SoftmaxBackward0(Node):
     __slots__ = ("dim",)
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        x, result = self.unpack()
-        y = softmax(x, self.dim) if _grad.enabled else result
+        (y,) = self.unpack()
         return y * (g - (g * y).sum(self.dim, True))
 
 
 class LogSoftmaxBackward0(Node):
     __slots__ = ("dim",)
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        x, result = self.unpack()
-        y = log_softmax(x, self.dim) if _grad.enabled else result
+        (y,) = self.unpack()
         return g - exp(y) * g.sum(self.dim, True)
 
 
@@ -116,15 +120,8 @@ def _softmax_like(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
         data = _log_softmax_data(be, a._data, d)
         if not log:
             data = be.exp(data)
-    if a._requires_grad and _grad.enabled:
-        node = (LogSoftmaxBackward0 if log else SoftmaxBackward0)((edge_of(a),))
-        node.dim = d if a.ndim else None
-        out = _make(data, be, node)
-        result = _make(data, be)
-        result._version = out._version
-        node.save(a, result)
-        return out
-    return _make(data, be)
+    return record(_make(data, be), LogSoftmaxBackward0 if log else SoftmaxBackward0, (a,),
+                  save_output=True, dim=d if a.ndim else None)
 
 
 def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
@@ -137,50 +134,8 @@ def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     return _softmax_like(input, dim, dtype, True)
 
 
-class AddmmBackward0(Node):
-    """``bias + x @ w.T`` for a 2-D ``x`` (``linear``): one node instead of three."""
-
-    __slots__ = ("bias_shape",)
-
-    def backward(self, g: Tensor) -> tuple:
-        from autodiff.ops.reduction import sum_to
-
-        x, w = self.unpack()
-        eb, ex, ew = self.next_edges
-        gb = sum_to(g, self.bias_shape) if eb is not None else None
-        gx = g.mm(w) if ex is not None else None
-        gw = g.t().mm(x) if ew is not None else None
-        return gb, gx, gw
-
-
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias``; ``weight`` is ``(out_features, in_features)``."""
-    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError("linear(): input and weight must be Tensors")
-    if weight.ndim not in (1, 2):
-        raise RuntimeError(f"linear(): weight must be 1-D or 2-D, but got {weight.ndim}-D of shape {list(weight.shape)}")
-    if input._be is not weight._be:
-        raise device_mismatch(input, weight, "linear")
-    if bias is not None and bias._be is not input._be:
-        raise device_mismatch(input, bias, "linear")
-    if input.ndim == 0 or input._data.shape[-1] != weight._data.shape[-1]:
-        rows = input._data.shape[:-1]
-        n = 1
-        for d in rows:
-            n *= d
-        k = input._data.shape[-1] if input.ndim else 1
-        wk = weight._data.shape[-1]
-        wo = weight._data.shape[0] if weight.ndim == 2 else 1
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {wk}x{wo})")
-    if (input.ndim == 2 and weight.ndim == 2 and bias is not None and bias.ndim <= 1
-            and input.dtype is weight.dtype is bias.dtype):
-        be = input._be
-        data = be.add(be.matmul(input._data, be.transpose(weight._data, (1, 0))), bias._data)
-        if _grad.enabled and (input._requires_grad or weight._requires_grad or bias._requires_grad):
-            node = AddmmBackward0((edge_of(bias), edge_of(input), edge_of(weight)))
-            node.bias_shape = bias._data.shape
-            node.save(input, weight)
-            return _make(data, be, node)
-        return _make(data, be)
-    out = matmul(input, weight.t() if weight.ndim == 2 else weight)
-    return out if bias is None else out + bias
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ("relu", "softmax", "log_softmax")
+METHODS = {"relu": relu, "softmax": softmax, "log_softmax": log_softmax}

@@ -1,19 +1,28 @@
-"""Arithmetic: ``add``, ``sub``, ``mul``, ``div``, ``neg``, ``pow`` and their reflected forms.
+"""Arithmetic of two operands: ``add``, ``sub``, ``mul``, ``div``, ``pow`` (and their reflected
+forms), ``neg``, ``reciprocal``, ``maximum``/``minimum`` and ``lerp``.
 
-Each forward computes on the backend and, when grad mode is on and an input requires
-grad, records a node named as PyTorch names it. Python scalars stay Python scalars: they
-never require grad and never widen a float32 tensor.
+Python scalars stay Python scalars: they never require grad and never widen a float32
+tensor. Gradients of broadcast operands go through ``sum_to``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
+from autodiff.autograd.node import Node, edges_of
+from autodiff.autograd.record import edge_of, record
 from autodiff.ops._prep import OPERANDS, float_operand, float_result, promote
-from autodiff.ops.reduction import sum_to
+from autodiff.ops.broadcasting import sum_to
+from autodiff.ops.comparison import where
+from autodiff.ops.unary import log
 from autodiff.tensor import Tensor, _make
+
+# The hot ops -- add, sub, mul with a Python float or a tensor, and pow with a Python
+# number -- record their node inline instead of through ``record``: on a chain of small
+# ops the call and its keyword arguments cost a measurable share of each op
+# (docs/architecture.md, "Hot ops"). Every other op here uses ``record``.
 
 
 # ---- add / sub ------------------------------------------------------------------
@@ -21,9 +30,8 @@ class AddBackward0(Node):
     __slots__ = ("a_shape", "b_shape", "alpha")
 
     def backward(self, g: Tensor) -> tuple:
-        edges = self.next_edges
-        if edges.__class__ is not tuple or len(edges) == 1:
-            # tensor + Python scalar: same shape, g passes through
+        edges = edges_of(self)
+        if len(edges) == 1:  # tensor + Python scalar: same shape, g passes through
             return g
         gb = None
         if edges[1] is not None:
@@ -35,10 +43,11 @@ class SubBackward0(AddBackward0):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        if len(self.next_edges) == 1:
+        edges = edges_of(self)
+        if len(edges) == 1:  # tensor - Python scalar
             return g
         gb = None
-        if self.next_edges[1] is not None:
+        if edges[1] is not None:
             gb = sum_to(-g if self.alpha == 1 else g * -self.alpha, self.b_shape)
         return sum_to(g, self.a_shape), gb
 
@@ -50,12 +59,6 @@ class RsubBackward1(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         return -g
-
-
-# The hot ops skip ``promote`` (a call that costs more than the check) in the cases where it
-# would hand back ``(a, b)`` unchanged: a float tensor with a Python float, or two tensors
-# of one dtype on one device. ``is`` on NumPy's builtin dtypes is only a shortcut: any
-# other case goes through ``promote``, which compares dtypes with ``==``.
 
 
 def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
@@ -71,7 +74,7 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
     elif b.__class__ is Tensor or isinstance(b, Tensor):
         other = b._data if alpha == 1 else be.mul(b._data, alpha)
         data = fn(a._data, other)
-        if _grad.enabled and (a._requires_grad or b._requires_grad):
+        if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = node_cls((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
             node.b_shape = b._data.shape
@@ -80,7 +83,7 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
         return _make(data, be)
     else:
         data = fn(a._data, b * alpha)
-    if a._requires_grad and _grad.enabled:
+    if a._requires_grad and _grad.enabled:  # (hot: see the top)
         # One edge: the backward passes g through and reads no shapes or alpha.
         return _make(data, be, node_cls((edge_of(a),)))
     return _make(data, be)
@@ -94,8 +97,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         c = OPERANDS.get((other, input._data.dtype, be))
         if c is not None:
             if input._requires_grad and _grad.enabled:
-                e = edge_of(input)  # a lone node edge goes in untupled (see Node)
-                node = AddBackward0(e if e.__class__ is not tuple else (e,))
+                node = AddBackward0((edge_of(input),))
                 return _make(be.add(input._data, c), be, node)
             return _make(be.add(input._data, c), be)
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
@@ -117,11 +119,9 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     a, s = promote(input, other, "rsub")
     be = a._be
     data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
-    if a._requires_grad and _grad.enabled:
-        if alpha != 1:
-            return sub(s, a * alpha)
-        return _make(data, be, RsubBackward1((edge_of(a),)))
-    return _make(data, be)
+    if alpha != 1 and a._requires_grad and _grad.enabled:
+        return sub(s, a * alpha)
+    return record(_make(data, be), RsubBackward1, (a,))
 
 
 # ---- mul / div --------------------------------------------------------------------
@@ -141,7 +141,7 @@ class MulBackward0(Node):
                     return _make(g._be.mul(g._data, c), g._be)
             return mul(g, other)
         a, b = self.unpack()
-        ea, eb = self.next_edges
+        ea, eb = edges_of(self)
         ga = sum_to(g * b, self.a_shape) if ea is not None else None
         gb = sum_to(g * a, self.b_shape) if eb is not None else None
         return ga, gb
@@ -156,8 +156,7 @@ def mul(input: Any, other: Any) -> Tensor:
         c = OPERANDS.get((other, input._data.dtype, be))
         if c is not None:
             if input._requires_grad and _grad.enabled:
-                e = edge_of(input)  # a lone node edge goes in untupled (see Node)
-                node = MulBackward0(e if e.__class__ is not tuple else (e,))
+                node = MulBackward0((edge_of(input),))
                 node.other = other
                 return _make(be.mul(input._data, c), be, node)
             return _make(be.mul(input._data, c), be)
@@ -176,7 +175,7 @@ def mul(input: Any, other: Any) -> Tensor:
         data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
     elif b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.mul(a._data, b._data)
-        if _grad.enabled and (a._requires_grad or b._requires_grad):
+        if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = MulBackward0((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
             node.b_shape = b._data.shape
@@ -186,7 +185,7 @@ def mul(input: Any, other: Any) -> Tensor:
         return _make(data, be)
     else:
         data = be.mul(a._data, b)
-    if a._requires_grad and _grad.enabled:
+    if a._requires_grad and _grad.enabled:  # (hot: see the top)
         node = MulBackward0((edge_of(a),))
         node.other = b
         return _make(data, be, node)
@@ -202,7 +201,7 @@ class DivBackward0(Node):
         if self.other is not None:
             return g / self.other
         a, b = self.unpack()
-        ea, eb = self.next_edges
+        ea, eb = edges_of(self)
         ga = sum_to(g / b, self.a_shape) if ea is not None else None
         gb = sum_to(-g * a / (b * b), self.b_shape) if eb is not None else None
         return ga, gb
@@ -213,8 +212,6 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
         return rdiv(other, input)
     if rounding_mode is not None:
-        from autodiff.ops.elementwise import rounded_div
-
         return rounded_div(input, other, rounding_mode)
     a, b = promote(input, other, "div")
     a = float_result(a)
@@ -225,24 +222,14 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     be = a._be
     if b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.div(a._data, b._data)
-        if _grad.enabled and (a._requires_grad or b._requires_grad):
-            node = DivBackward0((edge_of(a), edge_of(b)))
-            node.a_shape = a._data.shape
-            node.b_shape = b._data.shape
-            node.other = None
-            node.save(a, b)
-            return _make(data, be, node)
-        return _make(data, be)
+        return record(_make(data, be), DivBackward0, (a, b), saved=(a, b),
+                      a_shape=a._data.shape, b_shape=b._data.shape, other=None)
     if b.__class__ is float:
         c = OPERANDS.get((b, a._data.dtype, be))
         data = be.div(a._data, c if c is not None else float_operand(be, a._data, b))
     else:
         data = be.div(a._data, b)
-    if a._requires_grad and _grad.enabled:
-        node = DivBackward0((edge_of(a),))
-        node.other = b
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), DivBackward0, (a,), other=b)
 
 
 class ReciprocalBackward0(Node):
@@ -257,11 +244,7 @@ def reciprocal(input: Tensor) -> Tensor:
     a = float_result(input)
     be = a._be
     data = be.div(1, a._data)
-    if a._requires_grad and _grad.enabled:
-        node = ReciprocalBackward0((edge_of(a),))
-        node.save(a)
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), ReciprocalBackward0, (a,), saved=(a,))
 
 
 def rdiv(input: Tensor, other: Any) -> Tensor:
@@ -269,6 +252,17 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
     if other.__class__ is Tensor or isinstance(other, Tensor):
         return div(other, input)
     return mul(reciprocal(input), other)
+
+
+def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
+    """``div(a, b, rounding_mode=...)``: not differentiable (its gradient is zero)."""
+    if mode not in ("floor", "trunc"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
+    a, b = promote(a, b, "div")
+    be = a._be
+    q = be.div(a._data, b._data if isinstance(b, Tensor) else b)
+    q = be.floor(q) if mode == "floor" else be.trunc(q)
+    return _make(be.astype(q, a.dtype.name), be)
 
 
 # ---- neg / pow --------------------------------------------------------------------
@@ -287,9 +281,7 @@ def neg(input: Tensor) -> Tensor:
         )
     be = input._be
     data = be.neg(input._data)
-    if input._requires_grad and _grad.enabled:
-        return _make(data, be, NegBackward0((edge_of(input),)))
-    return _make(data, be)
+    return record(_make(data, be), NegBackward0, (input,))
 
 
 class PowBackward0(Node):
@@ -316,10 +308,8 @@ class PowBackward1(Node):
     __slots__ = ("a_shape", "b_shape")
 
     def backward(self, g: Tensor) -> tuple:
-        from autodiff.ops.elementwise import log, where
-
         a, b = self.unpack()
-        ea, eb = self.next_edges
+        ea, eb = edges_of(self)
         ga = gb = None
         if ea is not None:
             ga = sum_to(g * b * a ** (b - 1), self.a_shape)
@@ -337,8 +327,6 @@ class PowBackward2(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        import math
-
         s = self.base
         return g * (s ** x) * math.log(s) if s > 0 else g * 0 * x
 
@@ -351,17 +339,12 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     be = a._be
     if b.__class__ is Tensor or isinstance(b, Tensor):
         data = be.pow(a._data, b._data)
-        if _grad.enabled and (a._requires_grad or b._requires_grad):
-            node = PowBackward1((edge_of(a), edge_of(b)))
-            node.a_shape = a._data.shape
-            node.b_shape = b._data.shape
-            node.save(a, b)
-            return _make(data, be, node)
-        return _make(data, be)
+        return record(_make(data, be), PowBackward1, (a, b), saved=(a, b),
+                      a_shape=a._data.shape, b_shape=b._data.shape)
     if b.__class__ is int and b < 0 and a.dtype.kind != "f":
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     data = be.pow(a._data, b)
-    if a._requires_grad and _grad.enabled:
+    if a._requires_grad and _grad.enabled:  # (hot: see the top)
         node = PowBackward0((edge_of(a),))
         node.exponent = b
         node.save(a)
@@ -376,9 +359,69 @@ def rpow(input: Tensor, base: Any) -> Tensor:
     a, s = promote(input, base, "pow")
     be = a._be
     data = be.pow(s, a._data)
-    if a._requires_grad and _grad.enabled:
-        node = PowBackward2((edge_of(a),))
-        node.base = s
-        node.save(a)
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), PowBackward2, (a,), saved=(a,), base=s)
+
+
+# ---- binary ------------------------------------------------------------------------
+class MaximumBackward0(Node):
+    """Where ``a == b`` each side gets half the gradient, as in PyTorch."""
+
+    __slots__ = ("a_shape", "b_shape", "take_max")
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        first = (a > b) if self.take_max else (a < b)
+        tie = a == b
+        ga = gb = None
+        if ea is not None:
+            ga = sum_to(where(first, g, where(tie, g * 0.5, 0.0)), self.a_shape)
+        if eb is not None:
+            second = (a < b) if self.take_max else (a > b)
+            gb = sum_to(where(second, g, where(tie, g * 0.5, 0.0)), self.b_shape)
+        return ga, gb
+
+
+class MinimumBackward0(MaximumBackward0):
+    __slots__ = ()
+
+
+def _extremum(input: Tensor, other: Any, take_max: bool) -> Tensor:
+    op = "maximum" if take_max else "minimum"
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(other).__name__}")
+    a, b = promote(input, other, op)
+    be = a._be
+    data = (be.maximum if take_max else be.minimum)(a._data, b._data)
+    return record(_make(data, be), MaximumBackward0 if take_max else MinimumBackward0, (a, b), saved=(a, b),
+                  a_shape=a._data.shape, b_shape=b._data.shape, take_max=take_max)
+
+
+def maximum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum of two tensors (broadcasting)."""
+    return _extremum(input, other, True)
+
+
+def minimum(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum of two tensors (broadcasting)."""
+    return _extremum(input, other, False)
+
+
+def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
+    """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
+    return input + weight * (end - input)
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ("add", "sub", "rsub", "mul", "div", "neg", "pow", "reciprocal", "maximum", "minimum", "lerp")
+METHODS = {
+    "__add__": add, "__radd__": add, "add": add,
+    "__sub__": sub, "__rsub__": rsub, "sub": sub,
+    "__mul__": mul, "__rmul__": mul, "mul": mul,
+    "__truediv__": div, "__rtruediv__": rdiv, "div": div,
+    "__neg__": neg, "neg": neg,
+    "__pow__": pow, "__rpow__": rpow, "pow": pow,
+    "reciprocal": reciprocal, "maximum": maximum, "minimum": minimum, "lerp": lerp,
+}

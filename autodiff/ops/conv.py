@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
+from autodiff.autograd.node import Node
+from autodiff.autograd.record import record
 from autodiff.ops._prep import device_mismatch
-from autodiff.ops.shape_extra import pad
+from autodiff.ops.shape import pad
 from autodiff.tensor import Tensor, _make
 
 
@@ -44,22 +44,16 @@ def unfold2d(input: Tensor, kernel: tuple, stride: tuple, dilation: tuple) -> Te
     """``(N, C, H, W)`` -> ``(N, C, kh, kw, OH, OW)``: every window of the (unpadded) input."""
     be = input._be
     data = be.unfold2d(input._data, *kernel, *stride, *dilation)
-    if input._requires_grad and _grad.enabled:
-        node = Im2ColBackward0((edge_of(input),))
-        node.size, node.stride, node.dilation = input._data.shape[2:], stride, dilation
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), Im2ColBackward0, (input,), size=input._data.shape[2:], stride=stride,
+                  dilation=dilation)
 
 
 def fold2d(cols: Tensor, size: tuple, stride: tuple, dilation: tuple) -> Tensor:
     """The adjoint of ``unfold2d``: sum every window back into an ``(N, C, *size)`` tensor."""
     be = cols._be
     data = be.fold2d(cols._data, *size, *stride, *dilation)
-    if cols._requires_grad and _grad.enabled:
-        node = Col2ImBackward0((edge_of(cols),))
-        node.kernel, node.stride, node.dilation = cols._data.shape[2:4], stride, dilation
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), Col2ImBackward0, (cols,), kernel=cols._data.shape[2:4], stride=stride,
+                  dilation=dilation)
 
 
 def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
@@ -164,3 +158,10 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     cols = _windows(x, kernel, stride, padding, (1, 1), 0.0, "avg_pool2d")
     out = cols.sum((2, 3)) / (divisor_override or kernel[0] * kernel[1])
     return out.squeeze(0) if unbatched else out
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ()
+METHODS: dict = {}

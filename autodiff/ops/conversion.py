@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
+from autodiff.autograd.node import Node
+from autodiff.autograd.record import record
 from autodiff.device import backend_for, device
 from autodiff.tensor import Tensor, _make
 
@@ -33,15 +33,9 @@ def _convert(t: Tensor, dtype: dtypes.dtype, be: Any, copy: bool = False) -> Ten
     elif copy and be is src_be:
         data = be.copy(data)
     out = _make(data, be)
-    if t._requires_grad and _grad.enabled:
-        if dtype.kind != "f":
-            return out
-        node = ToCopyBackward0((edge_of(t),))
-        node.src_dtype = src_dtype
-        node.src_be = src_be
-        out.grad_fn = node
-        out._requires_grad = True
-    return out
+    if dtype.kind != "f":  # an integer or bool result has no gradient
+        return out
+    return record(out, ToCopyBackward0, (t,), src_dtype=src_dtype, src_be=src_be)
 
 
 def to_dtype(t: Tensor, dtype: dtypes.dtype) -> Tensor:
@@ -67,3 +61,30 @@ def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
             raise TypeError(f"to() received an invalid combination of arguments: {arg!r}")
     be = t._be if dev is None else backend_for(dev)
     return _convert(t, dtype or t.dtype, be, copy)
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ("to",)
+
+
+def _cast_method(dt: dtypes.dtype) -> Any:
+    def method(self: Tensor, memory_format: Any = None) -> Tensor:
+        return to_dtype(self, dt)
+
+    method.__name__ = dt.name
+    return method
+
+
+def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tensor:
+    name = "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else str(device))
+    return to(self, name)
+
+
+METHODS = {
+    "to": to, "cpu": lambda self: to(self, "cpu"), "cuda": _cuda,
+    "float": _cast_method(dtypes.float32), "double": _cast_method(dtypes.float64),
+    "half": _cast_method(dtypes.float16), "int": _cast_method(dtypes.int32),
+    "long": _cast_method(dtypes.int64), "bool": _cast_method(dtypes.bool),
+}

@@ -203,3 +203,14 @@ def manual_seed(seed: int) -> Any:
     """Seed the random generators of every device (NumPy/CuPy generators, not PyTorch's)."""
     backends.seed_all(builtins.int(seed))
     return None
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = (
+    "tensor", "as_tensor", "from_numpy", "ones", "zeros", "empty", "full", "arange", "randn", "rand",
+    "randint", "ones_like", "zeros_like", "empty_like", "randn_like", "rand_like", "full_like",
+    "manual_seed",
+)
+METHODS: dict = {}

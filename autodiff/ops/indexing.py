@@ -1,8 +1,9 @@
-"""Indexing: ``t[idx]`` (basic indices give views, advanced ones copies) and the
-out-of-place ``index_put`` behind ``t[idx] = value``.
+"""Indexing: ``t[idx]`` (basic indices give views, advanced ones copies), the out-of-place
+``index_put`` behind ``t[idx] = value``, and the index ops along one dimension:
+``gather``, ``scatter_add``, ``index_select``, ``masked_fill``.
 
 Gradients of advanced indexing scatter back with ``index_add``, so repeated indices
-accumulate as they should.
+accumulate as they should; ``gather`` and ``scatter_add`` are each other's adjoints.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
-from autodiff.ops._prep import as_tensor, cast, device_mismatch
-from autodiff.ops.reduction import sum_to
+from autodiff.autograd.node import Node, edges_of
+from autodiff.autograd.record import record
+from autodiff.ops._prep import as_tensor, cast, device_mismatch, wrap_dim
+from autodiff.ops.broadcasting import sum_to
+from autodiff.ops.comparison import where
 from autodiff.tensor import Tensor, _make, as_view
 
 
@@ -63,7 +65,7 @@ def _view_node_class(index: tuple) -> type:
     cls: type = AliasBackward0
     for item in index:
         if item is None:
-            cls = UnsqueezeBackward0
+            cls = IndexUnsqueezeBackward
         elif isinstance(item, int):
             cls = SelectBackward0
         elif isinstance(item, slice) and item != slice(None):
@@ -90,8 +92,11 @@ class SliceBackward0(IndexBackward0):
     __slots__ = ()
 
 
-class UnsqueezeBackward0(IndexBackward0):
+class IndexUnsqueezeBackward(IndexBackward0):
+    """``t[None]``: named as ``unsqueeze``'s node (shape.py), computed as an index."""
+
     __slots__ = ()
+    torch_name = "UnsqueezeBackward0"
 
 
 class AliasBackward0(IndexBackward0):
@@ -107,15 +112,8 @@ def getitem(t: Tensor, index: Any) -> Tensor:
     out = _make(data, be)
     if not advanced:
         as_view(out, t, getitem, (idx,))
-    if t._requires_grad and _grad.enabled:
-        cls = IndexBackward0 if advanced else _view_node_class(idx)
-        node = cls((edge_of(t),))
-        node.in_shape = t._data.shape
-        node.index = idx
-        node.accumulate = advanced
-        out.grad_fn = node
-        out._requires_grad = True
-    return out
+    cls = IndexBackward0 if advanced else _view_node_class(idx)
+    return record(out, cls, (t,), in_shape=t._data.shape, index=idx, accumulate=advanced)
 
 
 class IndexPutBackward0(Node):
@@ -124,19 +122,14 @@ class IndexPutBackward0(Node):
     __slots__ = ("index",)
 
     def backward(self, g: Tensor) -> Tensor:
-        return _gather(g, self.index)
+        return _index(g, self.index)
 
 
-def _gather(g: Tensor, index: tuple) -> Tensor:
+def _index(g: Tensor, index: tuple) -> Tensor:
     be = g._be
     data = be.getitem(g._data, index)
-    if g._requires_grad and _grad.enabled:
-        node = IndexBackward0((edge_of(g),))
-        node.in_shape = g._data.shape
-        node.index = index
-        node.accumulate = True
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), IndexBackward0, (g,), in_shape=g._data.shape, index=index,
+                  accumulate=True)
 
 
 def scatter_into(g: Tensor, shape: tuple, index: tuple, accumulate: bool) -> Tensor:
@@ -147,22 +140,20 @@ def scatter_into(g: Tensor, shape: tuple, index: tuple, accumulate: bool) -> Ten
         be.index_add(data, index, g._data)
     else:
         be.setitem(data, index, g._data)
-    if g._requires_grad and _grad.enabled:
-        node = IndexPutBackward0((edge_of(g),))
-        node.index = index
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), IndexPutBackward0, (g,), index=index)
 
 
-class CopySlices(Node):
-    """``out = x.clone(); out[index] = value``: x's gradient is zero where it was overwritten."""
+class IndexPutBackward(Node):
+    """``out = x.clone(); out[index] = value``: x's gradient is zero where it was overwritten.
+    (PyTorch names it as the in-place op it stands for.)"""
 
     __slots__ = ("index", "value_shape")
+    torch_name = "CopySlices"
 
     def backward(self, g: Tensor) -> tuple:
-        ex, ev = self.next_edges
+        ex, ev = edges_of(self)
         gx = index_put(g, self.index, 0.0, _converted=True) if ex is not None else None
-        gv = sum_to(_gather(g, self.index), self.value_shape) if ev is not None else None
+        gv = sum_to(_index(g, self.index), self.value_shape) if ev is not None else None
         return gx, gv
 
 
@@ -183,10 +174,147 @@ def index_put(t: Tensor, index: Any, value: Any, _converted: bool = False) -> Te
         else:
             vdata = value
     be.setitem(data, idx, vdata)
-    vreq = isinstance(value, Tensor) and value._requires_grad
-    if _grad.enabled and (t._requires_grad or vreq):
-        node = CopySlices((edge_of(t), edge_of(value) if vreq else None))
-        node.index = idx
-        node.value_shape = value._data.shape if isinstance(value, Tensor) else ()
-        return _make(data, be, node)
-    return _make(data, be)
+    tv = value if isinstance(value, Tensor) else None  # a Python number gets no edge
+    return record(_make(data, be), IndexPutBackward, (t, tv), index=idx,
+                  value_shape=() if tv is None else tv._data.shape)
+
+
+def _check_index(input: Tensor, dim: int, index: Tensor, op: str, src: Tensor | None = None) -> int:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._be is not input._be:
+        raise device_mismatch(input, index, op)
+    if index.dtype is not dtypes.int64:
+        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
+    ndim = input.ndim
+    d = wrap_dim(dim, ndim)
+    if index.ndim != ndim:
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor ({op})")
+    ishape, xshape = index._data.shape, input._data.shape
+    for k in range(ndim):
+        if k != d and ishape[k] > xshape[k]:
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(ishape)} to be smaller "
+                f"than self {list(xshape)} apart from dimension {d}"
+            )
+        if src is not None and ishape[k] > src._data.shape[k]:
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(ishape)} to be smaller "
+                f"than src {list(src._data.shape)}"
+            )
+    _check_range(index, xshape[d], d, op)
+    return d
+
+
+def _check_range(index: Tensor, size: int, dim: int, op: str) -> None:
+    be = index._be
+    data = index._data
+    if data.size and (be.any(be.ge(data, size)) or be.any(be.lt(data, -size))):
+        raise IndexError(f"{op}(): index out of range: an index is outside [-{size}, {size - 1}] "
+                         f"for dimension {dim} with size {size}")
+
+
+class GatherBackward0(Node):
+    __slots__ = ("in_shape", "dim", "index")
+
+    def backward(self, g: Tensor) -> Tensor:
+        return _scatter_add_into(g, self.in_shape, self.dim, self.index)
+
+
+class ScatterAddBackward0(Node):
+    __slots__ = ("dim", "index")
+
+    def backward(self, g: Tensor) -> tuple:
+        es = edges_of(self)[1]
+        return g, (_gather(g, self.dim, self.index) if es is not None else None)
+
+
+def _gather(input: Tensor, d: int, index: Tensor) -> Tensor:
+    be = input._be
+    data = be.gather(input._data, d, index._data)
+    return record(_make(data, be), GatherBackward0, (input,), in_shape=input._data.shape, dim=d, index=index)
+
+
+def _scatter_add_into(src: Tensor, shape: tuple, d: int, index: Tensor) -> Tensor:
+    """zeros(shape).scatter_add(d, index, src), differentiable in ``src``."""
+    be = src._be
+    data = be.zeros(shape, src.dtype.name)
+    be.scatter_add(data, d, index._data, src._data)
+    return record(_make(data, be), ScatterAddBackward0, (None, src), dim=d, index=index)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (and likewise for other dims)."""
+    d = _check_index(input, dim, index, "gather")
+    return _gather(input, d, index)
+
+
+def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeats accumulate)."""
+    if src._be is not input._be:
+        raise device_mismatch(input, src, "scatter_add")
+    d = _check_index(input, dim, index, "scatter_add", src)
+    if src.dtype is not input.dtype:
+        raise RuntimeError(f"scatter_add(): Expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})")
+    be = input._be
+    data = be.copy(input._data)
+    be.scatter_add(data, d, index._data, src._data)
+    return record(_make(data, be), ScatterAddBackward0, (input, src), dim=d, index=index)
+
+
+class IndexSelectBackward0(Node):
+    __slots__ = ("in_shape", "index")
+
+    def backward(self, g: Tensor) -> Tensor:
+        return scatter_into(g, self.in_shape, self.index, True)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries at positions ``index`` (a 1-D integer tensor) along ``dim``."""
+    if not isinstance(index, Tensor):
+        raise TypeError(f"index_select(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._be is not input._be:
+        raise device_mismatch(input, index, "index_select")
+    if index.dtype.kind != "i" or index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector of integers")
+    d = wrap_dim(dim, input.ndim)
+    size = input._data.shape[d] if input.ndim else 1
+    _check_range(index, size, d, "index_select")
+    be = input._be
+    idx = be.reshape(index._data, (-1,))
+    data = be.take(input._data, idx, d)
+    return record(_make(data, be), IndexSelectBackward0, (input,), in_shape=input._data.shape,
+                  index=(slice(None),) * d + (idx,))
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """``input`` with ``value`` where ``mask`` (bool, broadcastable) is True."""
+    if not isinstance(mask, Tensor) or mask.dtype is not dtypes.bool:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if mask._be is not input._be:
+        raise device_mismatch(input, mask, "masked_fill")
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value.ndim} dimension(s)."
+            )
+        value = cast(value, input.dtype)
+    else:
+        value = as_tensor(value, input).to(input.dtype)
+    out = where(mask, value, input)
+    if out._data.shape != input._data.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} does not broadcast to "
+                           f"the input's shape {list(input.shape)}")
+    return out
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ("gather", "scatter_add", "index_select", "masked_fill")
+METHODS = {
+    "__getitem__": getitem, "gather": gather, "scatter_add": scatter_add,
+    "index_select": index_select, "masked_fill": masked_fill,
+}

@@ -3,9 +3,20 @@
 Untracked (grad mode off, or nothing requires grad), the new values are written straight
 into the storage. Tracked, the op is computed out of place on a snapshot of the old
 values (so saved tensors stay valid), written into the storage, and the tensor takes the
-new node as its ``grad_fn`` (it is "rebased", as in PyTorch); on a view, its base is
-rebased too (``ops/views.py``). Either way the shared version counter is bumped, so a
-tensor saved for backward cannot change silently.
+new node as its ``grad_fn`` (it is "rebased", as in PyTorch). Either way the shared
+version counter is bumped, so a tensor saved for backward cannot change silently.
+
+On a view ``v`` of ``base`` (PyTorch's ``CopySlices`` rebasing), a tracked op
+
+1. computes the new values of ``v`` out of place (recorded as usual),
+2. writes them into the shared storage,
+3. rebases ``base`` onto a ``CopySlices`` node: ``base`` now equals its old value with the
+   view's region replaced by the new values, and
+4. rebuilds ``v``'s own ``grad_fn`` from the new ``base`` (``AsStridedBackward0``).
+
+Every view remembers how to replay itself from its root base (``Tensor._view_fn``, set by
+``tensor.as_view``). Other views of the same base see a new base ``grad_fn``; ``edge_of``
+notices it and rebuilds theirs the same way before use (``autograd/record.py``).
 """
 
 from __future__ import annotations
@@ -13,21 +24,67 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.hooks import move_retain
-from autodiff.autograd.node import Node, edge_of
+from autodiff.autograd.node import Node, edges_of
+from autodiff.autograd.record import edge_of, refresh_view, replay
+from autodiff.ops._prep import device_mismatch
 from autodiff.ops.arithmetic import add, div, mul, sub
-from autodiff.ops.elementwise import clamp
+from autodiff.ops.broadcasting import expand, sum_to
+from autodiff.ops.comparison import where
 from autodiff.ops.indexing import _convert_index, index_put
-from autodiff.ops.reduction import expand, sum_to
-from autodiff.ops.views import inplace_on_view
+from autodiff.ops.unary import clamp
 from autodiff.tensor import LEAF_INPLACE, Tensor, _make
 
+VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
 
-def _dtype_word(t: Tensor) -> str:
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}[t.dtype.name]
+
+class CopySlices(Node):
+    """``base`` with the region of a view replaced by new values (edges: old base, values)."""
+
+    __slots__ = ("steps", "base_shape", "value_dtype")
+
+    def backward(self, g: Tensor) -> tuple:
+        eb, ev = edges_of(self)
+        gb = gv = None
+        if ev is not None:
+            gv = replay(g, self.steps)
+            if gv.dtype is not self.value_dtype:
+                gv = gv.to(self.value_dtype)
+        if eb is not None:
+            be = g._be
+            keep = _make(be.ones(self.base_shape, "bool"), be)
+            with no_grad():
+                region = replay(keep, self.steps)
+            be.fill(region._data, False)
+            gb = where(keep, g, 0.0)
+        return gb, gv
+
+
+def inplace_on_view(t: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
+    """Tracked in-place op on the view ``t``: compute, write, rebase base and view."""
+    root = t._base
+    if root._requires_grad and root.grad_fn is None:
+        raise RuntimeError(VIEW_OF_LEAF)
+    if t._view_fn[1] is not root.grad_fn:
+        refresh_view(t)
+    base_edge = edge_of(root)
+    be = t._be
+    snapshot = _make(be.copy(t._data), be, t.grad_fn)
+    snapshot._requires_grad = t._requires_grad
+    snapshot._output_nr = t._output_nr
+    result = compute(snapshot)
+    _write(t, result)
+    if not result._requires_grad and base_edge is None:
+        return t
+    node = CopySlices((base_edge, edge_of(result) if isinstance(result, Tensor) else None))
+    node.steps = t._view_fn[0]
+    node.base_shape = root._data.shape
+    node.value_dtype = result.dtype
+    _rebase(root, node, 0)
+    refresh_view(t)
+    return t
 
 
 def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
@@ -39,7 +96,7 @@ def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) 
         or any(isinstance(o, Tensor) and o._requires_grad for o in others)
     )
     if tracked and base is not None:
-        return inplace_on_view(t, compute, _write)
+        return inplace_on_view(t, compute)
     if tracked and t._requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE)
     be = t._be
@@ -83,8 +140,8 @@ def _write(t: Tensor, result: Tensor) -> None:
         rk, tk = result.dtype.kind, t.dtype.kind
         if {"b": 0, "i": 1, "f": 2}[rk] > {"b": 0, "i": 1, "f": 2}[tk]:
             raise RuntimeError(
-                f"result type {_dtype_word(result)} can't be cast to the desired output type "
-                f"{_dtype_word(t)}"
+                f"result type {result.dtype.word} can't be cast to the desired output type "
+                f"{t.dtype.word}"
             )
     t._be.copyto(t._data, result._data)
     t._version[0] += 1
@@ -170,7 +227,7 @@ class CopyBackwards(Node):
     __slots__ = ("src_shape", "src_dtype", "src_device")
 
     def backward(self, g: Tensor) -> tuple:
-        es = self.next_edges[1]
+        es = edges_of(self)[1]
         gs = None
         if es is not None:
             gs = sum_to(g, self.src_shape).to(device=self.src_device, dtype=self.src_dtype)
@@ -200,9 +257,7 @@ def _fill(t: Tensor, value: Any, node_cls: type) -> Tensor:
     base = t._base
     if _grad.enabled and base is not None and (t._requires_grad or base._requires_grad):
         be = t._be
-        return inplace_on_view(
-            t, lambda x: _make(be.full(x._data.shape, value, x.dtype.name), be), _write
-        )
+        return inplace_on_view(t, lambda x: _make(be.full(x._data.shape, value, x.dtype.name), be))
     if _grad.enabled and t._requires_grad:
         if t.grad_fn is None:
             raise RuntimeError(LEAF_INPLACE)
@@ -222,9 +277,7 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     )
     if tracked and base is not None:
         shape = t.shape
-        return inplace_on_view(
-            t, lambda x: expand(src.to(device=t.device, dtype=t.dtype), shape), _write
-        )
+        return inplace_on_view(t, lambda x: expand(src.to(device=t.device, dtype=t.dtype), shape))
     if tracked and t._requires_grad and t.grad_fn is None:
         raise RuntimeError(LEAF_INPLACE)
     prev = _grad.enabled
@@ -254,11 +307,21 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         # The common untracked case writes through the backend directly.
         if isinstance(value, Tensor):
             if value._be is not t._be:
-                from autodiff.ops._prep import device_mismatch
-
                 raise device_mismatch(t, value, "index_put_")
             value = value._data
         t._be.setitem(t._data, idx, value)
         t._version[0] += 1
         return
     apply_inplace(t, lambda x: index_put(x, idx, value, _converted=True), value)
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ()
+METHODS = {
+    "__setitem__": setitem,
+    "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_, "__ipow__": pow_,
+    "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_,
+    "clamp_": clamp_, "clip_": clamp_, "zero_": zero_, "fill_": fill_, "copy_": copy_,
+}

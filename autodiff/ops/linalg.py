@@ -1,11 +1,21 @@
-"""Matrix products: ``mm`` and ``matmul`` (with NumPy/PyTorch broadcasting of batch dims)."""
+"""Products: ``mm``, ``matmul`` (NumPy/PyTorch broadcasting of batch dims), ``dot``, ``bmm``,
+``outer``, ``einsum``, and ``linear`` (``AddmmBackward0`` for the common 2-D case).
+
+``einsum``'s backward for each operand is another ``einsum`` (of the gradient with the
+other operands), so it is differentiable to any order.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
-from autodiff.ops._prep import device_mismatch, promote
-from autodiff.ops.reduction import sum_to
+from autodiff.autograd.node import Node, edges_of
+from autodiff.autograd.record import edge_of, record
+from autodiff.ops._prep import cast, check_same_device, device_mismatch, promote
+from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
 
@@ -14,7 +24,7 @@ class MmBackward0(Node):
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
-        ea, eb = self.next_edges
+        ea, eb = edges_of(self)
         if not _grad.enabled:
             # Nothing to record (no create_graph): the two products straight on the backend,
             # without the transposed views and mm's checks (inputs valid by construction).
@@ -32,13 +42,8 @@ def _check(a: Tensor, b: Tensor, op: str) -> tuple:
     if a._be is not b._be:
         raise device_mismatch(a, b, op)
     if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:  # `is`: fast path
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_c(a)} != {_c(b)}")
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a.dtype.c_name} != {b.dtype.c_name}")
     return a, b
-
-
-def _c(t: Tensor) -> str:
-    return {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int",
-            "int32": "int", "bool": "bool"}.get(t.dtype.name, t.dtype.name)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -56,8 +61,10 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     be = a._be
     data = be.matmul(a._data, b._data)
     if _grad.enabled and (a._requires_grad or b._requires_grad):
+        # Recorded inline, not through ``record``: mm is one of the hot ops
+        # (docs/architecture.md), and it saves only what the needed gradients use.
         node = MmBackward0((edge_of(a), edge_of(b)))
-        ea, eb = node.next_edges
+        ea, eb = edges_of(node)
         # Save only what the needed gradients use: b for a's, a for b's.
         node.save(a if eb is not None else b, b if ea is not None else a)
         return _make(data, be, node)
@@ -78,7 +85,7 @@ class MatmulBackward(Node):
             g = g.unsqueeze(-1)
         if a.ndim == 1:
             g = g.unsqueeze(-2)
-        ea, eb = self.next_edges
+        ea, eb = edges_of(self)
         ga = gb = None
         if ea is not None:
             ga = sum_to(matmul(g, b2.transpose(-1, -2)), a2._data.shape).reshape(self.a_shape)
@@ -99,8 +106,11 @@ class BmmBackward0(MatmulBackward):
     __slots__ = ()
 
 
-class UnsafeViewBackward0(MatmulBackward):
+class BroadcastMatmulBackward(MatmulBackward):
+    """matmul with broadcast batch dims (PyTorch's node is the reshape it ends with)."""
+
     __slots__ = ()
+    torch_name = "UnsafeViewBackward0"
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -129,27 +139,19 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         )
     be = a._be
     data = be.matmul(a._data, b._data)
-    if _grad.enabled and (a._requires_grad or b._requires_grad):
-        if len(sa) == 1 and len(sb) == 1:
-            cls: type = DotBackward0
-        elif len(sb) == 1 and len(sa) == 2:
-            cls = MvBackward0
-        elif len(sa) == 3 and len(sb) == 3 and sa[0] == sb[0]:
-            cls = BmmBackward0
-        else:
-            cls = UnsafeViewBackward0
-        node = cls((edge_of(a), edge_of(b)))
-        node.a_shape, node.b_shape = sa, sb
-        node.save(a, b)
-        return _make(data, be, node)
-    return _make(data, be)
+    if len(sa) == 1 and len(sb) == 1:
+        cls: type = DotBackward0
+    elif len(sb) == 1 and len(sa) == 2:
+        cls = MvBackward0
+    elif len(sa) == 3 and len(sb) == 3 and sa[0] == sb[0]:
+        cls = BmmBackward0
+    else:
+        cls = BroadcastMatmulBackward
+    return record(_make(data, be), cls, (a, b), saved=(a, b), a_shape=sa, b_shape=sb)
 
 
 def _rows(shape: tuple) -> int:
-    n = 1
-    for d in shape[:-1]:
-        n *= d
-    return n
+    return math.prod(shape[:-1])
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
@@ -158,3 +160,163 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
             f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors"
         )
     return matmul(input, other)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched matrix product of ``(b, n, m)`` and ``(b, m, p)`` tensors."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor, got {input.ndim}D and {mat2.ndim}D")
+    sa, sb = input._data.shape, mat2._data.shape
+    if sa[0] != sb[0] or sa[2] != sb[1]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{sa[0]}, {sa[2]}] "
+            f"but got: [{sb[0]}, {sb[1]}]."
+        )
+    return matmul(input, mat2)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """``input[i] * vec2[j]`` for 1-D tensors (PyTorch records it as a ``mul``)."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected 1D tensors, but got {input.ndim}D and {vec2.ndim}D")
+    return input.reshape(-1, 1) * vec2
+
+
+ger = outer
+
+
+class EinsumBackward0(Node):
+    __slots__ = ("ins", "out", "shapes")
+
+    def backward(self, g: Tensor) -> tuple:
+        ops = self.unpack()
+        grads = []
+        for i, edge in enumerate(edges_of(self)):
+            if edge is None:
+                grads.append(None)
+                continue
+            target = self.ins[i]
+            others = [self.ins[k] for k in range(len(ops)) if k != i]
+            have = set(self.out).union(*others) if others else set(self.out)
+            # Letters only in this operand were summed away: they come back by broadcasting.
+            kept = "".join(c for c in dict.fromkeys(target) if c in have)
+            expr = ",".join([self.out] + others) + "->" + kept
+            gi = einsum(expr, g, *[ops[k] for k in range(len(ops)) if k != i])
+            grads.append(_restore(gi, kept, target, self.shapes[i]))
+        return tuple(grads)
+
+
+def _restore(g: Tensor, kept: str, target: str, shape: tuple) -> Tensor:
+    """Bring ``g`` (subscripts ``kept``) to the operand's subscripts ``target`` and shape."""
+    if len(set(target)) != len(target):
+        raise NotImplementedError("einsum: gradients of repeated subscripts in one operand (diagonals)")
+    order = [c for c in target if c in kept]
+    g = g.permute(tuple(kept.index(c) for c in order)) if order else g
+    view = []
+    it = iter(g.shape)
+    for c in target:
+        view.append(next(it) if c in kept else 1)
+    return g.reshape(tuple(view)).expand(shape)
+
+
+def _parse(equation: str, operands: list) -> tuple[list[str], str]:
+    """Explicit subscripts (``...`` replaced by spare letters), and the output's."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(operands):
+        raise ValueError(f"einsum(): {len(ins)} operands in the equation but {len(operands)} given")
+    used = set(eq) - set(".,->")
+    spare = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    ell = 0
+    for sub, op in zip(ins, operands):
+        if "..." in sub:
+            ell = max(ell, op.ndim - (len(sub) - 3))
+    ell_letters = "".join(spare[:ell])
+    new_ins = []
+    for sub, op in zip(ins, operands):
+        if "..." in sub:
+            n = op.ndim - (len(sub) - 3)
+            sub = sub.replace("...", ell_letters[ell - n:] if n else "")
+        if len(sub) != op.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(sub)}) does not match "
+                f"the number of dimensions ({op.ndim}) for operand {len(new_ins)}"
+            )
+        new_ins.append(sub)
+    if arrow:
+        out = rhs.replace("...", ell_letters)
+    else:
+        counts: dict[str, int] = {}
+        for sub in new_ins:
+            for c in sub:
+                counts[c] = counts.get(c, 0) + 1
+        out = ell_letters + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell_letters))
+    return new_ins, out
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``."""
+    ops = list(operands[0]) if len(operands) == 1 and isinstance(operands[0], (list, tuple)) else list(operands)
+    if not ops:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    check_same_device(ops, "einsum")
+    dt = ops[0].dtype
+    for o in ops[1:]:
+        dt = dtypes.promote_types(dt, o.dtype)
+    ops = [cast(o, dt) for o in ops]
+    ins, out = _parse(equation, ops)
+    be = ops[0]._be
+    data = be.einsum(",".join(ins) + "->" + out, *[o._data for o in ops])
+    return record(_make(data, be), EinsumBackward0, tuple(ops), saved=tuple(ops),
+                  ins=ins, out=out, shapes=[o._data.shape for o in ops])
+
+
+class AddmmBackward0(Node):
+    """``bias + x @ w.T`` for a 2-D ``x`` (``linear``): one node instead of three."""
+
+    __slots__ = ("bias_shape",)
+
+    def backward(self, g: Tensor) -> tuple:
+        x, w = self.unpack()
+        eb, ex, ew = edges_of(self)
+        gb = sum_to(g, self.bias_shape) if eb is not None else None
+        gx = g.mm(w) if ex is not None else None
+        gw = g.t().mm(x) if ew is not None else None
+        return gb, gx, gw
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``; ``weight`` is ``(out_features, in_features)``."""
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError("linear(): input and weight must be Tensors")
+    if weight.ndim not in (1, 2):
+        raise RuntimeError(f"linear(): weight must be 1-D or 2-D, but got {weight.ndim}-D of shape {list(weight.shape)}")
+    if input._be is not weight._be:
+        raise device_mismatch(input, weight, "linear")
+    if bias is not None and bias._be is not input._be:
+        raise device_mismatch(input, bias, "linear")
+    if input.ndim == 0 or input._data.shape[-1] != weight._data.shape[-1]:
+        n = math.prod(input._data.shape[:-1])
+        k = input._data.shape[-1] if input.ndim else 1
+        wk = weight._data.shape[-1]
+        wo = weight._data.shape[0] if weight.ndim == 2 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({n}x{k} and {wk}x{wo})")
+    if (input.ndim == 2 and weight.ndim == 2 and bias is not None and bias.ndim <= 1
+            and input.dtype is weight.dtype is bias.dtype):
+        be = input._be
+        data = be.add(be.matmul(input._data, be.transpose(weight._data, (1, 0))), bias._data)
+        return record(_make(data, be), AddmmBackward0, (bias, input, weight), saved=(input, weight),
+                      bias_shape=bias._data.shape)
+    out = matmul(input, weight.t() if weight.ndim == 2 else weight)
+    return out if bias is None else out + bias
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ("mm", "matmul", "dot", "bmm", "outer", "ger", "einsum")
+METHODS = {
+    "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
+    "matmul": matmul, "mm": mm, "dot": dot, "bmm": bmm, "outer": outer, "ger": outer,
+}

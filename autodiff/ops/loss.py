@@ -11,12 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
+from autodiff.autograd.node import Node, edges_of
+from autodiff.autograd.record import record
 from autodiff.ops._prep import device_mismatch, float_result
-from autodiff.ops.elementwise import log, where
-from autodiff.ops.reduction import expand, sum_to
-from autodiff.ops.unary import log1p, sigmoid
+from autodiff.ops.broadcasting import expand, sum_to
+from autodiff.ops.comparison import where
+from autodiff.ops.unary import log, log1p, sigmoid
 from autodiff.tensor import Size, Tensor, _make
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -67,7 +69,7 @@ class MseLossBackward0(Node):
     def backward(self, g: Tensor) -> tuple:
         x, t = self.unpack()
         d = 2 * _spread(g, self.shape, self.reduction) * (x - t)
-        ex, et = self.next_edges
+        ex, et = edges_of(self)
         return (sum_to(d, self.a_shape) if ex is not None else None,
                 sum_to(-d, self.b_shape) if et is not None else None)
 
@@ -80,13 +82,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: An
     be = x._be
     diff = be.sub(x._data, t._data)
     data = _reduce_data(be, be.mul(diff, diff), reduction)
-    if _grad.enabled and (x._requires_grad or t._requires_grad):
-        node = MseLossBackward0((edge_of(x), edge_of(t)))
-        node.reduction = reduction
-        node.a_shape, node.b_shape, node.shape = x._data.shape, t._data.shape, diff.shape
-        node.save(x, t)
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), MseLossBackward0, (x, t), saved=(x, t), reduction=reduction,
+                  a_shape=x._data.shape, b_shape=t._data.shape, shape=diff.shape)
 
 
 # ---- nll ---------------------------------------------------------------------------
@@ -161,19 +158,16 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         data = be.sum(losses)
     else:
         data = losses
-    if input._requires_grad and _grad.enabled:
-        onehot = be.zeros(xs, dt)
-        idx = be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched else be.reshape(safe_t, (1,))
-        src = be.neg(be.reshape(w, idx.shape))
-        if reduction == "mean":  # every target ignored: 0 / 0 loss, but zero gradients (PyTorch)
-            src = be.div(src, be.where(be.eq(total, 0), be.ones((), dt), total))
-        be.scatter_add(onehot, axis, idx, src)
-        node = NllLossBackward0((edge_of(input),))
-        node.coef = _make(onehot, be)
-        node.reduction = reduction
-        node.batched = batched
-        return _make(data, be, node)
-    return _make(data, be)
+    out = _make(data, be)
+    if not (input._requires_grad and _grad.enabled):
+        return out  # (the gradient's coefficients below are only worth making for a graph)
+    onehot = be.zeros(xs, dt)
+    idx = be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched else be.reshape(safe_t, (1,))
+    src = be.neg(be.reshape(w, idx.shape))
+    if reduction == "mean":  # every target ignored: 0 / 0 loss, but zero gradients (PyTorch)
+        src = be.div(src, be.where(be.eq(total, 0), be.ones((), dt), total))
+    be.scatter_add(onehot, axis, idx, src)
+    return record(out, NllLossBackward0, (input,), coef=_make(onehot, be), reduction=reduction, batched=batched)
 
 
 def _first(be: Any, t: Any, bad: Any) -> int:
@@ -191,7 +185,7 @@ class BinaryCrossEntropyBackward0(Node):
         g = _spread(g, self.shape, self.reduction)
         if w is not None:
             g = g * w
-        ex, et = self.next_edges[:2]
+        ex, et = edges_of(self)[:2]
         gx = gt = None
         if ex is not None:
             gx = g * (x - t) / (x * (1 - x)).clamp(min=1e-12)
@@ -219,12 +213,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if weight is not None:
         el = be.mul(el, weight._data)
     data = _reduce_data(be, el, reduction)
-    if _grad.enabled and (x._requires_grad or t._requires_grad):
-        node = BinaryCrossEntropyBackward0((edge_of(x), edge_of(t)))
-        node.reduction, node.shape = reduction, el.shape
-        node.save(x, t, weight)
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), BinaryCrossEntropyBackward0, (x, t), saved=(x, t, weight),
+                  reduction=reduction, shape=el.shape)
 
 
 class BinaryCrossEntropyWithLogitsBackward0(Node):
@@ -235,7 +225,7 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         g = _spread(g, self.shape, self.reduction)
         if w is not None:
             g = g * w
-        ex, et = self.next_edges[:2]
+        ex, et = edges_of(self)[:2]
         gx = gt = None
         if ex is not None:
             lw = 1 if pw is None else 1 + (pw - 1) * t
@@ -261,8 +251,6 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     x, t = _pair(input, target, "binary_cross_entropy_with_logits")
     if x._data.shape != t._data.shape:
         raise ValueError(f"Target size ({t.shape}) must be the same as input size ({x.shape})")
-    from autodiff.autograd.grad_mode import no_grad
-
     with no_grad():  # the forward value only; the node below records the gradient
         sp = _softplus_neg(x)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t
@@ -271,13 +259,16 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
             el = el * weight
     be = x._be
     data = _reduce_data(be, el._data, reduction)
-    if _grad.enabled and (x._requires_grad or t._requires_grad):
-        node = BinaryCrossEntropyWithLogitsBackward0((edge_of(x), edge_of(t)))
-        node.reduction, node.shape = reduction, el._data.shape
-        node.a_shape, node.b_shape = x._data.shape, t._data.shape
-        node.save(x, t, weight, pos_weight)
-        return _make(data, be, node)
-    return _make(data, be)
+    return record(_make(data, be), BinaryCrossEntropyWithLogitsBackward0, (x, t),
+                  saved=(x, t, weight, pos_weight), reduction=reduction, shape=el._data.shape,
+                  a_shape=x._data.shape, b_shape=t._data.shape)
 
 
 _ = (dtypes, log)
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = ()
+METHODS: dict = {}

@@ -1,42 +1,33 @@
-"""Reductions and their broadcasting twins: ``sum``, ``mean``, ``sum_to``, ``expand``.
+"""Reductions: ``sum``, ``mean``, ``prod``, ``max``/``min`` (values and indices), ``amax``/``amin``,
+``argmax``/``argmin``, ``var``/``std``, ``logsumexp``, ``norm``, and the scan ``cumsum``.
 
-``sum_to`` is the one place where broadcasting is undone: every binary op hands its
-gradient to it, and its backward is ``expand`` (whose backward is ``sum_to`` again).
+Gradients of ties follow PyTorch: a full ``max()``/``amax`` shares the gradient evenly
+between the tied elements; ``max(dim)`` sends it to the one index it returned.
 """
 
 from __future__ import annotations
 
+import math
+from collections import namedtuple
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
-from autodiff.ops._prep import cast, wrap_dims
-from autodiff.tensor import Size, Tensor, _make, as_view
-
-
-class ExpandBackward0(Node):
-    __slots__ = ("in_shape",)
-
-    def backward(self, g: Tensor) -> Tensor:
-        return sum_to(g, self.in_shape)
+from autodiff.autograd.node import Node
+from autodiff.autograd.record import record
+from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dims
+from autodiff.ops.arithmetic import maximum, minimum
+from autodiff.ops.broadcasting import SumBackward1, _expand
+from autodiff.ops.comparison import where
+from autodiff.ops.indexing import _scatter_add_into
+from autodiff.ops.shape import flip
+from autodiff.ops.unary import exp, sign
+from autodiff.tensor import Tensor, _make
 
 
 class SumBackward0(Node):
     __slots__ = ("in_shape",)
 
     def backward(self, g: Tensor) -> Tensor:
-        return _expand(g, self.in_shape)
-
-
-class SumBackward1(Node):
-    """Sum over ``dims`` (kept as size-1 dims when ``keepdim``)."""
-
-    __slots__ = ("in_shape", "dims", "keepdim")
-
-    def backward(self, g: Tensor) -> Tensor:
-        if not self.keepdim:
-            g = g.reshape(_kept_shape(self.in_shape, self.dims))
         return _expand(g, self.in_shape)
 
 
@@ -54,87 +45,6 @@ class MeanBackward1(SumBackward1):
         return SumBackward1.backward(self, g / self.count)
 
 
-def _kept_shape(shape: tuple, dims: tuple) -> tuple:
-    return tuple(1 if i in dims else n for i, n in enumerate(shape))
-
-
-def expand(t: Tensor, *sizes: Any) -> Tensor:
-    """Broadcast ``t`` to ``sizes`` (a view; -1 keeps a size): ``expand(t, 2, 3)`` or ``expand(t, (2, 3))``."""
-    shape = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else tuple(sizes)
-    in_shape = t._data.shape
-    if shape == in_shape:
-        return t
-    if len(shape) < len(in_shape):
-        raise RuntimeError(
-            f"expand({t.type()}{{{list(in_shape)}}}, size={list(shape)}): the number of sizes "
-            f"provided ({len(shape)}) must be greater or equal to the number of dimensions in "
-            f"the tensor ({len(in_shape)})"
-        )
-    lead = len(shape) - len(in_shape)
-    if -1 in shape:
-        shape = tuple(in_shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
-    for i, n in enumerate(in_shape):
-        if n != 1 and n != shape[lead + i]:
-            raise RuntimeError(
-                f"The expanded size of the tensor ({shape[lead + i]}) must match the existing "
-                f"size ({n}) at non-singleton dimension {lead + i}.  Target sizes: "
-                f"{list(shape)}.  Tensor sizes: {list(in_shape)}"
-            )
-    return _expand_view(t, shape)
-
-
-def _expand(t: Tensor, shape: tuple) -> Tensor:
-    """``expand`` to a ``shape`` known to be valid (the backward of a reduction)."""
-    return t if t._data.shape == shape else _expand_view(t, shape)
-
-
-def _expand_view(t: Tensor, shape: tuple) -> Tensor:
-    """The broadcast view of ``t`` at a valid ``shape``, recorded as ``ExpandBackward0``."""
-    in_shape = t._data.shape
-    be = t._be
-    out = _make(be.broadcast_to(t._data, shape), be)
-    as_view(out, t, expand, (shape,))
-    if t._requires_grad and _grad.enabled:
-        node = ExpandBackward0((edge_of(t),))
-        node.in_shape = in_shape
-        out.grad_fn = node
-        out._requires_grad = True
-    return out
-
-
-def broadcast_to(t: Tensor, shape: Any) -> Tensor:
-    return expand(t, shape)
-
-
-def sum_to(t: Tensor, shape: tuple) -> Tensor:
-    """Sum ``t`` down to ``shape`` (the inverse of broadcasting ``shape`` up to t's shape)."""
-    in_shape = t._data.shape
-    if in_shape == shape:
-        return t
-    lead = len(in_shape) - len(shape)
-    dims = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and in_shape[lead + i] != 1
-    )
-    be = t._be
-    data = be.sum(t._data, dims, True)
-    if lead:
-        data = be.reshape(data, shape)
-    out = _make(data, be)
-    if t._requires_grad and _grad.enabled:
-        node = SumBackward1((edge_of(t),))
-        node.in_shape = in_shape
-        node.dims = dims
-        node.keepdim = True
-        out.grad_fn = node
-        out._requires_grad = True
-    return out
-
-
-def sum_to_size(t: Tensor, *size: Any) -> Tensor:
-    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
-    return sum_to(t, shape)
-
-
 def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str) -> Tensor:
     if dtype is not None:
         t = cast(t, dtype)
@@ -142,44 +52,23 @@ def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str)
         if t._data.dtype.kind != "f":
             raise RuntimeError(
                 f"mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {_type_word(t.dtype)}"
+                f"point or complex dtype. Got: {t.dtype.word}"
             )
     elif t._data.dtype.kind != "f":
         t = cast(t, dtypes.int64)
     be = t._be
     in_shape = t._data.shape
     if dim is None or (not isinstance(dim, int) and len(dim) == 0 and not keepdim):
-        data = (be.mean if mean else be.sum)(t._data)
-        out = _make(data, be)
-        if t._requires_grad and _grad.enabled:
-            node = (MeanBackward0 if mean else SumBackward0)((edge_of(t),))
-            node.in_shape = in_shape
-            if mean:
-                node.count = Size(in_shape).numel()
-            out.grad_fn = node
-            out._requires_grad = True
-        return out
-    dims = wrap_dims(dim, len(in_shape)) if in_shape else ()
-    data = (be.mean if mean else be.sum)(t._data, dims, keepdim)
-    out = _make(data, be)
-    if t._requires_grad and _grad.enabled:
-        node = (MeanBackward1 if mean else SumBackward1)((edge_of(t),))
-        node.in_shape = in_shape
-        node.dims = dims
-        node.keepdim = keepdim
+        out = _make((be.mean if mean else be.sum)(t._data), be)
         if mean:
-            count = 1
-            for d in dims:
-                count *= in_shape[d]
-            node.count = count
-        out.grad_fn = node
-        out._requires_grad = True
-    return out
-
-
-def _type_word(dt: dtypes.dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "bool": "Bool", "int16": "Short", "int8": "Char",
-            "uint8": "Byte"}.get(dt.name, dt.name)
+            return record(out, MeanBackward0, (t,), in_shape=in_shape, count=math.prod(in_shape))
+        return record(out, SumBackward0, (t,), in_shape=in_shape)
+    dims = wrap_dims(dim, len(in_shape)) if in_shape else ()
+    out = _make((be.mean if mean else be.sum)(t._data, dims, keepdim), be)
+    if mean:
+        return record(out, MeanBackward1, (t,), in_shape=in_shape, dims=dims, keepdim=keepdim,
+                      count=math.prod([in_shape[d] for d in dims]))
+    return record(out, SumBackward1, (t,), in_shape=in_shape, dims=dims, keepdim=keepdim)
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
@@ -190,3 +79,367 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = N
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Mean of all elements, or over ``dim``; floating tensors only, as in PyTorch."""
     return _reduce(input, dim, keepdim, True, dtype, "mean")
+
+
+def _return_type(name: str) -> type:
+    """``(values, indices)`` named tuple printed as PyTorch's ``torch.return_types.max(...)``."""
+
+    def __repr__(self: Any) -> str:  # noqa: N807
+        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    return type(name, (namedtuple(name, ["values", "indices"]),), {"__slots__": (), "__repr__": __repr__})
+
+
+return_max = _return_type("max")
+
+
+return_min = _return_type("min")
+
+
+def _axes(dim: Any, ndim: int) -> tuple | None:
+    """``None`` (all dims) or the wrapped tuple of dims."""
+    if dim is None:
+        return None
+    if not isinstance(dim, int) and len(dim) == 0:
+        return None
+    return wrap_dims(dim, ndim) if ndim else ()
+
+
+def _kept(g: Tensor, in_shape: tuple, axes: tuple | None, keepdim: bool) -> Tensor:
+    """``g`` reshaped so that it broadcasts against the input (reduced dims of size 1)."""
+    if keepdim and axes is not None:
+        return g
+    if axes is None:
+        return g.reshape((1,) * len(in_shape))
+    return g.reshape(tuple(1 if i in axes else n for i, n in enumerate(in_shape)))
+
+
+def _count(in_shape: tuple, axes: tuple | None) -> int:
+    return math.prod(in_shape) if axes is None else math.prod([in_shape[d] for d in axes])
+
+
+def _record(out: Tensor, cls: type, a: Tensor, axes: tuple | None, keepdim: bool, extra: Any = None) -> Tensor:
+    """``record`` for the reductions below: they all save their input and read the same fields."""
+    return record(out, cls, (a,), saved=(a,), in_shape=a._data.shape, axes=axes, keepdim=keepdim, extra=extra)
+
+
+class _Reduction(Node):
+    __slots__ = ("in_shape", "axes", "keepdim", "extra")
+
+
+# ---- prod ----------------------------------------------------------------------------
+class ProdBackward0(_Reduction):
+    """d prod / d x_i = product of the others; computed exactly even when some x are 0."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        g = _kept(g, self.in_shape, self.axes, self.keepdim)
+        be = x._be
+        if not be.any(be.eq(x._data, 0)):
+            total = prod(x) if self.axes is None else prod(x, self.axes[0], True)
+            return g * _kept(total, self.in_shape, self.axes, True) / x
+        return g * _prod_of_others(x, self.axes)
+
+
+class ProdBackward1(ProdBackward0):
+    __slots__ = ()
+
+
+def _prod_of_others(x: Tensor, axes: tuple | None) -> Tensor:
+    """For each element, the product of the other elements of its reduction group."""
+    shape = x._data.shape
+    if axes is None:
+        flat = x.reshape(-1)
+        return _prod_of_others(flat, (0,)).reshape(shape)
+    (d,) = axes
+    n = shape[d]
+    moved = x.transpose(d, -1) if d != x.ndim - 1 else x
+    # rows[..., i, j] = x[..., j] except 1 at j == i, so prod over j excludes element i.
+    rows = moved.unsqueeze(-2).expand(moved.shape[:-1] + (n, n))
+    be = x._be
+    ar = be.arange(0, n, 1, "int64")
+    eye = _make(be.eq(be.reshape(ar, (n, 1)), be.reshape(ar, (1, n))), be)
+    others = prod(where(eye, 1.0, rows), -1)
+    return others.transpose(d, -1) if d != x.ndim - 1 else others
+
+
+def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """Product of all elements, or over one ``dim``."""
+    a = cast(input, dtype) if dtype is not None else input
+    if dtype is None and a.dtype.kind != "f":
+        a = cast(a, dtypes.int64)
+    be = a._be
+    if dim is None:
+        return _record(_make(be.prod(a._data), be), ProdBackward0, a, None, False)
+    axes = (wrap_dim(dim, a.ndim),) if a.ndim else ()
+    data = be.prod(a._data, axes, keepdim)
+    return _record(_make(data, be), ProdBackward1, a, axes or None, keepdim)
+
+
+# ---- max / min / amax / amin -----------------------------------------------------------
+class AmaxBackward0(_Reduction):
+    """The gradient is shared evenly between the elements equal to the extremum."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        be = x._be
+        fn = be.amax if self.extra else be.amin
+        ext = fn(x._data, self.axes, True)
+        mask = be.astype(be.eq(x._data, ext), x.dtype.name)
+        count = be.sum(mask, self.axes, True)
+        share = _make(be.div(mask, count), be)
+        return _kept(g, self.in_shape, self.axes, self.keepdim) * share
+
+
+class AminBackward0(AmaxBackward0):
+    __slots__ = ()
+
+
+class MaxBackward1(AmaxBackward0):
+    __slots__ = ()
+
+
+class MinBackward1(AmaxBackward0):
+    __slots__ = ()
+
+
+class MaxBackward0(_Reduction):
+    """``max(dim)``: the gradient goes to the returned index only."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        if not self.in_shape:  # a 0-d input is its own maximum
+            return g
+        index = self.extra
+        (d,) = self.axes
+        g = _kept(g, self.in_shape, self.axes, self.keepdim)
+        return _scatter_add_into(g, self.in_shape, d, index)
+
+
+class MinBackward0(MaxBackward0):
+    __slots__ = ()
+
+
+def _extreme(input: Tensor, dim: Any, keepdim: bool, take_max: bool, op: str) -> Any:
+    be = input._be
+    if dim is None:
+        if input.numel() == 0:
+            raise RuntimeError(
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        data = (be.amax if take_max else be.amin)(input._data)
+        return _record(_make(data, be), MaxBackward1 if take_max else MinBackward1, input, None, False, take_max)
+    if isinstance(dim, Tensor):
+        return (maximum if take_max else minimum)(input, dim)
+    d = wrap_dim(dim, input.ndim)
+    axis = d if input.ndim else None
+    idx = (be.argmax if take_max else be.argmin)(input._data, axis, keepdim)
+    data = (be.amax if take_max else be.amin)(input._data, axis, keepdim)
+    indices = _make(be.astype(idx, "int64"), be)
+    values = record(_make(data, be), MaxBackward0 if take_max else MinBackward0, (input,),
+                    in_shape=input._data.shape, axes=(d,), keepdim=keepdim,
+                    extra=indices if keepdim else indices.unsqueeze(d))
+    return (return_max if take_max else return_min)(values, indices)
+
+
+def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``."""
+    return _extreme(input, dim, keepdim, True, "max")
+
+
+def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``."""
+    return _extreme(input, dim, keepdim, False, "min")
+
+
+def _amax_like(input: Tensor, dim: Any, keepdim: bool, take_max: bool) -> Tensor:
+    axes = _axes(dim, input.ndim)
+    be = input._be
+    data = (be.amax if take_max else be.amin)(input._data, axes, keepdim)
+    return _record(_make(data, be), AmaxBackward0 if take_max else AminBackward0, input, axes, keepdim, take_max)
+
+
+def amax(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return _amax_like(input, dim, keepdim, True)
+
+
+def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
+    return _amax_like(input, dim, keepdim, False)
+
+
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    be = input._be
+    axis = None if dim is None else (wrap_dim(dim, input.ndim) if input.ndim else None)
+    return _make(be.astype(be.argmax(input._data, axis, keepdim and axis is not None), "int64"), be)
+
+
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    be = input._be
+    axis = None if dim is None else (wrap_dim(dim, input.ndim) if input.ndim else None)
+    return _make(be.astype(be.argmin(input._data, axis, keepdim and axis is not None), "int64"), be)
+
+
+# ---- var / std ---------------------------------------------------------------------
+class VarBackward0(_Reduction):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        n = _count(self.in_shape, self.axes) - self.extra
+        centered = x - x.mean(self.axes, True) if self.axes is not None else x - x.mean()
+        # n == 0 (as many elements as the correction): the variance is nan, so is its gradient.
+        return _kept(g, self.in_shape, self.axes, self.keepdim) * (2.0 / n if n else math.inf) * centered
+
+
+class StdBackward0(_Reduction):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        n = _count(self.in_shape, self.axes) - self.extra
+        centered = x - x.mean(self.axes, True) if self.axes is not None else x - x.mean()
+        sd = std(x, self.axes, correction=self.extra, keepdim=True) if self.axes is not None else std(
+            x, correction=self.extra)
+        # Where all values are equal (std 0) the gradient is 0, as in PyTorch, not 0 / 0.
+        safe = where(sd == 0, 1.0, sd)
+        return where(sd == 0, 0.0, _kept(g, self.in_shape, self.axes, self.keepdim) * centered / (safe * n))
+
+
+def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple:
+    if isinstance(dim, bool):  # var(x, False): the old positional ``unbiased``
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+def _var(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, is_std: bool) -> Tensor:
+    a = float_result(input)
+    dim, corr = _var_args(dim, unbiased, correction)
+    axes = _axes(dim, a.ndim)
+    be = a._be
+    data = be.var(a._data, axes, corr, keepdim)
+    if is_std:
+        data = be.sqrt(data)
+    return _record(_make(data, be), StdBackward0 if is_std else VarBackward0, a, axes, keepdim, corr)
+
+
+def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None) -> Tensor:
+    """Variance with Bessel's correction by default (``correction=1``, or ``unbiased=False``)."""
+    return _var(input, dim, unbiased, keepdim, correction, False)
+
+
+def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+        correction: Any = None) -> Tensor:
+    """Standard deviation (the square root of ``var``)."""
+    return _var(input, dim, unbiased, keepdim, correction, True)
+
+
+# ---- logsumexp / norm / cumsum ---------------------------------------------------------
+class LogsumexpBackward0(_Reduction):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        out = logsumexp(x, self.axes, keepdim=True)
+        return _kept(g, self.in_shape, self.axes, self.keepdim) * exp(x - out)
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
+    """``log(sum(exp(x)))`` over ``dim``, shifted by the maximum so it never overflows."""
+    a = float_result(input)
+    axes = _axes(dim, a.ndim)
+    be = a._be
+    m = be.amax(a._data, axes, True)
+    # Rows that are all -inf (or +inf) keep their max instead of producing nan.
+    m = be.where(be.isinf(m), be.zeros((), a.dtype.name), m)
+    s = be.log(be.sum(be.exp(be.sub(a._data, m)), axes, True))
+    data = be.add(s, m)
+    if not keepdim:
+        data = be.reshape(data, tuple(n for i, n in enumerate(a._data.shape)
+                                      if axes is not None and i not in axes))
+    return _record(_make(data, be), LogsumexpBackward0, a, axes, keepdim)
+
+
+class LinalgVectorNormBackward0(_Reduction):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        p = self.extra
+        g = _kept(g, self.in_shape, self.axes, self.keepdim)
+        if p == 0:
+            return g * 0 * x
+        if p == 1:
+            return g * sign(x)
+        n = norm(x, p, self.axes, keepdim=True)
+        if math.isinf(p):
+            a = x.abs()
+            be = x._be
+            fn = be.amax if p > 0 else be.amin
+            mask = be.astype(be.eq(a._data, fn(a._data, self.axes, True)), x.dtype.name)
+            share = _make(be.div(mask, be.sum(mask, self.axes, True)), be)
+            return g * sign(x) * share
+        safe = where(n == 0, 1.0, n)
+        if p == 2:
+            return where(n == 0, 0.0, g * x / safe)
+        return where(n == 0, 0.0, g * x * x.abs() ** (p - 2) / safe ** (p - 1))
+
+
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); ``p`` is a number, inf or 'fro'."""
+    a = float_result(input if dtype is None else cast(input, dtype))
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise RuntimeError(f"norm: p='{p}' is not supported (use a number, inf or 'fro')")
+    p = float(p)
+    axes = _axes(dim, a.ndim)
+    be = a._be
+    absx = be.abs(a._data)
+    if p == 2:
+        data = be.sqrt(be.sum(be.mul(a._data, a._data), axes, keepdim))
+    elif math.isinf(p):
+        data = (be.amax if p > 0 else be.amin)(absx, axes, keepdim)
+    elif p == 0:
+        data = be.sum(be.astype(be.ne(absx, 0), a.dtype.name), axes, keepdim)
+    elif p == 1:
+        data = be.sum(absx, axes, keepdim)
+    else:
+        data = be.pow(be.sum(be.pow(absx, p), axes, keepdim), 1.0 / p)
+    return _record(_make(data, be), LinalgVectorNormBackward0, a, axes, keepdim, p)
+
+
+class CumsumBackward0(Node):
+    __slots__ = ("dim",)
+
+    def backward(self, g: Tensor) -> Tensor:
+        return flip(cumsum(flip(g, (self.dim,)), self.dim), (self.dim,))
+
+
+def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running sum along ``dim``."""
+    a = cast(input, dtype) if dtype is not None else input
+    if dtype is None and a.dtype.kind != "f":
+        a = cast(a, dtypes.int64)
+    d = wrap_dim(dim, a.ndim)
+    be = a._be
+    data = be.cumsum(a._data, d) if a.ndim else be.copy(a._data)
+    return record(_make(data, be), CumsumBackward0, (a,), dim=d)
+
+
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = (
+    "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
+    "logsumexp", "norm", "cumsum",
+)
+METHODS = {name: globals()[name] for name in FUNCTIONS}

@@ -1,9 +1,8 @@
-"""More elementwise math: trigonometry, ``tanh``/``sigmoid``/``relu``, ``erf``, ``expm1``,
-``log1p``/``log2``, ``rsqrt``, rounding, ``maximum``/``minimum`` and ``lerp``.
+"""Elementwise math of one tensor: ``exp``, ``log``, ``sqrt``, ``abs``, ``sign``, trigonometry,
+``tanh``, ``sigmoid``, ``erf``, ``expm1``, ``log1p``, ``log2``, ``rsqrt``, rounding and ``clamp``.
 
-A backward that needs the op's own output (``tanh``, ``sigmoid``, ``rsqrt``) uses the saved
-output when only a first derivative is asked for, and recomputes it from the input when a
-graph is being built, so that higher-order gradients see it as a function of the input.
+A backward that needs the op's own output (``exp``, ``tanh``, ``sigmoid``, ...) saves it
+with ``record(..., save_output=True)``: see ``Node.saved_outputs``.
 """
 
 from __future__ import annotations
@@ -11,41 +10,91 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff.autograd.grad_mode import state as _grad
-from autodiff.autograd.node import Node, edge_of
-from autodiff.ops._prep import float_result, promote
-from autodiff.ops.elementwise import where
-from autodiff.ops.reduction import sum_to
+from autodiff.autograd.node import Node
+from autodiff.autograd.record import record
+from autodiff.ops._prep import as_tensor, float_result, promote
+from autodiff.ops.comparison import where
 from autodiff.tensor import Tensor, _make
 
 
-def _record(a: Tensor, data: Any, node_cls: type, save_output: bool = False) -> Tensor:
-    """Wrap ``data`` = f(a); record ``node_cls`` saving ``a`` (and the output) if needed."""
-    be = a._be
-    if not (a._requires_grad and _grad.enabled):
-        return _make(data, be)
-    node = node_cls((edge_of(a),))
-    out = _make(data, be, node)
-    if save_output:
-        result = _make(data, be)
-        result._version = out._version
-        node.save(a, result)
-    else:
-        node.save(a)
-    return out
+class ExpBackward0(Node):
+    """d exp(x) = exp(x): only the output is saved (as in PyTorch, so the input may change
+    in place)."""
+
+    __slots__ = ()
+    saved_outputs = (0,)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (result,) = self.unpack()
+        return g * result
 
 
-def _float_unary(input: Tensor, fn: str, node_cls: type, save_output: bool = False) -> Tensor:
-    a = float_result(input)
-    return _record(a, getattr(a._be, fn)(a._data), node_cls, save_output)
+def exp(input: Tensor) -> Tensor:
+    return _float_unary(input, "exp", ExpBackward0)
 
 
-class _Unary(Node):
+class LogBackward0(Node):
     __slots__ = ()
 
-    def _out(self, fn: Any) -> tuple:
-        x, result = self.unpack()
-        return x, (fn(x) if _grad.enabled else result)
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / x
+
+
+def log(input: Tensor) -> Tensor:
+    return _float_unary(input, "log", LogBackward0)
+
+
+class SqrtBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / (2 * sqrt(x))
+
+
+def sqrt(input: Tensor) -> Tensor:
+    return _float_unary(input, "sqrt", SqrtBackward0)
+
+
+class AbsBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g * sign(x)
+
+
+def abs(input: Tensor) -> Tensor:  # noqa: A001
+    be = input._be
+    data = be.abs(input._data)
+    return record(_make(data, be), AbsBackward0, (input,), saved=(input,))
+
+
+class SignBackward0(Node):
+    """The gradient of sign is zero, but (as in PyTorch) the result is part of the graph."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g * 0
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by sign; its gradient is zero."""
+    be = input._be
+    data = be.sign(input._data)
+    return record(_make(data, be), SignBackward0, (input,))
+
+
+def _float_unary(input: Tensor, fn: str, node_cls: type[Node]) -> Tensor:
+    """``fn`` of the backend on ``input`` (ints promoted to float), recorded as ``node_cls``:
+    saving its output when ``node_cls.saved_outputs`` says backward reads it, else its input."""
+    a = float_result(input)
+    out = _make(getattr(a._be, fn)(a._data), a._be)
+    if node_cls.saved_outputs:
+        return record(out, node_cls, (a,), save_output=True)
+    return record(out, node_cls, (a,), saved=(a,))
 
 
 class SinBackward0(Node):
@@ -64,43 +113,48 @@ class CosBackward0(Node):
         return g * -sin(x)
 
 
-class TanBackward0(_Unary):
+class TanBackward0(Node):
     __slots__ = ()
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        _, y = self._out(tan)
+        (y,) = self.unpack()
         return g * (1 + y * y)
 
 
-class TanhBackward0(_Unary):
+class TanhBackward0(Node):
     __slots__ = ()
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        _, y = self._out(tanh)
+        (y,) = self.unpack()
         return g * (1 - y * y)
 
 
-class SigmoidBackward0(_Unary):
+class SigmoidBackward0(Node):
     __slots__ = ()
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        _, y = self._out(sigmoid)
+        (y,) = self.unpack()
         return g * (y * (1 - y))
 
 
-class RsqrtBackward0(_Unary):
+class RsqrtBackward0(Node):
     __slots__ = ()
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        x, y = self._out(rsqrt)
-        return g * (-0.5 * y / x)
+        (y,) = self.unpack()
+        return g * (-0.5 * y * y * y)
 
 
-class Expm1Backward0(_Unary):
+class Expm1Backward0(Node):
     __slots__ = ()
+    saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
-        _, y = self._out(expm1)
+        (y,) = self.unpack()
         return g * (y + 1)
 
 
@@ -124,20 +178,8 @@ class ErfBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> Tensor:
-        from autodiff.ops.elementwise import exp
-
         (x,) = self.unpack()
         return g * (2.0 / math.sqrt(math.pi)) * exp(-(x * x))
-
-
-class ReluBackward0(Node):
-    """The gradient passes where the output is positive (0 at x == 0, as in PyTorch)."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> Tensor:
-        (x,) = self.unpack()
-        return where(x > 0, g, 0.0)
 
 
 def sin(input: Tensor) -> Tensor:
@@ -149,11 +191,11 @@ def cos(input: Tensor) -> Tensor:
 
 
 def tan(input: Tensor) -> Tensor:
-    return _float_unary(input, "tan", TanBackward0, True)
+    return _float_unary(input, "tan", TanBackward0)
 
 
 def tanh(input: Tensor) -> Tensor:
-    return _float_unary(input, "tanh", TanhBackward0, True)
+    return _float_unary(input, "tanh", TanhBackward0)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -162,17 +204,17 @@ def sigmoid(input: Tensor) -> Tensor:
     be = a._be
     # 0.5 * (1 + tanh(x / 2)) is exact algebra and never overflows.
     data = be.mul(be.add(be.tanh(be.mul(a._data, 0.5)), 1), 0.5)
-    return _record(a, data, SigmoidBackward0, True)
+    return record(_make(data, be), SigmoidBackward0, (a,), save_output=True)
 
 
 def rsqrt(input: Tensor) -> Tensor:
     a = float_result(input)
     be = a._be
-    return _record(a, be.div(1, be.sqrt(a._data)), RsqrtBackward0, True)
+    return record(_make(be.div(1, be.sqrt(a._data)), be), RsqrtBackward0, (a,), save_output=True)
 
 
 def expm1(input: Tensor) -> Tensor:
-    return _float_unary(input, "expm1", Expm1Backward0, True)
+    return _float_unary(input, "expm1", Expm1Backward0)
 
 
 def log1p(input: Tensor) -> Tensor:
@@ -185,11 +227,6 @@ def log2(input: Tensor) -> Tensor:
 
 def erf(input: Tensor) -> Tensor:
     return _float_unary(input, "erf", ErfBackward0)
-
-
-def relu(input: Tensor) -> Tensor:
-    be = input._be
-    return _record(input, be.maximum(input._data, be.zeros((), input.dtype.name)), ReluBackward0)
 
 
 # ---- rounding: piecewise constant, so the gradient is zero -------------------------
@@ -213,10 +250,7 @@ class RoundBackward0(_ZeroGrad):
 
 
 def _rounding(input: Tensor, data: Any, node_cls: type) -> Tensor:
-    be = input._be
-    if input._requires_grad and _grad.enabled:
-        return _make(data, be, node_cls((edge_of(input),)))
-    return _make(data, be)
+    return record(_make(data, input._be), node_cls, (input,))
 
 
 def floor(input: Tensor) -> Tensor:
@@ -232,56 +266,57 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     return _rounding(input, input._be.round(input._data, decimals), RoundBackward0)
 
 
-# ---- binary ------------------------------------------------------------------------
-class MaximumBackward0(Node):
-    """Where ``a == b`` each side gets half the gradient, as in PyTorch."""
+class ClampBackward1(Node):
+    """clamp with scalar bounds: the gradient passes where min <= x <= max."""
 
-    __slots__ = ("a_shape", "b_shape", "take_max")
+    __slots__ = ("lo", "hi")
 
-    def backward(self, g: Tensor) -> tuple:
-        a, b = self.unpack()
-        ea, eb = self.next_edges
-        first = (a > b) if self.take_max else (a < b)
-        tie = a == b
-        ga = gb = None
-        if ea is not None:
-            ga = sum_to(where(first, g, where(tie, g * 0.5, 0.0)), self.a_shape)
-        if eb is not None:
-            second = (a < b) if self.take_max else (a > b)
-            gb = sum_to(where(second, g, where(tie, g * 0.5, 0.0)), self.b_shape)
-        return ga, gb
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        be = x._be
+        inside = None
+        if self.lo is not None:
+            inside = be.ge(x._data, self.lo)
+        if self.hi is not None:
+            upper = be.le(x._data, self.hi)
+            inside = upper if inside is None else be.logical_and(inside, upper)
+        return g * _make(be.astype(inside, g.dtype.name), be)
 
 
-class MinimumBackward0(MaximumBackward0):
-    __slots__ = ()
-
-
-def _extremum(input: Tensor, other: Any, take_max: bool) -> Tensor:
-    op = "maximum" if take_max else "minimum"
-    if not isinstance(other, Tensor):
-        raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(other).__name__}")
-    a, b = promote(input, other, op)
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    """Limit values to ``[min, max]`` (either bound may be None)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_tensor(input, min, max)
+    a = input
+    for bound in (min, max):
+        if bound is not None:
+            a, _ = promote(a, bound, "clamp")
     be = a._be
-    data = (be.maximum if take_max else be.minimum)(a._data, b._data)
-    if _grad.enabled and (a._requires_grad or b._requires_grad):
-        node = (MaximumBackward0 if take_max else MinimumBackward0)((edge_of(a), edge_of(b)))
-        node.a_shape, node.b_shape = a._data.shape, b._data.shape
-        node.take_max = take_max
-        node.save(a, b)
-        return _make(data, be, node)
-    return _make(data, be)
+    data = be.clip(a._data, min, max)
+    return record(_make(data, be), ClampBackward1, (a,), saved=(a,), lo=min, hi=max)
 
 
-def maximum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise maximum of two tensors (broadcasting)."""
-    return _extremum(input, other, True)
+def _clamp_tensor(input: Tensor, lo: Any, hi: Any) -> Tensor:
+    lo = None if lo is None else as_tensor(lo, input)
+    hi = None if hi is None else as_tensor(hi, input)
+    out = input
+    if lo is not None:
+        out = where(out < lo, lo, out)
+    if hi is not None:
+        out = where(out > hi, hi, out)
+    return out
 
 
-def minimum(input: Tensor, other: Tensor) -> Tensor:
-    """Elementwise minimum of two tensors (broadcasting)."""
-    return _extremum(input, other, False)
+clip = clamp
 
 
-def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
-    """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
-    return input + weight * (end - input)
+# ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
+# the Tensor methods and operators in METHODS (autodiff/__init__.py and
+# autodiff/tensor_methods.py read both).
+FUNCTIONS = (
+    "exp", "log", "sqrt", "abs", "sign", "sin", "cos", "tan", "tanh", "sigmoid", "rsqrt", "expm1",
+    "log1p", "log2", "erf", "floor", "ceil", "round", "clamp", "clip",
+)
+METHODS = {name: globals()[name] for name in FUNCTIONS} | {"__abs__": abs}

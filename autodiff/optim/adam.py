@@ -6,9 +6,9 @@ import math
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.grad_mode import no_grad
+from autodiff.autograd.grad_mode import enable_grad, no_grad
+from autodiff.ops.arithmetic import maximum
 from autodiff.ops.creation import tensor, zeros_like
-from autodiff.ops.unary import maximum
 from autodiff.optim.optimizer import Optimizer
 
 
@@ -31,8 +31,6 @@ class Adam(Optimizer):
     def step(self, closure: Any = None) -> Any:
         loss = None
         if closure is not None:
-            from autodiff.autograd.grad_mode import enable_grad
-
             with enable_grad():
                 loss = closure()
         with no_grad():

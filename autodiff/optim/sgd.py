@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodiff.autograd.grad_mode import no_grad
+from autodiff.autograd.grad_mode import enable_grad, no_grad
 from autodiff.optim.optimizer import Optimizer
 
 
@@ -25,8 +25,6 @@ class SGD(Optimizer):
     def step(self, closure: Any = None) -> Any:
         loss = None
         if closure is not None:
-            from autodiff.autograd.grad_mode import enable_grad
-
             with enable_grad():
                 loss = closure()
         with no_grad():

@@ -1,0 +1,122 @@
+"""How an op adds itself to the graph: ``edge_of`` an input, and ``record`` a node.
+
+Every op computes its result on the backend, wraps it, and hands it to ``record``::
+
+    def log(input):
+        a = float_result(input)
+        return record(_make(a._be.log(a._data), a._be), LogBackward0, (a,), saved=(a,))
+
+``record`` does nothing unless grad mode is on and an input requires grad; then it makes
+the node (edges to the inputs' nodes, the tensors backward needs, the node's fields) and
+makes it the result's ``grad_fn``. A handful of the hottest ops write the same steps
+inline (docs/architecture.md names them); nothing else does.
+
+A view whose base was changed in place since the view was made gets its ``grad_fn``
+rebuilt from the base's new one before anything records an edge to it (``refresh_view``,
+the second half of PyTorch's ``CopySlices`` rebasing: see ops/inplace.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff.autograd.grad_mode import state as _grad
+from autodiff.autograd.hooks import move_retain
+from autodiff.autograd.node import AccumulateGrad, Node, edges_of, output_alias, split_edge
+from autodiff.tensor import Tensor
+
+
+def edge_of(t: Tensor) -> Any:
+    """The edge a new node records for input ``t``: its grad_fn or AccumulateGrad
+    (``(grad_fn, output_nr)`` when ``t`` is not output 0 of its grad_fn); None when ``t``
+    needs no gradient."""
+    if not t._requires_grad:
+        return None
+    if t._base is not None and t._view_fn[1] is not t._base.grad_fn:
+        refresh_view(t)
+    fn = t.grad_fn
+    if fn is not None:
+        return fn if t._output_nr == 0 else (fn, t._output_nr)
+    acc = t._accumulator
+    if acc is None:
+        acc = t._accumulator = AccumulateGrad(t)
+    return acc
+
+
+def record(out: Tensor, node_cls: type[Node], inputs: tuple, /, saved: tuple | None = None,
+           save_output: bool = False, **fields: Any) -> Tensor:
+    """Make a ``node_cls`` node the ``grad_fn`` of ``out``, computed from ``inputs``, when
+    grad mode is on and an input requires grad; return ``out``.
+
+    ``inputs`` are the tensors that get an edge (``None`` for an operand that never gets
+    one, such as a condition); ``saved`` the tensors backward reads through ``unpack()``;
+    with ``save_output`` the output is saved after them (see ``Node.saved_outputs``);
+    ``fields`` become attributes of the node.
+    """
+    if not _grad.enabled:
+        return out
+    for t in inputs:
+        if t is not None and t._requires_grad:
+            break
+    else:
+        return out
+    node = node_cls(tuple([None if t is None else edge_of(t) for t in inputs]))
+    for name, value in fields.items():
+        setattr(node, name, value)
+    if save_output:
+        node.save(*(saved or ()), output_alias(out))
+    elif saved is not None:
+        node.save(*saved)
+    out.grad_fn = node
+    out._requires_grad = True
+    return out
+
+
+def replay(t: Tensor, steps: tuple) -> Tensor:
+    """Apply the recorded view ops ``steps`` (``Tensor._view_fn``) to ``t``."""
+    for fn, args in steps:
+        t = fn(t, *args)
+    return t
+
+
+class AsStridedBackward0(Node):
+    """The grad_fn of a view rebuilt from its base: the view ops' backwards, chained."""
+
+    __slots__ = ("chain",)
+
+    def backward(self, g: Tensor) -> Tensor:
+        for node in self.chain:
+            g = node.backward(g)
+        return g
+
+
+def refresh_view(t: Tensor) -> None:
+    """Rebuild a view's ``grad_fn`` from its base's current ``grad_fn``."""
+    root = t._base
+    steps = t._view_fn[0]
+    t._view_fn = (steps, root.grad_fn)
+    root_edge = edge_of(root)
+    old_node, old_nr = t.grad_fn, t._output_nr
+    if root_edge is None:
+        t.grad_fn = None
+        t._requires_grad = False
+        return
+    prev = _grad.enabled
+    _grad.enabled = True
+    try:
+        r = replay(root, steps)
+    finally:
+        _grad.enabled = prev
+    chain = []
+    node = r.grad_fn
+    root_node = split_edge(root_edge)[0]
+    while node is not None and node is not root_node:
+        chain.append(node)
+        node = split_edge(edges_of(node)[0])[0]
+    new = AsStridedBackward0((root_edge,))
+    new.chain = chain
+    t.grad_fn = new
+    t._output_nr = 0
+    t._requires_grad = True
+    if t._retains_grad:
+        move_retain(t, old_node, old_nr)

@@ -1,0 +1,1 @@
+"""``autodiff.utils``: helpers that are not ops (as ``torch.utils``)."""
