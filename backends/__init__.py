@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backends.array_backend import ArrayBackend
+from backends.numpy_backend import NumpyBackend
 
 __all__ = ["ArrayBackend", "register", "get", "parse_device", "registered_types", "loaded", "seed_all"]
 
@@ -86,12 +87,11 @@ def seed_all(seed: int) -> None:
 
 
 def _numpy_factory(index: int | None) -> Any:
-    from backends.numpy_backend import NumpyBackend
-
     return NumpyBackend()
 
 
 def _cupy_factory(index: int | None) -> Any:
+    # A lazy load: this module (and CuPy, which it imports) loads on the first CUDA device.
     from backends.cupy_backend import CupyBackend
 
     return CupyBackend(index or 0)

@@ -8,6 +8,7 @@ Every method takes and returns the module's arrays; dtypes are passed by name
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -276,11 +277,9 @@ class ArrayBackend:
         return self._wrap(self._erf(a))
 
     def _erf(self, a: Any) -> Any:
-        try:
+        try:  # SciPy is optional: looked up when erf is first used
             from scipy.special import erf
         except ImportError:  # no SciPy: Python's math.erf, elementwise (slow but exact)
-            import math
-
             return self.xp.vectorize(math.erf, otypes=[a.dtype])(a)
         return erf(a).astype(a.dtype, copy=False)
 
