@@ -113,3 +113,14 @@ def test_pin_malloc_keeps_freed_arrays_on_warm_pages() -> None:
     assert int(out[1]) < 50  # unpinned: ~8,000 here
     text = run.render({"machine": {"device": "cpu", "malloc": out[0]}})
     assert f"| malloc | {out[0]} |" in text
+
+
+def test_deep_chain_benchmark_runs_in_its_own_process() -> None:
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.deep_chain", "autodiff",
+                           "--samples", "1"], cwd=root, capture_output=True, text=True, check=True)
+    times = json.loads(proc.stdout)
+    assert set(times) == {"10000", "100000"} and all(t > 0 for t in times.values())

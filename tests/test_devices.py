@@ -48,6 +48,17 @@ def test_mixing_devices_raises():
             op()
 
 
+def test_functional_ops_refuse_mixed_devices():
+    x = torch.randn(2, 3)
+    w = torch.randn(4, 3, device="strict")
+    with pytest.raises(RuntimeError, match="same device"):
+        torch.nn.functional.linear(x, w)
+    with pytest.raises(RuntimeError, match="same device"):
+        torch.nn.functional.cross_entropy(x, torch.tensor([0, 1], device="strict"))
+    with pytest.raises(RuntimeError, match="same device"):
+        torch.nn.functional.conv2d(torch.randn(1, 1, 4, 4), torch.randn(1, 1, 2, 2, device="strict"))
+
+
 def test_numpy_bridge():
     import numpy as np
 

@@ -142,3 +142,33 @@ def test_myrelu_network_trains(device):
     assert losses[0] > 1e6
     assert losses[-1] < 1e-2
     assert all(b <= a * 1.5 for a, b in zip(losses[::50], losses[50::50]))
+
+
+def test_function_ctx_state_is_per_call() -> None:
+    class Dirty(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1.0)
+            ctx.mark_dirty(x)
+            ctx.set_materialize_grads(False)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class Plain(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2.0
+
+    w = torch.tensor([1.0], requires_grad=True)
+    d = Dirty.apply(w.clone())
+    p = Plain.apply(w)
+    assert d.grad_fn.dirty_tensors and d.grad_fn.materialize_grads is False
+    assert p.grad_fn.dirty_tensors == () and p.grad_fn.materialize_grads is True
+    assert p.grad_fn.to_save == () and p.grad_fn.needs_input_grad == (True,)

@@ -6,7 +6,13 @@ One row per op (or per variant of an op): ``OpSpec(op, fn, shapes, domain, param
 differential tests against PyTorch. ``op`` names what the row checks: ``"add"`` is
 ``autodiff.add``, ``"Tensor.__radd__"`` the method, ``"nn.functional.relu"`` a function
 of ``autodiff.nn.functional``. tests/test_op_properties.py fails for any exported op that
-no row names, so a new op cannot go unchecked: add its row here.
+no row names, so a new op cannot go unchecked: add its row here, under its group.
+
+The rows are grouped like ``autodiff/ops/`` (a comment header per group: unary, arithmetic,
+comparison, broadcasting, reduction, shape, indexing, linalg, activation, loss, conv,
+inplace, conversion). The shape and parameter strategies the rows use are in op_params.py.
+Besides rows that draw shapes, some rows pin one case (``fixed(...)`` shapes): broadcasting
+combinations and composites of several ops on fixed inputs.
 """
 
 from __future__ import annotations
@@ -18,32 +24,51 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from autodiff.testing.op_params_extra import (
+from autodiff.testing.op_params import (
+    advanced_index,
+    basic_index,
     bilinear_shapes,
     bmm_shapes,
     broadcast_mask,
+    cat_dim,
+    cat_shapes,
     chunks,
     class_scores,
     class_targets,
     conv_params,
     conv_shapes,
+    dim_keepdim,
     dim_keepdim_one,
     elementwise_weight,
+    expanded,
+    fixed,
+    flatten_dims,
     flip_dims,
     gather_index,
     linear_shapes,
     logit_weights,
+    mask,
+    matmul_shapes,
     mm_shapes,
+    new_shape,
+    one_dim,
+    onto_shapes,
     pad_widths,
+    permutation,
     pool_params,
     pool_shapes,
     prod_zeros,
+    reduced,
     reduction,
     repeats,
+    row_index,
     scatter_index,
     scatter_shapes,
     select_index,
+    setitem_shapes,
     split_sizes,
+    stack_dim,
+    two_dims,
     vector_pair,
 )
 from autodiff.testing.strategies import (
@@ -55,8 +80,6 @@ from autodiff.testing.strategies import (
     Domain,
     Shape,
     broadcastable_shapes,
-    cat_shapes,
-    matmul_shapes,
     one,
     same_shapes,
     shapes,
@@ -85,141 +108,6 @@ class OpSpec:
     @property
     def id(self) -> str:
         return f"{self.op}-{self.variant}" if self.variant else self.op
-
-
-# ---- parameter strategies (functions of the drawn input shapes) ---------------------------
-def _dim(ndim: int, extra: int = 0) -> st.SearchStrategy[int]:
-    n = max(ndim + extra, 1)
-    return st.integers(-n, n - 1)
-
-
-def dim_keepdim(s: tuple) -> st.SearchStrategy[dict]:
-    nd = len(s[0])
-    dims = st.lists(st.integers(0, max(nd - 1, 0)), min_size=1, max_size=max(nd, 1), unique=True)
-    dim = st.one_of(_dim(nd), dims.map(tuple)) if nd else _dim(nd)
-    return st.fixed_dictionaries({"dim": dim, "keepdim": st.booleans()})
-
-
-def one_dim(s: tuple, extra: int = 0) -> st.SearchStrategy[dict]:
-    return st.fixed_dictionaries({"dim": _dim(len(s[0]), extra)})
-
-
-def two_dims(s: tuple) -> st.SearchStrategy[dict]:
-    nd = len(s[0])
-    return st.fixed_dictionaries({"dim0": _dim(nd), "dim1": _dim(nd)})
-
-
-def permutation(s: tuple) -> st.SearchStrategy[dict]:
-    return st.permutations(range(len(s[0]))).map(lambda p: {"dims": tuple(p)})
-
-
-def flatten_dims(s: tuple) -> st.SearchStrategy[dict]:
-    nd = max(len(s[0]), 1)
-    return st.tuples(st.integers(0, nd - 1), st.integers(0, nd - 1)).map(
-        lambda d: {"start_dim": min(d), "end_dim": max(d) - nd})
-
-
-def _numel(shape: Shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
-def new_shape(s: tuple) -> st.SearchStrategy[dict]:
-    """A shape with the same number of elements (possibly with a -1)."""
-    shape = s[0]
-    n = _numel(shape)
-    options = [tuple(reversed(shape)), (n,), (-1,), (1, n), (n, 1, -1), shape + (1,), ()]
-    return st.sampled_from([o for o in options if o != () or n == 1]).map(lambda o: {"shape": o})
-
-
-@st.composite
-def expanded(draw: Any, s: tuple) -> dict:
-    """A shape ``s[0]`` expands to: leading dims added, size-1 dims grown."""
-    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
-    grown = tuple(draw(st.integers(1, 3)) if d == 1 else d for d in s[0])
-    return {"shape": lead + grown}
-
-
-@st.composite
-def reduced(draw: Any, s: tuple) -> dict:
-    """A shape that expands to ``s[0]`` (what ``sum_to_size`` sums down to)."""
-    shape = s[0]
-    drop = draw(st.integers(0, len(shape)))
-    return {"shape": tuple(1 if draw(st.booleans()) else d for d in shape[drop:])}
-
-
-@st.composite
-def onto_shapes(draw: Any, n: int = 2) -> tuple[Shape, ...]:
-    """``(S, T, ...)``: the others broadcast to S (in-place ops: the result keeps S)."""
-    full = draw(shapes())
-    out = [full]
-    for _ in range(n - 1):
-        drop = draw(st.integers(0, len(full)))
-        out.append(tuple(1 if draw(st.booleans()) else d for d in full[drop:]))
-    return tuple(out)
-
-
-@st.composite
-def basic_index(draw: Any, s: tuple) -> dict:
-    """Ints, slices (positive steps), None and Ellipsis, as ``t[...]`` takes them."""
-    index: list = []
-    for d in s[0][: draw(st.integers(0, len(s[0])))]:
-        kind = draw(st.sampled_from(["int", "slice", "none"]))
-        if kind == "none":
-            index.append(None)
-        elif kind == "int":
-            index.append(draw(st.integers(-d, d - 1)))
-        else:
-            start = draw(st.none() | st.integers(-d, d))
-            stop = draw(st.none() | st.integers(-d, d))
-            index.append(slice(start, stop, draw(st.none() | st.integers(1, 2))))
-    if draw(st.booleans()):
-        index.append(Ellipsis)
-    return {"index": tuple(index)}
-
-
-@st.composite
-def advanced_index(draw: Any, s: tuple) -> dict:
-    """A list of (possibly repeated) ints along one dimension."""
-    shape = s[0]
-    d = draw(st.integers(0, len(shape) - 1))
-    picks = draw(st.lists(st.integers(-shape[d], shape[d] - 1), min_size=1, max_size=4))
-    return {"index": (slice(None),) * d + (picks,)}
-
-
-@st.composite
-def mask(draw: Any, s: tuple) -> dict:
-    def nest(shape: Shape) -> Any:
-        if not shape:
-            return draw(st.booleans())
-        return [nest(shape[1:]) for _ in range(shape[0])]
-
-    return {"mask": nest(s[0])}
-
-
-@st.composite
-def setitem_shapes(draw: Any) -> tuple[Shape, Shape]:
-    """``(S, T)``: T broadcasts to ``S[1:]``, what ``t[i] = v`` writes."""
-    full = draw(shapes(1))
-    rest = full[1:]
-    drop = draw(st.integers(0, len(rest)))
-    return full, tuple(1 if draw(st.booleans()) else d for d in rest[drop:])
-
-
-def row_index(s: tuple) -> st.SearchStrategy[dict]:
-    return st.fixed_dictionaries({"i": st.integers(-s[0][0], s[0][0] - 1)})
-
-
-def cat_dim(s: tuple) -> st.SearchStrategy[dict]:
-    nd = len(s[0])
-    ok = [d for d in range(nd) if all(x[:d] + x[d + 1:] == s[0][:d] + s[0][d + 1:] for x in s)]
-    return st.sampled_from(ok).map(lambda d: {"dim": d})
-
-
-def stack_dim(s: tuple) -> st.SearchStrategy[dict]:
-    return one_dim(s, extra=1)
 
 
 # ---- small functions the rows call ---------------------------------------------------------
@@ -269,7 +157,14 @@ def _like(m: Any, x: Any, shape: Shape) -> Any:
     return m.zeros(shape, dtype=x.dtype, device=x.device)
 
 
-# ---- helpers of the extended op set's rows (issue 5) ----------------------------------------
+def _setitem_rows(m: Any, a: Any, b: Any) -> Any:
+    """Writes into slices and rows of a computed (2, 3) tensor, then uses it twice."""
+    y = a * 1
+    y[0, 1:] = b[:2] * a[1, :2]
+    y[1] = y[1].clone() * b
+    return y * y
+
+
 def _idx(m: Any, like: Any, values: Any) -> Any:
     """An int64 index tensor (from nested lists) on ``like``'s device."""
     return m.tensor(values, dtype=m.int64, device=like.device)
@@ -310,42 +205,46 @@ UNIT = Domain(0.0, 1.0)
 ABS_DISTINCT = Domain(-1.97, 2.0, distinct=True)  # off-centre grid: |x| never ties
 WIDE_DISTINCT = Domain(-4.0, 4.0, distinct=True)  # room for 80 distinct values (two 27s, 64)
 SIDES2 = shapes(1, 3, 2, 3).map(lambda s: (s,))  # every dim >= 2: var/std have n - 1 > 0
+INTEGERS_AVOIDED = Domain(avoid=(-2.0, -1.0, 0.0, 1.0, 2.0))  # floor/ceil: away from the jumps
+HALVES_AVOIDED = Domain(avoid=(-1.5, -0.5, 0.5, 1.5))  # round: away from the jumps
+# Pinned inputs of the composite rows: a (2, 3) and a (3,) broadcast onto it, in [0.5, 1.5].
+A, B = (2, 3), (3,)
+A_B = fixed(A, B)
+MID = Domain(0.5, 1.5)
+MID_NOT_1 = Domain(0.5, 1.5, avoid=(1.0,), margin=0.05)  # where(a > 1, ...) switches at 1
+MID_ABS_CLAMP = Domain(0.5, 1.5, avoid=(0.6 ** 0.5, 1.0, 1.5 ** 0.5), margin=0.05)  # the kinks
 F = "nn.functional."
 
 # fmt: off
 SPECS: tuple[OpSpec, ...] = (
-    # ---- arithmetic ------------------------------------------------------------------------
-    OpSpec("add", lambda m, a, b: m.add(a, b), TWO, graph="binary"),
-    OpSpec("add", lambda m, a, b: m.add(a, b, alpha=-1.5), TWO, variant="alpha"),
-    OpSpec("add", lambda m, a: a + 1.5, variant="scalar"),
-    OpSpec("Tensor.__radd__", lambda m, a: 1.5 + a),
-    OpSpec("sub", lambda m, a, b: m.sub(a, b), TWO, graph="binary"),
-    OpSpec("sub", lambda m, a, b: m.sub(a, b, alpha=2), TWO, variant="alpha"),
-    OpSpec("sub", lambda m, a: a - 0.5, variant="scalar"),
-    OpSpec("rsub", lambda m, a, b: m.rsub(a, b), TWO),
-    OpSpec("Tensor.__rsub__", lambda m, a: 1.5 - a, graph="unary"),
-    OpSpec("mul", lambda m, a, b: m.mul(a, b), TWO, graph="binary"),
-    OpSpec("mul", lambda m, a: a * 2.5, variant="scalar"),
-    OpSpec("div", lambda m, a, b: m.div(a, b), TWO, (REAL, NONZERO), graph="binary"),
-    OpSpec("div", lambda m, a: a / 4.0, variant="scalar"),
-    OpSpec("Tensor.__rtruediv__", lambda m, a: 2.0 / a, domain=NONZERO, graph="unary"),
-    OpSpec("neg", lambda m, a: m.neg(a), graph="unary"),
-    OpSpec("reciprocal", lambda m, a: m.reciprocal(a), domain=NONZERO, graph="unary"),
-    # PyTorch takes d/da a**b as exactly 0 where b == 0, so its second derivative there
-    # differs from the true one (ours): exponents are drawn away from 0.
-    OpSpec("pow", lambda m, a, b: m.pow(a, b), TWO, (POSITIVE, Domain(avoid=(0.0,))), graph="binary"),
-    OpSpec("pow", lambda m, a: m.pow(a, 3), variant="cube", graph="unary"),
-    OpSpec("pow", lambda m, a: a ** 2, variant="square", graph="unary"),
-    OpSpec("pow", lambda m, a: a ** 2.5, domain=POSITIVE, variant="fractional"),
-    OpSpec("pow", lambda m, a: a ** -1, domain=NONZERO, variant="negative"),
-    OpSpec("pow", lambda m, a: a ** 0, variant="zero"),
-    OpSpec("Tensor.__rpow__", lambda m, a: 1.5 ** a, domain=BOUNDED, graph="unary"),
-    # ---- elementwise -----------------------------------------------------------------------
+    # ---- unary (autodiff/ops/unary.py) -----------------------------------------------------------
     OpSpec("exp", lambda m, a: m.exp(a), domain=BOUNDED, graph="unary"),
+    OpSpec("exp", lambda m, a, b: (a * b).exp() + (a * a).log() * (a + b).sqrt(), A_B, MID,
+           variant="with-log-sqrt"),
     OpSpec("log", lambda m, a: m.log(a), domain=POSITIVE, graph="unary"),
     OpSpec("sqrt", lambda m, a: m.sqrt(a), domain=POSITIVE, graph="unary"),
     OpSpec("abs", lambda m, a: m.abs(a), domain=Domain(avoid=(0.0,), unbounded=True), graph="unary"),
+    OpSpec("abs", lambda m, a: (a - 1).abs() * a + (a * a).clamp(0.6, 1.5), fixed(A), MID_ABS_CLAMP,
+           variant="with-clamp"),
     OpSpec("sign", lambda m, a: m.sign(a), domain=Domain(avoid=(0.0,), unbounded=True)),
+    OpSpec("sin", lambda m, a: m.sin(a), graph="unary"),
+    OpSpec("cos", lambda m, a: m.cos(a), graph="unary"),
+    OpSpec("tan", lambda m, a: m.tan(a), domain=Domain(-1.2, 1.2), graph="unary"),
+    OpSpec("tanh", lambda m, a: m.tanh(a), graph="unary"),
+    OpSpec("sigmoid", lambda m, a: m.sigmoid(a), graph="unary"),
+    OpSpec("sigmoid", lambda m, a: m.sigmoid(a), domain=Domain(-40.0, 40.0), variant="large"),
+    OpSpec("rsqrt", lambda m, a: m.rsqrt(a), domain=POSITIVE, graph="unary"),
+    OpSpec("expm1", lambda m, a: m.expm1(a), domain=BOUNDED, graph="unary"),
+    OpSpec("log1p", lambda m, a: m.log1p(a), domain=Domain(-0.8, 2.0), graph="unary"),
+    OpSpec("log2", lambda m, a: m.log2(a), domain=POSITIVE, graph="unary"),
+    OpSpec("erf", lambda m, a: m.erf(a), graph="unary"),
+    # Piecewise constant (zero gradient): drawn away from the jumps.
+    OpSpec("floor", lambda m, a: m.floor(a), domain=INTEGERS_AVOIDED),
+    OpSpec("floor", lambda m, a: m.floor(a) * a, domain=INTEGERS_AVOIDED, variant="times-input"),
+    OpSpec("ceil", lambda m, a: m.ceil(a), domain=INTEGERS_AVOIDED),
+    OpSpec("ceil", lambda m, a: m.ceil(a) * a, domain=INTEGERS_AVOIDED, variant="times-input"),
+    OpSpec("round", lambda m, a: m.round(a), domain=HALVES_AVOIDED),
+    OpSpec("round", lambda m, a: m.round(a) * a, domain=HALVES_AVOIDED, variant="times-input"),
     OpSpec("clamp", lambda m, a: m.clamp(a, -0.5, 0.5),
            domain=Domain(avoid=(-0.5, 0.5), unbounded=True), graph="unary"),
     OpSpec("clamp", lambda m, a: m.clamp(a, min=0.2), domain=Domain(avoid=(0.2,), unbounded=True),
@@ -354,132 +253,71 @@ SPECS: tuple[OpSpec, ...] = (
            variant="max"),
     # Bounds broadcast onto the input (PyTorch's backward fails when they would widen it).
     OpSpec("clamp", lambda m, a, lo, hi: m.clamp(a, lo, hi), onto_shapes(3), DISTINCT, variant="tensor"),
-    OpSpec("where", lambda m, c, a, b: m.where(c > 0, a, b), THREE,
-           (NONZERO, REAL, REAL)),
-    OpSpec("where", lambda m, c, a: m.where(c > 0, a, 0.25), TWO, (NONZERO, REAL), variant="scalar"),
-    # ---- linear algebra --------------------------------------------------------------------
-    OpSpec("matmul", lambda m, a, b: m.matmul(a, b), matmul_shapes()),
-    OpSpec("Tensor.__rmatmul__", lambda m, a, b: b.__rmatmul__(a), matmul_shapes()),
-    OpSpec("mm", lambda m, a, b: m.mm(a, b),
-           st.tuples(*[st.integers(1, 3)] * 3).map(lambda n: ((n[0], n[1]), (n[1], n[2])))),
-    OpSpec("dot", lambda m, a, b: m.dot(a, b), st.integers(1, 4).map(lambda n: ((n,), (n,)))),
-    # ---- reductions and broadcasting ---------------------------------------------------------
-    OpSpec("sum", lambda m, a: m.sum(a)),
-    OpSpec("sum", lambda m, a, dim, keepdim: m.sum(a, dim, keepdim), params=dim_keepdim, variant="dim"),
-    OpSpec("sum", lambda m, a: a.sum(-1, keepdim=True), variant="keepdim", graph="unary"),
-    OpSpec("mean", lambda m, a: m.mean(a)),
-    OpSpec("mean", lambda m, a, dim, keepdim: m.mean(a, dim, keepdim), params=dim_keepdim, variant="dim"),
-    OpSpec("mean", lambda m, a: a.mean(0, keepdim=True), variant="keepdim", graph="unary"),
-    OpSpec("sum_to_size", lambda m, a, shape: a.sum_to_size(shape), params=reduced),
-    OpSpec("broadcast_to", lambda m, a, shape: m.broadcast_to(a, shape), params=expanded),
-    OpSpec("Tensor.expand", lambda m, a, shape: a.expand(*shape),  # x.expand() takes >= 1 size
-           params=lambda s: expanded(s).filter(lambda p: p["shape"] != ())),
-    OpSpec("Tensor.expand_as", lambda m, a, shape: a.expand_as(_like(m, a, shape)), params=expanded),
-    # ---- shape ---------------------------------------------------------------------------------
-    OpSpec("reshape", lambda m, a, shape: m.reshape(a, shape), params=new_shape),
-    OpSpec("Tensor.reshape", lambda m, a, shape: a.reshape(*shape),  # x.reshape() takes >= 1 size
-           params=lambda s: new_shape(s).filter(lambda p: p["shape"] != ())),
-    OpSpec("Tensor.view", lambda m, a, shape: a.view(shape), params=new_shape),
-    OpSpec("Tensor.view_as", lambda m, a, shape: a.view_as(_like(m, a, shape)),
-           params=lambda s: new_shape(s).filter(lambda p: -1 not in p["shape"])),
-    OpSpec("Tensor.reshape_as", lambda m, a, shape: a.transpose(0, -1).reshape_as(_like(m, a, shape)),
-           params=lambda s: new_shape(s).filter(lambda p: -1 not in p["shape"])),
-    OpSpec("flatten", lambda m, a, start_dim, end_dim: m.flatten(a, start_dim, end_dim), params=flatten_dims),
-    OpSpec("permute", lambda m, a, dims: m.permute(a, dims), params=permutation),
-    OpSpec("Tensor.permute", lambda m, a, dims: a.permute(*dims), one(1), params=permutation),
-    OpSpec("transpose", lambda m, a, dim0, dim1: m.transpose(a, dim0, dim1), params=two_dims),
-    OpSpec("transpose", lambda m, a: a.transpose(0, -1), variant="ends", graph="unary"),
-    OpSpec("t", lambda m, a: m.t(a), one(0, 2)),
-    OpSpec("Tensor.T", lambda m, a: a.T, one(2, 2)),
-    OpSpec("Tensor.mT", lambda m, a: a.mT, one(2, 3)),
-    OpSpec("unsqueeze", lambda m, a, dim: m.unsqueeze(a, dim), params=stack_dim),
-    OpSpec("squeeze", lambda m, a: m.squeeze(a), shapes(0, 3, 1, 2).map(lambda s: (s,))),
-    OpSpec("squeeze", lambda m, a, dim: m.squeeze(a, dim), shapes(0, 3, 1, 2).map(lambda s: (s,)),
-           params=one_dim, variant="dim"),
-    OpSpec("cat", lambda m, *xs, dim: m.cat(list(xs), dim), cat_shapes(), params=cat_dim),
-    OpSpec("stack", lambda m, *xs, dim: m.stack(list(xs), dim),
-           st.integers(1, 3).flatmap(same_shapes), params=stack_dim),
-    OpSpec("clone", lambda m, a: m.clone(a), graph="unary"),
-    OpSpec("Tensor.contiguous", lambda m, a: a.transpose(0, -1).contiguous()),
-    # ---- indexing ----------------------------------------------------------------------------
-    OpSpec("Tensor.__getitem__", lambda m, a, index: a[index], params=basic_index),
-    OpSpec("Tensor.__getitem__", lambda m, a, index: a[index], one(1), params=advanced_index,
-           variant="advanced"),
-    OpSpec("Tensor.__getitem__", lambda m, a, mask: a[m.tensor(mask, device=a.device)], one(1),
-           params=mask, variant="mask"),
-    OpSpec("Tensor.__setitem__", _setitem, setitem_shapes(), params=row_index),
-    OpSpec("Tensor.__setitem__", _setitem_scalar, one(1), params=row_index, variant="scalar"),
-    # ---- in place (on a clone: a leaf that requires grad refuses them) ------------------------
-    OpSpec("Tensor.add_", lambda m, a, b: a.clone().add_(b, alpha=0.5), ONTO),
-    OpSpec("Tensor.sub_", lambda m, a, b: a.clone().sub_(b), ONTO),
-    OpSpec("Tensor.mul_", lambda m, a, b: a.clone().mul_(b), ONTO),
-    OpSpec("Tensor.div_", lambda m, a, b: a.clone().div_(b), ONTO, (REAL, NONZERO)),
-    OpSpec("Tensor.pow_", lambda m, a: a.clone().pow_(2)),
-    OpSpec("Tensor.clamp_", lambda m, a: a.clone().clamp_(-0.5, 0.5),
-           domain=Domain(avoid=(-0.5, 0.5), unbounded=True)),
-    OpSpec("Tensor.zero_", lambda m, a: a.clone().zero_()),
-    OpSpec("Tensor.fill_", lambda m, a: a.clone().fill_(0.5)),
-    OpSpec("Tensor.fill_", lambda m, a, b: a.clone().fill_(b), st.tuples(shapes(), st.just(())),
-           variant="tensor"),
-    OpSpec("Tensor.copy_", lambda m, a, b: a.clone().copy_(b), ONTO),
-    OpSpec("Tensor.__iadd__", _iadd, ONTO),
-    OpSpec("Tensor.__isub__", _isub, ONTO),
-    OpSpec("Tensor.__imul__", _imul, ONTO),
-    OpSpec("Tensor.__itruediv__", _idiv, ONTO, (REAL, NONZERO)),
-    OpSpec("Tensor.__ipow__", _ipow),
-    # ---- dtype and device conversion ----------------------------------------------------------
-    OpSpec("to", lambda m, a: a.to(m.float32), gradcheck=LOW_PRECISION),
-    OpSpec("Tensor.float", lambda m, a: a.float(), gradcheck=LOW_PRECISION),
-    OpSpec("Tensor.double", lambda m, a: a.float().double(), gradcheck=LOW_PRECISION),
-    OpSpec("Tensor.half", lambda m, a: a.half(), gradcheck=HALF_PRECISION, tol32=2e-3),
-    OpSpec("Tensor.cpu", lambda m, a: a.cpu() * 2),
-    # ==== extended op set (issue 5) ============================================================
-    # ---- unary math --------------------------------------------------------------------------
-    OpSpec("sin", lambda m, a: m.sin(a), graph="unary"),
-    OpSpec("cos", lambda m, a: m.cos(a), graph="unary"),
-    OpSpec("tan", lambda m, a: m.tan(a), domain=Domain(-1.2, 1.2), graph="unary"),
-    OpSpec("tanh", lambda m, a: m.tanh(a), graph="unary"),
-    OpSpec("sigmoid", lambda m, a: m.sigmoid(a), graph="unary"),
-    OpSpec("sigmoid", lambda m, a: m.sigmoid(a), domain=Domain(-40.0, 40.0), variant="large"),
-    OpSpec("erf", lambda m, a: m.erf(a), graph="unary"),
-    OpSpec("expm1", lambda m, a: m.expm1(a), domain=BOUNDED, graph="unary"),
-    OpSpec("log1p", lambda m, a: m.log1p(a), domain=Domain(-0.8, 2.0), graph="unary"),
-    OpSpec("log2", lambda m, a: m.log2(a), domain=POSITIVE, graph="unary"),
-    OpSpec("rsqrt", lambda m, a: m.rsqrt(a), domain=POSITIVE, graph="unary"),
-    OpSpec("relu", lambda m, a: m.relu(a), domain=KINK_AT_0, graph="unary"),
-    # Piecewise constant (zero gradient): drawn away from the jumps.
-    OpSpec("floor", lambda m, a: m.floor(a), domain=Domain(avoid=(-2.0, -1.0, 0.0, 1.0, 2.0))),
-    OpSpec("ceil", lambda m, a: m.ceil(a), domain=Domain(avoid=(-2.0, -1.0, 0.0, 1.0, 2.0))),
-    OpSpec("round", lambda m, a: m.round(a), domain=Domain(avoid=(-1.5, -0.5, 0.5, 1.5))),
+    # ---- arithmetic (autodiff/ops/arithmetic.py) -------------------------------------------------
+    OpSpec("add", lambda m, a, b: m.add(a, b), TWO, graph="binary"),
+    OpSpec("add", lambda m, a, b: m.add(a, b, alpha=-1.5), TWO, variant="alpha"),
+    OpSpec("add", lambda m, a: a + 1.5, variant="scalar"),
+    OpSpec("add", lambda m, a, b: a + b * 2, A_B, MID, variant="broadcast-scaled"),
+    OpSpec("Tensor.__radd__", lambda m, a: 1.5 + a),
+    OpSpec("sub", lambda m, a, b: m.sub(a, b), TWO, graph="binary"),
+    OpSpec("sub", lambda m, a, b: m.sub(a, b, alpha=2), TWO, variant="alpha"),
+    OpSpec("sub", lambda m, a: a - 0.5, variant="scalar"),
+    OpSpec("sub", lambda m, a, b: (a * a).sub(b, alpha=3), A_B, MID, variant="method-alpha"),
+    OpSpec("rsub", lambda m, a, b: m.rsub(a, b), TWO),
+    OpSpec("Tensor.__rsub__", lambda m, a: 1.5 - a, graph="unary"),
+    OpSpec("mul", lambda m, a, b: m.mul(a, b), TWO, graph="binary"),
+    OpSpec("mul", lambda m, a: a * 2.5, variant="scalar"),
+    OpSpec("mul", lambda m, a, b: a * b * a, A_B, MID, variant="repeated-input"),
+    OpSpec("div", lambda m, a, b: m.div(a, b), TWO, (REAL, NONZERO), graph="binary"),
+    OpSpec("div", lambda m, a: a / 4.0, variant="scalar"),
+    OpSpec("div", lambda m, a, b: a / (b + a), A_B, MID, variant="by-sum"),
+    OpSpec("Tensor.__rtruediv__", lambda m, a: 2.0 / a, domain=NONZERO, graph="unary"),
+    OpSpec("neg", lambda m, a: m.neg(a), graph="unary"),
+    OpSpec("reciprocal", lambda m, a: m.reciprocal(a), domain=NONZERO, graph="unary"),
+    OpSpec("reciprocal", lambda m, a, b: -(a * b).reciprocal(), A_B, MID, variant="neg-product"),
+    # PyTorch takes d/da a**b as exactly 0 where b == 0, so its second derivative there
+    # differs from the true one (ours): exponents are drawn away from 0.
+    OpSpec("pow", lambda m, a, b: m.pow(a, b), TWO, (POSITIVE, Domain(avoid=(0.0,))), graph="binary"),
+    OpSpec("pow", lambda m, a: m.pow(a, 3), variant="cube", graph="unary"),
+    OpSpec("pow", lambda m, a: a ** 2, variant="square", graph="unary"),
+    OpSpec("pow", lambda m, a: a ** 2.5, domain=POSITIVE, variant="fractional"),
+    OpSpec("pow", lambda m, a: a ** -1, domain=NONZERO, variant="negative"),
+    OpSpec("pow", lambda m, a: a ** 0, variant="zero"),
+    OpSpec("pow", lambda m, a: a ** 3 + a ** 0.5, fixed(A), MID, variant="sum-of-powers"),
+    OpSpec("pow", lambda m, a, b: a ** b, A_B, MID, variant="broadcast"),
+    OpSpec("Tensor.__rpow__", lambda m, a: 1.5 ** a, domain=BOUNDED, graph="unary"),
+    OpSpec("Tensor.__rpow__", lambda m, a: 2.0 ** a, domain=BOUNDED, variant="base2"),
     # Ties are kinks: DISTINCT values (op graphs may tie them; both sides then get half, as
     # in PyTorch, which the differential tests compare).
     OpSpec("maximum", lambda m, a, b: m.maximum(a, b), TWO, DISTINCT, graph="binary"),
+    OpSpec("maximum", lambda m, a, b: m.maximum(a, b), A_B, DISTINCT, variant="broadcast"),
     OpSpec("minimum", lambda m, a, b: m.minimum(a, b), TWO, DISTINCT),
+    OpSpec("minimum", lambda m, a, b: m.minimum(a, b), fixed((2, 1), (1, 3)), DISTINCT, variant="broadcast"),
     OpSpec("lerp", lambda m, a, b: m.lerp(a, b, 0.3), TWO, graph="binary"),
     OpSpec("lerp", lambda m, a, b, w: m.lerp(a, b, w), THREE, variant="tensor"),
-    # ---- activations ---------------------------------------------------------------------------
-    OpSpec("softmax", lambda m, a, dim: m.softmax(a, dim), params=one_dim),
-    OpSpec("softmax", lambda m, a: m.softmax(a, -1), variant="last", graph="unary"),
-    OpSpec("softmax", lambda m, a: a.softmax(0, dtype=m.float64), variant="dtype"),
-    OpSpec("softmax", lambda m, a: m.softmax(a * 400, -1), variant="large"),
-    OpSpec("log_softmax", lambda m, a, dim: m.log_softmax(a, dim), params=one_dim),
-    OpSpec("log_softmax", lambda m, a: m.log_softmax(a, -1), variant="last", graph="unary"),
-    OpSpec("log_softmax", lambda m, a: m.log_softmax(a * 400, -1), variant="large"),
-    OpSpec(F + "leaky_relu", lambda m, a: m.nn.functional.leaky_relu(a, 0.2), domain=KINK_AT_0,
-           graph="unary"),
-    OpSpec(F + "gelu", lambda m, a: m.nn.functional.gelu(a), graph="unary"),
-    OpSpec(F + "gelu", lambda m, a: m.nn.functional.gelu(a, approximate="tanh"), variant="tanh"),
-    OpSpec(F + "linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), linear_shapes()),
-    OpSpec(F + "linear", lambda m, x, w: m.nn.functional.linear(x, w), linear_shapes(bias=False),
-           variant="nobias"),
-    OpSpec(F + "linear", lambda m, x, w: m.nn.functional.linear(x, w),
-           linear_shapes(vector_weight=True), variant="vector"),
-    # Random masks: gradcheck needs one function, so p in {0, 1} or eval mode (the seeded
-    # mask is checked in tests/test_op_properties.py: PyTorch's generator differs).
-    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.5, training=False)),
-    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.0), variant="p0"),
-    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 1.0), variant="p1"),
-    # ---- reductions ------------------------------------------------------------------------------
+    OpSpec("lerp", lambda m, a, b, w: m.lerp(a, b, w), fixed(A, B, (2, 1)), variant="tensor-broadcast"),
+    # ---- comparison (autodiff/ops/comparison.py) -------------------------------------------------
+    OpSpec("where", lambda m, c, a, b: m.where(c > 0, a, b), THREE,
+           (NONZERO, REAL, REAL)),
+    OpSpec("where", lambda m, c, a: m.where(c > 0, a, 0.25), TWO, (NONZERO, REAL), variant="scalar"),
+    OpSpec("where", lambda m, a, b: m.where(a > 1, a * a, b * a), A_B, (MID_NOT_1, MID), variant="composite"),
+    # ---- broadcasting (autodiff/ops/broadcasting.py) ---------------------------------------------
+    OpSpec("broadcast_to", lambda m, a, shape: m.broadcast_to(a, shape), params=expanded),
+    OpSpec("Tensor.expand", lambda m, a, shape: a.expand(*shape),  # x.expand() takes >= 1 size
+           params=lambda s: expanded(s).filter(lambda p: p["shape"] != ())),
+    OpSpec("Tensor.expand", lambda m, a: (a * a).view(3, 2).reshape(6).expand(2, 6) * a.reshape(6),
+           fixed(A), MID, variant="after-view-reshape"),
+    OpSpec("Tensor.expand_as", lambda m, a, shape: a.expand_as(_like(m, a, shape)), params=expanded),
+    OpSpec("sum_to_size", lambda m, a, shape: a.sum_to_size(shape), params=reduced),
+    # ---- reduction (autodiff/ops/reduction.py) ---------------------------------------------------
+    OpSpec("sum", lambda m, a: m.sum(a)),
+    OpSpec("sum", lambda m, a, dim, keepdim: m.sum(a, dim, keepdim), params=dim_keepdim, variant="dim"),
+    OpSpec("sum", lambda m, a: a.sum(-1, keepdim=True), variant="keepdim", graph="unary"),
+    OpSpec("sum", lambda m, a, b: (a * a).sum(0) * (a * b).mean(1, keepdim=True), A_B, MID,
+           variant="with-mean-dims"),
+    OpSpec("mean", lambda m, a: m.mean(a)),
+    OpSpec("mean", lambda m, a, dim, keepdim: m.mean(a, dim, keepdim), params=dim_keepdim, variant="dim"),
+    OpSpec("mean", lambda m, a: a.mean(0, keepdim=True), variant="keepdim", graph="unary"),
     OpSpec("prod", lambda m, a: m.prod(a), domain=NEAR_ONE),
     OpSpec("prod", lambda m, a, dim, keepdim: m.prod(a, dim, keepdim), domain=NEAR_ONE,
            params=dim_keepdim_one, variant="dim"),
@@ -499,11 +337,14 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("var", lambda m, a, dim, keepdim: m.var(a, dim, keepdim=keepdim), SIDES2, params=dim_keepdim,
            variant="dim"),
     OpSpec("var", lambda m, a: m.var(a, 0, correction=0), variant="correction0"),
+    OpSpec("var", lambda m, a: m.var(a, unbiased=False), SIDES2, variant="unbiased-false"),
     # std has an infinite slope where all values are equal: DISTINCT.
     OpSpec("std", lambda m, a: m.std(a), SIDES2, DISTINCT),
     OpSpec("std", lambda m, a, dim, keepdim: m.std(a, dim, keepdim=keepdim), SIDES2, DISTINCT,
            params=dim_keepdim, variant="dim"),
     OpSpec("std", lambda m, a: m.std(a, -1, unbiased=False), SIDES2, DISTINCT, variant="biased"),
+    OpSpec("std", lambda m, a, dim, keepdim: m.std(a, dim, keepdim=keepdim, correction=0), SIDES2,
+           DISTINCT, params=dim_keepdim, variant="correction0"),
     OpSpec("logsumexp", lambda m, a, dim, keepdim: m.logsumexp(a, dim, keepdim), params=dim_keepdim),
     OpSpec("logsumexp", lambda m, a: m.logsumexp(a, -1, keepdim=True), variant="keepdim", graph="unary"),
     OpSpec("logsumexp", lambda m, a: m.logsumexp(a * 400, -1), variant="large"),
@@ -517,15 +358,62 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("norm", lambda m, a: m.norm(a, float("inf")), domain=ABS_DISTINCT, variant="inf"),
     OpSpec("cumsum", lambda m, a, dim: m.cumsum(a, dim), params=one_dim),
     OpSpec("cumsum", lambda m, a: a.cumsum(-1), variant="last", graph="unary"),
-    # ---- shape -----------------------------------------------------------------------------------
+    # ---- shape (autodiff/ops/shape.py) -----------------------------------------------------------
+    OpSpec("reshape", lambda m, a, shape: m.reshape(a, shape), params=new_shape),
+    OpSpec("Tensor.reshape", lambda m, a, shape: a.reshape(*shape),  # x.reshape() takes >= 1 size
+           params=lambda s: new_shape(s).filter(lambda p: p["shape"] != ())),
+    OpSpec("Tensor.view", lambda m, a, shape: a.view(shape), params=new_shape),
+    OpSpec("Tensor.view_as", lambda m, a, shape: a.view_as(_like(m, a, shape)),
+           params=lambda s: new_shape(s).filter(lambda p: -1 not in p["shape"])),
+    OpSpec("Tensor.reshape_as", lambda m, a, shape: a.transpose(0, -1).reshape_as(_like(m, a, shape)),
+           params=lambda s: new_shape(s).filter(lambda p: -1 not in p["shape"])),
+    OpSpec("flatten", lambda m, a, start_dim, end_dim: m.flatten(a, start_dim, end_dim), params=flatten_dims),
+    OpSpec("permute", lambda m, a, dims: m.permute(a, dims), params=permutation),
+    OpSpec("Tensor.permute", lambda m, a, dims: a.permute(*dims), one(1), params=permutation),
+    OpSpec("Tensor.permute", lambda m, a: (a * a).t() * a.permute(1, 0) + a.transpose(0, 1) ** 2,
+           fixed(A), MID, variant="with-t-transpose"),
+    OpSpec("transpose", lambda m, a, dim0, dim1: m.transpose(a, dim0, dim1), params=two_dims),
+    OpSpec("transpose", lambda m, a: a.transpose(0, -1), variant="ends", graph="unary"),
+    OpSpec("t", lambda m, a: m.t(a), one(0, 2)),
+    OpSpec("Tensor.T", lambda m, a: a.T, one(2, 2)),
+    OpSpec("Tensor.mT", lambda m, a: a.mT, one(2, 3)),
+    OpSpec("unsqueeze", lambda m, a, dim: m.unsqueeze(a, dim), params=stack_dim),
+    OpSpec("unsqueeze", lambda m, a: (a * a).unsqueeze(1).squeeze(1) * a, fixed(A), MID,
+           variant="then-squeeze"),
+    OpSpec("squeeze", lambda m, a: m.squeeze(a), shapes(0, 3, 1, 2).map(lambda s: (s,))),
+    OpSpec("squeeze", lambda m, a, dim: m.squeeze(a, dim), shapes(0, 3, 1, 2).map(lambda s: (s,)),
+           params=one_dim, variant="dim"),
+    OpSpec("cat", lambda m, *xs, dim: m.cat(list(xs), dim), cat_shapes(), params=cat_dim),
+    OpSpec("cat", lambda m, a, b: m.cat([a * a, a], 0).sum(0) * m.stack([a, a * b]).sum(0).sum(0), A_B,
+           MID, variant="with-stack"),
+    OpSpec("stack", lambda m, *xs, dim: m.stack(list(xs), dim),
+           st.integers(1, 3).flatmap(same_shapes), params=stack_dim),
     OpSpec("flip", lambda m, a, dims: m.flip(a, dims), one(1), params=flip_dims),
     OpSpec("flip", lambda m, a: m.flip(a, (-1,)), variant="last", graph="unary"),
     OpSpec("Tensor.repeat", lambda m, a, reps: a.repeat(*reps), params=repeats),
     OpSpec("split", lambda m, a, split, dim: m.split(a, split, dim), one(1), params=split_sizes),
+    # Multi-output ops with only some outputs used (the others get zero gradients).
+    OpSpec("split", lambda m, a: m.split(a, 2, 1)[1] * 2 + m.split(a, [1, 2], 1)[0], fixed(A),
+           variant="some-pieces"),
     OpSpec("chunk", lambda m, a, chunks, dim: m.chunk(a, chunks, dim), one(1), params=chunks),
+    OpSpec("chunk", lambda m, a: m.chunk(a, 2, 0)[1], fixed((3, 2)), variant="one-piece"),
     OpSpec(F + "pad", lambda m, a, pad, value: m.nn.functional.pad(a, pad, value=value), one(1),
            params=pad_widths),
-    # ---- indexing along a dim (index tensors: nested lists from the params) ------------------------
+    OpSpec("clone", lambda m, a: m.clone(a), graph="unary"),
+    OpSpec("clone", lambda m, a: (a * a).clone() * a.t().contiguous().t(), fixed(A), MID,
+           variant="with-contiguous"),
+    OpSpec("Tensor.contiguous", lambda m, a: a.transpose(0, -1).contiguous()),
+    # ---- indexing (autodiff/ops/indexing.py) -----------------------------------------------------
+    OpSpec("Tensor.__getitem__", lambda m, a, index: a[index], params=basic_index),
+    OpSpec("Tensor.__getitem__", lambda m, a, index: a[index], one(1), params=advanced_index,
+           variant="advanced"),
+    OpSpec("Tensor.__getitem__", lambda m, a, mask: a[m.tensor(mask, device=a.device)], one(1),
+           params=mask, variant="mask"),
+    OpSpec("Tensor.__getitem__", lambda m, a: (a * a)[1, 1:] * a[0, [2, 0]] + (a ** 3)[:, None][1, 0, 1:],
+           fixed(A), MID, variant="basic-and-advanced"),
+    OpSpec("Tensor.__setitem__", _setitem, setitem_shapes(), params=row_index),
+    OpSpec("Tensor.__setitem__", _setitem_scalar, one(1), params=row_index, variant="scalar"),
+    OpSpec("Tensor.__setitem__", _setitem_rows, A_B, MID, variant="slices-and-rows"),
     OpSpec("gather", lambda m, a, dim, index: m.gather(a, dim, _idx(m, a, index)), one(1),
            params=gather_index),
     OpSpec("scatter_add", lambda m, a, src, dim, index: m.scatter_add(a, dim, _idx(m, a, index), src),
@@ -535,7 +423,17 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("masked_fill", lambda m, a, mask: a.masked_fill(_bool(m, a, mask), 0.5), params=broadcast_mask),
     OpSpec("masked_fill", lambda m, a, v, mask: a.masked_fill(_bool(m, a, mask), v),
            st.tuples(shapes(), st.just(())), params=broadcast_mask, variant="tensor"),
-    # ---- products (ger is outer) -----------------------------------------------------------------
+    OpSpec("masked_fill", lambda m, a, mask: m.masked_fill(a, _bool(m, a, mask), 1.5),
+           params=broadcast_mask, variant="function"),
+    # ---- linalg (autodiff/ops/linalg.py) ---------------------------------------------------------
+    OpSpec("mm", lambda m, a, b: m.mm(a, b),
+           st.tuples(*[st.integers(1, 3)] * 3).map(lambda n: ((n[0], n[1]), (n[1], n[2])))),
+    OpSpec("matmul", lambda m, a, b: m.matmul(a, b), matmul_shapes()),
+    OpSpec("matmul", lambda m, a, b, w: (a * a) @ w @ (w.t() @ a[0]) + a @ b, fixed(A, B, (3, 2)),
+           (MID, MID, Domain(-1.0, 1.0)), variant="chain"),
+    OpSpec("Tensor.__rmatmul__", lambda m, a, b: b.__rmatmul__(a), matmul_shapes()),
+    OpSpec("dot", lambda m, a, b: m.dot(a, b), st.integers(1, 4).map(lambda n: ((n,), (n,)))),
+    OpSpec("dot", lambda m, a, b: (a[0] * a[0]).dot(a[1] * b), A_B, MID, variant="of-rows"),
     OpSpec("bmm", lambda m, a, b: m.bmm(a, b), bmm_shapes()),
     OpSpec("outer", lambda m, a, b: m.outer(a, b), vector_pair()),
     OpSpec("einsum", lambda m, a, b: m.einsum("bij,bjk->bik", a, b), bmm_shapes()),
@@ -544,7 +442,33 @@ SPECS: tuple[OpSpec, ...] = (
            variant="ellipsis"),
     OpSpec("einsum", lambda m, a: m.einsum("ijk->ki", a), one(3, 3), variant="reduce"),
     OpSpec("einsum", lambda m, a, b, c: m.einsum("i,ij,j->", a, b, c), bilinear_shapes(), variant="three"),
-    # ---- losses (class indices and weights come from the params: never differentiated) ------------
+    OpSpec("einsum", lambda m, a, b: m.einsum("bij,jk->bik", a, b), fixed((2, 2, 3), (3, 2)),
+           variant="batch-one-side"),
+    OpSpec("einsum", lambda m, a, b: m.einsum("ij,j->", a, b), A_B, variant="matrix-vector-sum"),
+    OpSpec(F + "linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), linear_shapes()),
+    OpSpec(F + "linear", lambda m, x, w: m.nn.functional.linear(x, w), linear_shapes(bias=False),
+           variant="nobias"),
+    OpSpec(F + "linear", lambda m, x, w: m.nn.functional.linear(x, w),
+           linear_shapes(vector_weight=True), variant="vector"),
+    # ---- activation (autodiff/ops/activation.py; dropout: autodiff/nn/functional.py) -------------
+    OpSpec("relu", lambda m, a: m.relu(a), domain=KINK_AT_0, graph="unary"),
+    OpSpec(F + "leaky_relu", lambda m, a: m.nn.functional.leaky_relu(a, 0.2), domain=KINK_AT_0,
+           graph="unary"),
+    OpSpec(F + "gelu", lambda m, a: m.nn.functional.gelu(a), graph="unary"),
+    OpSpec(F + "gelu", lambda m, a: m.nn.functional.gelu(a, approximate="tanh"), variant="tanh"),
+    OpSpec("softmax", lambda m, a, dim: m.softmax(a, dim), params=one_dim),
+    OpSpec("softmax", lambda m, a: m.softmax(a, -1), variant="last", graph="unary"),
+    OpSpec("softmax", lambda m, a: a.softmax(0, dtype=m.float64), variant="dtype"),
+    OpSpec("softmax", lambda m, a: m.softmax(a * 400, -1), variant="large"),
+    OpSpec("log_softmax", lambda m, a, dim: m.log_softmax(a, dim), params=one_dim),
+    OpSpec("log_softmax", lambda m, a: m.log_softmax(a, -1), variant="last", graph="unary"),
+    OpSpec("log_softmax", lambda m, a: m.log_softmax(a * 400, -1), variant="large"),
+    # Random masks: gradcheck needs one function, so p in {0, 1} or eval mode (the seeded
+    # mask is checked in tests/test_op_properties.py: PyTorch's generator differs).
+    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.5, training=False)),
+    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.0), variant="p0"),
+    OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 1.0), variant="p1"),
+    # ---- loss (autodiff/ops/loss.py) -------------------------------------------------------------
     OpSpec(F + "mse_loss", lambda m, a, b, reduction: m.nn.functional.mse_loss(a, b, reduction=reduction),
            same_shapes(2), params=reduction),
     OpSpec(F + "mse_loss", _mse_broadcast, TWO, variant="broadcast"),
@@ -578,17 +502,43 @@ SPECS: tuple[OpSpec, ...] = (
            m.nn.functional.binary_cross_entropy_with_logits(
                x, t, _const(m, x, weight), reduction=reduction, pos_weight=_const(m, x, pos_weight)),
            same_shapes(2), (REAL, UNIT), params=logit_weights, variant="weight"),
-    # ---- convolution and pooling (small shapes: gradcheck costs two calls per element) -------------
+    # ---- conv (autodiff/ops/conv.py) -------------------------------------------------------------
     OpSpec(F + "conv2d", lambda m, x, w, b, **p: m.nn.functional.conv2d(x, w, b, **p), conv_shapes(),
            params=conv_params),
     OpSpec(F + "conv2d", lambda m, x, w, **p: m.nn.functional.conv2d(x, w, **p),
            conv_shapes(batched=False).map(lambda s: s[:2]), params=conv_params, variant="unbatched"),
+    OpSpec(F + "conv2d", lambda m, x, w: m.nn.functional.conv2d(x, w, stride=2, dilation=1),
+           fixed((1, 1, 4, 4), (1, 1, 2, 2)), variant="stride2"),
     OpSpec(F + "max_pool2d", lambda m, a, **p: m.nn.functional.max_pool2d(a, **p), pool_shapes(),
            WIDE_DISTINCT, params=lambda s: pool_params(s, dilate=True)),
     OpSpec(F + "avg_pool2d", lambda m, a, **p: m.nn.functional.avg_pool2d(a, **p), pool_shapes(),
            params=pool_params),
     OpSpec(F + "avg_pool2d", lambda m, a, **p: m.nn.functional.avg_pool2d(a, divisor_override=3, **p),
            pool_shapes(), params=pool_params, variant="divisor"),
+    # ---- inplace (autodiff/ops/inplace.py) -------------------------------------------------------
+    OpSpec("Tensor.add_", lambda m, a, b: a.clone().add_(b, alpha=0.5), ONTO),
+    OpSpec("Tensor.sub_", lambda m, a, b: a.clone().sub_(b), ONTO),
+    OpSpec("Tensor.mul_", lambda m, a, b: a.clone().mul_(b), ONTO),
+    OpSpec("Tensor.div_", lambda m, a, b: a.clone().div_(b), ONTO, (REAL, NONZERO)),
+    OpSpec("Tensor.pow_", lambda m, a: a.clone().pow_(2)),
+    OpSpec("Tensor.clamp_", lambda m, a: a.clone().clamp_(-0.5, 0.5),
+           domain=Domain(avoid=(-0.5, 0.5), unbounded=True)),
+    OpSpec("Tensor.zero_", lambda m, a: a.clone().zero_()),
+    OpSpec("Tensor.fill_", lambda m, a: a.clone().fill_(0.5)),
+    OpSpec("Tensor.fill_", lambda m, a, b: a.clone().fill_(b), st.tuples(shapes(), st.just(())),
+           variant="tensor"),
+    OpSpec("Tensor.copy_", lambda m, a, b: a.clone().copy_(b), ONTO),
+    OpSpec("Tensor.__iadd__", _iadd, ONTO),
+    OpSpec("Tensor.__isub__", _isub, ONTO),
+    OpSpec("Tensor.__imul__", _imul, ONTO),
+    OpSpec("Tensor.__itruediv__", _idiv, ONTO, (REAL, NONZERO)),
+    OpSpec("Tensor.__ipow__", _ipow),
+    # ---- conversion (autodiff/ops/conversion.py) -------------------------------------------------
+    OpSpec("to", lambda m, a: a.to(m.float32), gradcheck=LOW_PRECISION),
+    OpSpec("Tensor.float", lambda m, a: a.float(), gradcheck=LOW_PRECISION),
+    OpSpec("Tensor.double", lambda m, a: a.float().double(), gradcheck=LOW_PRECISION),
+    OpSpec("Tensor.half", lambda m, a: a.half(), gradcheck=HALF_PRECISION, tol32=2e-3),
+    OpSpec("Tensor.cpu", lambda m, a: a.cpu() * 2),
 )
 # fmt: on
 

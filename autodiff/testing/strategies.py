@@ -3,7 +3,9 @@
 - ``shapes``: tensor shapes; ``broadcastable_shapes``: pairs/triples that broadcast together.
 - ``tensors``: autodiff tensors of a dtype, device, value ``Domain`` and ``requires_grad``.
 - ``op_inputs``: a ``Case`` (input values, shapes, keyword parameters) for one op spec.
-- ``op_graphs``: a random differentiable ``Program`` built from the op specs, with fan-out.
+
+The shape and parameter strategies of particular ops are in op_params.py; the random op
+graphs (``op_graphs``, ``Program``), which need the spec table, in programs.py.
 
 Values are drawn as Python floats and built with ``m.tensor`` where ``m`` is ``autodiff``
 (or ``torch``, for differential tests), so the same draw runs on every device and library.
@@ -76,26 +78,6 @@ def broadcastable_shapes(draw: Any, n: int = 2, min_dims: int = 0, max_dims: int
         kept = full[drop:]
         out.append(tuple(1 if draw(st.booleans()) else d for d in kept))
     return tuple(out)
-
-
-@st.composite
-def matmul_shapes(draw: Any) -> tuple[Shape, Shape]:
-    """Operand shapes for ``matmul``: 1-D and 2-D cases and broadcast batch dims."""
-    n, k, p = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    a_vec, b_vec = draw(st.booleans()), draw(st.booleans())
-    batch_a, batch_b = draw(broadcastable_shapes(2, 0, 2))
-    a = (k,) if a_vec else batch_a + (n, k)
-    b = (k,) if b_vec else batch_b + (k, p)
-    return a, b
-
-
-@st.composite
-def cat_shapes(draw: Any, n_max: int = 3) -> tuple[Shape, ...]:
-    """Shapes equal except along one dimension."""
-    base = draw(shapes(1, 3))
-    d = draw(st.integers(0, len(base) - 1))
-    n = draw(st.integers(1, n_max))
-    return tuple(base[:d] + (draw(st.integers(1, 3)),) + base[d + 1:] for _ in range(n))
 
 
 def same_shapes(n: int, min_dims: int = 0) -> st.SearchStrategy[tuple[Shape, ...]]:
@@ -187,63 +169,3 @@ def op_inputs(draw: Any, spec: Any) -> Case:
         values = [draw(_values(_numel(s), d)) for s, d in zip(shp, domains)]
     params = draw(spec.params(shp)) if spec.params is not None else {}
     return Case(tuple(shp), tuple(values), params)
-
-
-# ---- random op graphs -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Program:
-    """A random differentiable computation: ``steps`` apply op specs to earlier values.
-
-    Values 0..k-1 are the inputs; step j makes value k+j from ``args`` (indices of earlier
-    values; repeats and reuse give fan-out). The result is the sum of every value made by
-    a step, so each intermediate also feeds the output directly (more fan-out).
-    """
-
-    inputs: Case
-    steps: tuple[tuple[str, tuple[int, ...]], ...]
-
-    def run(self, m: Any, xs: tuple) -> Any:
-        from autodiff.testing.op_specs import SPECS_BY_ID
-
-        vals = list(xs)
-        for spec_id, args in self.steps:
-            spec = SPECS_BY_ID[spec_id]
-            doms = spec.domain if isinstance(spec.domain, tuple) else (spec.domain,) * len(args)
-            vals.append(spec.fn(m, *[d.into(m, vals[a]) for d, a in zip(doms, args)]))
-        out = vals[len(xs)].sum()
-        for v in vals[len(xs) + 1:]:
-            out = out + v.sum()
-        return out
-
-    def describe(self) -> str:
-        names = [f"x{i}{list(s)}" for i, s in enumerate(self.inputs.shapes)]
-        lines = []
-        for j, (spec_id, args) in enumerate(self.steps):
-            lines.append(f"v{len(names) + j} = {spec_id}({', '.join(f'v{a}' for a in args)})")
-        return "; ".join([", ".join(names)] + lines)
-
-
-@st.composite
-def op_graphs(draw: Any, max_inputs: int = 3, max_steps: int = 6) -> Program:
-    """A ``Program`` over the op specs marked ``graph``: inputs broadcast to a cube shape
-    (so transposes and keepdim reductions keep every value broadcast-compatible)."""
-    from autodiff.testing.op_specs import GRAPH_SPECS
-
-    ndim = draw(st.integers(0, 3))
-    side = draw(st.integers(1, 3))
-    full = (side,) * ndim
-    n_in = draw(st.integers(1, max_inputs))
-    in_shapes = []
-    for _ in range(n_in):
-        drop = draw(st.integers(0, ndim))
-        in_shapes.append(tuple(1 if draw(st.booleans()) else d for d in full[drop:]))
-    values = tuple(draw(_values(_numel(s), REAL)) for s in in_shapes)
-    steps = []
-    n_vals = n_in
-    for _ in range(draw(st.integers(1, max_steps))):
-        spec = draw(st.sampled_from(GRAPH_SPECS))
-        arity = 2 if spec.graph == "binary" else 1
-        args = tuple(draw(st.integers(0, n_vals - 1)) for _ in range(arity))
-        steps.append((spec.id, args))
-        n_vals += 1
-    return Program(Case(tuple(in_shapes), values), tuple(steps))

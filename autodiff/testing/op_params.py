@@ -1,10 +1,11 @@
-"""Shape and parameter strategies for the op-spec rows of the extended op set (issue 5):
-reductions over one dim, split/repeat sizes, index tensors for ``gather``/``scatter_add``,
-class targets for the losses, and small valid ``conv2d``/pooling configurations.
+"""Shape and parameter strategies for the rows of the op-spec table (op_specs.py), grouped
+like ``autodiff/ops/``.
 
-As in op_specs.py, a parameter strategy is a function of the drawn input shapes ``s``;
-index tensors and masks are drawn as nested Python lists (the row builds them with
-``m.tensor``, so the same draw runs in autodiff and in torch).
+A shape strategy draws the tuple of input shapes of one call (``matmul_shapes()``: the two
+operands of ``matmul``); a parameter strategy is a function of those drawn shapes ``s`` that
+draws the keyword arguments the row's ``fn`` takes (dims, sizes, indices) valid for them.
+Index tensors, masks, class targets and weights are drawn as nested Python lists (the row
+builds them with ``m.tensor``, so the same draw runs in autodiff and in torch).
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from autodiff.testing.strategies import Shape, _nest, _numel, shapes
+from autodiff.testing.strategies import Shape, _nest, _numel, broadcastable_shapes, shapes
 
+# ---- common ---------------------------------------------------------------------------------
 REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
 
 
-def _nested(draw: Any, shape: Shape, elements: st.SearchStrategy) -> Any:
-    if not shape:
-        return draw(elements)
-    return [_nested(draw, shape[1:], elements) for _ in range(shape[0])]
+def _dim(ndim: int, extra: int = 0) -> st.SearchStrategy[int]:
+    n = max(ndim + extra, 1)
+    return st.integers(-n, n - 1)
 
 
 def _a_dim(draw: Any, ndim: int) -> int:
@@ -30,7 +31,53 @@ def _a_dim(draw: Any, ndim: int) -> int:
     return d - max(ndim, 1) if draw(st.booleans()) else d
 
 
-# ---- reductions and shape ------------------------------------------------------------------
+def _nested(draw: Any, shape: Shape, elements: st.SearchStrategy) -> Any:
+    if not shape:
+        return draw(elements)
+    return [_nested(draw, shape[1:], elements) for _ in range(shape[0])]
+
+
+def fixed(*shape: Shape) -> st.SearchStrategy[tuple[Shape, ...]]:
+    """Always the given input shapes (a row pinned to one case, e.g. a broadcasting one)."""
+    return st.just(tuple(shape))
+
+
+# ---- broadcasting (expand, broadcast_to, sum_to_size; in-place ops' operands) ---------------
+@st.composite
+def expanded(draw: Any, s: tuple) -> dict:
+    """A shape ``s[0]`` expands to: leading dims added, size-1 dims grown."""
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    grown = tuple(draw(st.integers(1, 3)) if d == 1 else d for d in s[0])
+    return {"shape": lead + grown}
+
+
+@st.composite
+def reduced(draw: Any, s: tuple) -> dict:
+    """A shape that expands to ``s[0]`` (what ``sum_to_size`` sums down to)."""
+    shape = s[0]
+    drop = draw(st.integers(0, len(shape)))
+    return {"shape": tuple(1 if draw(st.booleans()) else d for d in shape[drop:])}
+
+
+@st.composite
+def onto_shapes(draw: Any, n: int = 2) -> tuple[Shape, ...]:
+    """``(S, T, ...)``: the others broadcast to S (in-place ops: the result keeps S)."""
+    full = draw(shapes())
+    out = [full]
+    for _ in range(n - 1):
+        drop = draw(st.integers(0, len(full)))
+        out.append(tuple(1 if draw(st.booleans()) else d for d in full[drop:]))
+    return tuple(out)
+
+
+# ---- reduction ------------------------------------------------------------------------------
+def dim_keepdim(s: tuple) -> st.SearchStrategy[dict]:
+    nd = len(s[0])
+    dims = st.lists(st.integers(0, max(nd - 1, 0)), min_size=1, max_size=max(nd, 1), unique=True)
+    dim = st.one_of(_dim(nd), dims.map(tuple)) if nd else _dim(nd)
+    return st.fixed_dictionaries({"dim": dim, "keepdim": st.booleans()})
+
+
 def dim_keepdim_one(s: tuple) -> st.SearchStrategy[dict]:
     """One int ``dim`` and ``keepdim`` (ops that reduce a single dim: prod, max(dim))."""
     nd = max(len(s[0]), 1)
@@ -43,6 +90,53 @@ def prod_zeros(draw: Any, s: tuple) -> dict:
     nd = len(s[0])
     dim = draw(st.none() | st.integers(-max(nd, 1), max(nd, 1) - 1))
     return {"mask": _nested(draw, s[0], st.booleans()), "dim": dim, "keepdim": draw(st.booleans())}
+
+
+# ---- shape ----------------------------------------------------------------------------------
+def one_dim(s: tuple, extra: int = 0) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries({"dim": _dim(len(s[0]), extra)})
+
+
+def two_dims(s: tuple) -> st.SearchStrategy[dict]:
+    nd = len(s[0])
+    return st.fixed_dictionaries({"dim0": _dim(nd), "dim1": _dim(nd)})
+
+
+def permutation(s: tuple) -> st.SearchStrategy[dict]:
+    return st.permutations(range(len(s[0]))).map(lambda p: {"dims": tuple(p)})
+
+
+def flatten_dims(s: tuple) -> st.SearchStrategy[dict]:
+    nd = max(len(s[0]), 1)
+    return st.tuples(st.integers(0, nd - 1), st.integers(0, nd - 1)).map(
+        lambda d: {"start_dim": min(d), "end_dim": max(d) - nd})
+
+
+def new_shape(s: tuple) -> st.SearchStrategy[dict]:
+    """A shape with the same number of elements (possibly with a -1)."""
+    shape = s[0]
+    n = _numel(shape)
+    options = [tuple(reversed(shape)), (n,), (-1,), (1, n), (n, 1, -1), shape + (1,), ()]
+    return st.sampled_from([o for o in options if o != () or n == 1]).map(lambda o: {"shape": o})
+
+
+@st.composite
+def cat_shapes(draw: Any, n_max: int = 3) -> tuple[Shape, ...]:
+    """Shapes equal except along one dimension."""
+    base = draw(shapes(1, 3))
+    d = draw(st.integers(0, len(base) - 1))
+    n = draw(st.integers(1, n_max))
+    return tuple(base[:d] + (draw(st.integers(1, 3)),) + base[d + 1:] for _ in range(n))
+
+
+def cat_dim(s: tuple) -> st.SearchStrategy[dict]:
+    nd = len(s[0])
+    ok = [d for d in range(nd) if all(x[:d] + x[d + 1:] == s[0][:d] + s[0][d + 1:] for x in s)]
+    return st.sampled_from(ok).map(lambda d: {"dim": d})
+
+
+def stack_dim(s: tuple) -> st.SearchStrategy[dict]:
+    return one_dim(s, extra=1)
 
 
 @st.composite
@@ -86,7 +180,61 @@ def pad_widths(draw: Any, s: tuple) -> dict:
             "value": draw(st.sampled_from([0.0, 0.5]))}
 
 
-# ---- indexing ------------------------------------------------------------------------------
+# ---- indexing (index tensors and masks: nested lists) ---------------------------------------
+@st.composite
+def basic_index(draw: Any, s: tuple) -> dict:
+    """Ints, slices (positive steps), None and Ellipsis, as ``t[...]`` takes them."""
+    index: list = []
+    for d in s[0][: draw(st.integers(0, len(s[0])))]:
+        kind = draw(st.sampled_from(["int", "slice", "none"]))
+        if kind == "none":
+            index.append(None)  # a new axis takes no dim of the input: dim d is indexed next
+            kind = draw(st.sampled_from(["int", "slice"]))
+        if kind == "int":
+            index.append(draw(st.integers(-d, d - 1)))
+        else:
+            start = draw(st.none() | st.integers(-d, d))
+            stop = draw(st.none() | st.integers(-d, d))
+            index.append(slice(start, stop, draw(st.none() | st.integers(1, 2))))
+    if draw(st.booleans()):
+        index.append(None)
+    if draw(st.booleans()):
+        index.append(Ellipsis)
+    return {"index": tuple(index)}
+
+
+@st.composite
+def advanced_index(draw: Any, s: tuple) -> dict:
+    """A list of (possibly repeated) ints along one dimension."""
+    shape = s[0]
+    d = draw(st.integers(0, len(shape) - 1))
+    picks = draw(st.lists(st.integers(-shape[d], shape[d] - 1), min_size=1, max_size=4))
+    return {"index": (slice(None),) * d + (picks,)}
+
+
+@st.composite
+def mask(draw: Any, s: tuple) -> dict:
+    def nest(shape: Shape) -> Any:
+        if not shape:
+            return draw(st.booleans())
+        return [nest(shape[1:]) for _ in range(shape[0])]
+
+    return {"mask": nest(s[0])}
+
+
+@st.composite
+def setitem_shapes(draw: Any) -> tuple[Shape, Shape]:
+    """``(S, T)``: T broadcasts to ``S[1:]``, what ``t[i] = v`` writes."""
+    full = draw(shapes(1))
+    rest = full[1:]
+    drop = draw(st.integers(0, len(rest)))
+    return full, tuple(1 if draw(st.booleans()) else d for d in rest[drop:])
+
+
+def row_index(s: tuple) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries({"i": st.integers(-s[0][0], s[0][0] - 1)})
+
+
 @st.composite
 def gather_index(draw: Any, s: tuple) -> dict:
     """``dim`` and an index no larger than the input off ``dim`` (any length along it)."""
@@ -130,11 +278,39 @@ def broadcast_mask(draw: Any, s: tuple) -> dict:
     return {"mask": _nested(draw, mshape, st.booleans())}
 
 
-# ---- products --------------------------------------------------------------------------------
+# ---- linalg ---------------------------------------------------------------------------------
+@st.composite
+def matmul_shapes(draw: Any) -> tuple[Shape, Shape]:
+    """Operand shapes for ``matmul``: 1-D and 2-D cases and broadcast batch dims."""
+    n, k, p = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    a_vec, b_vec = draw(st.booleans()), draw(st.booleans())
+    batch_a, batch_b = draw(broadcastable_shapes(2, 0, 2))
+    a = (k,) if a_vec else batch_a + (n, k)
+    b = (k,) if b_vec else batch_b + (k, p)
+    return a, b
+
+
+@st.composite
+def mm_shapes(draw: Any, batch: bool = False) -> tuple[Shape, Shape]:
+    """``(n, k), (k, p)``; with ``batch``, 0-2 leading dims on the first operand."""
+    n, k, p = (draw(st.integers(1, 3)) for _ in range(3))
+    lead = draw(shapes(0, 2)) if batch else ()
+    return lead + (n, k), (k, p)
+
+
 @st.composite
 def bmm_shapes(draw: Any) -> tuple[Shape, Shape]:
     b, n, k, p = (draw(st.integers(1, 3)) for _ in range(4))
     return (b, n, k), (b, k, p)
+
+
+def vector_pair(s: Any = None) -> st.SearchStrategy[tuple[Shape, Shape]]:
+    return st.tuples(st.integers(1, 3), st.integers(1, 3)).map(lambda n: ((n[0],), (n[1],)))
+
+
+def bilinear_shapes() -> st.SearchStrategy[tuple[Shape, Shape, Shape]]:
+    """``(i,), (i, j), (j,)``: ``x @ A @ y``."""
+    return st.tuples(st.integers(1, 3), st.integers(1, 3)).map(lambda n: ((n[0],), n, (n[1],)))
 
 
 @st.composite
@@ -147,7 +323,7 @@ def linear_shapes(draw: Any, bias: bool = True, vector_weight: bool = False) -> 
     return (batch + (k,), (o, k), (o,)) if bias else (batch + (k,), (o, k))
 
 
-# ---- losses ----------------------------------------------------------------------------------
+# ---- loss (class indices and weights: nested lists, never differentiated) -------------------
 @st.composite
 def class_scores(draw: Any) -> tuple[Shape]:
     """``(C,)`` unbatched, ``(N, C)`` or ``(N, C, d)`` scores for ``nll_loss``/``cross_entropy``."""
@@ -199,7 +375,7 @@ def logit_weights(draw: Any, s: tuple) -> dict:
             "pos_weight": _nested(draw, pshape, st.floats(0.25, 3.0))}
 
 
-# ---- convolution and pooling ----------------------------------------------------------------
+# ---- conv (small valid conv2d and pooling configurations) -----------------------------------
 @st.composite
 def conv_shapes(draw: Any, batched: bool = True) -> tuple[Shape, Shape, Shape]:
     """``(input, weight, bias)`` with 1-2 groups; kernels fit the unpadded input."""
@@ -250,20 +426,3 @@ def pool_params(draw: Any, s: tuple, dilate: bool = False) -> dict:
         fits = out["padding"] == (0, 0) and all(2 * (k - 1) + 1 <= n for k, n in zip(kernel, (h, w)))
         out["dilation"] = 2 if fits and draw(st.booleans()) else 1
     return out
-
-
-@st.composite
-def mm_shapes(draw: Any, batch: bool = False) -> tuple[Shape, Shape]:
-    """``(n, k), (k, p)``; with ``batch``, 0-2 leading dims on the first operand."""
-    n, k, p = (draw(st.integers(1, 3)) for _ in range(3))
-    lead = draw(shapes(0, 2)) if batch else ()
-    return lead + (n, k), (k, p)
-
-
-def vector_pair(s: Any = None) -> st.SearchStrategy[tuple[Shape, Shape]]:
-    return st.tuples(st.integers(1, 3), st.integers(1, 3)).map(lambda n: ((n[0],), (n[1],)))
-
-
-def bilinear_shapes() -> st.SearchStrategy[tuple[Shape, Shape, Shape]]:
-    """``(i,), (i, j), (j,)``: ``x @ A @ y``."""
-    return st.tuples(st.integers(1, 3), st.integers(1, 3)).map(lambda n: ((n[0],), n, (n[1],)))

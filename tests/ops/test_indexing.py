@@ -1,0 +1,92 @@
+"""Indexing (autodiff/ops/indexing.py): basic, mask and advanced indexing, views,
+``__setitem__``, repeated indices and errors.
+
+Gradients of every op are checked from its rows in autodiff/testing/op_specs.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import autodiff
+
+
+def test_indexing_and_gradients(device):
+    x = autodiff.arange(12.0, device=device).view(3, 4).requires_grad_()
+    assert x[1].tolist() == [4.0, 5.0, 6.0, 7.0] and x[1].grad_fn.name() == "SelectBackward0"
+    assert x[:, 1:3].shape == (3, 2) and x[:, 1:3].grad_fn.name() == "SliceBackward0"
+    assert x[None].shape == (1, 3, 4)
+    assert x[..., 0].tolist() == [0.0, 4.0, 8.0]
+    assert x[1, 2].item() == 6.0
+    mask = x > 5
+    assert x[mask].tolist() == [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]
+    assert x[mask].grad_fn.name() == "IndexBackward0"
+    idx = autodiff.tensor([0, 0, 2], device=device)
+    x[idx].sum().backward()
+    assert x.grad.tolist() == [[2.0] * 4, [0.0] * 4, [1.0] * 4]  # repeated rows accumulate
+
+
+def test_basic_index_is_a_view(device):
+    x = autodiff.zeros(2, 3, device=device)
+    row = x[0]
+    row.fill_(1.0)
+    assert x.tolist() == [[1.0] * 3, [0.0] * 3]
+    assert x._version[0] == 1
+
+
+def test_setitem(device):
+    x = autodiff.zeros(2, 3, device=device)
+    x[0, 1] = 5.0
+    x[1] = autodiff.tensor([1.0, 2.0, 3.0], device=device)
+    x[x > 4] = -1.0
+    assert x.tolist() == [[0.0, -1.0, 0.0], [1.0, 2.0, 3.0]]
+    w = autodiff.ones(3, requires_grad=True, device=device)
+    y = autodiff.zeros(2, 3, device=device)
+    y[1] = w * 2
+    assert y.grad_fn.name() == "CopySlices"
+    y.sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_index_errors(device):
+    x = autodiff.zeros(2, 3, device=device)
+    with pytest.raises(IndexError):
+        x[5]
+    with pytest.raises(IndexError, match="tensors used as indices must be long, int, byte or bool tensors"):
+        x[autodiff.tensor([0.0], device=device)]
+
+
+def test_repeated_advanced_indices_accumulate(device):
+    x = autodiff.zeros(4, dtype=autodiff.float64, device=device, requires_grad=True)
+    idx = autodiff.tensor([0, 2, 0, 0], device=device)
+    x[idx].sum().backward()
+    assert x.grad.tolist() == [3.0, 0.0, 1.0, 0.0]
+    y = autodiff.zeros(2, 3, dtype=autodiff.float64, device=device, requires_grad=True)
+    autodiff.gather(y, 1, autodiff.tensor([[1, 1, 1], [0, 2, 2]], device=device)).sum().backward()
+    assert y.grad.tolist() == [[0.0, 3.0, 0.0], [1.0, 0.0, 2.0]]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "uint8", "bool"])
+@pytest.mark.parametrize("value", [0, 1.5, -1, 7, float("nan"), True])
+def test_mask_setitem_matches_numpy_indexing(device: str, dtype: str, value: object) -> None:
+    # ``t[mask] = scalar`` with a mask of t's shape takes np.putmask on the CPU: same values,
+    # same casts and same errors as NumPy's boolean indexing, which is PyTorch's index_put_.
+    base = np.array([[0, 3, 1], [2, 0, 5]]).astype(dtype)
+    mask = np.array([[True, False, True], [False, False, True]])
+    expected = base.copy()
+    try:
+        with np.errstate(invalid="ignore"):
+            expected[mask] = value
+    except (ValueError, OverflowError) as exc:
+        expected = type(exc)
+    t = autodiff.tensor(base, device=device)
+    m = autodiff.tensor(mask, device=device)
+    if expected is ValueError or expected is OverflowError:
+        with pytest.raises(expected):
+            t[m] = value
+        return
+    with np.errstate(invalid="ignore"):
+        t[m] = value
+    np.testing.assert_array_equal(t.cpu().numpy(), expected)
+    assert t._version[0] == 1

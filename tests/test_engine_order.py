@@ -1,0 +1,116 @@
+"""The engine's graph walk: edges (lone node edges, edges to a Function's other outputs) and
+the order nodes run in (sequence numbers, several roots, shared nodes).
+"""
+
+from __future__ import annotations
+
+import autodiff
+
+
+def test_edge_to_other_outputs_keeps_output_number() -> None:
+    # Output 0 is recorded as the node itself, other outputs as (node, output_nr).
+    class Two(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0, x * 10.0
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga + 10.0 * gb
+
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    a, b = Two.apply(x)
+    y = a * 2.0 + b * 3.0
+    (ea,), (eb,) = (f.next_functions for f in (y.grad_fn.next_functions[0][0],
+                                                y.grad_fn.next_functions[1][0]))
+    assert ea[0] is eb[0] is a.grad_fn and (ea[1], eb[1]) == (0, 1)
+    y.sum().backward()
+    assert x.grad.tolist() == [32.0, 32.0]
+
+
+def test_lone_edge_nodes_read_as_one_edge() -> None:
+    # x * float and x + float store a lone node edge without a tuple (see autograd/node.py).
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    a = (x * 3.5) * 3.5  # the second 3.5 hits the operand cache
+    b = (a + 0.25) + 0.25
+    assert a.grad_fn.next_functions == ((a.grad_fn.next_edges, 0),)
+    assert b.grad_fn.next_functions[0][0].next_functions[0][0] is a.grad_fn
+    (ga,) = autodiff.autograd.grad(b.sum(), a, retain_graph=True)  # runs only what leads to a
+    assert ga.tolist() == [1.0, 1.0]
+    b.sum().backward(inputs=[x])
+    assert x.grad.tolist() == [12.25, 12.25]
+
+    class Two(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0, x * 10.0
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            return ga + 10.0 * gb
+
+    x.grad = None
+    _, second = Two.apply(x)
+    c = second * 3.5  # an edge to output 1 stays a (node, output_nr) tuple
+    assert c.grad_fn.next_functions == ((second.grad_fn, 1),)
+    c.sum().backward()
+    assert x.grad.tolist() == [35.0, 35.0]
+
+
+def test_lone_edges_meeting_at_a_node_sum_their_gradients() -> None:
+    # Two lone-edge chains meet at y: the first to arrive waits in a buffer for the second.
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    z = (y + 1.0) * 3.0 + (y * 5.0 + 2.0)
+    z.sum().backward()
+    assert x.grad.tolist() == [16.0, 16.0]
+
+    class Cut(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return None  # nothing flows further up this branch
+
+    x.grad = None
+    w = Cut.apply(x * 2.0) * 4.0 + x * 7.0
+    w.sum().backward()
+    assert x.grad.tolist() == [7.0, 7.0]
+    x.grad = None
+    Cut.apply((x * 2.0) + 1.0).sum().backward()  # no gradient reaches the leaf at all
+    assert x.grad is None
+
+
+def test_function_on_a_fresh_leaf_runs_before_the_leaf_collects() -> None:
+    # The ctx of a Function is made before its input's AccumulateGrad (made while recording
+    # the call); it is renumbered so the engine still runs it before the leaf's node.
+    class Square(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, t):
+            ctx.save_for_backward(t)
+            return t * t
+
+        @staticmethod
+        def backward(ctx, g):
+            (t,) = ctx.saved_tensors
+            return 2 * t * g
+
+    x = autodiff.tensor([1.5, -2.0], requires_grad=True)
+    assert x._accumulator is None
+    y = Square.apply(x)
+    assert y.grad_fn.seq > x._accumulator.seq
+    z = (y * x).sum()  # d/dx x^3 = 3x^2, from two paths into one leaf
+    (g,) = autodiff.autograd.grad(z, x)
+    assert g.tolist() == [6.75, 12.0]
+
+
+def test_sequence_order_with_several_roots_and_shared_nodes() -> None:
+    x = autodiff.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 3.0
+    b = a * a  # uses a twice: a's node waits for both gradients
+    c = a + 1.0
+    autodiff.autograd.backward([b.sum(), c.sum(), a.sum()])
+    # d/dx [9x^2 + 3x + 1 + 3x] = 18x + 6
+    assert x.grad.tolist() == [24.0, 42.0]
