@@ -16,7 +16,7 @@ from autodiff.autograd.record import edge_of, record
 from autodiff.ops._prep import OPERANDS, float_operand, float_result, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
-from autodiff.ops.unary import log
+from autodiff.ops.unary import log, sigmoid
 from autodiff.tensor import Tensor, _make
 
 # The hot ops -- add, sub, mul with a Python float or a tensor, and pow with a Python
@@ -407,6 +407,34 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
     return _extremum(input, other, False)
 
 
+class LogaddexpBackward0(Node):
+    """d/da log(e^a + e^b) = sigmoid(a - b), d/db = sigmoid(b - a)."""
+
+    __slots__ = ("a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        ga = sum_to(g * sigmoid(a - b), self.a_shape) if ea is not None else None
+        gb = sum_to(g * sigmoid(b - a), self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def logaddexp(input: Tensor, other: Tensor) -> Tensor:
+    """``log(exp(input) + exp(other))``, without overflow (``max + log1p(exp(-|a - b|))``)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"logaddexp(): argument 'other' must be Tensor, not {type(other).__name__}")
+    a, b = promote(float_result(input), float_result(other), "logaddexp")
+    be = a._be
+    x, y = a._data, b._data
+    # Equal arguments differ by 0, equal infinities included (inf - inf would be nan).
+    same = be.eq(x, y)
+    gap = be.abs(be.sub(be.where(same, 0.0, x), be.where(same, 0.0, y)))
+    data = be.add(be.maximum(x, y), be.log1p(be.exp(be.neg(gap))))
+    return record(_make(data, be), LogaddexpBackward0, (a, b), saved=(a, b),
+                  a_shape=x.shape, b_shape=y.shape)
+
+
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
     return input + weight * (end - input)
@@ -415,7 +443,9 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
-FUNCTIONS = ("add", "sub", "rsub", "mul", "div", "neg", "pow", "reciprocal", "maximum", "minimum", "lerp")
+FUNCTIONS = (
+    "add", "sub", "rsub", "mul", "div", "neg", "pow", "reciprocal", "maximum", "minimum", "logaddexp", "lerp",
+)
 METHODS = {
     "__add__": add, "__radd__": add, "add": add,
     "__sub__": sub, "__rsub__": rsub, "sub": sub,
@@ -423,5 +453,6 @@ METHODS = {
     "__truediv__": div, "__rtruediv__": rdiv, "div": div,
     "__neg__": neg, "neg": neg,
     "__pow__": pow, "__rpow__": rpow, "pow": pow,
-    "reciprocal": reciprocal, "maximum": maximum, "minimum": minimum, "lerp": lerp,
+    "reciprocal": reciprocal, "maximum": maximum, "minimum": minimum, "logaddexp": logaddexp,
+    "lerp": lerp,
 }

@@ -293,6 +293,8 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("maximum", lambda m, a, b: m.maximum(a, b), A_B, DISTINCT, variant="broadcast"),
     OpSpec("minimum", lambda m, a, b: m.minimum(a, b), TWO, DISTINCT),
     OpSpec("minimum", lambda m, a, b: m.minimum(a, b), fixed((2, 1), (1, 3)), DISTINCT, variant="broadcast"),
+    OpSpec("logaddexp", lambda m, a, b: m.logaddexp(a, b), TWO, graph="binary"),
+    OpSpec("logaddexp", lambda m, a, b: a.logaddexp(b), A_B, variant="broadcast"),
     OpSpec("lerp", lambda m, a, b: m.lerp(a, b, 0.3), TWO, graph="binary"),
     OpSpec("lerp", lambda m, a, b, w: m.lerp(a, b, w), THREE, variant="tensor"),
     OpSpec("lerp", lambda m, a, b, w: m.lerp(a, b, w), fixed(A, B, (2, 1)), variant="tensor-broadcast"),
