@@ -27,14 +27,13 @@ from autodiff.tensor import Tensor, _make
 
 # ---- add / sub ------------------------------------------------------------------
 class AddBackward0(Node):
+    """``a + alpha * b`` for two tensors."""
+
     __slots__ = ("a_shape", "b_shape", "alpha")
 
     def backward(self, g: Tensor) -> tuple:
-        edges = edges_of(self)
-        if len(edges) == 1:  # tensor + Python scalar: same shape, g passes through
-            return g
         gb = None
-        if edges[1] is not None:
+        if edges_of(self)[1] is not None:
             gb = sum_to(g if self.alpha == 1 else g * self.alpha, self.b_shape)
         return sum_to(g, self.a_shape), gb
 
@@ -43,13 +42,28 @@ class SubBackward0(AddBackward0):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> tuple:
-        edges = edges_of(self)
-        if len(edges) == 1:  # tensor - Python scalar
-            return g
         gb = None
-        if edges[1] is not None:
+        if edges_of(self)[1] is not None:
             gb = sum_to(-g if self.alpha == 1 else g * -self.alpha, self.b_shape)
         return sum_to(g, self.a_shape), gb
+
+
+class ScalarAddBackward(Node):
+    """``tensor + number``: the gradient passes through (a class of its own, so that the
+    backward of this commonest node is one line; PyTorch's name through ``torch_name``)."""
+
+    __slots__ = ()
+    torch_name = "AddBackward0"
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g
+
+
+class ScalarSubBackward(ScalarAddBackward):
+    """``tensor - number``."""
+
+    __slots__ = ()
+    torch_name = "SubBackward0"
 
 
 class RsubBackward1(Node):
@@ -84,8 +98,8 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
     else:
         data = fn(a._data, b * alpha)
     if a._requires_grad and _grad.enabled:  # (hot: see the top)
-        # One edge: the backward passes g through and reads no shapes or alpha.
-        return _make(data, be, node_cls((edge_of(a),)))
+        scalar_cls = ScalarAddBackward if node_cls is AddBackward0 else ScalarSubBackward
+        return _make(data, be, scalar_cls((edge_of(a),)))
     return _make(data, be)
 
 
@@ -97,7 +111,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         c = OPERANDS.get((other, input._data.dtype, be))
         if c is not None:
             if input._requires_grad and _grad.enabled:
-                node = AddBackward0((edge_of(input),))
+                node = ScalarAddBackward((edge_of(input),))
                 return _make(be.add(input._data, c), be, node)
             return _make(be.add(input._data, c), be)
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
