@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -98,7 +99,7 @@ def _numerical_jacobians(
                     col.append((d / (2 * eps)).reshape(-1))
         # One row per perturbed input element: (numel_in, numel_out).
         jacobians.append(
-            [_jacobian(col, n_in, _numel(shape), 0, x) for (_o, shape, _d), col in zip(out_meta, columns)]
+            [_jacobian(col, n_in, math.prod(shape), 0, x) for (_o, shape, _d), col in zip(out_meta, columns)]
         )
     return jacobians
 
@@ -110,13 +111,6 @@ def _snapshot(outputs: Any, out_meta: list) -> list[Tensor]:
         return [outputs[o].detach().clone() for o, _s, _d in out_meta]
 
 
-def _numel(shape: tuple) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 def _analytical_jacobians(
     outputs: tuple, inputs: tuple, diff: list[int], out_meta: list
 ) -> list[list[Tensor]]:
@@ -125,7 +119,7 @@ def _analytical_jacobians(
     columns: list[list[list[Tensor]]] = [[[] for _ in out_meta] for _ in diff]
     for j, (o, shape, _dt) in enumerate(out_meta):
         out = outputs[o]
-        for k in range(_numel(shape)):
+        for k in range(math.prod(shape)):
             if out._requires_grad:
                 grads = autograd_grad(out, diff_inputs, _one_hot(out, k), retain_graph=True,
                                       allow_unused=True)
@@ -138,7 +132,7 @@ def _analytical_jacobians(
                 columns[i][j].append(g.detach().reshape(-1))
     # One column per output element: (numel_in, numel_out).
     return [
-        [_jacobian(col, inputs[i].numel(), _numel(shape), 1, inputs[i])
+        [_jacobian(col, inputs[i].numel(), math.prod(shape), 1, inputs[i])
          for (_o, shape, _d), col in zip(out_meta, per_out)]
         for i, per_out in zip(diff, columns)
     ]

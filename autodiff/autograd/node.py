@@ -45,6 +45,7 @@ def forward_trace() -> str:
     user = [f for f in frames if "/autodiff/" not in f.filename.replace("\\", "/")]
     return "".join(traceback.format_list(user or frames))
 
+
 SECOND_BACKWARD = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "

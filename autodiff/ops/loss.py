@@ -8,6 +8,7 @@ back over the elements (``_spread``), then applies the elementwise derivative in
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from autodiff import dtypes
@@ -19,7 +20,7 @@ from autodiff.ops._prep import device_mismatch, float_result
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import log, log1p, sigmoid
-from autodiff.tensor import Size, Tensor, _make
+from autodiff.tensor import Tensor, _make
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -40,7 +41,7 @@ def _reduce_data(be: Any, data: Any, reduction: str) -> Any:
 def _spread(g: Tensor, shape: tuple, reduction: str) -> Tensor:
     """The gradient of each element of the unreduced loss."""
     if reduction == "mean":
-        return expand(g / Size(shape).numel(), shape)
+        return expand(g / math.prod(shape), shape)
     if reduction == "sum":
         return expand(g, shape)
     return g

@@ -14,6 +14,7 @@ Needs ``hypothesis`` (``pip install autodiff[test]``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,10 +112,7 @@ def _nest(flat: list[float], shape: Shape) -> Any:
 
 
 def _numel(shape: Shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+    return math.prod(shape)
 
 
 def make_tensor(m: Any, flat: list[float], shape: Shape, dtype: str = "float64",
