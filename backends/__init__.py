@@ -24,6 +24,8 @@ __all__ = ["ArrayBackend", "register", "get", "parse_device", "registered_types"
 _factories: dict[str, Callable[[int | None], Any]] = {}
 _instances: dict[tuple[str, int | None], Any] = {}
 _seed: list[int | None] = [None]
+_type_seed: dict[str, int] = {}  # seeds given for one device type only (autodiff.cuda.manual_seed)
+_default_index: dict[str, int] = {}  # "cuda" without an index: this device (default 0)
 # device types whose devices are numbered ("cuda:0"); the others have no index ("cpu").
 _indexed: dict[str, bool] = {}
 
@@ -32,8 +34,16 @@ def register(device_type: str, factory: Callable[[int | None], Any], indexed: bo
     """Register ``factory(index)`` as the maker of backends for ``device_type``."""
     _factories[device_type] = factory
     _indexed[device_type] = indexed
+    forget(device_type)
+
+
+def forget(device_type: str) -> None:
+    """Drop the backends made so far for ``device_type`` (the next ``get`` makes new ones),
+    and its seed and default device."""
     for key in [k for k in _instances if k[0] == device_type]:
         del _instances[key]
+    _type_seed.pop(device_type, None)
+    _default_index.pop(device_type, None)
 
 
 def registered_types() -> list[str]:
@@ -59,7 +69,7 @@ def split_device(device: str) -> tuple[str, int | None]:
 def parse_device(device: str) -> tuple[str, int | None]:
     """``split_device``, where an indexed type without index gets 0 (``"cuda"`` is ``cuda:0``)."""
     kind, index = split_device(device)
-    return kind, (0 if index is None and _indexed[kind] else index)
+    return kind, (_default_index.get(kind, 0) if index is None and _indexed[kind] else index)
 
 
 def get(device: str) -> Any:
@@ -68,8 +78,9 @@ def get(device: str) -> Any:
     backend = _instances.get(key)
     if backend is None:
         backend = _factories[key[0]](key[1])
-        if _seed[0] is not None:
-            backend.seed(_seed[0])
+        seed = _type_seed.get(key[0], _seed[0])
+        if seed is not None:
+            backend.seed(seed)
         _instances[key] = backend
     return backend
 
@@ -79,11 +90,22 @@ def loaded() -> list[Any]:
     return list(_instances.values())
 
 
-def seed_all(seed: int) -> None:
-    """Seed the random generator of every backend, now and of those created later."""
-    _seed[0] = seed
-    for backend in _instances.values():
-        backend.seed(seed)
+def seed_all(seed: int, device_type: str | None = None) -> None:
+    """Seed the random generator of every backend (or of every ``device_type`` backend),
+    now and of those created later."""
+    if device_type is None:
+        _seed[0] = seed
+        _type_seed.clear()
+    else:
+        _type_seed[device_type] = seed
+    for (kind, _), backend in _instances.items():
+        if device_type in (None, kind):
+            backend.seed(seed)
+
+
+def set_default_index(device_type: str, index: int) -> None:
+    """The device ``"cuda"`` (no index) means from now on (``torch.cuda.set_device``)."""
+    _default_index[device_type] = index
 
 
 def _numpy_factory(index: int | None) -> Any:

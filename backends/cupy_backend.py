@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 INSTALL_HINT = (
     'Install CuPy with pip install "autodiff[cuda12]" or pip install "autodiff[cuda13]", '
     "matching the CUDA version your NVIDIA driver supports (nvidia-smi shows it)."
+)
+
+
+NO_GPU_HINT = (
+    "CuPy is installed; it needs an NVIDIA GPU and its driver (nvidia-smi should list the GPU). "
+    "To try the CUDA code path without one, set AUTODIFF_SIMULATE_CUDA=1 (simulated devices)."
 )
 
 
@@ -20,10 +27,10 @@ def import_cupy() -> Any:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as exc:  # CUDARuntimeError when no driver is loaded
         raise RuntimeError(
-            f"CUDA device requested but no NVIDIA GPU or driver was found ({exc})."
+            f"CUDA device requested but no NVIDIA GPU or driver was found ({exc}). {NO_GPU_HINT}"
         ) from exc
     if count == 0:
-        raise RuntimeError("CUDA device requested but no NVIDIA GPU was found.")
+        raise RuntimeError(f"CUDA device requested but no NVIDIA GPU was found. {NO_GPU_HINT}")
     return cupy
 
 
@@ -37,9 +44,37 @@ def device_count() -> int:
 
 from backends.array_backend import ArrayBackend  # noqa: E402
 
+# The dtypes cupyx.scatter_add has kernels for.
+SCATTER_ADD_DTYPES = frozenset(["int32", "int64", "uint32", "uint64", "float16", "float32", "float64"])
+
+# ArrayBackend methods that launch no kernel (metadata, host copies from any device).
+NO_KERNEL = frozenset([
+    "name", "dtype_name", "name_of_dtype", "is_view", "is_contiguous", "to_host", "tolist", "item",
+    "scalar_operand", "broadcast_shapes",
+])
+
+
+def _on_device(fn: Any) -> Any:
+    """``fn`` run with this backend's GPU as the current device: CuPy launches every kernel
+    (and allocates every result) on the current device, whatever device the arrays are on."""
+
+    @functools.wraps(fn)
+    def method(self: CupyBackend, *args: Any, **kwargs: Any) -> Any:
+        prev = self._get_device()
+        if prev == self.index:  # the usual case: no switch
+            return fn(self, *args, **kwargs)
+        self._set_device(self.index)
+        try:
+            return fn(self, *args, **kwargs)
+        finally:
+            self._set_device(prev)
+
+    return method
+
 
 class CupyBackend(ArrayBackend):
-    """CuPy arrays on one GPU (device ``"cuda:N"``)."""
+    """CuPy arrays on one GPU (device ``"cuda:N"``). Every primitive runs with that GPU
+    current, so a tensor on ``cuda:1`` computes there whichever device is current."""
 
     type = "cuda"
 
@@ -50,19 +85,23 @@ class CupyBackend(ArrayBackend):
             raise RuntimeError(f"CUDA error: invalid device ordinal cuda:{index} (found {count} GPU(s))")
         self.index = index
         self.device = cupy.cuda.Device(index)
-        with self.device:
-            super().__init__(cupy)
-            self.seed(0)
+        self._get_device = cupy.cuda.runtime.getDevice
+        self._set_device = cupy.cuda.runtime.setDevice
+        super().__init__(cupy)
+        # The operators ArrayBackend binds per instance (add, mul, ...) get the same treatment.
+        for name in ("add", "sub", "mul", "div", "pow", "matmul", "neg", "eq", "ne", "lt", "le", "gt", "ge"):
+            setattr(self, name, self._bind(getattr(self, name)))
         import cupyx
 
         self._scatter_add = cupyx.scatter_add
+        self.seed(0)
+
+    def _bind(self, fn: Any) -> Any:
+        method = _on_device(lambda _self, *args: fn(*args))
+        return lambda *args: method(self, *args)
 
     def to_host(self, a: Any) -> Any:
         return a.get()
-
-    def from_host(self, a: Any) -> Any:
-        with self.device:
-            return self.xp.asarray(a)
 
     def tolist(self, a: Any) -> Any:
         return a.get().tolist()
@@ -70,46 +109,38 @@ class CupyBackend(ArrayBackend):
     def item(self, a: Any) -> Any:
         return a.get().item()
 
-    # Creation runs on this backend's GPU, whichever device is current.
-    def asarray(self, data: Any, dtype: str | None = None) -> Any:
-        with self.device:
-            return super().asarray(data, dtype)
-
-    def zeros(self, shape: tuple[int, ...], dtype: str) -> Any:
-        with self.device:
-            return super().zeros(shape, dtype)
-
-    def ones(self, shape: tuple[int, ...], dtype: str) -> Any:
-        with self.device:
-            return super().ones(shape, dtype)
-
-    def full(self, shape: tuple[int, ...], value: Any, dtype: str) -> Any:
-        with self.device:
-            return super().full(shape, value, dtype)
-
-    def empty(self, shape: tuple[int, ...], dtype: str) -> Any:
-        with self.device:
-            return super().empty(shape, dtype)
-
-    def arange(self, start: Any, end: Any, step: Any, dtype: str) -> Any:
-        with self.device:
-            return super().arange(start, end, step, dtype)
-
     def is_view(self, a: Any) -> bool:
         return a.base is not None
 
-    def random_normal(self, shape: tuple[int, ...], dtype: str) -> Any:
-        with self.device:
-            return super().random_normal(shape, dtype)
-
-    def random_uniform(self, shape: tuple[int, ...], dtype: str) -> Any:
-        with self.device:
-            return super().random_uniform(shape, dtype)
-
     def index_add(self, a: Any, index: Any, values: Any) -> None:
-        self._scatter_add(a, index, values)
+        name = self.dtype_name(a)
+        if name in SCATTER_ADD_DTYPES:
+            self._scatter_add(a, index, values)
+            return
+        # CuPy's scatter_add has no kernel for bool and the 8/16-bit integers (PyTorch takes
+        # them): add in int32 and cast back (bool: any addition makes True; the integers
+        # wrap around as they would have).
+        wide = a.astype("int32")
+        self._scatter_add(wide, index, values.astype("int32") if hasattr(values, "astype") else values)
+        self.xp.copyto(a, wide.astype(a.dtype) if name != "bool" else wide != 0, casting="unsafe")
 
     def _erf(self, a: Any) -> Any:
         from cupyx.scipy.special import erf
 
-        return erf(a)
+        # CuPy's erf has no float16 kernel (it answers in float32): keep the input's dtype.
+        return erf(a).astype(a.dtype, copy=False)
+
+
+# Every other primitive launches kernels: each runs on this backend's device.
+for _name, _fn in list(vars(ArrayBackend).items()):
+    if (callable(_fn) and not _name.startswith("_") and _name not in NO_KERNEL
+            and not isinstance(_fn, (staticmethod, type))):
+        setattr(CupyBackend, _name, _on_device(vars(CupyBackend).get(_name, _fn)))
+
+
+def _in_place(op: Any) -> Any:
+    return _on_device(lambda self, a, b: op(a, b))
+
+
+for _name in ("iadd", "isub", "imul", "idiv"):  # ``a op= b``: also a kernel
+    setattr(CupyBackend, _name, _in_place(getattr(ArrayBackend, _name)))

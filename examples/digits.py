@@ -78,6 +78,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    try:  # a device that is not there: one clear line saying what is missing, no traceback
+        torch.zeros(1, device=args.device)
+    except RuntimeError as exc:
+        parser.error(str(exc))
     r = train(args.device, args.epochs, seed=args.seed)
     print(f"test accuracy {r['test_accuracy']:.4f} (train {r['train_accuracy']:.4f}) "
           f"after {r['epochs']} epochs in {r['seconds']:.1f} s on {args.device}")

@@ -64,6 +64,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    try:  # a device that is not there: one clear line saying what is missing, no traceback
+        torch.zeros(1, device=args.device)
+    except RuntimeError as exc:
+        parser.error(str(exc))
     start = time.perf_counter()
     losses = train(args.device, args.steps, args.seed)
     elapsed = time.perf_counter() - start

@@ -22,7 +22,11 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 HAS_CUDA = autodiff.cuda.is_available()
-DEVICES = ["cpu", "strict"] + (["cuda"] if HAS_CUDA else [])
+# The CUDA device the device-parametrized tests run on: a real GPU, or simulated ones
+# (AUTODIFF_SIMULATE_CUDA=N); AUTODIFF_TEST_CUDA=cuda:1 tests the second device while the
+# current device stays 0, which is what catches an op running on the wrong GPU.
+CUDA = os.environ.get("AUTODIFF_TEST_CUDA", "cuda")
+DEVICES = ["cpu", "strict"] + ([CUDA] if HAS_CUDA else [])
 
 cuda_only = pytest.mark.skipif(not HAS_CUDA, reason="needs CuPy and an NVIDIA GPU")
 

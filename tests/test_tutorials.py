@@ -11,7 +11,8 @@ import autodiff as torch
 
 def test_requires_grad_leaf_and_grad_fn(device):
     x = torch.ones(2, 2, requires_grad=True, device=device)
-    suffix = "" if device == "cpu" else f"device='{torch.device(device)}', "
+    # PyTorch prints the device with its index (device='cuda:0', never 'cuda').
+    suffix = "" if device == "cpu" else f"device='{x.device}', "
     assert repr(x) == f"tensor([[1., 1.],\n        [1., 1.]], {suffix}requires_grad=True)"
     assert x.grad_fn is None
     y = x + 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.ops.conversion import to_dtype
+from autodiff.ops.conversion import to_backend, to_dtype
 from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor, wrap_dim
 
@@ -43,7 +43,7 @@ def promote(a: Tensor, b: Any, op: str) -> tuple[Tensor, Any]:
     """
     if b.__class__ is Tensor or isinstance(b, Tensor):
         if a._be is not b._be:
-            raise device_mismatch(a, b, op)
+            a, b = _one_device(a, b, op)
         if a._data.dtype == b._data.dtype:
             return a, b
         target = dtypes.result_type(a.dtype, a.ndim, b.dtype, b.ndim)
@@ -62,6 +62,16 @@ def promote(a: Tensor, b: Any, op: str) -> tuple[Tensor, Any]:
     elif cls is int and kind == "b":
         a = cast(a, dtypes.int64)
     return a, b
+
+
+def _one_device(a: Tensor, b: Tensor, op: str) -> tuple[Tensor, Tensor]:
+    """PyTorch lets a 0-d CPU tensor take part in an op on another device, as a number
+    would: it is moved there (a recorded copy, so its gradient comes back to the CPU)."""
+    if b._be.type == "cpu" and not b._data.shape:
+        return a, to_backend(b, a._be)
+    if a._be.type == "cpu" and not a._data.shape:
+        return to_backend(a, b._be), b
+    raise device_mismatch(a, b, op)
 
 
 def cast(t: Tensor, dtype: dtypes.dtype) -> Tensor:

@@ -38,6 +38,11 @@ def _convert(t: Tensor, dtype: dtypes.dtype, be: Any, copy: bool = False) -> Ten
     return record(out, ToCopyBackward0, (t,), src_dtype=src_dtype, src_be=src_be)
 
 
+def to_backend(t: Tensor, be: Any) -> Tensor:
+    """``t`` on the device of backend ``be`` (a recorded copy, or ``t`` itself)."""
+    return _convert(t, t.dtype, be)
+
+
 def to_dtype(t: Tensor, dtype: dtypes.dtype) -> Tensor:
     return _convert(t, dtype, t._be)
 
@@ -82,8 +87,22 @@ def _cuda(self: Tensor, device: Any = None, non_blocking: bool = False) -> Tenso
     return to(self, name)
 
 
+def _get_device(self: Tensor) -> int:
+    """The CUDA device index of a CUDA tensor; -1 for a CPU tensor (PyTorch's convention)."""
+    return -1 if self._be.index is None else self._be.index
+
+
+def _pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    """A CPU tensor for fast copies to a GPU: NumPy memory is already what CuPy copies
+    from, so this is the tensor itself (PyTorch would copy it into page-locked memory)."""
+    if self._be.type != "cpu":
+        raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be pinned")
+    return self
+
+
 METHODS = {
-    "to": to, "cpu": lambda self: to(self, "cpu"), "cuda": _cuda,
+    "to": to, "cpu": lambda self: to(self, "cpu"), "cuda": _cuda, "get_device": _get_device,
+    "pin_memory": _pin_memory,
     "float": _cast_method(dtypes.float32), "double": _cast_method(dtypes.float64),
     "half": _cast_method(dtypes.float16), "int": _cast_method(dtypes.int32),
     "long": _cast_method(dtypes.int64), "bool": _cast_method(dtypes.bool),

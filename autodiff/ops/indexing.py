@@ -16,6 +16,7 @@ from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, cast, device_mismatch, wrap_dim
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
+from autodiff.ops.conversion import to_backend
 from autodiff.tensor import Tensor, _make, as_view
 
 
@@ -29,7 +30,9 @@ def _convert_index(t: Tensor, index: Any) -> tuple[tuple, bool]:
     for item in index:
         if isinstance(item, Tensor):
             if item._be is not be:
-                raise device_mismatch(t, item, "index")
+                if item._be.type != "cpu":
+                    raise device_mismatch(t, item, "index")
+                item = to_backend(item, be)  # PyTorch takes CPU indices for any device
             kind = item._data.dtype.kind
             if kind == "f":
                 raise IndexError(
@@ -57,7 +60,31 @@ def _convert_index(t: Tensor, index: Any) -> tuple[tuple, bool]:
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
                 "Variables are valid indices (got " + type(item).__name__ + ")"
             )
+    if advanced:
+        _check_bounds(t, out)
     return tuple(out), advanced
+
+
+def _check_bounds(t: Tensor, index: list) -> None:
+    """Integer index arrays must be in range (PyTorch's IndexError): checked here, on every
+    device alike, rather than left to the array library (CuPy wraps them around)."""
+    be, shape = t._be, t._data.shape
+    taken = [0 if i is None or i is Ellipsis else (i.ndim if _is_mask(be, i) else 1) for i in index]
+    dim = 0
+    for k, item in enumerate(index):
+        if item is Ellipsis:
+            dim = len(shape) - sum(taken[k + 1:])
+            continue
+        if isinstance(item, be._array_type) and not _is_mask(be, item) and dim < len(shape):
+            n = shape[dim]
+            if item.size and (be.any(be.ge(item, n)) or be.any(be.lt(item, -n))):
+                bad = be.item(be.amax(item)) if be.any(be.ge(item, n)) else be.item(be.amin(item))
+                raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
+        dim += taken[k]
+
+
+def _is_mask(be: Any, item: Any) -> bool:
+    return isinstance(item, be._array_type) and be.dtype_name(item) == "bool"
 
 
 def _view_node_class(index: tuple) -> type:

@@ -9,27 +9,35 @@ Modules, each importing only the ones before it:
 - ``op_specs``: ``OpSpec`` and the table ``SPECS``, one row per op or variant;
 - ``programs``: ``op_graphs``, random differentiable ``Program``s made of the spec rows.
 
-Needs ``hypothesis``. See docs/testing.md.
+and ``simulated_cuda``: simulated CUDA devices (``simulate_cuda(2)``), which need no
+more than NumPy. The others need ``hypothesis``; they are imported on first use, so that
+``import autodiff.testing.simulated_cuda`` works without it. See docs/testing.md.
 """
 
-from autodiff.testing.op_specs import GRAPH_SPECS, SPECS, SPECS_BY_ID, OpSpec
-from autodiff.testing.programs import Program, op_graphs
-from autodiff.testing.strategies import (
-    BOUNDED,
-    DISTINCT,
-    NONZERO,
-    POSITIVE,
-    REAL,
-    Case,
-    Domain,
-    broadcastable_shapes,
-    make_tensor,
-    op_inputs,
-    shapes,
-    tensors,
-)
+from importlib import import_module
+from typing import Any
 
-__all__ = [
+from autodiff.testing.simulated_cuda import simulate_cuda
+
+_LAZY = {
+    "OpSpec": "op_specs", "SPECS": "op_specs", "SPECS_BY_ID": "op_specs", "GRAPH_SPECS": "op_specs",
+    "Program": "programs", "op_graphs": "programs",
+    **{name: "strategies" for name in [
+        "BOUNDED", "DISTINCT", "NONZERO", "POSITIVE", "REAL", "Case", "Domain",
+        "broadcastable_shapes", "make_tensor", "op_inputs", "shapes", "tensors"]},
+}
+
+
+def __getattr__(name: str) -> Any:
+    # A lazy load: hypothesis is imported only when a name that needs it is asked for.
+    if name in _LAZY:
+        value = getattr(import_module(f"autodiff.testing.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'autodiff.testing' has no attribute {name!r}")
+
+
+__all__ = ["simulate_cuda",
     "OpSpec", "SPECS", "SPECS_BY_ID", "GRAPH_SPECS", "Domain", "REAL", "BOUNDED", "POSITIVE",
     "NONZERO", "DISTINCT", "Case", "Program", "shapes", "broadcastable_shapes", "tensors",
     "op_inputs", "op_graphs", "make_tensor",

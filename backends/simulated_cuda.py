@@ -1,0 +1,902 @@
+"""Simulated CUDA devices: a NumPy stand-in for the ``cupy`` and ``cupyx`` modules.
+
+With ``AUTODIFF_SIMULATE_CUDA=N`` in the environment (read when ``autodiff`` is imported),
+inside ``with autodiff.testing.simulate_cuda(N):``, or after ``install(N)``, the names
+``cupy``, ``cupyx`` and their submodules import this stand-in, so ``autodiff.cuda.is_available()`` is True,
+``device_count()`` is N and ``device="cuda:1"`` works on a machine without a GPU -- as
+JAX lets one simulate several host devices. The real CUDA backend
+(``backends/cupy_backend.py``) runs on top of it unchanged: there is no second backend.
+
+Where CuPy differs from NumPy the stand-in behaves as CuPy 14 does, so that what passes
+here has a good chance on a GPU:
+
+- its own ``ndarray`` that refuses implicit conversion to NumPy (``np.asarray``, the
+  buffer protocol) with CuPy's TypeError, converts explicitly with ``.get()`` or
+  ``cupy.asnumpy``, and keeps 0-d results as arrays;
+- every array belongs to one device; a kernel (any computing op, ``copy`` and advanced
+  indexing included) runs on the *current* device, allocates its result there, and
+  raises CuPy's ValueError when an operand lives on another device (a machine without
+  peer access); views (reshape, transpose, basic slicing) stay on their array's device;
+- ``cupy.cuda.Device(i)`` as a context manager and ``.use()``, a current device per
+  thread, ``runtime.getDeviceCount``/``getDevice``/``getDeviceProperties``;
+- a random ``Generator`` that belongs to the device it was made on;
+- ``cupyx.scatter_add`` with CuPy's dtypes only, ``cupyx.scipy.special.erf`` without a
+  float16 loop, the ``add.at`` of CuPy's ufuncs;
+- streams, events (with timing) and the memory pool's counters.
+
+Only names and parameters real CuPy has (tests/test_cupy_api.py checks this against the
+real wheel when it is installed). It lives in ``backends/`` because it is an array
+library: ``autodiff`` never calls NumPy on tensor data; ``autodiff.testing`` exposes it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import inspect
+import math
+import sys
+import threading
+import time
+import types
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+import backends
+
+IMPLICIT = (
+    "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct "
+    "a NumPy array explicitly."
+)
+# CuPy's scatter_add has kernels for these dtypes only.
+SCATTER_ADD_DTYPES = frozenset(["int32", "int64", "uint32", "uint64", "float16", "float32", "float64"])
+
+
+class CUDARuntimeError(RuntimeError):
+    """``cupy_backends.cuda.api.runtime.CUDARuntimeError``."""
+
+
+class _ThreadState(threading.local):
+    device = 0  # CUDA's current device is per host thread
+
+
+_thread = _ThreadState()
+_config = {"count": 0}
+_pool_bytes: dict[int, int] = {}
+_pool_peak: dict[int, int] = {}
+_finalizers: dict[int, Any] = {}
+
+
+def _current() -> int:
+    return _thread.device
+
+
+def _check_device(dev: int) -> None:
+    cur = _thread.device
+    if dev != cur:
+        raise ValueError(
+            f"The device where the array resides ({dev}) is different from the current "
+            f"device ({cur}). Peer access is unavailable between these devices."
+        )
+
+
+# ---- the array -------------------------------------------------------------------------
+class ndarray:  # noqa: N801 - CuPy's name
+    """A NumPy array that lives on one simulated device."""
+
+    __slots__ = ("_a", "_dev", "_base", "__weakref__")
+    __array_priority__ = 100
+
+    def __init__(self, shape: Any, dtype: Any = float, memptr: Any = None, strides: Any = None,
+                 order: str = "C") -> None:
+        self._a = np.empty(shape, dtype=dtype, order=order)
+        self._dev = _current()
+        self._base = None
+        _account(self)
+
+    # NumPy must not take the data implicitly (np.asarray, np.exp(...) etc. dispatch below).
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(IMPLICIT)
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        fn = getattr(_cupy, ufunc.__name__, None)
+        if fn is None or method != "__call__":
+            return NotImplemented
+        return fn(*inputs, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        fn = getattr(_cupy, func.__name__, None)
+        if fn is None:
+            return NotImplemented
+        return fn(*args, **kwargs)
+
+    # ---- metadata (no kernel: any device) ----------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self._a.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self._a.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self._a.ndim
+
+    @property
+    def size(self) -> int:
+        return self._a.size
+
+    @property
+    def nbytes(self) -> int:
+        return self._a.nbytes
+
+    @property
+    def itemsize(self) -> int:
+        return self._a.itemsize
+
+    @property
+    def strides(self) -> tuple:
+        return self._a.strides
+
+    @property
+    def flags(self) -> Any:
+        return self._a.flags
+
+    @property
+    def base(self) -> Any:
+        return self._base
+
+    @property
+    def device(self) -> Device:
+        return Device(self._dev)
+
+    @property
+    def T(self) -> ndarray:  # noqa: N802 - NumPy's name
+        return self.transpose()
+
+    def __len__(self) -> int:
+        if not self._a.shape:
+            raise TypeError("len() of unsized object")
+        return self._a.shape[0]
+
+    def __iter__(self) -> Iterator:
+        if not self._a.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self._a.shape[0]))
+
+    def __repr__(self) -> str:
+        return repr(self._a)
+
+    # ---- host transfers (from any device) ------------------------------------------------
+    def get(self, stream: Any = None, order: str = "C", out: Any = None, blocking: bool = True) -> Any:
+        copy = np.array(self._a, order=order)
+        if out is None:
+            return copy
+        out[...] = copy
+        return out
+
+    def set(self, arr: Any, stream: Any = None) -> None:
+        if not isinstance(arr, np.ndarray):
+            raise TypeError(f"Only numpy.ndarray can be set to cupy.ndarray, not {type(arr)}")
+        self._a[...] = arr
+
+    def item(self) -> Any:
+        return self._a.item()
+
+    def tolist(self) -> Any:
+        return self._a.tolist()
+
+    # Python scalars from one element synchronize and copy to the host, as CuPy does.
+    def __bool__(self) -> bool:
+        return bool(self._a)
+
+    def __float__(self) -> float:
+        return float(self._a)
+
+    def __int__(self) -> int:
+        return int(self._a)
+
+    def __complex__(self) -> complex:
+        return complex(self._a)
+
+    # ---- views (no kernel) ---------------------------------------------------------------
+    def reshape(self, *shape: Any, order: str = "C") -> ndarray:
+        shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        out = self._a.reshape(shape, order=order)
+        return _view(out, self) if np.shares_memory(out, self._a) else _kernel_result(out, self)
+
+    def transpose(self, *axes: Any) -> ndarray:
+        axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
+        return _view(self._a.transpose(*axes) if axes else self._a.transpose(), self)
+
+    def view(self, dtype: Any = None, array_class: Any = None) -> ndarray:
+        return _view(self._a.view() if dtype is None else self._a.view(dtype), self)
+
+    def __getitem__(self, index: Any) -> Any:
+        index = _unwrap_index(index)
+        if _is_advanced(index):
+            _check_device(self._dev)
+            return _new(np.asarray(self._a[_wrap_around(index, self._a.shape)]))
+        out = self._a[index]
+        if not isinstance(out, np.ndarray):  # one element: CuPy gives a 0-d view, not a scalar
+            out = self._a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return _view(out, self)
+
+    # ---- kernels (current device only) ---------------------------------------------------
+    def __setitem__(self, index: Any, value: Any) -> None:
+        _check_device(self._dev)
+        index = _unwrap_index(index)
+        self._a[_wrap_around(index, self._a.shape) if _is_advanced(index) else index] = _operand(value)
+
+    def copy(self, order: str = "C") -> ndarray:
+        _check_device(self._dev)
+        return _new(self._a.copy(order=order))
+
+    def astype(self, dtype: Any, order: str = "K", casting: Any = None, subok: Any = None,
+               copy: bool = True) -> ndarray:
+        if not copy and np.dtype(dtype) == self._a.dtype:
+            return self
+        _check_device(self._dev)
+        kw = {} if casting is None else {"casting": casting}
+        return _new(self._a.astype(dtype, order=order, **kw))
+
+    def fill(self, value: Any) -> None:
+        _check_device(self._dev)
+        self._a.fill(_operand(value))
+
+    def ravel(self, order: str = "C") -> ndarray:
+        return self.reshape(-1, order=order)
+
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> ndarray:
+        return sum(self, axis, dtype, out, keepdims)
+
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> ndarray:
+        return mean(self, axis, dtype, out, keepdims)
+
+
+def _binary(op: Any, reflected: bool = False) -> Any:
+    def method(self: ndarray, other: Any) -> Any:
+        if isinstance(other, np.ndarray) and other.ndim:
+            # CuPy refuses a NumPy array operand (it does not move host data implicitly).
+            raise TypeError(f"Unsupported type {type(other)}")
+        a, b = (other, self) if reflected else (self, other)
+        return _kernel(op, a, b)
+
+    return method
+
+
+def _inplace(op: Any) -> Any:
+    def method(self: ndarray, other: Any) -> ndarray:
+        _check_device(self._dev)
+        op(self._a, _operand(other))
+        return self
+
+    return method
+
+
+def _unary(op: Any) -> Any:
+    def method(self: ndarray) -> ndarray:
+        return _kernel(op, self)
+
+    return method
+
+
+for _name, _op in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                   ("truediv", np.true_divide), ("floordiv", np.floor_divide), ("mod", np.mod),
+                   ("pow", np.power), ("matmul", np.matmul), ("and", np.bitwise_and),
+                   ("or", np.bitwise_or), ("xor", np.bitwise_xor)]:
+    setattr(ndarray, f"__{_name}__", _binary(_op))
+    setattr(ndarray, f"__r{_name}__", _binary(_op, reflected=True))
+for _name, _op in [("eq", np.equal), ("ne", np.not_equal), ("lt", np.less), ("le", np.less_equal),
+                   ("gt", np.greater), ("ge", np.greater_equal)]:
+    setattr(ndarray, f"__{_name}__", _binary(_op))
+for _name, _op in [("iadd", np.ndarray.__iadd__), ("isub", np.ndarray.__isub__),
+                   ("imul", np.ndarray.__imul__), ("itruediv", np.ndarray.__itruediv__),
+                   ("ipow", np.ndarray.__ipow__)]:
+    setattr(ndarray, f"__{_name}__", _inplace(_op))
+for _name, _op in [("neg", np.negative), ("pos", np.positive), ("abs", np.abs), ("invert", np.invert)]:
+    setattr(ndarray, f"__{_name}__", _unary(_op))
+ndarray.__hash__ = None  # as NumPy's and CuPy's arrays
+
+
+# ---- plumbing: wrapping, device checks, the memory pool ------------------------------------
+def _new(a: Any, dev: int | None = None) -> ndarray:
+    """A new array on the current device (or ``dev``) holding the NumPy array ``a``."""
+    out = object.__new__(ndarray)
+    out._a = np.asarray(a)
+    out._dev = _current() if dev is None else dev
+    out._base = None
+    _account(out)
+    return out
+
+
+def _view(a: Any, of: ndarray) -> ndarray:
+    out = object.__new__(ndarray)
+    out._a = a
+    out._dev = of._dev
+    out._base = of if of._base is None else of._base
+    return out
+
+
+def _kernel_result(a: Any, of: ndarray) -> ndarray:
+    _check_device(of._dev)
+    return _new(a)
+
+
+def _account(arr: ndarray) -> None:
+    dev = arr._dev
+    used = _pool_bytes.get(dev, 0) + arr._a.nbytes
+    _pool_bytes[dev] = used
+    _pool_peak[dev] = max(_pool_peak.get(dev, 0), used)
+    # The bytes go back to the pool when the array dies (a callback on a weak reference).
+    _finalizers[id(arr)] = weakref.ref(arr, _releaser(dev, arr._a.nbytes, id(arr)))
+
+
+def _releaser(dev: int, nbytes: int, key: int) -> Any:
+    def release(_ref: Any) -> None:
+        _pool_bytes[dev] = _pool_bytes.get(dev, 0) - nbytes
+        _finalizers.pop(key, None)
+
+    return release
+
+
+
+
+def _operand(x: Any) -> Any:
+    """A kernel operand: a stand-in array on the current device (unwrapped), or a scalar."""
+    if isinstance(x, ndarray):
+        _check_device(x._dev)
+        return x._a
+    if isinstance(x, np.ndarray) and x.ndim:
+        raise TypeError(f"Unsupported type {type(x)}")
+    return x
+
+
+def _unwrap_index(index: Any) -> Any:
+    if isinstance(index, tuple):
+        return tuple(_unwrap_index(i) for i in index)
+    if isinstance(index, ndarray):
+        _check_device(index._dev)
+        return index._a
+    return index
+
+
+def _is_advanced(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return builtins.any(isinstance(i, (np.ndarray, list, bool, np.bool_)) for i in items)
+
+
+def _wrap_around(index: Any, shape: tuple) -> Any:
+    """CuPy's integer-array indexing wraps out-of-range indices around (NumPy raises)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if builtins.any(i is Ellipsis for i in items):
+        return index  # (not modelled)
+    out, dim = [], 0
+    for i in items:
+        if isinstance(i, np.ndarray) and i.dtype.kind in "iu" and dim < len(shape) and shape[dim]:
+            out.append(np.mod(i, shape[dim]))
+        else:
+            out.append(i)
+        dim += 0 if i is None else (i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1)
+    return tuple(out) if isinstance(index, tuple) else out[0]
+
+
+def _wrap(out: Any) -> Any:
+    if isinstance(out, tuple):
+        return tuple(_wrap(o) for o in out)
+    if isinstance(out, (np.ndarray, np.generic)):
+        return _new(out)
+    return out
+
+
+def _kernel(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run the NumPy function ``fn`` as a kernel on the current device."""
+    args = tuple(_operand(a) if not isinstance(a, (list, tuple)) else type(a)(_operand(x) for x in a)
+                 for a in args)
+    kwargs = {k: _operand(v) for k, v in kwargs.items()}
+    return _wrap(fn(*args, **kwargs))
+
+
+# ---- the cupy module's functions (CuPy's parameters) -----------------------------------------
+dtype = np.dtype
+
+
+def asarray(a: Any, dtype: Any = None, order: Any = None, *, copy: Any = None, blocking: bool = False) -> ndarray:
+    if isinstance(a, ndarray):
+        if (dtype is None or np.dtype(dtype) == a.dtype) and not copy:
+            return a  # the same array, on whichever device it lives
+        return a.astype(a.dtype if dtype is None else dtype)
+    return _new(np.array(a, dtype=dtype, order=order))
+
+
+def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subok: bool = False,
+          ndmin: int = 0, *, blocking: bool = False) -> ndarray:
+    if isinstance(obj, ndarray):
+        obj = _operand(obj)
+    return _new(np.array(obj, dtype=dtype, order=order, ndmin=ndmin))
+
+
+def asnumpy(a: Any, stream: Any = None, order: str = "C", out: Any = None, *, blocking: bool = True) -> Any:
+    if isinstance(a, ndarray):
+        return a.get(stream=stream, order=order, out=out)
+    return np.asarray(a, order=order)
+
+
+def get_array_module(*args: Any) -> Any:
+    return _cupy if builtins.any(isinstance(a, ndarray) for a in args) else np
+
+
+def zeros(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
+    return _new(np.zeros(shape, dtype=dtype, order=order))
+
+
+def ones(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
+    return _new(np.ones(shape, dtype=dtype, order=order))
+
+
+def empty(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
+    return _new(np.empty(shape, dtype=dtype, order=order))
+
+
+def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C") -> ndarray:
+    return _new(np.full(shape, _operand(fill_value), dtype=dtype, order=order))
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> ndarray:
+    return _new(np.arange(start, stop, step, dtype=dtype))
+
+
+def ascontiguousarray(a: Any, dtype: Any = None) -> ndarray:
+    if isinstance(a, ndarray) and a.flags.c_contiguous and (dtype is None or np.dtype(dtype) == a.dtype):
+        return a
+    return _kernel(lambda x: np.ascontiguousarray(x, dtype=dtype), a)
+
+
+def broadcast_to(array: Any, shape: Any) -> ndarray:
+    out = _view(np.broadcast_to(array._a, shape), array)
+    return out
+
+
+def broadcast_shapes(*args: Any) -> tuple:
+    return np.broadcast_shapes(*args)
+
+
+def concatenate(tup: Any, axis: int = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind") -> ndarray:
+    return _kernel(lambda arrs: np.concatenate(arrs, axis=axis, dtype=dtype, casting=casting), list(tup))
+
+
+def stack(tup: Any, axis: int = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind") -> ndarray:
+    return _kernel(lambda arrs: np.stack(arrs, axis=axis, dtype=dtype, casting=casting), list(tup))
+
+
+def where(condition: Any, x: Any = None, y: Any = None) -> Any:
+    if x is None and y is None:
+        return _kernel(np.where, condition)
+    return _kernel(np.where, condition, x, y)
+
+
+def copyto(dst: ndarray, src: Any, casting: str = "same_kind", where: Any = None) -> None:
+    _check_device(dst._dev)
+    np.copyto(dst._a, _operand(src), casting=casting, where=True if where is None else _operand(where))
+
+
+def _reduction(np_fn: Any) -> Any:
+    def reduce(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> ndarray:
+        kw = {} if dtype is None else {"dtype": dtype}
+        return _kernel(lambda x: np_fn(x, axis=axis, keepdims=keepdims, **kw), a)
+
+    reduce.__name__ = np_fn.__name__
+    return reduce
+
+
+sum = _reduction(np.sum)  # noqa: A001 - NumPy's and CuPy's name
+mean = _reduction(np.mean)
+prod = _reduction(np.prod)
+
+
+def _minmax(np_fn: Any) -> Any:
+    def reduce(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> ndarray:
+        return _kernel(lambda x: np_fn(x, axis=axis, keepdims=keepdims), a)
+
+    reduce.__name__ = np_fn.__name__
+    return reduce
+
+
+amax = _minmax(np.amax)
+amin = _minmax(np.amin)
+any = _minmax(np.any)  # noqa: A001
+all = _minmax(np.all)  # noqa: A001
+
+
+def argmax(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> ndarray:
+    return _kernel(lambda x: np.argmax(x, axis=axis, keepdims=keepdims), a)
+
+
+def argmin(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> ndarray:
+    return _kernel(lambda x: np.argmin(x, axis=axis, keepdims=keepdims), a)
+
+
+def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0, keepdims: bool = False) -> ndarray:
+    # CuPy divides by max(N - ddof, 0) without NumPy's warning: N <= ddof gives nan or inf
+    # as the division by zero does; autodiff must not depend on which (see ops/reduction).
+    return _kernel(lambda x: np.var(x, axis=axis, ddof=ddof, keepdims=keepdims), a)
+
+
+def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> ndarray:
+    return _kernel(lambda x: np.cumsum(x, axis=axis, dtype=dtype), a)
+
+
+def flip(a: Any, axis: Any = None) -> ndarray:
+    return _view(np.flip(a._a, axis), a)
+
+
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> ndarray:
+    return _kernel(lambda x: np.pad(x, pad_width, mode=mode, **kwargs), array)
+
+
+def tile(A: Any, reps: Any) -> ndarray:  # noqa: N803 - CuPy's name
+    return _kernel(lambda x: np.tile(x, reps), A)
+
+
+def einsum(*operands: Any, **kwargs: Any) -> ndarray:
+    subscripts, arrays = operands[0], operands[1:]
+    return _kernel(lambda *xs: np.einsum(subscripts, *xs, **kwargs), *arrays)
+
+
+def take(a: Any, indices: Any, axis: Any = None, out: Any = None) -> ndarray:
+    return _kernel(lambda x, i: np.take(x, i, axis=axis), a, indices)
+
+
+def take_along_axis(a: Any, indices: Any, axis: Any) -> ndarray:
+    return _kernel(lambda x, i: np.take_along_axis(x, i, axis), a, indices)
+
+
+def around(a: Any, decimals: int = 0, out: Any = None) -> ndarray:
+    return _kernel(lambda x: np.around(x, decimals), a)
+
+
+round = around  # noqa: A001
+
+
+def _unary_kernel(x: Any, /, out: Any = None, *, casting: str = "same_kind", dtype: Any = None) -> Any:
+    """(The signature of a one-input ufunc, as ``inspect.signature`` shows CuPy's.)"""
+
+
+def _binary_kernel(x1: Any, x2: Any, /, out: Any = None, *, casting: str = "same_kind",
+                   dtype: Any = None) -> Any:
+    """(The signature of a two-input ufunc.)"""
+
+
+class ufunc:  # noqa: N801 - CuPy's name
+    """An elementwise kernel; ``add.at`` accumulates repeated indices (``ufunc.at``)."""
+
+    def __init__(self, np_ufunc: Any, name: str, nin: int = 1) -> None:
+        self._f = np_ufunc
+        self.__name__ = name
+        self.nin = nin
+        self.__signature__ = inspect.signature(_unary_kernel if nin == 1 else _binary_kernel)
+
+    def __call__(self, *args: Any, out: Any = None, casting: str = "same_kind", dtype: Any = None) -> Any:
+        if out is not None:
+            raise NotImplementedError("the simulated ufuncs take no out=")
+        kw = {} if dtype is None else {"dtype": dtype}
+        return _kernel(self._f, *args, casting=casting, **kw)
+
+    def at(self, a: ndarray, indices: Any, b: Any = None) -> None:
+        _check_device(a._dev)
+        self._f.at(a._a, _unwrap_index(indices), _operand(b))
+
+
+for _name in ["exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc", "ceil", "maximum",
+              "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
+              "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide",
+              "true_divide", "negative", "power", "equal", "not_equal", "less", "less_equal",
+              "greater", "greater_equal"]:
+    globals()[_name] = ufunc(getattr(np, _name), _name, getattr(np, _name).nin)
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None) -> ndarray:
+    return _kernel(lambda x, lo, hi: np.clip(x, lo, hi), a, a_min, a_max)
+
+
+def vectorize(pyfunc: Any, otypes: Any = None, doc: Any = None, excluded: Any = None, cache: bool = False,
+              signature: Any = None) -> Any:
+    vec = np.vectorize(pyfunc, otypes=otypes)
+    return lambda *args: _kernel(vec, *args)
+
+
+# ---- cupy.random ----------------------------------------------------------------------------
+class Generator:
+    """``cupy.random.Generator``: its state lives on the device it was made on."""
+
+    def __init__(self, bit_generator: Any) -> None:
+        self._rng = np.random.default_rng(bit_generator)
+        self._dev = _current()
+
+    def _draw(self, fn: Any) -> ndarray:
+        if self._dev != _current():
+            raise ValueError("This Generator state is allocated in a different device")
+        return _new(fn())
+
+    def standard_normal(self, size: Any = None, dtype: Any = np.float64, out: Any = None) -> ndarray:
+        return self._draw(lambda: self._rng.standard_normal(size, dtype=dtype))
+
+    def random(self, size: Any = None, dtype: Any = np.float64, out: Any = None) -> ndarray:
+        return self._draw(lambda: self._rng.random(size, dtype=dtype))
+
+    def integers(self, low: Any, high: Any = None, size: Any = None, dtype: Any = np.int64,
+                 endpoint: bool = False) -> ndarray:
+        return self._draw(lambda: self._rng.integers(low, high, size, dtype=dtype, endpoint=endpoint))
+
+
+def default_rng(seed: Any = None) -> Generator:
+    return Generator(seed)
+
+
+# ---- cupy.cuda --------------------------------------------------------------------------------
+def getDeviceCount() -> int:  # noqa: N802 - CUDA's name
+    if _config["count"] == 0:
+        raise CUDARuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+    return _config["count"]
+
+
+def getDevice() -> int:  # noqa: N802
+    return _current()
+
+
+def setDevice(device: int) -> None:  # noqa: N802
+    _valid(device)
+    _thread.device = device
+
+
+def getDeviceProperties(device: int) -> dict:  # noqa: N802
+    _valid(device)
+    return {"name": b"Simulated CUDA device (NumPy)", "totalGlobalMem": 16 * 2**30,
+            "multiProcessorCount": 1, "major": 9, "minor": 0}
+
+
+def deviceSynchronize() -> None:  # noqa: N802
+    pass
+
+
+def _valid(device: int) -> None:
+    if not 0 <= device < _config["count"]:
+        raise CUDARuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+
+
+class Device:
+    """``cupy.cuda.Device(i)``: a context manager (and ``.use()``) that makes ``i`` current."""
+
+    def __init__(self, device: Any = None) -> None:
+        self.id = _current() if device is None else int(device)
+        self._prev: list[int] = []
+
+    def __enter__(self) -> Device:
+        _valid(self.id)
+        self._prev.append(_thread.device)
+        _thread.device = self.id
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _thread.device = self._prev.pop()
+
+    def use(self) -> None:
+        setDevice(self.id)
+
+    def synchronize(self) -> None:
+        pass
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Device) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"<CUDA Device {self.id}>"
+
+
+class Stream:
+    """``cupy.cuda.Stream``: work on the simulated devices is synchronous, so a stream only
+    records which device it belongs to and whether it is in use."""
+
+    null: Stream
+
+    def __init__(self, null: bool = False, non_blocking: bool = False, ptds: bool = False,
+                 priority: Any = None) -> None:
+        self.device_id = _current()
+        self._prev: list[Any] = []
+
+    def __enter__(self) -> Stream:
+        self._prev.append(_stream.current)
+        _stream.current = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _stream.current = self._prev.pop()
+
+    def use(self) -> Stream:
+        _stream.current = self
+        return self
+
+    def synchronize(self) -> None:
+        pass
+
+    def record(self, event: Any = None) -> Event:
+        event = Event() if event is None else event
+        event.record(self)
+        return event
+
+    def wait_event(self, event: Event) -> None:
+        pass
+
+    @property
+    def done(self) -> bool:
+        return True
+
+
+class _StreamState(threading.local):
+    current: Any = None
+
+
+_stream = _StreamState()
+
+
+def get_current_stream(device_id: int = -1) -> Stream:
+    if _stream.current is None:
+        _stream.current = Stream(null=True)
+    return _stream.current
+
+
+class Event:
+    """``cupy.cuda.Event``: records the host clock (the simulated work is synchronous)."""
+
+    def __init__(self, block: bool = False, disable_timing: bool = False, interprocess: bool = False) -> None:
+        self._time: float | None = None
+        self._timing = not disable_timing
+
+    def record(self, stream: Any = None) -> None:
+        self._time = time.perf_counter()
+
+    def synchronize(self) -> None:
+        pass
+
+    @property
+    def done(self) -> bool:
+        return True
+
+
+def get_elapsed_time(start_event: Event, end_event: Event) -> float:
+    """Milliseconds between two recorded events."""
+    if start_event._time is None or end_event._time is None:
+        raise CUDARuntimeError("cudaErrorInvalidResourceHandle: invalid resource handle")
+    return (end_event._time - start_event._time) * 1000.0
+
+
+class MemoryPool:
+    """``cupy.cuda.MemoryPool``'s counters: bytes held by live arrays on each device."""
+
+    def used_bytes(self) -> int:
+        return _pool_bytes.get(_current(), 0)
+
+    def total_bytes(self) -> int:
+        return _pool_bytes.get(_current(), 0)
+
+    def free_bytes(self) -> int:
+        return 0
+
+    def free_all_blocks(self, stream: Any = None) -> None:
+        pass
+
+
+_pool = MemoryPool()
+
+
+def get_default_memory_pool() -> MemoryPool:
+    return _pool
+
+
+# ---- cupyx ------------------------------------------------------------------------------------
+def scatter_add(a: ndarray, slices: Any, value: Any) -> None:
+    """``cupyx.scatter_add``: ``a[slices] += value`` with repeated indices accumulating."""
+    if a.dtype.name not in SCATTER_ADD_DTYPES:
+        raise TypeError(f"scatter_add does not support {a.dtype.name} (dtype {a.dtype})")
+    _check_device(a._dev)
+    np.add.at(a._a, _unwrap_index(slices), _operand(value))
+
+
+_erf64 = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _erf(x: Any, casting: str = "same_kind") -> Any:
+    # CuPy's erf has float32 and float64 loops only: float16 comes back float32, and
+    # integers float64.
+    x = np.asarray(x)
+    return _erf64(x).astype(np.float32 if x.dtype in (np.float16, np.float32) else np.float64)
+
+
+erf = ufunc(_erf, "erf")
+
+
+# ---- the modules ------------------------------------------------------------------------------
+def _module(name: str, **attrs: Any) -> types.ModuleType:
+    mod = types.ModuleType(name, f"Simulated {name} (autodiff.testing.simulated_cuda)")
+    mod.__dict__.update(attrs)
+    return mod
+
+
+_ARRAY_NAMES = [
+    "ndarray", "dtype", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
+    "full", "arange", "ascontiguousarray", "broadcast_to", "broadcast_shapes", "concatenate", "stack",
+    "where", "copyto", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
+    "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "around", "round", "ufunc",
+    "clip", "vectorize", "exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc", "ceil",
+    "maximum", "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
+    "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide", "true_divide",
+    "negative", "power", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+]
+_runtime = _module("cupy.cuda.runtime", getDeviceCount=getDeviceCount, getDevice=getDevice,
+                   setDevice=setDevice, getDeviceProperties=getDeviceProperties,
+                   deviceSynchronize=deviceSynchronize, CUDARuntimeError=CUDARuntimeError)
+_cuda = _module("cupy.cuda", Device=Device, Stream=Stream, Event=Event, MemoryPool=MemoryPool,
+                runtime=_runtime, get_current_stream=get_current_stream,
+                get_elapsed_time=get_elapsed_time, is_available=lambda: _config["count"] > 0)
+_random = _module("cupy.random", Generator=Generator, default_rng=default_rng)
+_cupy = _module("cupy", cuda=_cuda, random=_random, get_default_memory_pool=get_default_memory_pool,
+                __version__="14.2.0+simulated", **{n: globals()[n] for n in _ARRAY_NAMES})
+_special = _module("cupyx.scipy.special", erf=erf)
+_scipy = _module("cupyx.scipy", special=_special)
+_cupyx = _module("cupyx", scatter_add=scatter_add, scipy=_scipy)
+Stream.null = Stream(null=True)
+
+
+def standin_modules() -> dict[str, types.ModuleType]:
+    """The stand-in modules by the name they import as."""
+    return {"cupy": _cupy, "cupy.cuda": _cuda, "cupy.cuda.runtime": _runtime, "cupy.random": _random,
+            "cupyx": _cupyx, "cupyx.scipy": _scipy, "cupyx.scipy.special": _special}
+
+
+# ---- installing it ----------------------------------------------------------------------------
+_saved: list[dict] = []
+
+
+def install(device_count: int = 1) -> None:
+    """Make ``import cupy`` (and ``cupyx``) give the stand-in, with ``device_count`` devices."""
+    if device_count < 1:
+        raise ValueError(f"simulated CUDA needs at least one device, got {device_count}")
+    _saved.append({name: sys.modules.get(name) for name in standin_modules()})
+    sys.modules.update(standin_modules())
+    _config["count"] = device_count
+    _thread.device = 0
+    backends.forget("cuda")  # backends made before (on real CuPy, or none) are dropped
+
+
+def uninstall() -> None:
+    """Undo the last ``install``: the modules ``cupy`` and ``cupyx`` were before it."""
+    previous = _saved.pop()
+    for name, mod in previous.items():
+        if mod is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = mod
+    if not _saved:
+        _config["count"] = 0
+    backends.forget("cuda")
+
+
+def is_installed() -> bool:
+    return sys.modules.get("cupy") is _cupy
+
+
+@contextlib.contextmanager
+def simulate_cuda(device_count: int = 1) -> Iterator[None]:
+    """``with simulate_cuda(2):`` -- ``device="cuda"``, ``"cuda:1"`` work inside."""
+    install(device_count)
+    try:
+        yield
+    finally:
+        uninstall()
