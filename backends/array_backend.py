@@ -247,6 +247,11 @@ class ArrayBackend:
     def is_contiguous(self, a: Any) -> bool:
         return a.flags.c_contiguous
 
+    def overlaps(self, a: Any) -> bool:
+        """Whether two elements of ``a`` share memory (an ``expand``-ed view): writing into
+        it is refused on every device (NumPy's broadcast views are read-only, CuPy's not)."""
+        return any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape))
+
     # ---- primitives of the extended op set (nn, reductions, indexing) -----------
     # Each result goes through ``_wrap`` so the NumPy backend hands back 0-d arrays.
     def _wrap(self, out: Any) -> Any:
@@ -308,7 +313,13 @@ class ArrayBackend:
         return self._wrap(self.xp.argmin(a, axis=axis, keepdims=keepdims))
 
     def var(self, a: Any, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
-        return self._wrap(self.xp.var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+        n = a.size if axis is None else math.prod([a.shape[d] for d in axis])
+        if n > ddof:
+            return self._wrap(self.xp.var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+        # As many elements as the correction, or fewer: PyTorch divides by max(N - ddof, 0),
+        # giving inf (nan where all values are equal); NumPy does too, CuPy gives nan.
+        c = a - self.xp.mean(a, axis=axis, keepdims=True)
+        return self._wrap(self.xp.sum(c * c, axis=axis, keepdims=keepdims) / self.xp.zeros((), a.dtype))
 
     def cumsum(self, a: Any, axis: int) -> Any:
         return self._wrap(self.xp.cumsum(a, axis=axis))

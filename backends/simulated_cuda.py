@@ -457,8 +457,9 @@ def ascontiguousarray(a: Any, dtype: Any = None) -> ndarray:
 
 
 def broadcast_to(array: Any, shape: Any) -> ndarray:
-    out = _view(np.broadcast_to(array._a, shape), array)
-    return out
+    # CuPy's broadcast views are writable (NumPy's are read-only): writes into one race.
+    b = np.broadcast_to(array._a, shape)
+    return _view(np.lib.stride_tricks.as_strided(array._a, b.shape, b.strides, writeable=True), array)
 
 
 def broadcast_shapes(*args: Any) -> tuple:
@@ -521,9 +522,13 @@ def argmin(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdim
 
 
 def var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0, keepdims: bool = False) -> ndarray:
-    # CuPy divides by max(N - ddof, 0) without NumPy's warning: N <= ddof gives nan or inf
-    # as the division by zero does; autodiff must not depend on which (see ops/reduction).
-    return _kernel(lambda x: np.var(x, axis=axis, ddof=ddof, keepdims=keepdims), a)
+    def kernel(x: Any) -> Any:
+        n = x.size if axis is None else math.prod(np.array(x.shape)[list(np.atleast_1d(axis))])
+        if n <= ddof:  # CuPy: nan where NumPy (and PyTorch) give inf
+            return np.full(np.var(x, axis=axis, keepdims=keepdims).shape, np.nan, x.dtype)
+        return np.var(x, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    return _kernel(kernel, a)
 
 
 def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> ndarray:

@@ -129,7 +129,7 @@ def _wrap(x: Any) -> Any:
 
 # Methods whose results are host values, handed back unwrapped.
 _HOST = {"to_host", "tolist", "item", "dtype_name", "is_view", "is_contiguous", "any", "all",
-         "broadcast_shapes"}
+         "broadcast_shapes", "overlaps"}
 
 
 class StrictBackend(NumpyBackend):

@@ -195,3 +195,31 @@ def test_out_of_range_indices_raise_on_every_device():
         with pytest.raises(IndexError, match="index 3 is out of bounds for dimension 1 with size 3"):
             x[:, [3]] = 1.0
         assert x[:, [-1, 0]].tolist() == [[2.0, 0.0], [5.0, 3.0]]
+
+
+@pytest.mark.parametrize("write", [
+    lambda v: v.add_(1.0), lambda v: v.mul_(torch.ones(2, 3, device=v.device)), lambda v: v.zero_(),
+    lambda v: v.fill_(2.0), lambda v: v.copy_(torch.ones(2, 3, device=v.device)),
+    lambda v: v.__setitem__(0, 5.0),
+])
+def test_writes_into_an_expanded_tensor_are_refused_on_every_device(write):
+    # CuPy's broadcast views are writable (and the writes race); NumPy's are read-only.
+    for device in ("cpu", "cuda:1"):
+        base = torch.zeros(3, device=device)
+        with pytest.raises(RuntimeError, match="more than one element of the written-to tensor"):
+            write(base.expand(2, 3))
+        assert base.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_var_and_std_with_a_correction_of_n_or_more_match_pytorch():
+    # PyTorch divides by max(N - correction, 0): inf, or nan when all values are equal;
+    # CuPy gives nan for both.
+    import warnings
+
+    for device in ("cpu", "cuda:1"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            x = torch.tensor([1.0, 2.0, 4.0], device=device)
+            assert torch.var(x, correction=3).item() == float("inf")
+            assert torch.std(x, correction=5).item() == float("inf")
+            assert np.isnan(torch.var(torch.ones(2, device=device), correction=2).item())

@@ -38,6 +38,17 @@ from autodiff.ops.unary import clamp
 from autodiff.tensor import LEAF_INPLACE, Tensor, _make
 
 VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+OVERLAP = (
+    "unsupported operation: more than one element of the written-to tensor refers to a single "
+    "memory location. Please clone() the tensor before performing the operation."
+)
+
+
+def _check_overlap(t: Tensor) -> None:
+    """Refuse writes into a tensor whose elements share memory (an ``expand``-ed view), on
+    every device: NumPy's broadcast views are read-only, CuPy's are writable and race."""
+    if t._base is not None and t._be.overlaps(t._data):
+        raise RuntimeError(OVERLAP)
 
 
 class CopySlices(Node):
@@ -89,6 +100,7 @@ def inplace_on_view(t: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
 
 def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
     """Replace ``t``'s values with ``compute(t)``; ``others`` are the op's other inputs."""
+    _check_overlap(t)
     base = t._base
     tracked = _grad.enabled and (
         t._requires_grad
@@ -171,6 +183,7 @@ def _direct(t: Tensor, other: Any) -> Any:
 
 
 def _direct_write(t: Tensor, op: Callable, operand: Any) -> Tensor:
+    _check_overlap(t)
     op(t._data, operand)
     t._version[0] += 1
     return t
@@ -254,6 +267,7 @@ def zero_(t: Tensor) -> Tensor:
 
 
 def _fill(t: Tensor, value: Any, node_cls: type) -> Tensor:
+    _check_overlap(t)
     base = t._base
     if _grad.enabled and base is not None and (t._requires_grad or base._requires_grad):
         be = t._be
@@ -271,6 +285,7 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     """Copy ``src``'s values (broadcast, cast, moved to t's device) into ``t``."""
     if not isinstance(src, Tensor):
         raise TypeError(f"copy_(): argument 'other' must be Tensor, not {type(src).__name__}")
+    _check_overlap(t)
     base = t._base
     tracked = _grad.enabled and (
         t._requires_grad or src._requires_grad or (base is not None and base._requires_grad)
@@ -298,6 +313,7 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``."""
+    _check_overlap(t)
     idx, _ = _convert_index(t, index)
     if not (_grad.enabled and (
         t._requires_grad
