@@ -459,7 +459,7 @@ def test_audit_covers_the_backends(capsys):
         )
 
 
-@pytest.mark.parametrize("name", _name_params())
+@pytest.mark.parametrize("name", list(_name_params()))
 def test_cupy_name_exists(name):
     try:
         resolve(name)
@@ -468,7 +468,7 @@ def test_cupy_name_exists(name):
         pytest.fail(f"{name} (used at {where}) is missing from CuPy {cupy.__version__}: {_instead(name)}")
 
 
-@pytest.mark.parametrize("use", _call_params())
+@pytest.mark.parametrize("use", list(_call_params()))
 def test_cupy_call_fits_signature(use):
     obj = _try_resolve(use.name)
     if obj is MISSING:
