@@ -226,7 +226,29 @@ class ArrayBackend:
 
     # ---- in place (each writes into ``a`` and returns nothing) -----------------
     def setitem(self, a: Any, index: Any, value: Any) -> None:
+        if self._int_arrays(index):
+            index, value = self._last_writes(a, index, value)
         a[index] = value
+
+    def _int_arrays(self, index: Any) -> bool:
+        items = index if isinstance(index, tuple) else (index,)
+        return any(isinstance(i, self._array_type) and i.dtype.kind in "iu" for i in items)
+
+    def _last_writes(self, a: Any, index: Any, value: Any) -> tuple:
+        """``index`` and ``value`` with each element of ``a`` written once, by the last of
+        its duplicates: what a sequential loop (NumPy, PyTorch on the CPU) leaves, made the
+        rule on every device (a GPU writes duplicates in no defined order)."""
+        xp = self.xp
+        selected = xp.arange(a.size).reshape(a.shape)[index]  # the flat position of each write
+        ids = selected.reshape(-1)
+        if ids.size < 2:
+            return index, value
+        unique, first = xp.unique(ids[::-1], return_index=True)
+        if unique.size == ids.size:
+            return index, value  # no duplicates
+        last = ids.size - 1 - first
+        values = xp.broadcast_to(xp.asarray(value, dtype=a.dtype), selected.shape).reshape(-1)
+        return xp.unravel_index(unique, a.shape), values[last]
 
     def copyto(self, dst: Any, src: Any) -> None:
         self.xp.copyto(dst, src, casting="unsafe")

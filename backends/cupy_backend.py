@@ -89,15 +89,16 @@ class CupyBackend(ArrayBackend):
         self._set_device = cupy.cuda.runtime.setDevice
         super().__init__(cupy)
         # The operators ArrayBackend binds per instance (add, mul, ...) get the same treatment.
-        for name in ("add", "sub", "mul", "div", "pow", "matmul", "neg", "eq", "ne", "lt", "le", "gt", "ge"):
-            setattr(self, name, self._bind(getattr(self, name)))
+        for name in OPERATORS + ("matmul",):
+            setattr(self, name, self._bind(getattr(self, name), name in OPERATORS))
         import cupyx
 
         self._scatter_add = cupyx.scatter_add
         self.seed(0)
 
-    def _bind(self, fn: Any) -> Any:
-        method = _on_device(lambda _self, *args: fn(*args))
+    def _bind(self, fn: Any, elementwise: bool) -> Any:
+        kernel = lambda _self, *args: fn(*args)  # noqa: E731 - a method made of an operator
+        method = _on_device(_same_layout(kernel) if elementwise else kernel)
         return lambda *args: method(self, *args)
 
     def to_host(self, a: Any) -> Any:
@@ -131,11 +132,56 @@ class CupyBackend(ArrayBackend):
         return erf(a).astype(a.dtype, copy=False)
 
 
+# The elementwise primitives: NumPy (and PyTorch) give their result the memory layout of
+# inputs that share one (a transposed input, a transposed result), CuPy always C order.
+# Whether ``view()`` works on a result depends on it, so CUDA results follow NumPy's rule.
+ELEMENTWISE = frozenset([
+    "exp", "log", "sqrt", "abs", "sign", "floor", "trunc", "ceil", "round", "maximum", "minimum", "clip",
+    "where", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos", "tan", "tanh",
+    "expm1", "log1p", "log2", "erf",
+])
+OPERATORS = ("add", "sub", "mul", "div", "pow", "neg", "eq", "ne", "lt", "le", "gt", "ge")
+
+
+def _layout_of(arrays: tuple, shape: tuple) -> tuple | None:
+    """The axis order (largest stride first) the full-shape operands share, when it is not
+    C order; None when they share none or it is C order."""
+    order = None
+    for a in arrays:
+        if getattr(a, "shape", None) != shape:
+            continue
+        if a.flags.c_contiguous:
+            return None
+        mine = tuple(sorted(range(len(shape)), key=lambda d: -a.strides[d]))
+        if order is not None and mine != order:
+            return None
+        order = mine
+    return order
+
+
+def _same_layout(fn: Any) -> Any:
+    """``fn`` (an elementwise primitive), its result laid out as NumPy would lay it out."""
+
+    @functools.wraps(fn)
+    def method(self: CupyBackend, *args: Any) -> Any:
+        out = fn(self, *args)
+        if getattr(out, "ndim", 0) < 2:
+            return out
+        order = _layout_of(args, out.shape)
+        if order is None:
+            return out
+        inverse = tuple(sorted(range(len(order)), key=order.__getitem__))
+        return self.xp.ascontiguousarray(out.transpose(order)).transpose(inverse)
+
+    return method
+
+
 # Every other primitive launches kernels: each runs on this backend's device.
 for _name, _fn in list(vars(ArrayBackend).items()):
     if (callable(_fn) and not _name.startswith("_") and _name not in NO_KERNEL
             and not isinstance(_fn, (staticmethod, type))):
-        setattr(CupyBackend, _name, _on_device(vars(CupyBackend).get(_name, _fn)))
+        _fn = vars(CupyBackend).get(_name, _fn)
+        setattr(CupyBackend, _name, _on_device(_same_layout(_fn) if _name in ELEMENTWISE else _fn))
 
 
 def _in_place(op: Any) -> Any:

@@ -230,7 +230,18 @@ class ndarray:  # noqa: N801 - CuPy's name
     def __setitem__(self, index: Any, value: Any) -> None:
         _check_device(self._dev)
         index = _unwrap_index(index)
-        self._a[_wrap_around(index, self._a.shape) if _is_advanced(index) else index] = _operand(value)
+        value = _operand(value)
+        if not _is_advanced(index):
+            self._a[index] = value
+            return
+        index = _wrap_around(index, self._a.shape)
+        # Duplicate indices: a GPU writes them in no defined order; the stand-in keeps the
+        # first (NumPy keeps the last), so that code relying on either shows up.
+        selected = np.arange(self._a.size).reshape(self._a.shape)[index]
+        ids = selected.reshape(-1)
+        unique, first = np.unique(ids, return_index=True)
+        values = np.broadcast_to(np.asarray(value, dtype=self._a.dtype), selected.shape).reshape(-1)
+        self._a[np.unravel_index(unique, self._a.shape)] = values[first]
 
     def copy(self, order: str = "C") -> ndarray:
         _check_device(self._dev)
@@ -389,7 +400,9 @@ def _wrap(out: Any) -> Any:
     if isinstance(out, tuple):
         return tuple(_wrap(o) for o in out)
     if isinstance(out, (np.ndarray, np.generic)):
-        return _new(out)
+        # CuPy's kernels write C-contiguous results, whatever the inputs' layout (NumPy's
+        # follow the inputs: a transposed input gives a transposed result).
+        return _new(np.require(out, requirements="C"))  # (0-d stays 0-d, unlike ascontiguousarray)
     return out
 
 
@@ -453,7 +466,7 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> nd
 def ascontiguousarray(a: Any, dtype: Any = None) -> ndarray:
     if isinstance(a, ndarray) and a.flags.c_contiguous and (dtype is None or np.dtype(dtype) == a.dtype):
         return a
-    return _kernel(lambda x: np.ascontiguousarray(x, dtype=dtype), a)
+    return _kernel(lambda x: np.require(x, dtype, requirements="C"), a)
 
 
 def broadcast_to(array: Any, shape: Any) -> ndarray:
@@ -558,6 +571,16 @@ def take(a: Any, indices: Any, axis: Any = None, out: Any = None) -> ndarray:
 
 def take_along_axis(a: Any, indices: Any, axis: Any) -> ndarray:
     return _kernel(lambda x, i: np.take_along_axis(x, i, axis), a, indices)
+
+
+def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, return_counts: bool = False,
+           axis: Any = None, *, equal_nan: bool = True) -> Any:
+    return _kernel(lambda x: np.unique(x, return_index=return_index, return_inverse=return_inverse,
+                                       return_counts=return_counts, axis=axis, equal_nan=equal_nan), ar)
+
+
+def unravel_index(indices: Any, dims: Any, order: str = "C") -> tuple:
+    return _kernel(lambda i: np.unravel_index(i, dims, order=order), indices)
 
 
 def around(a: Any, decimals: int = 0, out: Any = None) -> ndarray:
@@ -838,7 +861,8 @@ _ARRAY_NAMES = [
     "ndarray", "dtype", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
     "full", "arange", "ascontiguousarray", "broadcast_to", "broadcast_shapes", "concatenate", "stack",
     "where", "copyto", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
-    "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "around", "round", "ufunc",
+    "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "unique", "unravel_index",
+    "around", "round", "ufunc",
     "clip", "vectorize", "exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc", "ceil",
     "maximum", "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
     "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide", "true_divide",

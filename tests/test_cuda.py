@@ -223,3 +223,27 @@ def test_var_and_std_with_a_correction_of_n_or_more_match_pytorch():
             assert torch.var(x, correction=3).item() == float("inf")
             assert torch.std(x, correction=5).item() == float("inf")
             assert np.isnan(torch.var(torch.ones(2, device=device), correction=2).item())
+
+
+def test_duplicate_index_writes_keep_the_last_on_every_device():
+    # A GPU writes duplicates in no defined order (the stand-in keeps the first); the rule
+    # is ours: the last write wins, as a sequential loop (and PyTorch on the CPU) leaves it.
+    for device in ("cpu", "cuda:1"):
+        x = torch.zeros(3, device=device)
+        x[torch.tensor([0, 2, 0], device=device)] = torch.tensor([1.0, 2.0, 3.0], device=device)
+        assert x.tolist() == [3.0, 0.0, 2.0]
+        y = torch.zeros(2, 3, device=device, requires_grad=True) * 1
+        y[:, [1, 1]] = torch.tensor([[4.0, 5.0], [6.0, 7.0]], device=device)
+        assert y.tolist() == [[0.0, 5.0, 0.0], [0.0, 7.0, 0.0]]
+
+
+def test_elementwise_results_keep_their_inputs_layout_on_every_device():
+    # CuPy writes C-contiguous results; NumPy and PyTorch keep the inputs' layout, which
+    # decides whether view() works and which node reshape records.
+    for device in ("cpu", "cuda:1"):
+        x = torch.arange(6.0, device=device).reshape(2, 3).requires_grad_()
+        y = x.t() * 2
+        with pytest.raises(RuntimeError, match="view size is not compatible"):
+            y.view(-1)
+        assert y.reshape(-1).grad_fn.name() == "UnsafeViewBackward0"
+        assert (x.t() + torch.ones(3, 2, device=device)).view(-1).shape == (6,)  # mixed: C order

@@ -69,6 +69,9 @@ def test_cupy_specific_kernels(cp):
     assert f.tolist() == [2.0, 0.0, 1.0]
     assert cupyx.scipy.special.erf(cp.ones(2, dtype="float16")).dtype == np.float32
     assert cp.arange(3.0)[cp.asarray([3])].tolist() == [0.0]  # integer indices wrap around
+    d = cp.zeros(3)
+    d[cp.asarray([0, 2, 0])] = cp.asarray([1.0, 2.0, 3.0])
+    assert d.tolist() == [1.0, 0.0, 2.0]  # duplicates: not NumPy's last write (here the first)
     assert cp.var(cp.ones(2), ddof=2).tolist() != cp.var(cp.ones(2), ddof=2).tolist()  # nan
 
 
