@@ -84,7 +84,6 @@ class CupyBackend(ArrayBackend):
         if index >= count:
             raise RuntimeError(f"CUDA error: invalid device ordinal cuda:{index} (found {count} GPU(s))")
         self.index = index
-        self.device = cupy.cuda.Device(index)
         self._get_device = cupy.cuda.runtime.getDevice
         self._set_device = cupy.cuda.runtime.setDevice
         super().__init__(cupy)

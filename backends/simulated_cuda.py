@@ -66,7 +66,6 @@ class _ThreadState(threading.local):
 _thread = _ThreadState()
 _config = {"count": 0}
 _pool_bytes: dict[int, int] = {}
-_pool_peak: dict[int, int] = {}
 _finalizers: dict[int, Any] = {}
 
 
@@ -340,9 +339,7 @@ def _kernel_result(a: Any, of: ndarray) -> ndarray:
 
 def _account(arr: ndarray) -> None:
     dev = arr._dev
-    used = _pool_bytes.get(dev, 0) + arr._a.nbytes
-    _pool_bytes[dev] = used
-    _pool_peak[dev] = max(_pool_peak.get(dev, 0), used)
+    _pool_bytes[dev] = _pool_bytes.get(dev, 0) + arr._a.nbytes
     # The bytes go back to the pool when the array dies (a callback on a weak reference).
     _finalizers[id(arr)] = weakref.ref(arr, _releaser(dev, arr._a.nbytes, id(arr)))
 
