@@ -20,6 +20,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+import autodiff
+
 Shape = tuple[int, ...]
 
 
@@ -126,8 +128,6 @@ def make_tensor(m: Any, flat: list[float], shape: Shape, dtype: str = "float64",
 def tensors(draw: Any, shape: Any = None, dtype: str = "float64", device: str = "cpu",
             domain: Domain = REAL, requires_grad: bool = True) -> Any:
     """An autodiff tensor; ``shape`` is a shape, a strategy of shapes, or None (any)."""
-    import autodiff
-
     if shape is None:
         shape = shapes()
     if isinstance(shape, st.SearchStrategy):
