@@ -564,7 +564,9 @@ CUDA_NOTE = """
 `python -m benchmarks --device cuda` runs the same workloads on CUDA against the floor
 written in CuPy and PyTorch CUDA (timed with `cupy.cuda.Device().synchronize()` and
 `torch.cuda.synchronize()`). No GPU was available on the machine that produced the
-figures above, so there are no GPU figures yet.
+figures above, so there are no GPU figures yet. On a machine with a GPU,
+`bash benchmarks/gpu_check.sh` runs the CUDA tests, the examples and this benchmark with
+`--device cuda` in one go (about 8 minutes) and writes one report file for this page.
 """
 
 
