@@ -7,17 +7,20 @@ from __future__ import annotations
 import autodiff
 
 
+class Two(autodiff.autograd.Function):
+    """Two outputs: output 0 is recorded as the node itself, output 1 as (node, 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 1.0, x * 10.0
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        return ga + 10.0 * gb
+
+
 def test_edge_to_other_outputs_keeps_output_number() -> None:
     # Output 0 is recorded as the node itself, other outputs as (node, output_nr).
-    class Two(autodiff.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 1.0, x * 10.0
-
-        @staticmethod
-        def backward(ctx, ga, gb):
-            return ga + 10.0 * gb
-
     x = autodiff.tensor([1.0, 2.0], requires_grad=True)
     a, b = Two.apply(x)
     y = a * 2.0 + b * 3.0
@@ -39,15 +42,6 @@ def test_lone_edge_nodes_read_as_one_edge() -> None:
     assert ga.tolist() == [1.0, 1.0]
     b.sum().backward(inputs=[x])
     assert x.grad.tolist() == [12.25, 12.25]
-
-    class Two(autodiff.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 1.0, x * 10.0
-
-        @staticmethod
-        def backward(ctx, ga, gb):
-            return ga + 10.0 * gb
 
     x.grad = None
     _, second = Two.apply(x)

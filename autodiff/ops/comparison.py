@@ -52,41 +52,41 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
 
 
 # ---- comparisons and logic (bool results, no gradient) -----------------------------
-def _compare(a: Any, b: Any, fn_name: str, op: str) -> Tensor:
+def _compare(a: Any, b: Any, op: str) -> Tensor:
     if not isinstance(a, Tensor):
         a = as_tensor(a, b)
     cls = b.__class__
     if (cls is int or cls is float) and a._data.dtype.kind == "f":
         be = a._be  # a float tensor against a Python number: promote would change nothing
-        return _make(getattr(be, fn_name)(a._data, b), be)
+        return _make(getattr(be, op)(a._data, b), be)
     a2, b2 = promote(a, b, op)
     be = a2._be
-    data = getattr(be, fn_name)(a2._data, b2._data if isinstance(b2, Tensor) else b2)
+    data = getattr(be, op)(a2._data, b2._data if isinstance(b2, Tensor) else b2)
     return _make(data, be)
 
 
 def eq(input: Any, other: Any) -> Tensor:
-    return _compare(input, other, "eq", "eq")
+    return _compare(input, other, "eq")
 
 
 def ne(input: Any, other: Any) -> Tensor:
-    return _compare(input, other, "ne", "ne")
+    return _compare(input, other, "ne")
 
 
 def lt(input: Any, other: Any) -> Tensor:
-    return _compare(input, other, "lt", "lt")
+    return _compare(input, other, "lt")
 
 
 def le(input: Any, other: Any) -> Tensor:
-    return _compare(input, other, "le", "le")
+    return _compare(input, other, "le")
 
 
 def gt(input: Any, other: Any) -> Tensor:
-    return _compare(input, other, "gt", "gt")
+    return _compare(input, other, "gt")
 
 
 def ge(input: Any, other: Any) -> Tensor:
-    return _compare(input, other, "ge", "ge")
+    return _compare(input, other, "ge")
 
 
 def _bool_args(a: Any, b: Any, op: str) -> tuple:

@@ -215,8 +215,8 @@ class MaxBackward0(_Reduction):
     def backward(self, g: Tensor) -> Tensor:
         if not self.in_shape:  # a 0-d input is its own maximum
             return g
-        index = self.extra
         (d,) = self.axes
+        index = self.extra if self.keepdim else self.extra.unsqueeze(d)
         g = _kept(g, self.in_shape, self.axes, self.keepdim)
         return _scatter_add_into(g, self.in_shape, d, index)
 
@@ -243,8 +243,7 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, take_max: bool, op: str) ->
     data = (be.amax if take_max else be.amin)(input._data, axis, keepdim)
     indices = _make(be.astype(idx, "int64"), be)
     values = record(_make(data, be), MaxBackward0 if take_max else MinBackward0, (input,),
-                    in_shape=input._data.shape, axes=(d,), keepdim=keepdim,
-                    extra=indices if keepdim else indices.unsqueeze(d))
+                    in_shape=input._data.shape, axes=(d,), keepdim=keepdim, extra=indices)
     return (return_max if take_max else return_min)(values, indices)
 
 
