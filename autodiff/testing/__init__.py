@@ -9,7 +9,8 @@ Modules, each importing only the ones before it:
 - ``op_specs``: ``OpSpec`` and the table ``SPECS``, one row per op or variant;
 - ``programs``: ``op_graphs``, random differentiable ``Program``s made of the spec rows.
 
-and ``simulated_cuda``: simulated CUDA devices (``simulate_cuda(2)``), which need no
+``api_coverage`` (docs/coverage.md: PyTorch's public names and which autodiff has) and
+``simulated_cuda``: simulated CUDA devices (``simulate_cuda(2)``), which need no
 more than NumPy. The others need ``hypothesis``; they are imported on first use, so that
 ``import autodiff.testing.simulated_cuda`` works without it. See docs/testing.md.
 """
