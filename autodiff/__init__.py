@@ -59,5 +59,5 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-from autodiff import nn, optim, profiler  # noqa: E402,I001
+from autodiff import accelerator, nn, optim, profiler  # noqa: E402,I001
 from autodiff.serialization import load, save
