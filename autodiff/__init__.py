@@ -4,7 +4,14 @@
 """
 
 from autodiff import autograd, cuda
-from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autodiff.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from autodiff.device import device
 from autodiff.dtypes import (
     bool,
@@ -52,5 +59,5 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-from autodiff import nn, optim  # noqa: E402,I001
+from autodiff import accelerator, nn, optim, profiler  # noqa: E402,I001
 from autodiff.serialization import load, save

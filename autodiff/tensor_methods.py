@@ -11,7 +11,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.api import tensor_backward
-from autodiff.autograd.hooks import register_tensor_hook, retain_grad
+from autodiff.autograd.hooks import register_post_accumulate_grad_hook, register_tensor_hook, retain_grad
 from autodiff.ops import OP_MODULES
 from autodiff.ops.creation import tensor
 from autodiff.ops.shape import permute, transpose
@@ -40,11 +40,18 @@ def _register_hook(self: Tensor, hook: Any) -> Any:
     return register_tensor_hook(self, hook)
 
 
+def _register_post_accumulate_grad_hook(self: Tensor, hook: Any) -> Any:
+    """Call ``hook(self)`` after a backward has accumulated into this leaf's ``.grad``
+    (where an optimizer step per parameter, or a gradient all-reduce, can start)."""
+    return register_post_accumulate_grad_hook(self, hook)
+
+
 OTHER_METHODS: dict[str, Any] = {
     "__new__": staticmethod(_new),
     "backward": tensor_backward,
     "retain_grad": _retain_grad,
     "register_hook": _register_hook,
+    "register_post_accumulate_grad_hook": _register_post_accumulate_grad_hook,
     "T": property(lambda self: permute(self, tuple(reversed(range(self.ndim))))),
     "mT": property(lambda self: transpose(self, -2, -1)),
 }

@@ -247,3 +247,20 @@ def test_elementwise_results_keep_their_inputs_layout_on_every_device():
             y.view(-1)
         assert y.reshape(-1).grad_fn.name() == "UnsafeViewBackward0"
         assert (x.t() + torch.ones(3, 2, device=device)).view(-1).shape == (6,)  # mixed: C order
+
+
+def test_accelerator_reports_cuda_when_present() -> None:
+    # (runs on every device setting: plain CPU, and the simulated or real CUDA devices)
+    acc = torch.accelerator
+    if torch.cuda.is_available():
+        assert acc.is_available() and acc.current_accelerator() == torch.device("cuda")
+        assert acc.device_count() == torch.cuda.device_count()
+        with acc.device_index(acc.device_count() - 1):
+            assert acc.current_device_index() == acc.device_count() - 1
+        acc.synchronize()
+    else:
+        assert not acc.is_available() and acc.current_accelerator() is None
+        assert acc.device_count() == 0
+        with pytest.raises(RuntimeError, match="no accelerator"):
+            acc.current_device_index()
+        acc.synchronize()  # nothing to wait for

@@ -24,8 +24,9 @@ def test_edge_to_other_outputs_keeps_output_number() -> None:
     x = autodiff.tensor([1.0, 2.0], requires_grad=True)
     a, b = Two.apply(x)
     y = a * 2.0 + b * 3.0
-    (ea,), (eb,) = (f.next_functions for f in (y.grad_fn.next_functions[0][0],
-                                                y.grad_fn.next_functions[1][0]))
+    # (each ``* number`` node also lists its number as a (None, 0) entry, as in PyTorch)
+    (ea, _), (eb, _) = (f.next_functions for f in (y.grad_fn.next_functions[0][0],
+                                                    y.grad_fn.next_functions[1][0]))
     assert ea[0] is eb[0] is a.grad_fn and (ea[1], eb[1]) == (0, 1)
     y.sum().backward()
     assert x.grad.tolist() == [32.0, 32.0]
@@ -36,7 +37,8 @@ def test_lone_edge_nodes_read_as_one_edge() -> None:
     x = autodiff.tensor([1.0, 2.0], requires_grad=True)
     a = (x * 3.5) * 3.5  # the second 3.5 hits the operand cache
     b = (a + 0.25) + 0.25
-    assert a.grad_fn.next_functions == ((a.grad_fn.next_edges, 0),)
+    assert a.grad_fn.next_edges.__class__ is not tuple  # the lone edge, stored bare
+    assert a.grad_fn.next_functions == ((a.grad_fn.next_edges, 0), (None, 0))  # (None, 0): 3.5
     assert b.grad_fn.next_functions[0][0].next_functions[0][0] is a.grad_fn
     (ga,) = autodiff.autograd.grad(b.sum(), a, retain_graph=True)  # runs only what leads to a
     assert ga.tolist() == [1.0, 1.0]
@@ -46,7 +48,7 @@ def test_lone_edge_nodes_read_as_one_edge() -> None:
     x.grad = None
     _, second = Two.apply(x)
     c = second * 3.5  # an edge to output 1 stays a (node, output_nr) tuple
-    assert c.grad_fn.next_functions == ((second.grad_fn, 1),)
+    assert c.grad_fn.next_functions == ((second.grad_fn, 1), (None, 0))
     c.sum().backward()
     assert x.grad.tolist() == [35.0, 35.0]
 

@@ -147,3 +147,51 @@ def test_agrees_with_torch_verdicts() -> None:
     assert gradcheck(WrongSquare.apply, (_x(1.0, 2.0),), raise_exception=False) is False
     assert torch.autograd.gradcheck(lambda t: (t * t).exp(), (tx,))
     assert gradcheck(lambda t: (t * t).exp(), (_x(1.0, 2.0),))
+
+
+def test_fast_mode_passes_correct_and_catches_wrong_gradients() -> None:
+    x = autodiff.randn(3, 4, dtype=autodiff.float64, requires_grad=True)
+    w = autodiff.randn(4, 2, dtype=autodiff.float64, requires_grad=True)
+    assert gradcheck(lambda a, b: (a @ b).tanh(), (x, w), fast_mode=True)
+    assert gradgradcheck(lambda a, b: (a @ b).tanh(), (x, w), fast_mode=True,
+                         gen_non_contig_grad_outputs=True)
+
+    class WrongFactor(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 3
+
+    assert not gradcheck(WrongFactor.apply, (x,), fast_mode=True, raise_exception=False)
+    with pytest.raises(GradcheckError, match="fast mode"):
+        gradcheck(WrongFactor.apply, (x,), fast_mode=True)
+
+
+def test_check_undefined_grad_catches_a_backward_that_invents_gradient() -> None:
+    x = autodiff.randn(3, dtype=autodiff.float64, requires_grad=True)
+
+    class Offset(autodiff.autograd.Function):
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, g):  # right, except that it invents a gradient from a zero one
+            return g * 2 if g.abs().sum().item() > 0 else autodiff.ones_like(g)
+
+    with pytest.raises(GradcheckError, match="undefined output grads"):
+        gradcheck(Offset.apply, (x,))
+    assert gradcheck(lambda a: a * 2, (x,), check_undefined_grad=True)
+
+
+def test_checks_needing_forward_ad_are_refused_not_skipped() -> None:
+    x = autodiff.randn(3, dtype=autodiff.float64, requires_grad=True)
+    for flag in ("check_forward_ad", "check_batched_grad", "check_batched_forward_grad"):
+        with pytest.raises(NotImplementedError, match=flag):
+            gradcheck(lambda a: a * 2, (x,), **{flag: True})
+    with pytest.raises(NotImplementedError, match="check_fwd_over_rev"):
+        gradgradcheck(lambda a: a * a, (x,), check_fwd_over_rev=True)
+    assert gradcheck(lambda a: a * 2, (x,), check_backward_ad=False)

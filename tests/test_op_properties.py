@@ -30,7 +30,8 @@ NOT_DIFFERENTIABLE = {
     # comparisons and logic: bool results, never part of a graph
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "isnan",
     # utilities: no tensor result
-    "is_tensor", "numel", "is_grad_enabled", "get_default_dtype", "set_default_dtype",
+    "is_tensor", "numel", "is_grad_enabled", "is_inference_mode_enabled", "get_default_dtype",
+    "set_default_dtype",
     "promote_types",
     # integer results (indices, one-hot encodings)
     "argmax", "argmin", "one_hot",

@@ -1,16 +1,23 @@
 """``autodiff.autograd``: the engine, grad modes, custom Functions and gradient APIs."""
 
-from autodiff.autograd import functional
+from autodiff.autograd import functional, graph, profiler
 from autodiff.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from autodiff.autograd.api import backward, grad
 from autodiff.autograd.function import Function, FunctionCtx, once_differentiable
-from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from autodiff.autograd.grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from autodiff.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autodiff.autograd.node import Node
 
 __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Node",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "functional", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+    "inference_mode", "is_inference_mode_enabled", "functional", "graph", "profiler", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
     "gradcheck", "gradgradcheck", "GradcheckError",
 ]

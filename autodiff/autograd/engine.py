@@ -11,6 +11,7 @@ a chain of 100,000 ops is as safe as a chain of ten.
 from __future__ import annotations
 
 import gc
+import threading
 from heapq import heappop, heappush
 from typing import Any
 
@@ -78,6 +79,28 @@ def _accumulate(leaf: Any, grad: Any, create_graph: bool, shared: set) -> None:
         old._be.iadd(old._data, grad._data)
 
 
+class _Runs(threading.local):
+    # The callback lists of the backward passes running in this thread, innermost last
+    # (a hook or a custom Function may run a backward of its own).
+    stack: tuple = ()
+
+
+_runs = _Runs()
+
+
+def current_backward() -> list:
+    """The backward pass running in this thread (an object unique to it)."""
+    if not _runs.stack:
+        raise RuntimeError("no backward pass is running in this thread")
+    return _runs.stack[-1]
+
+
+def queue_callback(fn: Any) -> None:
+    """Run ``fn()`` when the backward pass running in this thread has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``)."""
+    current_backward().append(fn)
+
+
 def run_backward(
     outputs: list[Any],
     grad_outputs: list[Any],
@@ -114,10 +137,15 @@ def run_backward(
     gc_was_enabled = gc.isenabled()
     if gc_was_enabled:
         gc.disable()
+    callbacks: list = []
+    _runs.stack = (*_runs.stack, callbacks)
     try:
         _run(buffers, waiting, needed, captures, results, inputs, retain_graph, create_graph,
              accumulate, shared, state.anomaly)
+        for fn in callbacks:  # (a callback may queue another: it runs too)
+            fn()
     finally:
+        _runs.stack = _runs.stack[:-1]
         state.enabled = prev_mode
         if gc_was_enabled:
             gc.enable()
@@ -167,6 +195,8 @@ def _run(buffers: dict, waiting: list, needed: set | None, captures: dict, resul
             grads = pop_buffer(node)
         if node.tensor_hooks:
             run_tensor_hooks(node.tensor_hooks, grads, node)
+        if node.pre_hooks:
+            grads = _run_pre_hooks(node, grads)
         if captures:
             for nr, g in enumerate(grads):
                 i = captures.get((node, nr))
@@ -180,6 +210,8 @@ def _run(buffers: dict, waiting: list, needed: set | None, captures: dict, resul
                 leaf = node.leaf_ref()
                 if leaf is not None and (inputs is None or (node, 0) in captures):
                     _accumulate(leaf, grads[0], create_graph, shared)
+                    if node.hooks or node.post_accumulate_hooks:
+                        _after_accumulate(node, leaf, grads[0])
             node = None
             continue
 
@@ -258,10 +290,40 @@ def _after_node(node: Node, in_grads: Any, grads: list, anomaly: bool, shared: s
         check_nan(node, in_grads)
     if node.hooks:
         for hook in list(node.hooks.values()):
-            hook(in_grads, tuple(grads))
+            new = hook(in_grads, tuple(grads))
+            if new is not None:
+                in_grads = _replaced(node, "hook", in_grads, new)
     if not node.fresh_grads:
         shared.update(map(id, in_grads))
     return in_grads
+
+
+def _replaced(node: Node, kind: str, old: tuple, new: Any) -> tuple:
+    """What a node hook returned in place of ``old``: a tuple of as many gradients."""
+    new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+    if len(new) != len(old):
+        raise RuntimeError(f"{node.name()}: a {kind} returned {len(new)} gradients, expected {len(old)}")
+    return new
+
+
+def _run_pre_hooks(node: Node, grads: list) -> list:
+    """``Node.register_prehook`` hooks: each may replace the node's incoming gradients."""
+    for hook in list(node.pre_hooks.values()):
+        new = hook(tuple(grads))
+        if new is not None:
+            grads = list(_replaced(node, "pre-hook", tuple(grads), new))
+    return grads
+
+
+def _after_accumulate(node: AccumulateGrad, leaf: Any, grad: Any) -> None:
+    """A leaf's ``.grad`` was just updated: ``Tensor.register_post_accumulate_grad_hook``
+    hooks, then its AccumulateGrad's own post hooks (no grad_inputs), in PyTorch's order."""
+    if node.post_accumulate_hooks:
+        for hook in list(node.post_accumulate_hooks.values()):
+            hook(leaf)
+    if node.hooks:
+        for hook in list(node.hooks.values()):
+            hook((), (grad,))
 
 
 def _add_forward_trace(node: Node, exc: Exception) -> None:

@@ -200,6 +200,66 @@ def _prepare(inputs: Any, name: str) -> tuple[tuple, list[int]]:
     return inputs, diff
 
 
+def _unsupported(name: str, **flags: Any) -> None:
+    """PyTorch's checks that need forward-mode AD or vmap, which autodiff lacks: asking for
+    one is refused rather than silently skipped."""
+    for flag, value in flags.items():
+        if value:
+            raise NotImplementedError(f"{name}({flag}=True): autodiff has no forward-mode AD "
+                                      "or vmap yet, so this check cannot run")
+
+
+def _random_like(t: Tensor) -> Tensor:
+    return rand(tuple(t.shape), dtype=t.dtype, device=t.device) * 2 - 1
+
+
+def _fast_check(func: Callable, inputs: tuple, outputs: tuple, diff: list[int], out_meta: list,
+                eps: float, rtol: float, atol: float, raise_exception: bool) -> bool:
+    """PyTorch's ``fast_mode``: compare ``v' J u`` for random ``u`` (per input) and ``v``
+    (per output), one backward and two evaluations of ``func`` per input, instead of
+    whole Jacobians."""
+    vs = [_random_like(outputs[o]) for o, _s, _d in out_meta]
+    for i in diff:
+        x = inputs[i]
+        u = _random_like(x)
+        args = list(inputs)
+        with grad_mode.no_grad():
+            up, down = x.detach() + eps * u, x.detach() - eps * u
+        args[i] = up.requires_grad_(x._requires_grad)
+        plus = _snapshot(func(*args), out_meta)
+        args[i] = down.requires_grad_(x._requires_grad)
+        minus = _snapshot(func(*args), out_meta)
+        for (o, _s, _d), v, p, m in zip(out_meta, vs, plus, minus):
+            out = outputs[o]
+            with grad_mode.no_grad():
+                numerical = (((p - m) / (2 * eps)).to(v.dtype) * v).sum()
+            g = None
+            if out._requires_grad:
+                g = autograd_grad(out, x, v, retain_graph=True, allow_unused=True)[0]
+            analytical = zeros_like(numerical) if g is None else (g.detach() * u).sum().to(v.dtype)
+            if not _allclose(analytical.reshape(1), numerical.reshape(1), rtol, atol):
+                return _fail(
+                    f"Jacobian mismatch for output {o} with respect to input {i} (fast mode: "
+                    f"v^T J u for random u and v),\nnumerical:{numerical.item()}\n"
+                    f"analytical:{analytical.item()}\n", raise_exception)
+    return True
+
+
+def _check_undefined_grad(outputs: tuple, inputs: tuple, diff: list[int], raise_exception: bool) -> bool:
+    """Backward with all-zero output gradients (what an undefined gradient stands for) must
+    give zero or no input gradients."""
+    outs = [t for _o, t in _float_outputs(outputs) if t._requires_grad]
+    if not outs:
+        return True
+    grads = autograd_grad(outs, [inputs[i] for i in diff], [zeros_like(t) for t in outs],
+                          retain_graph=True, allow_unused=True)
+    for i, g in zip(diff, grads):
+        if g is not None and not _allclose(g, zeros_like(g), 0.0, 0.0):
+            return _fail(f"Expected backward function to handle undefined output grads: zero "
+                         f"output gradients gave a nonzero gradient for input {i}", raise_exception)
+    return True
+
+
 def gradcheck(
     func: Callable[..., Any],
     inputs: Any,
@@ -209,20 +269,48 @@ def gradcheck(
     rtol: float = 1e-3,
     raise_exception: bool = True,
     nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
     check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_batched_forward_grad: bool = False,
+    check_forward_ad: bool = False,
+    check_backward_ad: bool = True,
+    fast_mode: bool = False,
+    masked: bool | None = None,
 ) -> bool:
     """Check the gradients of ``func(*inputs)`` against finite differences.
 
     ``inputs`` is a tensor or a tuple (non-tensors are passed through); the tensors that
     require grad are differentiated. Returns True, or raises ``GradcheckError`` (returns
     False with ``raise_exception=False``) naming the input, the output, the largest
-    difference and both Jacobians.
+    difference and both Jacobians. ``fast_mode`` compares random projections ``v' J u``
+    instead of whole Jacobians; ``check_undefined_grad`` checks that zero output gradients
+    give zero input gradients. The checks that need forward-mode AD or vmap
+    (``check_forward_ad``, ``check_batched_grad``, ``check_batched_forward_grad``) and
+    ``masked=True`` (sparse) raise ``NotImplementedError``.
     """
+    _unsupported("gradcheck", check_forward_ad=check_forward_ad, check_batched_grad=check_batched_grad,
+                 check_batched_forward_grad=check_batched_forward_grad, masked=masked)
     inputs, diff = _prepare(inputs, "gradcheck")
+    if not check_backward_ad:
+        return True  # (the only other check, forward AD, was refused above)
     outputs = _as_tuple(func(*inputs))
     float_outs = _float_outputs(outputs)
     out_meta = [(o, tuple(t.shape), t.dtype) for o, t in float_outs]
+    if fast_mode:
+        ok = _fast_check(func, inputs, outputs, diff, out_meta, eps, rtol, atol, raise_exception)
+    else:
+        ok = _full_check(func, inputs, outputs, diff, out_meta, eps, rtol, atol, raise_exception,
+                         nondet_tol, check_grad_dtypes)
+    # Last, as PyTorch orders its checks: a wrong Jacobian is the clearer report.
+    return ok and (not check_undefined_grad
+                   or _check_undefined_grad(outputs, inputs, diff, raise_exception))
 
+
+def _full_check(func: Callable, inputs: tuple, outputs: tuple, diff: list[int], out_meta: list,
+                eps: float, rtol: float, atol: float, raise_exception: bool, nondet_tol: float,
+                check_grad_dtypes: bool) -> bool:
+    """Whole Jacobians, analytical (twice: backward must be reentrant) and numerical."""
     analytical = _analytical_jacobians(outputs, inputs, diff, out_meta)
     if check_grad_dtypes:
         for i in diff:
@@ -273,23 +361,33 @@ def gradgradcheck(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-3,
+    gen_non_contig_grad_outputs: bool = False,
     raise_exception: bool = True,
     nondet_tol: float = 0.0,
+    check_undefined_grad: bool = True,
     check_grad_dtypes: bool = False,
+    check_batched_grad: bool = False,
+    check_fwd_over_rev: bool = False,
+    check_rev_over_rev: bool = True,
+    fast_mode: bool = False,
+    masked: bool = False,
 ) -> bool:
     """Check second derivatives: gradcheck of ``(inputs, v) -> vjp(func, inputs, v)``.
 
     ``grad_outputs`` (one per differentiable output) default to random values in
-    [-1, 1) on each output's device, in its dtype, requiring grad.
+    [-1, 1) on each output's device, in its dtype, requiring grad (non-contiguous views
+    with ``gen_non_contig_grad_outputs``). ``check_fwd_over_rev`` and
+    ``check_batched_grad`` need forward-mode AD or vmap and raise ``NotImplementedError``.
     """
+    _unsupported("gradgradcheck", check_fwd_over_rev=check_fwd_over_rev,
+                 check_batched_grad=check_batched_grad, masked=masked)
     inputs, diff = _prepare(inputs, "gradgradcheck")
+    if not check_rev_over_rev:
+        return True
     outputs = _as_tuple(func(*inputs))
     diff_outs = [(i, o) for i, o in _float_outputs(outputs) if o._requires_grad]
     if grad_outputs is None:
-        grad_outputs = tuple(
-            (rand(tuple(o.shape), dtype=o.dtype, device=o.device) * 2 - 1).requires_grad_()
-            for _i, o in diff_outs
-        )
+        grad_outputs = tuple(_grad_output(o, gen_non_contig_grad_outputs) for _i, o in diff_outs)
     else:
         grad_outputs = _as_tuple(grad_outputs)
     n_in = len(inputs)
@@ -304,4 +402,13 @@ def gradgradcheck(
 
     return gradcheck(new_func, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception, nondet_tol=nondet_tol,
-                     check_grad_dtypes=check_grad_dtypes)
+                     check_undefined_grad=check_undefined_grad,
+                     check_grad_dtypes=check_grad_dtypes, fast_mode=fast_mode)
+
+
+def _grad_output(o: Tensor, non_contiguous: bool) -> Tensor:
+    """A random output gradient in [-1, 1), requiring grad; as a strided view if asked."""
+    if not non_contiguous or o.ndim == 0:
+        return _random_like(o).requires_grad_()
+    wide = rand((*o.shape[:-1], 2 * o.shape[-1]), dtype=o.dtype, device=o.device) * 2 - 1
+    return wide[..., ::2].detach().requires_grad_()

@@ -46,6 +46,18 @@ def register_tensor_hook(t: Any, hook: Any) -> RemovableHandle:
     return RemovableHandle(_slot(t).hooks, hook)
 
 
+def register_post_accumulate_grad_hook(t: Any, hook: Any) -> RemovableHandle:
+    """``hook(t)`` runs after the leaf ``t``'s ``.grad`` was accumulated in a backward."""
+    if not t._requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if t.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    acc = accumulator_of(t)
+    if acc.post_accumulate_hooks is None:
+        acc.post_accumulate_hooks = {}
+    return RemovableHandle(acc.post_accumulate_hooks, hook)
+
+
 def retain_grad(t: Any) -> None:
     if t.grad_fn is None:
         if not t._requires_grad:

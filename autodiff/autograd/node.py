@@ -21,7 +21,7 @@ import weakref
 from typing import Any
 
 from autodiff.autograd.grad_mode import state as _grad_state
-from autodiff.tensor import _make
+from autodiff.tensor import Tensor, _make
 from autodiff.utils.hooks import RemovableHandle
 
 # Sequence numbers for nodes, in order of creation (``next`` on a count is atomic under the GIL).
@@ -33,6 +33,10 @@ class _Freed(tuple):
 
 
 FREED = _Freed()
+
+# Set (for good) the first time saved_tensors_hooks is entered (graph.py): until then
+# ``Node.save`` skips reading the thread-local hook stack.
+SAVED_HOOKS_USED = False
 
 # Set (for good) by anomaly.py the first time any thread turns anomaly mode on: until
 # then a new node skips reading the thread-local flag, a measurable part of recording one op.
@@ -92,8 +96,8 @@ class Node:
     """
 
     __slots__ = (
-        "next_edges", "seq", "saved", "saved_versions", "trace", "hooks", "tensor_hooks",
-        "__weakref__",
+        "next_edges", "seq", "saved", "saved_versions", "trace", "hooks", "pre_hooks",
+        "tensor_hooks", "__weakref__",
     )
     num_outputs = 1
     # Indices (in ``saved``) of saved tensors that are this node's own outputs.
@@ -115,7 +119,8 @@ class Node:
         self.seq = next_seq()  # after the nodes in edges: the engine's order (engine.py)
         self.saved = None
         self.trace = None
-        self.hooks = None
+        self.hooks = None  # {id: fn(grad_inputs, grad_outputs)}: register_hook
+        self.pre_hooks = None  # {id: fn(grad_outputs)}: register_prehook
         self.tensor_hooks = None  # {output_nr: hooks.TensorHooks}: Tensor.register_hook
         if ANOMALY_USED and _grad_state.anomaly:
             self.trace = forward_trace()
@@ -126,6 +131,10 @@ class Node:
         Node.__init__(self, edges)  # (all else it resets is still as __init__ left it)
 
     def save(self, *tensors: Any) -> None:
+        if SAVED_HOOKS_USED and _grad_state.saved_hooks:
+            self.saved = _pack(tensors)
+            self.saved_versions = ()
+            return
         self.saved = tensors
         self.saved_versions = tuple([0 if t is None else t._version[0] for t in tensors])
 
@@ -134,6 +143,8 @@ class Node:
         saved = self.saved
         if saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
+        if saved.__class__ is Packed:
+            return self._unpack_packed(saved)
         outputs = self.saved_outputs
         for i, (t, version) in enumerate(zip(saved, self.saved_versions)):
             if t is not None and t._version[0] != version:
@@ -149,6 +160,35 @@ class Node:
             saved = tuple(saved)
         return saved
 
+    def _unpack_packed(self, saved: Packed) -> tuple:
+        """Saved tensors packed by ``saved_tensors_hooks``: each unpack hook's result,
+        joined to the graph where the original was (its grad_fn, or its leaf's
+        AccumulateGrad), as PyTorch's saved variables do."""
+        out = []
+        for i, entry in enumerate(saved):
+            if entry.__class__ is not PackedTensor:  # None, or left unpacked (SavedTensor)
+                out.append(entry)
+                continue
+            data = entry.unpack_hook(entry.packed)
+            if not isinstance(data, Tensor):
+                raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                                f"got result of type {type(data).__name__}")
+            t = _make(data._data, data._be)
+            if i in self.saved_outputs:
+                if _grad_state.enabled:
+                    t.grad_fn = self
+                    t._requires_grad = True
+                t._output_nr = entry.output_nr
+            elif entry.grad_fn is not None:
+                t.grad_fn = entry.grad_fn
+                t._output_nr = entry.output_nr
+                t._requires_grad = True
+            elif entry.accumulator is not None:
+                t._accumulator = entry.accumulator
+                t._requires_grad = True
+            out.append(t)
+        return tuple(out)
+
     def materialize(self, grads: list) -> list:
         """Fill the gradients of outputs that received none (multi-output nodes)."""
         return grads
@@ -159,25 +199,125 @@ class Node:
     def name(self) -> str:
         return self.torch_name or type(self).__name__
 
+    # How many Python-number operands the op had (``x * 2``): PyTorch lists each as a
+    # ``(None, 0)`` entry of ``next_functions`` after the tensor inputs' edges.
+    number_operands = 0
+
     @property
     def next_functions(self) -> tuple:
-        return tuple((None, 0) if e is None else split_edge(e) for e in edges_of(self))
+        edges = tuple((None, 0) if e is None else split_edge(e) for e in edges_of(self))
+        return edges + ((None, 0),) * self.number_operands
 
     @property
     def metadata(self) -> dict:
         return {}
 
     def register_hook(self, fn: Any) -> Any:
-        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward."""
+        """``fn(grad_inputs, grad_outputs)`` runs after this node's backward; a tuple it
+        returns replaces ``grad_inputs``."""
         if self.hooks is None:
             self.hooks = {}
         return RemovableHandle(self.hooks, fn)
 
+    def register_prehook(self, fn: Any) -> Any:
+        """``fn(grad_outputs)`` runs before this node's backward (after the tensor hooks);
+        a tuple it returns replaces ``grad_outputs``."""
+        if self.pre_hooks is None:
+            self.pre_hooks = {}
+        return RemovableHandle(self.pre_hooks, fn)
+
     def __call__(self, *grad_outputs: Any) -> Any:
         return self.backward(*grad_outputs)
 
+    # Names of the saved tensors, in ``saved`` order, for ``_saved_<name>`` (PyTorch's
+    # names: ``self``/``other`` for the inputs, ``result`` for the node's own output); a
+    # class whose backward saves something else names its own.
+    saved_names: tuple | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for attributes not found otherwise: PyTorch's ``grad_fn._saved_self``,
+        # ``_saved_result``, ``_saved_dim``... and ``_raw_saved_self`` (a SavedTensor).
+        raw = name.startswith("_raw_saved_")
+        if raw or name.startswith("_saved_"):
+            key = name[len("_raw_saved_" if raw else "_saved_"):]
+            names = self._saved_tensor_names()
+            if key in names:
+                i = names.index(key)
+                return SavedTensor(self, i) if raw else self.unpack()[i]
+            if not raw and key != name and key in _slot_names(type(self)):
+                return getattr(self, key)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def _saved_tensor_names(self) -> tuple:
+        saved = self.saved
+        if saved is FREED:
+            raise RuntimeError(SECOND_BACKWARD)
+        if not saved:
+            return ()
+        if self.saved_names is not None:
+            return self.saved_names
+        inputs = iter(("self", "other", "input2", "input3", "input4"))
+        outputs = self.saved_outputs
+        return tuple(("result" if len(outputs) == 1 else f"result{outputs.index(i)}")
+                     if i in outputs else next(inputs) for i in range(len(saved)))
+
     def __repr__(self) -> str:
         return f"<{self.torch_name or type(self).__name__} object at {hex(id(self))}>"
+
+
+def _slot_names(cls: type) -> set:
+    return {n for c in cls.__mro__ for n in getattr(c, "__slots__", ())}
+
+
+class SavedTensor:
+    """``grad_fn._raw_saved_<name>``: one saved tensor of a node, whose pack and unpack
+    hooks can be set (``register_hooks``) while the graph is alive."""
+
+    def __init__(self, node: Node, index: int) -> None:
+        self.node, self.index = node, index
+
+    def register_hooks(self, pack_hook: Any, unpack_hook: Any) -> None:
+        node, i = self.node, self.index
+        saved = list(node.saved)
+        t = saved[i]
+        if t is None or t.__class__ is PackedTensor:
+            raise RuntimeError("Calling register_hooks on a saved tensor that is undefined or "
+                               "already has hooks is not supported")
+        entry = PackedTensor()
+        entry.unpack_hook = unpack_hook
+        entry.grad_fn, entry.output_nr = t.grad_fn, t._output_nr
+        entry.accumulator = accumulator_of(t) if t._requires_grad and t.grad_fn is None else None
+        entry.packed = pack_hook(t)
+        saved[i] = entry
+        node.saved = Packed(saved)
+
+
+class Packed(tuple):
+    """A node's saved tensors as ``saved_tensors_hooks`` packed them (``PackedTensor``s)."""
+
+
+class PackedTensor:
+    """One saved tensor after its pack hook: what the hook returned, the unpack hook, and
+    where the tensor sat in the graph (to join the unpacked tensor to it again)."""
+
+    __slots__ = ("packed", "unpack_hook", "grad_fn", "output_nr", "accumulator")
+
+
+def _pack(tensors: tuple) -> Packed:
+    """Apply the innermost ``saved_tensors_hooks`` pack hook to each saved tensor."""
+    pack_hook, unpack_hook = _grad_state.saved_hooks[-1]
+    out = []
+    for t in tensors:
+        if t is None:
+            out.append(None)
+            continue
+        entry = PackedTensor()
+        entry.unpack_hook = unpack_hook
+        entry.grad_fn, entry.output_nr = t.grad_fn, t._output_nr
+        entry.accumulator = accumulator_of(t) if t._requires_grad and t.grad_fn is None else None
+        entry.packed = pack_hook(t)
+        out.append(entry)
+    return Packed(out)
 
 
 class AccumulateGrad(Node):
@@ -187,11 +327,13 @@ class AccumulateGrad(Node):
     nobody can reach any more has nowhere to go, and no reference cycle is made.
     """
 
-    __slots__ = ("leaf_ref",)
+    __slots__ = ("leaf_ref", "post_accumulate_hooks")
 
     def __init__(self, leaf: Any) -> None:
         super().__init__(())
         self.leaf_ref = weakref.ref(leaf)
+        # {id: fn(leaf)}: Tensor.register_post_accumulate_grad_hook
+        self.post_accumulate_hooks = None
 
     @property
     def variable(self) -> Any:

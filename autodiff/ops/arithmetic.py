@@ -54,6 +54,7 @@ class ScalarAddBackward(Node):
 
     __slots__ = ()
     torch_name = "AddBackward0"
+    number_operands = 1
 
     def backward(self, g: Tensor) -> Tensor:
         return g
@@ -144,6 +145,10 @@ class MulBackward0(Node):
 
     __slots__ = ("a_shape", "b_shape", "other")
 
+    @property
+    def number_operands(self) -> int:  # a Python-number ``other``: see Node
+        return int(self.other is not None)
+
     def backward(self, g: Tensor) -> Any:
         other = self.other
         if other is not None:
@@ -210,6 +215,10 @@ class DivBackward0(Node):
     """``a / b``; ``b`` is a tensor (saved) or a Python scalar (``other``)."""
 
     __slots__ = ("a_shape", "b_shape", "other")
+
+    @property
+    def number_operands(self) -> int:  # a Python-number ``other``: see Node
+        return int(self.other is not None)
 
     def backward(self, g: Tensor) -> Any:
         if self.other is not None:

@@ -17,14 +17,16 @@ from autodiff.tensor import Tensor, _make
 
 
 class WhereBackward0(Node):
+    """Edges to ``input`` and ``other`` (the condition never gets one, as in PyTorch)."""
+
     __slots__ = ("a_shape", "b_shape")
 
     def backward(self, g: Tensor) -> tuple:
         (cond,) = self.unpack()
-        ea, eb = edges_of(self)[1:]
+        ea, eb = edges_of(self)
         ga = sum_to(where(cond, g, 0.0), self.a_shape) if ea is not None else None
         gb = sum_to(where(cond, 0.0, g), self.b_shape) if eb is not None else None
-        return None, ga, gb
+        return ga, gb
 
 
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:
@@ -47,7 +49,7 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
     data = be.where(cond._data, a_data, b_data)
     ta = a if isinstance(a, Tensor) else None  # a Python scalar gets no edge
     tb = b if isinstance(b, Tensor) else None
-    return record(_make(data, be), WhereBackward0, (None, ta, tb), saved=(cond,),
+    return record(_make(data, be), WhereBackward0, (ta, tb), saved=(cond,),
                   a_shape=() if ta is None else ta._data.shape, b_shape=() if tb is None else tb._data.shape)
 
 
