@@ -13,10 +13,10 @@ from autodiff.tensor import Tensor
 
 
 def check_adam_params(lr: float, betas: tuple, eps: float, weight_decay: float) -> None:
-    check_params(learning_rate=(lr, lr >= 0), epsilon_value=(eps, eps >= 0),
-                 beta_parameter_at_index_0=(betas[0], 0 <= betas[0] < 1),
-                 beta_parameter_at_index_1=(betas[1], 0 <= betas[1] < 1),
-                 weight_decay_value=(weight_decay, weight_decay >= 0))
+    check_params({"learning rate": (lr, lr >= 0), "epsilon value": (eps, eps >= 0),
+                 "beta parameter at index 0": (betas[0], 0 <= betas[0] < 1),
+                 "beta parameter at index 1": (betas[1], 0 <= betas[1] < 1),
+                 "weight_decay value": (weight_decay, weight_decay >= 0)})
 
 
 def moments(state: dict, p: Tensor, g: Tensor, b1: float, b2: float) -> tuple[Tensor, Tensor]:

@@ -48,7 +48,7 @@ class NAdam(Optimizer):
                  weight_decay: float = 0, momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False,
                  *, foreach: bool | None = None, maximize: bool = False) -> None:
         check_adam_params(lr, betas, eps, weight_decay)
-        check_params(momentum_decay=(momentum_decay, momentum_decay >= 0))
+        check_params({"momentum_decay value": (momentum_decay, momentum_decay >= 0)})
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                                       foreach=foreach, maximize=maximize))

@@ -15,9 +15,9 @@ class RMSprop(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  foreach: bool | None = None, *, maximize: bool = False) -> None:
-        check_params(learning_rate=(lr, lr >= 0), epsilon_value=(eps, eps >= 0),
-                     momentum_value=(momentum, momentum >= 0),
-                     weight_decay_value=(weight_decay, weight_decay >= 0), alpha_value=(alpha, alpha >= 0))
+        check_params({"learning rate": (lr, lr >= 0), "epsilon value": (eps, eps >= 0),
+                     "momentum value": (momentum, momentum >= 0),
+                     "weight_decay value": (weight_decay, weight_decay >= 0), "alpha value": (alpha, alpha >= 0)})
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, foreach=foreach, maximize=maximize))
 
@@ -50,10 +50,10 @@ class Adagrad(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False) -> None:
-        check_params(learning_rate=(lr, lr >= 0), lr_decay_value=(lr_decay, lr_decay >= 0),
-                     weight_decay_value=(weight_decay, weight_decay >= 0),
-                     initial_accumulator_value=(initial_accumulator_value, initial_accumulator_value >= 0),
-                     epsilon_value=(eps, eps >= 0))
+        check_params({"learning rate": (lr, lr >= 0), "lr_decay value": (lr_decay, lr_decay >= 0),
+                     "weight_decay value": (weight_decay, weight_decay >= 0),
+                     "initial_accumulator_value value": (initial_accumulator_value, initial_accumulator_value >= 0),
+                     "epsilon value": (eps, eps >= 0)})
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                                       maximize=maximize))
@@ -74,8 +74,8 @@ class Adagrad(Optimizer):
 class Adadelta(Optimizer):
     def __init__(self, params: Any, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
                  foreach: bool | None = None, *, maximize: bool = False) -> None:
-        check_params(learning_rate=(lr, lr >= 0), rho_value=(rho, 0 <= rho <= 1), epsilon_value=(eps, eps >= 0),
-                     weight_decay_value=(weight_decay, weight_decay >= 0))
+        check_params({"learning rate": (lr, lr >= 0), "rho value": (rho, 0 <= rho <= 1), "epsilon value": (eps, eps >= 0),
+                     "weight_decay value": (weight_decay, weight_decay >= 0)})
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach,
                                       maximize=maximize))
 

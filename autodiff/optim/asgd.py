@@ -16,7 +16,7 @@ from autodiff.tensor import Tensor
 class ASGD(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0, foreach: bool | None = None, maximize: bool = False) -> None:
-        check_params(learning_rate=(lr, lr >= 0), weight_decay_value=(weight_decay, weight_decay >= 0))
+        check_params({"learning rate": (lr, lr >= 0), "weight_decay value": (weight_decay, weight_decay >= 0)})
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                                       foreach=foreach, maximize=maximize))
 

@@ -115,7 +115,10 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     g = -p.grad if group.get("maximize") else p.grad
-                    self._update(p, g, self.state.setdefault(p, {}), group)
+                    state = self.state.get(p, {})
+                    self._update(p, g, state, group)
+                    if state:  # (plain SGD keeps no state, and shows none, as in PyTorch)
+                        self.state[p] = state
         return loss
 
     def _update(self, p: Tensor, grad: Tensor, state: dict, group: dict) -> None:
@@ -181,11 +184,11 @@ def _cast_state(key: str, value: Any, p: Tensor) -> Any:
     return value.to(p.device)
 
 
-def check_params(**checks: Any) -> None:
+def check_params(checks: dict[str, tuple[Any, bool]]) -> None:
     """Raise PyTorch's ``ValueError`` for the first hyperparameter out of range.
 
     ``checks`` maps a label ("learning rate", "epsilon value", ...) to ``(value, ok)``.
     """
     for label, (value, ok) in checks.items():
         if not ok:
-            raise ValueError(f"Invalid {label.replace('_', ' ')}: {value}")
+            raise ValueError(f"Invalid {label}: {value}")

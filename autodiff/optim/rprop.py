@@ -14,7 +14,7 @@ from autodiff.tensor import Tensor
 class Rprop(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 50), *,
                  foreach: bool | None = None, maximize: bool = False) -> None:
-        check_params(learning_rate=(lr, lr >= 0), eta_values=(etas, 0 < etas[0] < 1 < etas[1]))
+        check_params({"learning rate": (lr, lr >= 0), "eta values": (f"{etas[0]}, {etas[1]}", 0 < etas[0] < 1 < etas[1])})
         super().__init__(params, dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), foreach=foreach,
                                       maximize=maximize))
 

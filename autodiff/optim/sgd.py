@@ -13,8 +13,8 @@ class SGD(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None) -> None:
-        check_params(learning_rate=(lr, lr >= 0), momentum_value=(momentum, momentum >= 0),
-                     weight_decay_value=(weight_decay, weight_decay >= 0))
+        check_params({"learning rate": (lr, lr >= 0), "momentum value": (momentum, momentum >= 0),
+                     "weight_decay value": (weight_decay, weight_decay >= 0)})
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
