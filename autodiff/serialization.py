@@ -95,10 +95,12 @@ class _Encoder:
             self._path.discard(id(obj))
 
 
-def save(obj: Any, f: Any) -> None:
+def save(obj: Any, f: Any, pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True) -> None:
     """Write ``obj`` (typically a ``state_dict()`` or a dict holding some) to a path or file.
 
     Writing to a path goes through a temporary file, so a failed save leaves the old file.
+    The pickle arguments are accepted for ``torch.save`` compatibility and unused.
     """
     enc = _Encoder()
     try:

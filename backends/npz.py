@@ -30,6 +30,7 @@ import numpy as np
 META = "__meta__.npy"
 _MAGIC = b"\x93NUMPY"
 _MAX_HEADER = 4096
+_CHUNK = 16 << 20  # bytes per read: zipfile copies each read once, so big reads would double the peak
 # The dtypes a checkpoint may hold (NumPy's ``dtype.str`` of each, little-endian).
 _DTYPES = {"|b1", "|i1", "|u1", "<i2", "<i4", "<i8", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8",
            "<c8", "<c16"}
@@ -229,7 +230,7 @@ class Reader:
                 view = _bytes(a)
                 done = 0
                 while done < nbytes:
-                    n = m.readinto(view[done:])
+                    n = m.readinto(view[done:done + _CHUNK])
                     if not n:
                         raise CorruptArchiveError(f"member {name!r} is truncated")
                     done += n

@@ -1,6 +1,7 @@
 """``autodiff.optim.lr_scheduler`` against ``torch.optim.lr_scheduler``: the learning rates
 (and cycled momenta) of 30 steps agree for every scheduler and its main options, with two
-parameter groups; ``state_dict`` round trips resume the same sequence.
+parameter groups; ``state_dict`` round trips (through ``autodiff.save``) resume the same
+sequence.
 """
 
 from __future__ import annotations
@@ -142,9 +143,12 @@ def test_state_dict_resumes_the_sequence(name):
     for _ in range(8):
         opt.step()
         sched.step()
-    state = sched.state_dict()
-    opt_state = opt.state_dict()
-    assert "optimizer" not in state
+    assert "optimizer" not in sched.state_dict()
+    buf = io.BytesIO()  # through a checkpoint file: the state dicts need no pickle
+    autodiff.save({"scheduler": sched.state_dict(), "optimizer": opt.state_dict()}, buf)
+    buf.seek(0)
+    ck = autodiff.load(buf)
+    state, opt_state = ck["scheduler"], ck["optimizer"]
     opt2 = _optimizer(autodiff, kind)
     sched2 = build(lr_scheduler, opt2)
     opt2.load_state_dict(opt_state)
@@ -187,3 +191,21 @@ def test_errors():
         lr_scheduler.CyclicLR(optim.Adagrad([autodiff.zeros(1, requires_grad=True)]), 0.1, 1.0)
     with pytest.raises(TypeError, match="not an Optimizer"):
         lr_scheduler.StepLR(object(), step_size=2)
+
+
+@pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
+                                  "CosineAnnealingLR", "PolynomialLR"])
+def test_step_with_an_epoch_uses_the_closed_form_as_torch(name):
+    torch = pytest.importorskip("torch")
+    results = []
+    for m in (autodiff, torch):
+        opt = _optimizer(m)
+        sched = CASES[name][0](m.optim.lr_scheduler, opt)
+        lrs = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for epoch in [3, 7, 2, 10, 0, 20]:
+                sched.step(epoch)
+                lrs.append(sched.get_last_lr())
+        results.append(lrs)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)

@@ -10,6 +10,7 @@ default float dtype, as in PyTorch, so the arithmetic (and its rounding) is the 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from autodiff import dtypes
@@ -49,7 +50,7 @@ class Optimizer:
 
     def __init__(self, params: Any, defaults: dict) -> None:
         self.defaults = defaults
-        self.state: dict = {}
+        self.state: defaultdict = defaultdict(dict)  # (``opt.state[p]`` is {} before p's first step)
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors "
@@ -139,7 +140,7 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if p in self.state:
+                if self.state.get(p):
                     state[index[id(p)]] = dict(self.state[p])
         return {"state": state, "param_groups": groups}
 
@@ -156,7 +157,7 @@ class Optimizer:
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError("loaded state dict contains a parameter group that doesn't match "
                                  "the size of optimizer's group")
-        self.state = {}
+        self.state = defaultdict(dict)
         for saved, group in zip(groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
