@@ -141,6 +141,11 @@ class Reader:
                 self._zip = zipfile.ZipFile(self._file)
             except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as e:
                 raise CorruptArchiveError(f"not a checkpoint archive ({e})") from None
+            names = self._zip.namelist()
+            if META not in names and any(n.endswith("data.pkl") for n in names):
+                raise CorruptArchiveError("it is a PyTorch checkpoint (pickled data), which autodiff never loads; "
+                                          "re-save its tensors with autodiff.save (e.g. after converting them "
+                                          "with .numpy() in PyTorch)")
             raw = self._member_bytes(META, "|u1", None)
             try:
                 doc = json.loads(raw.decode("utf-8"))

@@ -296,6 +296,10 @@ def test_other_files_give_one_clear_error(tmp_path):
     np.savez(path, a=np.arange(3))
     with pytest.raises(RuntimeError, match="missing"):
         autodiff.load(path)
+    torch = pytest.importorskip("torch")
+    torch.save({"w": torch.ones(2)}, tmp_path / "torch.pt")
+    with pytest.raises(RuntimeError, match="PyTorch checkpoint .*never loads"):
+        autodiff.load(tmp_path / "torch.pt")
 
 
 def test_failed_save_leaves_the_old_file(tmp_path):
@@ -369,7 +373,7 @@ def _corrupt(draw, data: bytes) -> tuple[bytes, bool]:
     return _zip_with(members), False
 
 
-@settings(max_examples=150)
+@settings(max_examples=100)
 @given(st.data())
 def test_damaged_or_crafted_files_raise_one_error_or_load_exactly(data):
     """Whatever is done to a checkpoint, load gives the exact original or one RuntimeError."""

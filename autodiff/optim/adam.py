@@ -27,6 +27,9 @@ def moments(state: dict, p: Tensor, g: Tensor, b1: float, b2: float) -> tuple[Te
 
 
 class Adam(Optimizer):
+    """Adam: bias-corrected moment estimates, ``p -= lr * m_hat / (sqrt(v_hat) + eps)``; ``amsgrad``
+    uses the running maximum of ``v``."""
+
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, decoupled_weight_decay: bool = False) -> None:

@@ -25,6 +25,8 @@ def _weight_decay(p: Tensor, g: Tensor, group: dict) -> Tensor:
 
 
 class Adamax(Optimizer):
+    """Adamax: Adam with the infinity norm, ``u = max(beta2 * u, |g| + eps)``."""
+
     def __init__(self, params: Any, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, foreach: bool | None = None, *, maximize: bool = False) -> None:
         check_adam_params(lr, betas, eps, weight_decay)
@@ -44,6 +46,8 @@ class Adamax(Optimizer):
 
 
 class NAdam(Optimizer):
+    """NAdam: Adam with Nesterov momentum whose coefficient warms up with ``momentum_decay``."""
+
     def __init__(self, params: Any, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False,
                  *, foreach: bool | None = None, maximize: bool = False) -> None:
@@ -73,6 +77,8 @@ class NAdam(Optimizer):
 
 
 class RAdam(Optimizer):
+    """RAdam: Adam whose adaptive step is rectified once the variance estimate is tractable."""
+
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False) -> None:

@@ -12,6 +12,9 @@ from autodiff.tensor import Tensor
 
 
 class RMSprop(Optimizer):
+    """RMSprop: divide by the root of a running mean of squared gradients (minus the squared
+    mean gradient when ``centered``), with optional momentum."""
+
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  foreach: bool | None = None, *, maximize: bool = False) -> None:
@@ -47,6 +50,8 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """Adagrad: divide by the root of the sum of all squared gradients so far."""
+
     def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
                  initial_accumulator_value: float = 0, eps: float = 1e-10, foreach: bool | None = None, *,
                  maximize: bool = False) -> None:
@@ -72,6 +77,8 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
+    """Adadelta: steps scaled by the ratio of running RMS of past updates to that of gradients."""
+
     def __init__(self, params: Any, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
                  foreach: bool | None = None, *, maximize: bool = False) -> None:
         check_params({"learning rate": (lr, lr >= 0), "rho value": (rho, 0 <= rho <= 1), "epsilon value": (eps, eps >= 0),

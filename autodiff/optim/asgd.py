@@ -14,6 +14,8 @@ from autodiff.tensor import Tensor
 
 
 class ASGD(Optimizer):
+    """Averaged SGD: decayed SGD steps, with the parameters averaged from step ``t0`` on."""
+
     def __init__(self, params: Any, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75, t0: float = 1e6,
                  weight_decay: float = 0, foreach: bool | None = None, maximize: bool = False) -> None:
         check_params({"learning rate": (lr, lr >= 0), "weight_decay value": (weight_decay, weight_decay >= 0)})

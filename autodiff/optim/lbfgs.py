@@ -114,6 +114,8 @@ def _strong_wolfe(evaluate: Callable, t: float, d: Tensor, f: float, g: Tensor, 
 
 
 class LBFGS(Optimizer):
+    """L-BFGS: quasi-Newton steps from the last ``history_size`` updates; ``step(closure)``."""
+
     def __init__(self, params: Any, lr: float = 1, max_iter: int = 20, max_eval: int | None = None,
                  tolerance_grad: float = 1e-7, tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: str | None = None) -> None:

@@ -12,6 +12,8 @@ from autodiff.tensor import Tensor
 
 
 class Rprop(Optimizer):
+    """Rprop: move each coordinate by its own step size against the gradient sign."""
+
     def __init__(self, params: Any, lr: float = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 50), *,
                  foreach: bool | None = None, maximize: bool = False) -> None:
         check_params({"learning rate": (lr, lr >= 0), "eta values": (f"{etas[0]}, {etas[1]}", 0 < etas[0] < 1 < etas[1])})

@@ -10,6 +10,9 @@ from autodiff.tensor import Tensor
 
 
 class SGD(Optimizer):
+    """Stochastic gradient descent: ``buf = momentum * buf + (1 - dampening) * g``, ``p -= lr * buf``
+    (``g + momentum * buf`` with ``nesterov``)."""
+
     def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
                  foreach: bool | None = None) -> None:
