@@ -139,7 +139,8 @@ class Reader:
             self._file.seek(0)
             try:
                 self._zip = zipfile.ZipFile(self._file)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as e:
+            # (an unsupported zip version raises NotImplementedError, a RuntimeError)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError, RuntimeError) as e:
                 raise CorruptArchiveError(f"not a checkpoint archive ({e})") from None
             names = self._zip.namelist()
             if META not in names and any(n.endswith("data.pkl") for n in names):

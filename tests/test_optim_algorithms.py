@@ -275,3 +275,22 @@ def test_bad_hyperparameters_raise_value_error(make, message):
     params, _ = _problem(autodiff)
     with pytest.raises(ValueError, match=message):
         make(params)
+
+
+def test_lbfgs_on_every_device(device):
+    results = {}
+    for dev in ("cpu", device):
+        params, loss_fn = _problem(autodiff, dev)
+        opt = optim.LBFGS(params, max_iter=5, line_search_fn="strong_wolfe")
+
+        def closure(opt=opt, loss_fn=loss_fn):
+            opt.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+        assert opt.state[params[0]]["d"].device == params[0].device
+        results[dev] = [_host(p) for p in params]
+    for a, b in zip(results["cpu"], results[device]):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
