@@ -7,6 +7,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
 from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
+from autodiff.ops._prep import checked
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_reduction,
@@ -102,3 +103,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     classes = be.arange(0, num_classes, 1, "int64")
     data = be.astype(be.eq(be.reshape(tensor._data, tensor._data.shape + (1,)), classes), dtypes.int64.name)
     return _make(data, be)
+
+
+# Bad arguments raise PyTorch's exception classes (autodiff/ops/_prep.py, ``checked``).
+for _name in __all__:
+    globals()[_name] = checked(_name, globals()[_name])
+del _name

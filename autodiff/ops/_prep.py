@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from autodiff import dtypes
@@ -110,3 +111,142 @@ def float_operand(be: Any, data: Any, value: float) -> Any:
         OPERANDS.clear()
     operand = OPERANDS[(value, data.dtype, be)] = be.scalar_operand(value, be.dtype_name(data))
     return operand
+
+
+# ---- bad input: PyTorch's exception classes and messages ---------------------------------------
+# The exported ops (``autodiff.<name>``, ``Tensor.<name>``, ``nn.functional.<name>``) are
+# wrapped by ``checked``: a call that goes well pays one Python frame and nothing more (a
+# ``try`` costs nothing until it catches); a call that fails with an exception no PyTorch user
+# should see -- an AttributeError because an argument is not a tensor, NumPy's broadcasting
+# or axis errors -- is re-raised as the exception PyTorch raises for that call. The hottest
+# operators (``a + b``, ``a * b``, ...) are left unwrapped: see ``UNCHECKED``.
+
+# Messages of NumPy (and of Python itself, for a bad shape or dim used as an index) that must
+# not reach the user as they are; all become RuntimeError, as in PyTorch.
+_FOREIGN_WORDS = (
+    "could not be broadcast", "negative dimensions", "cannot reshape array", "broadcast shape",
+    "axis", "zero-size array", "maximum supported dimension", "array is too big", "ndarray",
+    "numpy", "ufunc", "index out of range", "object arrays", "not enough values to unpack",
+    "too many values to unpack", "cannot convert float", "invalid literal",
+)
+_INTERNAL = (AttributeError, KeyError, ZeroDivisionError, UnboundLocalError, NameError)
+
+# Operators on the hot path of every model, left unwrapped: they check their own arguments
+# (``promote``) and turn NumPy's broadcasting error into PyTorch's (``broadcast_error``).
+UNCHECKED = frozenset((
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+    "__rtruediv__", "__pow__", "__rpow__", "__neg__", "__getitem__", "__setitem__",
+))
+
+
+def broadcast_error(*shapes: tuple) -> RuntimeError:
+    """PyTorch's error for shapes that do not broadcast: the first pair that clashes, at the
+    last dim where they do (numbered in the broadcast result)."""
+    ndim = max((len(s) for s in shapes), default=0)
+    for d in range(ndim - 1, -1, -1):
+        sizes = [s[d - ndim + len(s)] if d - ndim + len(s) >= 0 else 1 for s in shapes]
+        first = next((k for k, n in enumerate(sizes) if n != 1), None)
+        clash = next((k for k, n in enumerate(sizes) if n not in (1, sizes[first])), None) if first is not None else None
+        if clash is not None:
+            return RuntimeError(
+                f"The size of tensor a ({sizes[first]}) must match the size of tensor b "
+                f"({sizes[clash]}) at non-singleton dimension {d}"
+            )
+    return RuntimeError(f"shapes {', '.join(str(list(s)) for s in shapes)} cannot be broadcast together")
+
+
+def _shapes_in(message: str) -> list[tuple] | None:
+    """The operand shapes in NumPy's broadcasting message (``shapes (2,3) (4,)``)."""
+    pattern = r"\(([\d,\s]*)\)->" if "->" in message else r"\(([\d,\s]*)\)"
+    found = re.findall(pattern, message)
+    if len(found) < 2:
+        return None
+    return [tuple(int(n) for n in f.replace(" ", "").split(",") if n) for f in found]
+
+
+def _dim_error(exc: BaseException) -> IndexError | None:
+    """NumPy's AxisError as PyTorch's dim error (0-d counts as having one dim)."""
+    axis, ndim = getattr(exc, "axis", None), getattr(exc, "ndim", None)
+    if not isinstance(axis, int) or not isinstance(ndim, int):
+        return None
+    n = max(ndim, 1)
+    return IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {axis})")
+
+
+_SIGNATURES: dict = {}
+
+
+def _tensor_params(fn: Any) -> list[tuple[int, str, bool, bool]]:
+    """(position, name, may be None, is keyword-only) of each parameter annotated as a Tensor."""
+    params = _SIGNATURES.get(fn)
+    if params is None:
+        import inspect
+
+        params = []
+        for i, p in enumerate(inspect.signature(fn).parameters.values()):
+            ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
+            if ann in ("Tensor", "Tensor | None"):
+                params.append((i, p.name, ann != "Tensor", p.kind is p.KEYWORD_ONLY))
+        _SIGNATURES[fn] = params
+    return params
+
+
+def _type_name(v: Any) -> str:
+    return type(v).__name__
+
+
+def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: BaseException) -> BaseException | None:
+    """The exception PyTorch raises where ``fn(*args, **kwargs)`` raised ``exc``; None when
+    ``exc`` is already right."""
+    for i, pname, optional, kwonly in _tensor_params(fn):
+        if not kwonly and i < len(args):
+            v = args[i]
+        elif pname in kwargs:
+            v = kwargs[pname]
+        else:
+            continue
+        if not isinstance(v, Tensor) and not (v is None and optional):
+            return TypeError(
+                f"{name}(): argument '{pname}' (position {i if method else i + 1}) must be Tensor, "
+                f"not {_type_name(v)}"
+            )
+    dtype = kwargs.get("dtype")
+    if dtype is not None and not isinstance(dtype, dtypes.dtype):
+        return TypeError(f"{name}(): argument 'dtype' must be torch.dtype, not {_type_name(dtype)}")
+    text = str(exc)
+    if isinstance(exc, ValueError) and "could not be broadcast" in text:
+        shapes = _shapes_in(text)
+        if shapes:
+            return broadcast_error(*shapes)
+    if type(exc).__name__ == "AxisError":
+        err = _dim_error(exc)
+        if err is not None:
+            return err
+    if isinstance(exc, _INTERNAL) or (
+        isinstance(exc, (ValueError, IndexError)) and any(w in text for w in _FOREIGN_WORDS)
+        and "Dimension out of range" not in text
+    ):
+        return RuntimeError(f"{name}(): invalid arguments ({type(exc).__name__}: {text})")
+    if isinstance(exc, OverflowError):
+        return RuntimeError(f"{name}(): value cannot be converted without overflow ({text})")
+    return None
+
+
+_TRANSLATED = (*_INTERNAL, ValueError, IndexError, OverflowError, TypeError)
+
+
+def checked(name: str, fn: Any, method: bool = False) -> Any:
+    """``fn`` raising PyTorch's exception classes for bad input (see ``translate``)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except _TRANSLATED as exc:
+            better = translate(name, fn, method, args, kwargs, exc)
+            if better is None:
+                raise
+            raise better from exc
+
+    call.__name__, call.__qualname__, call.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+    call.__module__, call.__wrapped__ = fn.__module__, fn
+    return call
