@@ -90,11 +90,22 @@ def float_result(t: Tensor) -> Tensor:
 
 
 def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:
+    """``dim`` (an int or a sequence of them) as a tuple of dims in ``[0, ndim)``, with
+    PyTorch's IndexError when one is out of range. A 0-d tensor takes dims -1 and 0 (as in
+    PyTorch) and has no axis to name: its tuple is ``()``."""
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     out = tuple(wrap_dim(d, ndim) for d in dims)
+    if not ndim:
+        return ()
     if len(set(out)) != len(out):
         raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
     return out
+
+
+def wrap_dim_or_none(dim: int, ndim: int) -> int | None:
+    """``wrap_dim`` where a 0-d tensor has no axis: ``None`` for it (once ``dim`` is checked)."""
+    d = wrap_dim(dim, ndim)
+    return d if ndim else None
 
 
 # (value, dtype, backend) -> what the backend computes fastest with for a Python float
@@ -210,6 +221,9 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
                 f"{name}(): argument '{pname}' (position {i if method else i + 1}) must be Tensor, "
                 f"not {_type_name(v)}"
             )
+    if args and not any(isinstance(a, Tensor) for a in (*args, *kwargs.values())) and isinstance(exc, _INTERNAL):
+        # No tensor at all (``add(2, 3)``): PyTorch names the first argument.
+        return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(args[0])}")
     dtype = kwargs.get("dtype")
     if dtype is not None and not isinstance(dtype, dtypes.dtype):
         return TypeError(f"{name}(): argument 'dtype' must be torch.dtype, not {_type_name(dtype)}")

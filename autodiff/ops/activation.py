@@ -113,7 +113,7 @@ def _softmax_like(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
     a = float_result(input if dtype is None else cast(input, dtype))
     be = a._be
     if a.ndim == 0:
-        d = 0
+        d = _softmax_dim(dim, 0, "softmax")
         data = be.zeros((), a.dtype.name) if log else be.ones((), a.dtype.name)
     else:
         d = _softmax_dim(dim, a.ndim, "softmax")

@@ -13,7 +13,7 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import OPERANDS, float_operand, float_result, promote
+from autodiff.ops._prep import OPERANDS, broadcast_error, float_operand, float_result, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import log, sigmoid
@@ -87,7 +87,10 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
         data = fn(a._data, c if c is not None else float_operand(be, a._data, b))
     elif b.__class__ is Tensor or isinstance(b, Tensor):
         other = b._data if alpha == 1 else be.mul(b._data, alpha)
-        data = fn(a._data, other)
+        try:
+            data = fn(a._data, other)
+        except ValueError:  # (these operators are not wrapped by _prep.checked)
+            raise broadcast_error(a._data.shape, b._data.shape) from None
         if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = node_cls((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
@@ -188,7 +191,10 @@ def mul(input: Any, other: Any) -> Tensor:
         c = OPERANDS.get((b, a._data.dtype, be))
         data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
     elif b.__class__ is Tensor or isinstance(b, Tensor):
-        data = be.mul(a._data, b._data)
+        try:
+            data = be.mul(a._data, b._data)
+        except ValueError:
+            raise broadcast_error(a._data.shape, b._data.shape) from None
         if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = MulBackward0((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
@@ -235,7 +241,10 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
             a, b = promote(a, b, "div")
     be = a._be
     if b.__class__ is Tensor or isinstance(b, Tensor):
-        data = be.div(a._data, b._data)
+        try:
+            data = be.div(a._data, b._data)
+        except ValueError:
+            raise broadcast_error(a._data.shape, b._data.shape) from None
         return record(_make(data, be), DivBackward0, (a, b), saved=(a, b),
                       a_shape=a._data.shape, b_shape=b._data.shape, other=None)
     if b.__class__ is float:
@@ -352,7 +361,10 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     a, b = promote(input, exponent, "pow")
     be = a._be
     if b.__class__ is Tensor or isinstance(b, Tensor):
-        data = be.pow(a._data, b._data)
+        try:
+            data = be.pow(a._data, b._data)
+        except ValueError:
+            raise broadcast_error(a._data.shape, b._data.shape) from None
         return record(_make(data, be), PowBackward1, (a, b), saved=(a, b),
                       a_shape=a._data.shape, b_shape=b._data.shape)
     if b.__class__ is int and b < 0 and a.dtype.kind != "f":

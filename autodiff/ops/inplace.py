@@ -325,7 +325,10 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
             if value._be is not t._be:
                 raise device_mismatch(t, value, "index_put_")
             value = value._data
-        t._be.setitem(t._data, idx, value)
+        try:
+            t._be.setitem(t._data, idx, value)
+        except IndexError as e:  # the array library's words ("axis") as PyTorch's
+            raise IndexError(str(e).replace(" axis ", " dimension ")) from None
         t._version[0] += 1
         return
     apply_inplace(t, lambda x: index_put(x, idx, value, _converted=True), value)

@@ -14,7 +14,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dims
+from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dim_or_none, wrap_dims
 from autodiff.ops.arithmetic import maximum, minimum
 from autodiff.ops.broadcasting import SumBackward1, _expand
 from autodiff.ops.comparison import where
@@ -63,7 +63,7 @@ def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str)
         if mean:
             return record(out, MeanBackward0, (t,), in_shape=in_shape, count=math.prod(in_shape))
         return record(out, SumBackward0, (t,), in_shape=in_shape)
-    dims = wrap_dims(dim, len(in_shape)) if in_shape else ()
+    dims = wrap_dims(dim, len(in_shape))
     out = _make((be.mean if mean else be.sum)(t._data, dims, keepdim), be)
     if mean:
         return record(out, MeanBackward1, (t,), in_shape=in_shape, dims=dims, keepdim=keepdim,
@@ -102,7 +102,7 @@ def _axes(dim: Any, ndim: int) -> tuple | None:
         return None
     if not isinstance(dim, int) and len(dim) == 0:
         return None
-    return wrap_dims(dim, ndim) if ndim else ()
+    return wrap_dims(dim, ndim)
 
 
 def _kept(g: Tensor, in_shape: tuple, axes: tuple | None, keepdim: bool) -> Tensor:
@@ -173,7 +173,7 @@ def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     be = a._be
     if dim is None:
         return _record(_make(be.prod(a._data), be), ProdBackward0, a, None, False)
-    axes = (wrap_dim(dim, a.ndim),) if a.ndim else ()
+    axes = wrap_dims(dim, a.ndim)
     data = be.prod(a._data, axes, keepdim)
     return _record(_make(data, be), ProdBackward1, a, axes or None, keepdim)
 
@@ -274,13 +274,13 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = input._be
-    axis = None if dim is None else (wrap_dim(dim, input.ndim) if input.ndim else None)
+    axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
     return _make(be.astype(be.argmax(input._data, axis, keepdim and axis is not None), "int64"), be)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = input._be
-    axis = None if dim is None else (wrap_dim(dim, input.ndim) if input.ndim else None)
+    axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
     return _make(be.astype(be.argmin(input._data, axis, keepdim and axis is not None), "int64"), be)
 
 

@@ -86,6 +86,7 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
     if not shape:
+        wrap_dim(start_dim, 0), wrap_dim(end_dim, 0)  # (only checked: -1 and 0 are valid)
         return reshape(input, (1,))
     s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if s > e:
@@ -185,7 +186,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         node_cls: type = SqueezeBackward0
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = tuple(wrap_dim(d, len(shape)) for d in dims) if shape else ()
+        dims = tuple(wrap_dim(d, len(shape)) for d in dims)
         new = tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1))
         node_cls = SqueezeBackward1
     be = input._be
@@ -300,7 +301,7 @@ class FlipBackward0(Node):
 
 def flip(input: Tensor, dims: Any) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
-    axes = wrap_dims(dims, input.ndim) if input.ndim else ()
+    axes = wrap_dims(dims, input.ndim)
     be = input._be
     data = be.copy(be.flip(input._data, axes)) if axes else be.copy(input._data)
     return record(_make(data, be), FlipBackward0, (input,), dims=axes)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import operator
 import random
 import warnings
 from dataclasses import dataclass, field
@@ -205,7 +206,7 @@ BAD_TENSORS = (T(()), T((0,)), T((0, 3)), T((4,)), T((2, 4)), T((3, 2)), T((1, 2
                T((2, 3), "float64"), T((2, 3), grad=True))
 BAD_SEQUENCES = ((), (10,), (-1, -1), (0, 0), (1.5,), ("a",), None, (2, -2), (1, 2, 3, 4, 5))
 BAD_SCALARS = (None, "a", math.nan, math.inf, -1, 0, 10**30, [1.0], True)
-BAD_DTYPES = ("float32", 3, float, D("int64"), D("bool"), D("float16"))
+BAD_DTYPES = ("float32", 3, D("int64"), D("bool"), D("float16"))
 
 
 def _replace(case: Case, i: int, value: Any, note: str) -> Case:
@@ -281,9 +282,28 @@ def is_internal(exc: BaseException, torch_exc: BaseException | None) -> bool:
     return any(w in text for w in NUMPY_WORDS) and "dimension out of range" not in text
 
 
+# Operators are called as Python calls them (``a + b``), so that an operand the operator
+# does not take gets Python's TypeError rather than NotImplemented.
+OPERATOR_FUNCTIONS = {
+    "__add__": operator.add, "__sub__": operator.sub, "__mul__": operator.mul,
+    "__truediv__": operator.truediv, "__floordiv__": operator.floordiv, "__mod__": operator.mod,
+    "__pow__": operator.pow, "__matmul__": operator.matmul, "__eq__": operator.eq,
+    "__ne__": operator.ne, "__lt__": operator.lt, "__le__": operator.le, "__gt__": operator.gt,
+    "__ge__": operator.ge, "__and__": operator.and_, "__or__": operator.or_,
+    "__iadd__": operator.iadd, "__isub__": operator.isub, "__imul__": operator.imul,
+    "__itruediv__": operator.itruediv, "__ifloordiv__": operator.ifloordiv,
+    "__imod__": operator.imod, "__ipow__": operator.ipow,
+}
+
+
 def _target(m: Any, case: Case, args: list) -> Any:
     if case.kind == "method":
-        return getattr(args[0], case.name), args[1:]
+        name = case.name
+        if name in OPERATOR_FUNCTIONS:
+            return OPERATOR_FUNCTIONS[name], args
+        if name.startswith("__r") and "__" + name[3:] in OPERATOR_FUNCTIONS:  # reflected
+            return OPERATOR_FUNCTIONS["__" + name[3:]], args[::-1]
+        return getattr(args[0], name), args[1:]
     owner = m.nn.functional if case.kind == "F" else m
     return getattr(owner, case.name), args
 
