@@ -163,7 +163,7 @@ def broadcast_error(*shapes: tuple) -> RuntimeError:
                 f"The size of tensor a ({sizes[first]}) must match the size of tensor b "
                 f"({sizes[clash]}) at non-singleton dimension {d}"
             )
-    return RuntimeError(f"shapes {', '.join(str(list(s)) for s in shapes)} cannot be broadcast together")
+    return RuntimeError(f"shape mismatch: operands of shapes {', '.join(str(list(s)) for s in shapes)} do not fit")
 
 
 def _shapes_in(message: str) -> list[tuple] | None:
@@ -202,6 +202,14 @@ def _tensor_params(fn: Any) -> list[tuple[int, str, bool, bool]]:
     return params
 
 
+def _reworded(text: str) -> str:
+    """An array library's message in PyTorch's words (dims and tensors, not axes and arrays)."""
+    for old, new in (("axes", "dims"), ("axis", "dim"), ("ndarray", "tensor"), ("arrays", "tensors"),
+                     ("array", "tensor"), ("ufunc", "op"), ("numpy.", ""), ("numpy", "")):
+        text = text.replace(old, new)
+    return text
+
+
 def _type_name(v: Any) -> str:
     return type(v).__name__
 
@@ -236,11 +244,13 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
         err = _dim_error(exc)
         if err is not None:
             return err
+    if type(exc).__module__.startswith(("numpy", "cupy")) and isinstance(exc, TypeError):
+        return TypeError(f"{name}(): invalid argument types: {_reworded(text)}")
     if isinstance(exc, _INTERNAL) or (
         isinstance(exc, (ValueError, IndexError)) and any(w in text for w in _FOREIGN_WORDS)
         and "Dimension out of range" not in text
     ):
-        return RuntimeError(f"{name}(): invalid arguments ({type(exc).__name__}: {text})")
+        return RuntimeError(f"{name}(): invalid arguments: {_reworded(text)}")
     if isinstance(exc, OverflowError):
         return RuntimeError(f"{name}(): value cannot be converted without overflow ({text})")
     return None

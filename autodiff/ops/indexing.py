@@ -135,7 +135,10 @@ def getitem(t: Tensor, index: Any) -> Tensor:
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>(m)` in C++ to convert a 0-dim tensor to a number")
     idx, advanced = _convert_index(t, index)
     be = t._be
-    data = be.getitem(t._data, idx)
+    try:
+        data = be.getitem(t._data, idx)
+    except IndexError as e:  # the array library's words ("axis") as PyTorch's
+        raise IndexError(str(e).replace(" axis ", " dimension ")) from None
     out = _make(data, be)
     if not advanced:
         as_view(out, t, getitem, (idx,))
