@@ -161,6 +161,12 @@ class ArrayBackend:
     def trunc(self, a: Any) -> Any:
         return self.xp.trunc(a)
 
+    def floor_divide(self, a: Any, b: Any) -> Any:
+        return self.xp.floor_divide(a, b)
+
+    def remainder(self, a: Any, b: Any) -> Any:
+        return self.xp.remainder(a, b)
+
     def maximum(self, a: Any, b: Any) -> Any:
         return self.xp.maximum(a, b)
 

@@ -7,7 +7,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
 from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
-from autodiff.ops._prep import checked
+from autodiff.ops._prep import checked as _checked
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_reduction,
@@ -107,5 +107,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 # Bad arguments raise PyTorch's exception classes (autodiff/ops/_prep.py, ``checked``).
 for _name in __all__:
-    globals()[_name] = checked(_name, globals()[_name])
+    globals()[_name] = _checked(_name, globals()[_name])
 del _name

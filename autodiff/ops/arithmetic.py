@@ -13,7 +13,7 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import OPERANDS, broadcast_error, float_operand, float_result, promote
+from autodiff.ops._prep import OPERANDS, as_tensor, broadcast_error, float_operand, float_result, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import log, sigmoid
@@ -288,6 +288,78 @@ def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
     return _make(be.astype(q, a.dtype.name), be)
 
 
+# ---- floor_divide / remainder (``//`` and ``%``) ----------------------------------------------
+def _rounding_operands(input: Any, other: Any, op: str) -> tuple[Tensor, Any, Any]:
+    """``input`` and ``other`` promoted, with the backend operand of ``other``; integer
+    division by zero is PyTorch's RuntimeError (NumPy would answer 0)."""
+    a, b = promote(input, other, op)
+    be = a._be
+    operand = b._data if isinstance(b, Tensor) else b
+    if a.dtype.kind in "iub" and (bool(be.any(be.eq(operand, 0))) if isinstance(b, Tensor) else b == 0):
+        raise RuntimeError("ZeroDivisionError")
+    return a, b, operand
+
+
+def floor_divide(input: Tensor, other: Any) -> Tensor:
+    """``input // other``: the quotient rounded toward -inf (its gradient is zero, so the
+    result is not part of the graph)."""
+    a, _, operand = _rounding_operands(input, other, "floor_divide")
+    be = a._be
+    return _make(be.floor_divide(a._data, operand), be)
+
+
+def rfloordiv(input: Tensor, other: Any) -> Tensor:
+    """``other // input`` for a Python number ``other``."""
+    return floor_divide(_number_tensor(other, input), input)
+
+
+class RemainderBackward0(Node):
+    """``tensor % number``: the gradient passes through."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g
+
+
+class RemainderBackward1(Node):
+    """``a % b = a - floor(a / b) * b`` for two tensors."""
+
+    __slots__ = ("a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        ga = sum_to(g, self.a_shape) if ea is not None else None
+        gb = sum_to(-g * floor_divide(a, b), self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """``input % other``, with the sign of ``other`` (Python's ``%``, PyTorch's ``remainder``)."""
+    if not isinstance(input, Tensor):
+        return remainder(_number_tensor(input, other), other)
+    a, b, operand = _rounding_operands(input, other, "remainder")
+    be = a._be
+    out = _make(be.remainder(a._data, operand), be)
+    if isinstance(b, Tensor):
+        return record(out, RemainderBackward1, (a, b), saved=(a, b), a_shape=a._data.shape,
+                      b_shape=b._data.shape)
+    return record(out, RemainderBackward0, (a,))
+
+
+def rmod(input: Tensor, other: Any) -> Tensor:
+    """``other % input`` for a Python number ``other``."""
+    return remainder(_number_tensor(other, input), input)
+
+
+def _number_tensor(value: Any, like: Tensor) -> Tensor:
+    """A Python number as a 0-d tensor on ``like``'s device (0-d: it does not widen ``like``)."""
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"unsupported operand type: {type(value).__name__}")
+    return as_tensor(value, like)
+
+
 # ---- neg / pow --------------------------------------------------------------------
 class NegBackward0(Node):
     __slots__ = ()
@@ -471,6 +543,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
     "add", "sub", "rsub", "mul", "div", "neg", "pow", "reciprocal", "maximum", "minimum", "logaddexp", "lerp",
+    "floor_divide", "remainder",
 )
 METHODS = {
     "__add__": add, "__radd__": add, "add": add,
@@ -481,4 +554,6 @@ METHODS = {
     "__pow__": pow, "__rpow__": rpow, "pow": pow,
     "reciprocal": reciprocal, "maximum": maximum, "minimum": minimum, "logaddexp": logaddexp,
     "lerp": lerp,
+    "__floordiv__": floor_divide, "__rfloordiv__": rfloordiv, "floor_divide": floor_divide,
+    "__mod__": remainder, "__rmod__": rmod, "remainder": remainder,
 }

@@ -30,7 +30,7 @@ from autodiff.autograd.hooks import move_retain
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, refresh_view, replay
 from autodiff.ops._prep import device_mismatch
-from autodiff.ops.arithmetic import add, div, mul, sub
+from autodiff.ops.arithmetic import add, div, floor_divide, mul, remainder, sub
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.indexing import _convert_index, index_put
@@ -213,6 +213,14 @@ def div_(t: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     return apply_inplace(t, lambda x: div(x, other, rounding_mode=rounding_mode), other)
 
 
+def floor_divide_(t: Tensor, other: Any) -> Tensor:
+    return apply_inplace(t, lambda x: floor_divide(x, other), other)
+
+
+def remainder_(t: Tensor, other: Any) -> Tensor:
+    return apply_inplace(t, lambda x: remainder(x, other), other)
+
+
 def clamp_(t: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     return apply_inplace(t, lambda x: clamp(x, min, max), min, max)
 
@@ -342,5 +350,7 @@ METHODS = {
     "__setitem__": setitem,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_, "__ipow__": pow_,
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_,
+    "__ifloordiv__": floor_divide_, "__imod__": remainder_, "floor_divide_": floor_divide_,
+    "remainder_": remainder_,
     "clamp_": clamp_, "clip_": clamp_, "zero_": zero_, "fill_": fill_, "copy_": copy_,
 }
