@@ -186,6 +186,12 @@ class ArrayBackend:
     def logical_not(self, a: Any) -> Any:
         return self.xp.logical_not(a)
 
+    def bitwise_and(self, a: Any, b: Any) -> Any:
+        return self.xp.bitwise_and(a, b)
+
+    def bitwise_or(self, a: Any, b: Any) -> Any:
+        return self.xp.bitwise_or(a, b)
+
     def logical_and(self, a: Any, b: Any) -> Any:
         return self.xp.logical_and(a, b)
 

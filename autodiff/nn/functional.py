@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.ops._prep import checked as _checked
 from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
 from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
-from autodiff.ops._prep import checked as _checked
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_reduction,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -191,8 +192,6 @@ def _tensor_params(fn: Any) -> list[tuple[int, str, bool, bool]]:
     """(position, name, may be None, is keyword-only) of each parameter annotated as a Tensor."""
     params = _SIGNATURES.get(fn)
     if params is None:
-        import inspect
-
         params = []
         for i, p in enumerate(inspect.signature(fn).parameters.values()):
             ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", "")
@@ -208,6 +207,10 @@ def _reworded(text: str) -> str:
                      ("array", "tensor"), ("ufunc", "op"), ("numpy.", ""), ("numpy", "")):
         text = text.replace(old, new)
     return text
+
+
+def _first_param(fn: Any) -> str:
+    return next(iter(inspect.signature(fn).parameters), "")
 
 
 def _type_name(v: Any) -> str:
@@ -229,7 +232,8 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
                 f"{name}(): argument '{pname}' (position {i if method else i + 1}) must be Tensor, "
                 f"not {_type_name(v)}"
             )
-    if args and not any(isinstance(a, Tensor) for a in (*args, *kwargs.values())) and isinstance(exc, _INTERNAL):
+    if (args and _first_param(fn) == "input" and isinstance(exc, _INTERNAL)
+            and not any(isinstance(a, Tensor) for a in (*args, *kwargs.values()))):
         # No tensor at all (``add(2, 3)``): PyTorch names the first argument.
         return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(args[0])}")
     dtype = kwargs.get("dtype")
@@ -251,12 +255,10 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
         and "Dimension out of range" not in text
     ):
         return RuntimeError(f"{name}(): invalid arguments: {_reworded(text)}")
-    if isinstance(exc, OverflowError):
-        return RuntimeError(f"{name}(): value cannot be converted without overflow ({text})")
-    return None
+    return None  # (an OverflowError stays one: PyTorch's class for a number out of range)
 
 
-_TRANSLATED = (*_INTERNAL, ValueError, IndexError, OverflowError, TypeError)
+_TRANSLATED = (*_INTERNAL, ValueError, IndexError, TypeError)
 
 
 def checked(name: str, fn: Any, method: bool = False) -> Any:

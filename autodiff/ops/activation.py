@@ -117,9 +117,12 @@ def _softmax_like(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
         data = be.zeros((), a.dtype.name) if log else be.ones((), a.dtype.name)
     else:
         d = _softmax_dim(dim, a.ndim, "softmax")
-        data = _log_softmax_data(be, a._data, d)
-        if not log:
-            data = be.exp(data)
+        if not a.numel():  # nothing to normalise (and no maximum to shift by)
+            data = be.zeros(a._data.shape, a.dtype.name)
+        else:
+            data = _log_softmax_data(be, a._data, d)
+            if not log:
+                data = be.exp(data)
     return record(_make(data, be), LogSoftmaxBackward0 if log else SoftmaxBackward0, (a,),
                   save_output=True, dim=d if a.ndim else None)
 

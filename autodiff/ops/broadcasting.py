@@ -49,6 +49,11 @@ def expand(t: Tensor, *sizes: Any) -> Tensor:
             f"the tensor ({len(in_shape)})"
         )
     lead = len(shape) - len(in_shape)
+    for i in range(lead):
+        if shape[i] == -1:
+            raise RuntimeError(
+                f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i}"
+            )
     if -1 in shape:
         shape = tuple(in_shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     for i, n in enumerate(in_shape):

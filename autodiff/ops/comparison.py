@@ -90,10 +90,9 @@ def ge(input: Any, other: Any) -> Tensor:
 
 
 def _bool_args(a: Any, b: Any, op: str) -> tuple:
-    if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
-    if not isinstance(b, Tensor):
-        b = as_tensor(b, a)
+    for name, v in (("input", a), ("other", b)):
+        if not isinstance(v, Tensor):  # (PyTorch takes no number here)
+            raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(v).__name__}")
     if a._be is not b._be:
         raise device_mismatch(a, b, op)
     return a, b
@@ -107,6 +106,27 @@ def logical_and(input: Any, other: Any) -> Tensor:
 def logical_or(input: Any, other: Any) -> Tensor:
     a, b = _bool_args(input, other, "logical_or")
     return _make(a._be.logical_or(a._data, b._data), a._be)
+
+
+def _bitwise(input: Tensor, other: Any, op: str) -> Tensor:
+    """``a & b`` / ``a | b``: logical on bool tensors, bitwise on integers (as in PyTorch)."""
+    a, b = promote(input, other, op)
+    be = a._be
+    operand = b._data if isinstance(b, Tensor) else b
+    kind = a.dtype.kind
+    if kind == "b":
+        return _make(getattr(be, "logical_" + op.split("_")[1])(a._data, operand), be)
+    if kind == "f":
+        raise NotImplementedError(f'"{op}_cpu" not implemented for \'{a.dtype.word}\'')
+    return _make(getattr(be, op)(a._data, operand), be)
+
+
+def bitwise_and(input: Tensor, other: Any) -> Tensor:
+    return _bitwise(input, other, "bitwise_and")
+
+
+def bitwise_or(input: Tensor, other: Any) -> Tensor:
+    return _bitwise(input, other, "bitwise_or")
 
 
 def logical_not(input: Tensor) -> Tensor:
@@ -136,7 +156,7 @@ FUNCTIONS = (
 METHODS = {
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "__and__": logical_and, "__or__": logical_or, "__invert__": bitwise_not,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__invert__": bitwise_not,
     "logical_and": logical_and, "logical_or": logical_or, "logical_not": logical_not,
     "isnan": isnan,
 }

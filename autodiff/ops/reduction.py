@@ -58,12 +58,13 @@ def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str)
         t = cast(t, dtypes.int64)
     be = t._be
     in_shape = t._data.shape
-    if dim is None or (not isinstance(dim, int) and len(dim) == 0 and not keepdim):
+    every = dim is None or (not isinstance(dim, int) and len(dim) == 0)  # (PyTorch: () is all dims)
+    if every and not keepdim:
         out = _make((be.mean if mean else be.sum)(t._data), be)
         if mean:
             return record(out, MeanBackward0, (t,), in_shape=in_shape, count=math.prod(in_shape))
         return record(out, SumBackward0, (t,), in_shape=in_shape)
-    dims = wrap_dims(dim, len(in_shape))
+    dims = tuple(range(len(in_shape))) if every else wrap_dims(dim, len(in_shape))
     out = _make((be.mean if mean else be.sum)(t._data, dims, keepdim), be)
     if mean:
         return record(out, MeanBackward1, (t,), in_shape=in_shape, dims=dims, keepdim=keepdim,
@@ -275,13 +276,13 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = input._be
     axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
-    return _make(be.astype(be.argmax(input._data, axis, keepdim and axis is not None), "int64"), be)
+    return _make(be.astype(be.argmax(input._data, axis, keepdim), "int64"), be)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     be = input._be
     axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
-    return _make(be.astype(be.argmin(input._data, axis, keepdim and axis is not None), "int64"), be)
+    return _make(be.astype(be.argmin(input._data, axis, keepdim), "int64"), be)
 
 
 # ---- var / std ---------------------------------------------------------------------
@@ -356,9 +357,13 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     a = float_result(input)
     axes = _axes(dim, a.ndim)
     be = a._be
-    m = be.amax(a._data, axes, True)
-    # Rows that are all -inf (or +inf) keep their max instead of producing nan.
-    m = be.where(be.isinf(m), be.zeros((), a.dtype.name), m)
+    if a.numel():
+        m = be.amax(a._data, axes, True)
+        # Rows that are all -inf (or +inf) keep their max instead of producing nan.
+        m = be.where(be.isinf(m), be.zeros((), a.dtype.name), m)
+    else:  # no elements: no maximum to shift by (the sums are 0, their logs -inf)
+        kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(a._data.shape))
+        m = be.zeros(kept, a.dtype.name)
     s = be.log(be.sum(be.exp(be.sub(a._data, m)), axes, True))
     data = be.add(s, m)
     if not keepdim:

@@ -267,7 +267,7 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
         step = split_size_or_sections
         if step <= 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if step else [0]
+        sizes = [min(step, n - s) for s in range(0, n, step)] if step and n else [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -289,6 +289,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input._data.shape[wrap_dim(dim, input.ndim)]
+    if not n:  # PyTorch gives ``chunks`` empty pieces
+        return split(input, [0] * chunks, dim)
     return split(input, max(-(-n // chunks), 1), dim)
 
 
