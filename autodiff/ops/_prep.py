@@ -54,15 +54,18 @@ def promote(a: Tensor, b: Any, op: str) -> tuple[Tensor, Any]:
     if cls is not float and cls is not int and cls is not bool:
         if isinstance(b, SCALAR_TYPES):  # int/float subclasses, e.g. numpy scalars
             return promote(a, float(b) if isinstance(b, float) else int(b), op)
-        if hasattr(b, "__len__") or hasattr(b, "item"):
-            return promote(a, as_tensor(b, a), op)
-        raise TypeError(f"{op}(): argument 'other' must be Tensor or Number, not {type(b).__name__}")
+        if isinstance(b, (list, tuple, str)) or not (hasattr(b, "__len__") or hasattr(b, "item")):
+            raise TypeError(f"{op}(): argument 'other' must be Tensor or Number, not {type(b).__name__}")
+        return promote(a, as_tensor(b, a), op)  # an array of another library
     kind = a._data.dtype.kind
     if cls is float:
         if kind != "f":
             a = cast(a, dtypes.get_default_dtype())
-    elif cls is int and kind == "b":
-        a = cast(a, dtypes.int64)
+    elif cls is int:
+        if not -(1 << 63) <= b < 1 << 64:
+            raise OverflowError(f"{op}(): int too big to convert")
+        if kind == "b":
+            a = cast(a, dtypes.int64)
     return a, b
 
 
@@ -262,7 +265,13 @@ _TRANSLATED = (*_INTERNAL, ValueError, IndexError, TypeError)
 
 
 def checked(name: str, fn: Any, method: bool = False) -> Any:
-    """``fn`` raising PyTorch's exception classes for bad input (see ``translate``)."""
+    """``fn`` raising PyTorch's exception classes for bad input (see ``translate``).
+
+    Parameters annotated ``Tensor`` (not ``Tensor | None``) are checked before the call, as
+    PyTorch's argument parser does (an op may otherwise take a number there and return a
+    value); a method's ``self`` is a tensor already."""
+    required = tuple(i for i, _, optional, kwonly in _tensor_params(fn)
+                     if not optional and not kwonly and (i > 0 or not method))
 
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -272,6 +281,21 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             if better is None:
                 raise
             raise better from exc
+
+    def call_checked(*args: Any, **kwargs: Any) -> Any:
+        for i in required:
+            if i < len(args) and not isinstance(args[i], Tensor):
+                raise translate(name, fn, method, args, kwargs, TypeError())
+        try:
+            return fn(*args, **kwargs)
+        except _TRANSLATED as exc:
+            better = translate(name, fn, method, args, kwargs, exc)
+            if better is None:
+                raise
+            raise better from exc
+
+    if required:
+        call = call_checked
 
     call.__name__, call.__qualname__, call.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     call.__module__, call.__wrapped__ = fn.__module__, fn

@@ -75,10 +75,23 @@ class RsubBackward1(Node):
         return -g
 
 
+BOOL_SUB = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+)
+
+
+def _check_bool_sub(a: Tensor, b: Any) -> None:
+    if a.dtype.kind == "b" or b is True or b is False or (isinstance(b, Tensor) and b.dtype.kind == "b"):
+        raise RuntimeError(BOOL_SUB)
+
+
 def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
     cls = b.__class__
     if not ((cls is float and a._data.dtype.kind == "f")
             or (cls is Tensor and a._be is b._be and a._data.dtype is b._data.dtype)):
+        if node_cls is SubBackward0:
+            _check_bool_sub(a, b)
         a, b = promote(a, b, op)
     be = a._be
     fn = be.add if node_cls is AddBackward0 else be.sub
@@ -91,6 +104,8 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
             data = fn(a._data, other)
         except ValueError:  # (these operators are not wrapped by _prep.checked)
             raise broadcast_error(a._data.shape, b._data.shape) from None
+        except TypeError:  # the backend refuses bool - bool
+            raise RuntimeError(BOOL_SUB) from None
         if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = node_cls((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
@@ -133,6 +148,7 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input`` (what ``2 - x`` calls)."""
     if other.__class__ is Tensor or isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
+    _check_bool_sub(input, other)
     a, s = promote(input, other, "rsub")
     be = a._be
     data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
@@ -535,6 +551,8 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
+    if end.dtype is not input.dtype:  # (PyTorch does not promote here)
+        raise RuntimeError(f"expected dtype {input.dtype.c_name} for `end` but got dtype {end.dtype.c_name}")
     return input + weight * (end - input)
 
 
