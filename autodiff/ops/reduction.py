@@ -361,11 +361,11 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
         m = be.amax(a._data, axes, True)
         # Rows that are all -inf (or +inf) keep their max instead of producing nan.
         m = be.where(be.isinf(m), be.zeros((), a.dtype.name), m)
-    else:  # no elements: no maximum to shift by (the sums are 0, their logs -inf)
+        s = be.log(be.sum(be.exp(be.sub(a._data, m)), axes, True))
+        data = be.add(s, m)
+    else:  # no elements: every sum is 0, its log -inf (and there is no maximum to shift by)
         kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(a._data.shape))
-        m = be.zeros(kept, a.dtype.name)
-    s = be.log(be.sum(be.exp(be.sub(a._data, m)), axes, True))
-    data = be.add(s, m)
+        data = be.full(kept, float("-inf"), a.dtype.name)
     if not keepdim:
         data = be.reshape(data, tuple(n for i, n in enumerate(a._data.shape)
                                       if axes is not None and i not in axes))
