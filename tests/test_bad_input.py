@@ -93,12 +93,12 @@ def test_broadcasting_mismatch_is_pytorchs_runtime_error() -> None:
 
 
 def test_conv_and_pool_strides() -> None:
-    F = autodiff.nn.functional
+    nnf = autodiff.nn.functional
     x, w = autodiff.ones(1, 1, 4, 4), autodiff.ones(1, 1, 2, 2)
-    assert _raises(RuntimeError, F.conv2d, x, w, stride=0) == "non-positive stride is not supported"
-    assert _raises(RuntimeError, F.max_pool2d, x, 0) == "stride should not be zero"
-    assert _raises(RuntimeError, F.avg_pool2d, x, 2, 0) == "stride should not be zero"
-    assert "greater than zero" in _raises(RuntimeError, F.max_pool2d, x, 2, -1)
+    assert _raises(RuntimeError, nnf.conv2d, x, w, stride=0) == "non-positive stride is not supported"
+    assert _raises(RuntimeError, nnf.max_pool2d, x, 0) == "stride should not be zero"
+    assert _raises(RuntimeError, nnf.avg_pool2d, x, 2, 0) == "stride should not be zero"
+    assert "greater than zero" in _raises(RuntimeError, nnf.max_pool2d, x, 2, -1)
 
 
 def test_failed_call_leaves_its_inputs_alone() -> None:

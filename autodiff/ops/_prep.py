@@ -212,6 +212,12 @@ def _reworded(text: str) -> str:
     return text
 
 
+def _bool_params(fn: Any) -> tuple[tuple[int, str], ...]:
+    """(position, name) of each parameter annotated ``bool`` (PyTorch takes no 0 or 1 there)."""
+    return tuple((i, p.name) for i, p in enumerate(inspect.signature(fn).parameters.values())
+                 if p.annotation in ("bool", bool) and p.kind is not p.VAR_KEYWORD)
+
+
 def _first_param(fn: Any) -> str:
     return next(iter(inspect.signature(fn).parameters), "")
 
@@ -272,6 +278,7 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
     value); a method's ``self`` is a tensor already."""
     required = tuple(i for i, _, optional, kwonly in _tensor_params(fn)
                      if not optional and not kwonly and (i > 0 or not method))
+    flags = _bool_params(fn)
 
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -286,6 +293,11 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
         for i in required:
             if i < len(args) and not isinstance(args[i], Tensor):
                 raise translate(name, fn, method, args, kwargs, TypeError())
+        for i, pname in flags:
+            v = args[i] if i < len(args) else kwargs.get(pname, False)
+            if v.__class__ is not bool:
+                raise TypeError(f"{name}(): argument '{pname}' (position {i if method else i + 1}) must be "
+                                f"bool, not {_type_name(v)}")
         try:
             return fn(*args, **kwargs)
         except _TRANSLATED as exc:
@@ -294,7 +306,7 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
                 raise
             raise better from exc
 
-    if required:
+    if required or flags:
         call = call_checked
 
     call.__name__, call.__qualname__, call.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__

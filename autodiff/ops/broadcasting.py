@@ -103,6 +103,12 @@ def sum_to(t: Tensor, shape: tuple) -> Tensor:
 
 def sum_to_size(t: Tensor, *size: Any) -> Tensor:
     shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
+    if not all(isinstance(n, int) for n in shape):
+        raise TypeError(f"sum_to_size(): argument 'size' must be tuple of ints, but got {list(shape)}")
+    in_shape = t._data.shape
+    lead = len(in_shape) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, in_shape[lead:], strict=True)):
+        raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(in_shape)}}}.")
     return sum_to(t, shape)
 
 

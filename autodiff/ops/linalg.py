@@ -14,7 +14,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import cast, check_same_device, device_mismatch, promote
+from autodiff.ops._prep import cast, check_same_device, device_mismatch
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -117,7 +117,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """``input @ other``: dot, matrix-vector, matrix-matrix or batched, as in PyTorch."""
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
-    a, b = promote(input, other, "matmul") if input._data.dtype != other._data.dtype else (input, other)
+    a, b = _check(input, other, "matmul")  # (PyTorch does not promote here)
     sa, sb = a._data.shape, b._data.shape
     if len(sa) == 2 and len(sb) == 2:
         return mm(a, b)
@@ -294,6 +294,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"linear(): weight must be 1-D or 2-D, but got {weight.ndim}-D of shape {list(weight.shape)}")
     if input._be is not weight._be:
         raise device_mismatch(input, weight, "linear")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {input.dtype.word} and {weight.dtype.word}"
+        )
     if bias is not None and bias._be is not input._be:
         raise device_mismatch(input, bias, "linear")
     if input.ndim == 0 or input._data.shape[-1] != weight._data.shape[-1]:

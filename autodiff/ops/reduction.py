@@ -47,6 +47,11 @@ class MeanBackward1(SumBackward1):
 
 def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str) -> Tensor:
     if dtype is not None:
+        if mean and dtype.kind != "f":
+            raise RuntimeError(
+                f"mean(): could not infer output dtype. Optional dtype must be either a floating "
+                f"point or complex dtype. Got: {dtype.word}"
+            )
         t = cast(t, dtype)
     elif mean:
         if t._data.dtype.kind != "f":
@@ -273,13 +278,20 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return _amax_like(input, dim, keepdim, False)
 
 
+def _no_bool(input: Tensor, op: str) -> None:
+    if input.dtype.kind == "b":
+        raise RuntimeError(f"{op}(): does not support bool input")
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _no_bool(input, "argmax")
     be = input._be
     axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
     return _make(be.astype(be.argmax(input._data, axis, keepdim), "int64"), be)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _no_bool(input, "argmin")
     be = input._be
     axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
     return _make(be.astype(be.argmin(input._data, axis, keepdim), "int64"), be)
@@ -320,6 +332,8 @@ def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple:
 
 
 def _var(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, is_std: bool) -> Tensor:
+    if input.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     a = float_result(input)
     dim, corr = _var_args(dim, unbiased, correction)
     axes = _axes(dim, a.ndim)
@@ -399,6 +413,10 @@ class LinalgVectorNormBackward0(_Reduction):
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); ``p`` is a number, inf or 'fro'."""
+    if (dtype or input.dtype).kind != "f":
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.word}"
+        )
     a = float_result(input if dtype is None else cast(input, dtype))
     if p == "fro" or p is None:
         p = 2
