@@ -106,6 +106,20 @@ def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     return out
 
 
+def size_arg(size: tuple, op: str = "view", arg: str = "size") -> tuple:
+    """``f(2, 3)`` or ``f((2, 3))``: the sizes as a tuple of ints, with PyTorch's TypeError
+    for anything else (``1.5``, ``"2"``, ``None``)."""
+    if len(size) == 1 and not isinstance(size[0], int):
+        if not isinstance(size[0], (tuple, list)) and not hasattr(size[0], "__len__"):
+            raise TypeError(f"{op}(): argument '{arg}' must be tuple of ints, not {type(size[0]).__name__}")
+        size = tuple(size[0])
+    for j, n in enumerate(size):
+        if n.__class__ is not int and (n.__class__ is bool or not hasattr(n, "__index__")):
+            raise TypeError(f"{op}(): argument '{arg}' must be tuple of ints, but found element of type "
+                            f"{type(n).__name__} at pos {j}")
+    return size if all(n.__class__ is int for n in size) else tuple(n.__index__() for n in size)
+
+
 def wrap_dim_or_none(dim: int, ndim: int) -> int | None:
     """``wrap_dim`` where a 0-d tensor has no axis: ``None`` for it (once ``dim`` is checked)."""
     d = wrap_dim(dim, ndim)
@@ -141,7 +155,7 @@ def float_operand(be: Any, data: Any, value: float) -> Any:
 _FOREIGN_WORDS = (
     "could not be broadcast", "negative dimensions", "cannot reshape array", "broadcast shape",
     "axis", "zero-size array", "maximum supported dimension", "array is too big", "ndarray",
-    "numpy", "ufunc", "index out of range", "object arrays", "not enough values to unpack",
+    "numpy", "ufunc", "tuple index out of range", "list index out of range", "object arrays", "not enough values to unpack",
     "too many values to unpack", "cannot convert float", "invalid literal",
 )
 _INTERNAL = (AttributeError, KeyError, ZeroDivisionError, UnboundLocalError, NameError)
@@ -212,6 +226,27 @@ def _reworded(text: str) -> str:
     return text
 
 
+def _non_tensor_named(fn: Any, method: bool, name: str, args: tuple, text: str) -> TypeError | None:
+    """A TypeError naming the argument (or list element) whose type an internal
+    ``'int' object has no attribute ...`` error is about."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    for i, v in enumerate(args):
+        if method and i == 0:
+            continue
+        if isinstance(v, (list, tuple)) and v and any(isinstance(e, Tensor) for e in v):
+            for j, e in enumerate(v):
+                if not isinstance(e, Tensor) and f"'{_type_name(e)}' object" in text:
+                    return TypeError(f"expected Tensor as element {j} in argument {i}, but got {_type_name(e)}")
+        elif not isinstance(v, Tensor) and f"'{_type_name(v)}' object has no attribute" in text:
+            pname = names[i] if i < len(names) and not names[i].startswith("*") else "other"
+            return TypeError(f"{name}(): argument '{pname}' (position {i if method else i + 1}) must be "
+                             f"Tensor, not {_type_name(v)}")
+    return None
+
+
 def _bool_params(fn: Any) -> tuple[tuple[int, str], ...]:
     """(position, name) of each parameter annotated ``bool`` (PyTorch takes no 0 or 1 there)."""
     return tuple((i, p.name) for i, p in enumerate(inspect.signature(fn).parameters.values())
@@ -245,6 +280,10 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
             and not any(isinstance(a, Tensor) for a in (*args, *kwargs.values()))):
         # No tensor at all (``add(2, 3)``): PyTorch names the first argument.
         return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {_type_name(args[0])}")
+    if isinstance(exc, (AttributeError, TypeError)):
+        named = _non_tensor_named(fn, method, name, args, str(exc))
+        if named is not None:
+            return named
     dtype = kwargs.get("dtype")
     if dtype is not None and not isinstance(dtype, dtypes.dtype):
         return TypeError(f"{name}(): argument 'dtype' must be torch.dtype, not {_type_name(dtype)}")

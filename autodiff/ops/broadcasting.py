@@ -11,6 +11,7 @@ from typing import Any
 
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
+from autodiff.ops._prep import size_arg
 from autodiff.tensor import Tensor, _make, as_view
 
 
@@ -38,7 +39,7 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
 
 def expand(t: Tensor, *sizes: Any) -> Tensor:
     """Broadcast ``t`` to ``sizes`` (a view; -1 keeps a size): ``expand(t, 2, 3)`` or ``expand(t, (2, 3))``."""
-    shape = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else tuple(sizes)
+    shape = size_arg(sizes, "expand")
     in_shape = t._data.shape
     if shape == in_shape:
         return t

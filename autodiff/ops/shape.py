@@ -13,7 +13,7 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, check_same_device, promote, wrap_dim, wrap_dims
+from autodiff.ops._prep import cast, check_same_device, promote, size_arg, wrap_dim, wrap_dims
 from autodiff.ops.indexing import getitem
 from autodiff.tensor import Tensor, _make, as_view
 
@@ -24,9 +24,7 @@ def _as_view(out: Tensor, base: Tensor, fn: Any, *args: Any) -> Tensor:
 
 
 def _shape_arg(size: tuple) -> tuple:
-    if len(size) == 1 and not isinstance(size[0], int):
-        return tuple(size[0])
-    return size
+    return size_arg(size)
 
 
 def _infer_shape(shape: tuple, numel: int, t: Tensor) -> tuple:
@@ -261,6 +259,8 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
 
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    if not tensor.ndim:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -286,6 +286,8 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of ``ceil(size / chunks)`` (fewer when it divides unevenly)."""
+    if not input.ndim:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input._data.shape[wrap_dim(dim, input.ndim)]
