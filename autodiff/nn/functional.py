@@ -29,7 +29,7 @@ __all__ = [
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
-    if p < 0.0 or p > 1.0:
+    if not 0.0 <= p <= 1.0:  # (NaN too)
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input

@@ -98,6 +98,9 @@ def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:
     PyTorch's IndexError when one is out of range. A 0-d tensor takes dims -1 and 0 (as in
     PyTorch) and has no axis to name: its tuple is ``()``."""
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    for d in dims:
+        if d.__class__ is not int and (d.__class__ is bool or not hasattr(d, "__index__")):
+            raise TypeError(f"dim must be a tuple of ints, but found element of type {type(d).__name__}")
     out = tuple(wrap_dim(d, ndim) for d in dims)
     if not ndim:
         return ()
@@ -247,10 +250,14 @@ def _non_tensor_named(fn: Any, method: bool, name: str, args: tuple, text: str) 
     return None
 
 
-def _bool_params(fn: Any) -> tuple[tuple[int, str], ...]:
-    """(position, name) of each parameter annotated ``bool`` (PyTorch takes no 0 or 1 there)."""
-    return tuple((i, p.name) for i, p in enumerate(inspect.signature(fn).parameters.values())
-                 if p.annotation in ("bool", bool) and p.kind is not p.VAR_KEYWORD)
+def _bool_params(fn: Any) -> tuple[tuple[int | None, str], ...]:
+    """(position, or None when keyword-only; name) of each parameter annotated ``bool``
+    (PyTorch takes no 0 or 1 there)."""
+    out = []
+    for i, p in enumerate(inspect.signature(fn).parameters.values()):
+        if p.annotation in ("bool", bool):
+            out.append((i if p.kind is p.POSITIONAL_OR_KEYWORD else None, p.name))
+    return tuple(out)
 
 
 def _first_param(fn: Any) -> str:
@@ -288,6 +295,8 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
     if dtype is not None and not isinstance(dtype, dtypes.dtype):
         return TypeError(f"{name}(): argument 'dtype' must be torch.dtype, not {_type_name(dtype)}")
     text = str(exc)
+    if isinstance(exc, ValueError) and ("could not convert" in text or "with a sequence" in text):
+        return TypeError(f"{name}(): expected a number, got something else ({_reworded(text)})")
     if isinstance(exc, ValueError) and "could not be broadcast" in text:
         shapes = _shapes_in(text)
         if shapes:
@@ -333,10 +342,10 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             if i < len(args) and not isinstance(args[i], Tensor):
                 raise translate(name, fn, method, args, kwargs, TypeError())
         for i, pname in flags:
-            v = args[i] if i < len(args) else kwargs.get(pname, False)
+            v = args[i] if i is not None and i < len(args) else kwargs.get(pname, False)
             if v.__class__ is not bool:
-                raise TypeError(f"{name}(): argument '{pname}' (position {i if method else i + 1}) must be "
-                                f"bool, not {_type_name(v)}")
+                where = "" if i is None else f" (position {i if method else i + 1})"
+                raise TypeError(f"{name}(): argument '{pname}'{where} must be bool, not {_type_name(v)}")
         try:
             return fn(*args, **kwargs)
         except _TRANSLATED as exc:

@@ -54,7 +54,7 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
 # ---- comparisons and logic (bool results, no gradient) -----------------------------
 def _compare(a: Any, b: Any, op: str) -> Tensor:
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
     cls = b.__class__
     if (cls is int or cls is float) and a._data.dtype.kind == "f":
         be = a._be  # a float tensor against a Python number: promote would change nothing
@@ -108,6 +108,19 @@ def logical_or(input: Any, other: Any) -> Tensor:
     return _make(a._be.logical_or(a._data, b._data), a._be)
 
 
+def _operator(fn: Any) -> Any:
+    """``fn`` as a comparison operator: an operand that is neither a tensor nor a number gets
+    ``NotImplemented``, so Python answers as for any object (``t == None`` is False)."""
+
+    def operator(input: Tensor, other: Any) -> Any:
+        if not isinstance(other, (Tensor, int, float)) and not hasattr(other, "__array__"):
+            return NotImplemented
+        return fn(input, other)
+
+    operator.__name__ = operator.__qualname__ = fn.__name__
+    return operator
+
+
 def _bitwise(input: Tensor, other: Any, op: str) -> Tensor:
     """``a & b`` / ``a | b``: logical on bool tensors, bitwise on integers (as in PyTorch)."""
     a, b = promote(input, other, op)
@@ -154,7 +167,8 @@ FUNCTIONS = (
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "isnan", "where",
 )
 METHODS = {
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__eq__": _operator(eq), "__ne__": _operator(ne), "__lt__": _operator(lt), "__le__": _operator(le),
+    "__gt__": _operator(gt), "__ge__": _operator(ge),
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
     "__and__": bitwise_and, "__or__": bitwise_or, "__invert__": bitwise_not,
     "logical_and": logical_and, "logical_or": logical_or, "logical_not": logical_not,

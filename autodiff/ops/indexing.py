@@ -232,7 +232,10 @@ def _check_index(input: Tensor, dim: int, index: Tensor, op: str, src: Tensor | 
                 f"Size does not match at dimension {k} expected index {list(ishape)} to be smaller "
                 f"than src {list(src._data.shape)}"
             )
-    _check_range(index, xshape[d], d, op)
+    be, data, n = index._be, index._data, xshape[d]
+    if data.size and (be.any(be.ge(data, n)) or be.any(be.lt(data, 0))):  # (no negative indices here)
+        bad = be.item(be.amin(data)) if be.any(be.lt(data, 0)) else be.item(be.amax(data))
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {n}")
     return d
 
 

@@ -199,12 +199,13 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """``-w * (t * log(x) + (1 - t) * log(1 - x))``, logs clamped at -100 as in PyTorch."""
     _check_reduction(reduction)
-    x, t = _pair(input, target, "binary_cross_entropy")
-    if x._data.shape != t._data.shape:
+    if input._data.shape != target._data.shape:
+        x, t = input, target
         raise ValueError(
             f"Using a target size ({t.shape}) that is different to the input size ({x.shape}) is "
             "deprecated. Please ensure they have the same size."
         )
+    x, t = _pair(input, target, "binary_cross_entropy")
     be = x._be
     if be.any(be.logical_or(be.lt(x._data, 0), be.gt(x._data, 1))):
         raise RuntimeError("all elements of input should be between 0 and 1")
@@ -249,9 +250,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """``binary_cross_entropy(sigmoid(input), target)``, computed stably from the logits."""
     _check_reduction(reduction)
+    if input._data.shape != target._data.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     x, t = _pair(input, target, "binary_cross_entropy_with_logits")
-    if x._data.shape != t._data.shape:
-        raise ValueError(f"Target size ({t.shape}) must be the same as input size ({x.shape})")
     with no_grad():  # the forward value only; the node below records the gradient
         sp = _softplus_neg(x)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t

@@ -278,20 +278,23 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return _amax_like(input, dim, keepdim, False)
 
 
-def _no_bool(input: Tensor, op: str) -> None:
+def _no_bool(input: Tensor, op: str, dim: Any) -> None:
+    """argmax/argmin's checks: no bool input, no empty input without a dim."""
     if input.dtype.kind == "b":
         raise RuntimeError(f"{op}(): does not support bool input")
+    if dim is None and not input.numel():
+        raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    _no_bool(input, "argmax")
+    _no_bool(input, "argmax", dim)
     be = input._be
     axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
     return _make(be.astype(be.argmax(input._data, axis, keepdim), "int64"), be)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    _no_bool(input, "argmin")
+    _no_bool(input, "argmin", dim)
     be = input._be
     axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
     return _make(be.astype(be.argmin(input._data, axis, keepdim), "int64"), be)

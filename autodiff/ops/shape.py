@@ -207,9 +207,11 @@ class CatBackward0(Node):
 
 def cat(tensors: Any, dim: int = 0) -> Tensor:
     """Join tensors along ``dim`` (all other sizes must match)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")  # (PyTorch's class)
     check_same_device(tensors, "cat")
     first = tensors[0]
     for other in tensors[1:]:
@@ -243,6 +245,8 @@ concat = cat
 
 
 def stack(tensors: Any, dim: int = 0) -> Tensor:
+    if isinstance(tensors, Tensor):
+        raise TypeError("stack(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
