@@ -168,6 +168,8 @@ def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = None, 
     if size is None:
         low, high, size = 0, low, high
     be = backend_for(device)
+    if not isinstance(low, int) or not isinstance(high, int):
+        raise TypeError(f"randint(): low and high must be ints, not {type(low).__name__} and {type(high).__name__}")
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt = dtype or dtypes.int64

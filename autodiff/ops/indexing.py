@@ -308,10 +308,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise TypeError(f"index_select(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._be is not input._be:
         raise device_mismatch(input, index, "index_select")
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
     if index.dtype.kind != "i":
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
-    if index.ndim > 1:
-        raise IndexError("index_select(): Index is supposed to be a vector of integers")
     d = wrap_dim(dim, input.ndim)
     size = input._data.shape[d] if input.ndim else 1
     _check_range(index, size, d, "index_select")

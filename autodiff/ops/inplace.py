@@ -267,6 +267,10 @@ def fill_(t: Tensor, value: Any) -> Tensor:
                 f"{value.ndim} dimensions."
             )
         return copy_(t, value)
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"fill_(): argument 'value' must be Number, not {type(value).__name__}")
+    if isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
+        raise OverflowError("fill_(): int too big to convert")
     return _fill(t, value, FillBackward2)
 
 
