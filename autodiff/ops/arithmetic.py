@@ -553,6 +553,9 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
     if end.dtype is not input.dtype:  # (PyTorch does not promote here)
         raise RuntimeError(f"expected dtype {input.dtype.c_name} for `end` but got dtype {end.dtype.c_name}")
+    if isinstance(weight, (int, float)) and weight >= 0.5:
+        # PyTorch's form for weights near 1 (exact at 1; its infinities and NaNs are these)
+        return end - (end - input) * (1 - weight)
     return input + weight * (end - input)
 
 

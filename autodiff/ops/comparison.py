@@ -56,6 +56,8 @@ def _compare(a: Any, b: Any, op: str) -> Tensor:
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
     cls = b.__class__
+    if cls is int and not -(1 << 63) <= b < 1 << 64:
+        raise OverflowError(f"{op}(): int too big to convert")
     if (cls is int or cls is float) and a._data.dtype.kind == "f":
         be = a._be  # a float tensor against a Python number: promote would change nothing
         return _make(getattr(be, op)(a._data, b), be)

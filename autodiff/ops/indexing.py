@@ -55,6 +55,8 @@ def _convert_index(t: Tensor, index: Any) -> tuple[tuple, bool]:
             out.append(item)
         elif hasattr(item, "__index__"):
             out.append(item.__index__())
+        elif isinstance(item, str):
+            raise TypeError(f"new(): invalid data type '{type(item).__name__}'")  # (PyTorch's words)
         else:
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
@@ -329,6 +331,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
                            f"{getattr(mask, 'dtype', type(mask).__name__)}")
     if mask._be is not input._be:
         raise device_mismatch(input, mask, "masked_fill")
+    if value is None or isinstance(value, (list, tuple, str)):
+        raise TypeError(f"masked_fill(): argument 'value' must be Number or Tensor, not {type(value).__name__}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

@@ -325,6 +325,8 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``."""
+    if value is None or isinstance(value, (list, tuple, str)):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {t.type()}")
     _check_overlap(t)
     idx, _ = _convert_index(t, index)
     if not (_grad.enabled and (

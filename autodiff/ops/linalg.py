@@ -225,7 +225,8 @@ def _parse(equation: str, operands: list) -> tuple[list[str], str]:
     lhs, arrow, rhs = eq.partition("->")
     ins = lhs.split(",")
     if len(ins) != len(operands):
-        raise ValueError(f"einsum(): {len(ins)} operands in the equation but {len(operands)} given")
+        more = "more" if len(operands) > len(ins) else "fewer"
+        raise RuntimeError(f"einsum(): {more} operands were provided than specified in the equation")
     used = set(eq) - set(".,->")
     spare = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
     ell = 0

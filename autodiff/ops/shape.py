@@ -355,7 +355,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)``."""
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got '{mode}'")
-    pad = tuple(pad)
+    pad = size_arg((pad,), "pad", "pad")
     ndim = input.ndim
     if len(pad) % 2 or len(pad) // 2 > ndim:
         raise RuntimeError(
