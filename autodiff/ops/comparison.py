@@ -11,7 +11,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import as_tensor, device_mismatch, promote
+from autodiff.ops._prep import as_tensor, broadcast_error, device_mismatch, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -132,6 +132,11 @@ def _bitwise(input: Tensor, other: Any, op: str) -> Tensor:
     if kind == "b":
         return _make(getattr(be, "logical_" + op.split("_")[1])(a._data, operand), be)
     if kind == "f":
+        if isinstance(b, Tensor):  # (PyTorch checks the shapes first)
+            try:
+                be.broadcast_shapes(a._data.shape, b._data.shape)
+            except ValueError:
+                raise broadcast_error(a._data.shape, b._data.shape) from None
         raise NotImplementedError(f'"{op}_cpu" not implemented for \'{a.dtype.word}\'')
     return _make(getattr(be, op)(a._data, operand), be)
 

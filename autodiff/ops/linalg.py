@@ -10,11 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import cast, check_same_device, device_mismatch
+from autodiff.ops._prep import check_same_device, device_mismatch
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -262,10 +261,11 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if not ops:
         raise RuntimeError("einsum(): must provide at least one operand")
     check_same_device(ops, "einsum")
-    dt = ops[0].dtype
-    for o in ops[1:]:
-        dt = dtypes.promote_types(dt, o.dtype)
-    ops = [cast(o, dt) for o in ops]
+    for o in ops:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"einsum(): expected Tensor operands, but got {type(o).__name__}")
+        if o.dtype is not ops[0].dtype:  # (PyTorch does not promote here)
+            raise RuntimeError(f"expected scalar type {ops[0].dtype.word} but found {o.dtype.word}")
     ins, out = _parse(equation, ops)
     be = ops[0]._be
     data = be.einsum(",".join(ins) + "->" + out, *[o._data for o in ops])
