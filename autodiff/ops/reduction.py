@@ -329,6 +329,8 @@ class StdBackward0(_Reduction):
 def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple:
     if isinstance(dim, bool):  # var(x, False): the old positional ``unbiased``
         dim, unbiased = None, dim
+    if unbiased is not None and unbiased.__class__ is not bool:
+        raise TypeError(f"var(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     return dim, correction
