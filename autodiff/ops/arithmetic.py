@@ -347,7 +347,8 @@ class RemainderBackward1(Node):
         a, b = self.unpack()
         ea, eb = edges_of(self)
         ga = sum_to(g, self.a_shape) if ea is not None else None
-        gb = sum_to(-g * floor_divide(a, b), self.b_shape) if eb is not None else None
+        # (floor of a recorded quotient: its derivative is 0, but, as in PyTorch, it is in the graph)
+        gb = sum_to(-g * div(a, b).floor(), self.b_shape) if eb is not None else None
         return ga, gb
 
 
