@@ -179,3 +179,19 @@ def test_generator_builds_each_case_in_both_libraries() -> None:
     case = Case("fn", "add", (T((2, 3)), T((4,))))
     assert str(case).startswith("add(")
     assert [p[0] for p in check(case, None)] == []
+
+
+def test_new_operators_and_errors_on_every_device(device: str) -> None:
+    a = autodiff.tensor([5.0, -3.5], device=device)
+    assert (a // 2).tolist() == [2.0, -2.0] and (a % 2).tolist() == [1.0, 0.5]
+    n = autodiff.tensor([1, 2], device=device)
+    assert (n & autodiff.tensor([3, 1], device=device)).tolist() == [1, 0]
+    assert (n | 4).tolist() == [5, 6]
+    b = autodiff.tensor([True, False], device=device)
+    assert (b & b).tolist() == [True, False]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        n // 0
+    with pytest.raises(RuntimeError, match="must match the size of tensor b"):
+        a + autodiff.ones(3, device=device)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        a.sum(1)

@@ -504,10 +504,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec(F + "cross_entropy", lambda m, a, t, reduction: m.nn.functional.cross_entropy(
         a, t, reduction=reduction), class_scores().map(lambda s: s * 2), (REAL, UNIT), params=reduction,
         variant="probs"),
+    # (targets inside (0, 1): gradcheck's nudges of a target of exactly 0 or 1 leave [0, 1],
+    # which binary_cross_entropy refuses, as PyTorch does)
     OpSpec(F + "binary_cross_entropy", lambda m, x, t, reduction: m.nn.functional.binary_cross_entropy(
-        x, t, reduction=reduction), same_shapes(2), (PROB, UNIT), params=reduction),
+        x, t, reduction=reduction), same_shapes(2), (PROB, PROB), params=reduction),
     OpSpec(F + "binary_cross_entropy", lambda m, x, t, reduction, weight: m.nn.functional.binary_cross_entropy(
-        x, t, _const(m, x, weight), reduction=reduction), same_shapes(2), (PROB, UNIT),
+        x, t, _const(m, x, weight), reduction=reduction), same_shapes(2), (PROB, PROB),
         params=elementwise_weight, variant="weight"),
     OpSpec(F + "binary_cross_entropy_with_logits", lambda m, x, t, reduction:
            m.nn.functional.binary_cross_entropy_with_logits(x, t, reduction=reduction),
