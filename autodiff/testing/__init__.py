@@ -9,9 +9,11 @@ Modules, each importing only the ones before it:
 - ``op_specs``: ``OpSpec`` and the table ``SPECS``, one row per op or variant;
 - ``programs``: ``op_graphs``, random differentiable ``Program``s made of the spec rows.
 
-and ``simulated_cuda``: simulated CUDA devices (``simulate_cuda(2)``), which need no
-more than NumPy. The others need ``hypothesis``; they are imported on first use, so that
-``import autodiff.testing.simulated_cuda`` works without it. See docs/testing.md.
+and ``simulated_cuda``: simulated CUDA devices (``simulate_cuda(2)``), and ``bad_input``:
+calls of every exported op with bad arguments, checked against PyTorch
+(``python -m autodiff.testing.bad_input``), which need no more than NumPy. The others need
+``hypothesis``; they are imported on first use, so that ``import
+autodiff.testing.simulated_cuda`` works without it. See docs/testing.md.
 """
 
 from importlib import import_module
