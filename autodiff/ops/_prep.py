@@ -158,8 +158,9 @@ def float_operand(be: Any, data: Any, value: float) -> Any:
 _FOREIGN_WORDS = (
     "could not be broadcast", "negative dimensions", "cannot reshape array", "broadcast shape",
     "axis", "zero-size array", "maximum supported dimension", "array is too big", "ndarray",
-    "numpy", "ufunc", "tuple index out of range", "list index out of range", "object arrays", "not enough values to unpack",
-    "too many values to unpack", "cannot convert float", "invalid literal",
+    "numpy", "ufunc", "object arrays", "tuple index out of range", "list index out of range",
+    "not enough values to unpack", "too many values to unpack", "cannot convert float",
+    "invalid literal",
 )
 _INTERNAL = (AttributeError, KeyError, ZeroDivisionError, UnboundLocalError, NameError)
 
