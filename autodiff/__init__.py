@@ -35,15 +35,17 @@ from autodiff.dtypes import (
     uint8,
 )
 from autodiff.ops import OP_MODULES as _OP_MODULES
+from autodiff.ops._prep import checked as _checked
 from autodiff.tensor import Size, Tensor
 from autodiff.tensor_methods import attach as _attach
 
 _attach()
 
-# The ops: every name in an ops file's FUNCTIONS table (autodiff/ops/*.py, at the end).
+# The ops: every name in an ops file's FUNCTIONS table (autodiff/ops/*.py, at the end),
+# raising PyTorch's exception classes for bad arguments (ops/_prep.py, ``checked``).
 for _module in _OP_MODULES:
     for _name in _module.FUNCTIONS:
-        globals()[_name] = getattr(_module, _name)
+        globals()[_name] = _checked(_name, getattr(_module, _name))
 del _module, _name
 
 divide, multiply, subtract, true_divide = div, mul, sub, div  # noqa: F821 (set just above)

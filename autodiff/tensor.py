@@ -261,9 +261,11 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def __format__(self, spec: str) -> str:
-        if self.dim() == 0 and spec:
+        """As PyTorch: a 0-d tensor formats as its number (``f"{t:.2f}"``, and ``f"{t}"`` is
+        ``0.5``); any other tensor takes only the empty spec, giving ``str(t)``."""
+        if self.dim() == 0:
             return format(self.item(), spec)
-        return repr(self)
+        return object.__format__(self, spec)
 
     # ---- printing -------------------------------------------------------------
     def __repr__(self) -> str:

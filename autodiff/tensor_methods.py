@@ -13,6 +13,7 @@ from autodiff import dtypes
 from autodiff.autograd.api import tensor_backward
 from autodiff.autograd.hooks import register_post_accumulate_grad_hook, register_tensor_hook, retain_grad
 from autodiff.ops import OP_MODULES
+from autodiff.ops._prep import UNCHECKED, checked
 from autodiff.ops.creation import tensor
 from autodiff.ops.shape import permute, transpose
 from autodiff.tensor import Tensor, _make
@@ -57,6 +58,15 @@ OTHER_METHODS: dict[str, Any] = {
 }
 
 
+def _op_name(name: str) -> str:
+    """The op's name in error messages: ``add`` for ``__add__``, ``add_`` for ``add_``."""
+    return name[2:-2] if name.startswith("__") and name.endswith("__") else name
+
+
 def attach() -> None:
-    for name, fn in (METHODS | OTHER_METHODS).items():
+    for name, fn in METHODS.items():
+        # Bad arguments raise PyTorch's exception classes (ops/_prep.py, ``checked``); the
+        # hottest operators check their own.
+        setattr(Tensor, name, fn if name in UNCHECKED else checked(_op_name(name), fn, method=True))
+    for name, fn in OTHER_METHODS.items():
         setattr(Tensor, name, fn)

@@ -161,6 +161,12 @@ class ArrayBackend:
     def trunc(self, a: Any) -> Any:
         return self.xp.trunc(a)
 
+    def floor_divide(self, a: Any, b: Any) -> Any:
+        return self.xp.floor_divide(a, b)
+
+    def remainder(self, a: Any, b: Any) -> Any:
+        return self.xp.remainder(a, b)
+
     def maximum(self, a: Any, b: Any) -> Any:
         return self.xp.maximum(a, b)
 
@@ -179,6 +185,12 @@ class ArrayBackend:
 
     def logical_not(self, a: Any) -> Any:
         return self.xp.logical_not(a)
+
+    def bitwise_and(self, a: Any, b: Any) -> Any:
+        return self.xp.bitwise_and(a, b)
+
+    def bitwise_or(self, a: Any, b: Any) -> Any:
+        return self.xp.bitwise_or(a, b)
 
     def logical_and(self, a: Any, b: Any) -> Any:
         return self.xp.logical_and(a, b)

@@ -137,7 +137,7 @@ class CupyBackend(ArrayBackend):
 ELEMENTWISE = frozenset([
     "exp", "log", "sqrt", "abs", "sign", "floor", "trunc", "ceil", "round", "maximum", "minimum", "clip",
     "where", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos", "tan", "tanh",
-    "expm1", "log1p", "log2", "erf",
+    "expm1", "log1p", "log2", "erf", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
 ])
 OPERATORS = ("add", "sub", "mul", "div", "pow", "neg", "eq", "ne", "lt", "le", "gt", "ge")
 

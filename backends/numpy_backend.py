@@ -65,7 +65,8 @@ class NumpyBackend(ArrayBackend):
             np.equal, np.not_equal, np.less, np.less_equal, np.greater, np.greater_equal)
         self.seed(0)
         if _LEGACY_CASTING:
-            for name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "clip", "where"):
+            for name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "clip", "where",
+                         "floor_divide", "remainder"):
                 setattr(self, name, _legacy(getattr(self, name)))
 
     def as_array(self, a: Any) -> Any:
@@ -116,6 +117,14 @@ class NumpyBackend(ArrayBackend):
 
     def trunc(self, a: Any) -> Any:
         return self._wrap(np.trunc(a))
+
+    def floor_divide(self, a: Any, b: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):  # x // 0.0 is inf, as in PyTorch
+            return self._wrap(np.floor_divide(a, b))
+
+    def remainder(self, a: Any, b: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):  # x % 0.0 is nan, as in PyTorch
+            return self._wrap(np.remainder(a, b))
 
     def maximum(self, a: Any, b: Any) -> Any:
         return self._wrap(np.maximum(a, b))

@@ -620,7 +620,7 @@ for _name in ["exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc",
               "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
               "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide",
               "true_divide", "negative", "power", "equal", "not_equal", "less", "less_equal",
-              "greater", "greater_equal"]:
+              "greater", "greater_equal", "floor_divide", "remainder", "bitwise_and", "bitwise_or"]:
     globals()[_name] = ufunc(getattr(np, _name), _name, getattr(np, _name).nin)
 
 
@@ -864,6 +864,7 @@ _ARRAY_NAMES = [
     "maximum", "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
     "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide", "true_divide",
     "negative", "power", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+    "floor_divide", "remainder", "bitwise_and", "bitwise_or",
 ]
 _runtime = _module("cupy.cuda.runtime", getDeviceCount=getDeviceCount, getDevice=getDevice,
                    setDevice=setDevice, getDeviceProperties=getDeviceProperties,

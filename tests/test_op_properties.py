@@ -29,6 +29,8 @@ NOT_DIFFERENTIABLE = {
     "zeros_like", "manual_seed",
     # comparisons and logic: bool results, never part of a graph
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "isnan",
+    # rounded quotients: zero gradient, never part of a graph
+    "floor_divide",
     # utilities: no tensor result
     "is_tensor", "numel", "is_grad_enabled", "is_inference_mode_enabled", "get_default_dtype",
     "set_default_dtype",
@@ -42,6 +44,8 @@ NOT_DIFFERENTIABLE_METHODS = {
     # comparisons and logic (bool results)
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "eq", "ne", "lt", "le", "gt",
     "ge", "__and__", "__or__", "__invert__", "logical_and", "logical_or", "logical_not", "isnan",
+    # rounded quotients (zero gradient)
+    "__floordiv__", "__rfloordiv__", "__ifloordiv__", "floor_divide", "floor_divide_",
     # casts to integer/bool dtypes: no gradient flows through them
     "int", "long", "bool",
     # needs a GPU; its backward is ToCopyBackward0, checked through Tensor.to / Tensor.cpu
@@ -73,10 +77,12 @@ def _public_functions() -> dict[str, object]:
     return found
 
 
-COVERED = [_resolve(s.op) for s in SPECS]
+# (unwrapped: the exported ops are wrapped to raise PyTorch's errors, see ops/_prep.py ``checked``)
+COVERED = [inspect.unwrap(_resolve(s.op)) for s in SPECS]
 
 
 def _covered(obj: object) -> bool:
+    obj = inspect.unwrap(obj)
     return any(obj is c for c in COVERED)
 
 

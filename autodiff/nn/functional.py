@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.ops._prep import checked as _checked
 from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
 from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
+    _check_batch,
     _check_reduction,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -30,6 +32,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if p != p:  # NaN: PyTorch's kernel (not its Python check) refuses it
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
     be = input._be
@@ -56,6 +60,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     _check_reduction(reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("cross_entropy(): input and target must be Tensors")
+    _check_batch(input, target)
     if input.ndim == 0:
         raise RuntimeError("cross_entropy(): input must have at least 1 dimension (the classes)")
     cdim = 1 if input.ndim >= 2 else 0
@@ -102,3 +107,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     classes = be.arange(0, num_classes, 1, "int64")
     data = be.astype(be.eq(be.reshape(tensor._data, tensor._data.shape + (1,)), classes), dtypes.int64.name)
     return _make(data, be)
+
+
+# Bad arguments raise PyTorch's exception classes (autodiff/ops/_prep.py, ``checked``).
+for _name in __all__:
+    globals()[_name] = _checked(_name, globals()[_name])
+del _name

@@ -10,7 +10,7 @@ from typing import Any
 
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, float_result, wrap_dim
+from autodiff.ops._prep import cast, wrap_dim
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import erf, exp, tanh
 from autodiff.tensor import Tensor, _make
@@ -69,7 +69,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` (exact, with erf) or its tanh approximation (``approximate="tanh"``)."""
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got '{approximate}'")
-    a = float_result(input)
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"GeluKernelImpl" not implemented for \'{input.dtype.word}\'')
+    a = input
     be = a._be
     x = a._data
     if approximate == "tanh":
@@ -110,16 +112,23 @@ class LogSoftmaxBackward0(Node):
 
 
 def _softmax_like(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
-    a = float_result(input if dtype is None else cast(input, dtype))
+    a = input if dtype is None else cast(input, dtype)
+    if a.dtype.kind != "f":
+        raise NotImplementedError(
+            f'"{"log_" if log else ""}softmax_lastdim_kernel_impl" not implemented for \'{a.dtype.word}\''
+        )
     be = a._be
     if a.ndim == 0:
-        d = 0
+        d = _softmax_dim(dim, 0, "softmax")
         data = be.zeros((), a.dtype.name) if log else be.ones((), a.dtype.name)
     else:
         d = _softmax_dim(dim, a.ndim, "softmax")
-        data = _log_softmax_data(be, a._data, d)
-        if not log:
-            data = be.exp(data)
+        if not a.numel():  # nothing to normalise (and no maximum to shift by)
+            data = be.zeros(a._data.shape, a.dtype.name)
+        else:
+            data = _log_softmax_data(be, a._data, d)
+            if not log:
+                data = be.exp(data)
     return record(_make(data, be), LogSoftmaxBackward0 if log else SoftmaxBackward0, (a,),
                   save_output=True, dim=d if a.ndim else None)
 

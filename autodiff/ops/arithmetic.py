@@ -13,7 +13,7 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import OPERANDS, float_operand, float_result, promote
+from autodiff.ops._prep import OPERANDS, as_tensor, broadcast_error, float_operand, float_result, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import log, sigmoid
@@ -76,10 +76,23 @@ class RsubBackward1(Node):
         return -g
 
 
+BOOL_SUB = (
+    "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+    "invert a mask, use the `~` or `logical_not()` operator instead."
+)
+
+
+def _check_bool_sub(a: Tensor, b: Any) -> None:
+    if a.dtype.kind == "b" or b is True or b is False or (isinstance(b, Tensor) and b.dtype.kind == "b"):
+        raise RuntimeError(BOOL_SUB)
+
+
 def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
     cls = b.__class__
     if not ((cls is float and a._data.dtype.kind == "f")
             or (cls is Tensor and a._be is b._be and a._data.dtype is b._data.dtype)):
+        if node_cls is SubBackward0:
+            _check_bool_sub(a, b)
         a, b = promote(a, b, op)
     be = a._be
     fn = be.add if node_cls is AddBackward0 else be.sub
@@ -88,7 +101,12 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
         data = fn(a._data, c if c is not None else float_operand(be, a._data, b))
     elif b.__class__ is Tensor or isinstance(b, Tensor):
         other = b._data if alpha == 1 else be.mul(b._data, alpha)
-        data = fn(a._data, other)
+        try:
+            data = fn(a._data, other)
+        except ValueError:  # (these operators are not wrapped by _prep.checked)
+            raise broadcast_error(a._data.shape, b._data.shape) from None
+        except TypeError:  # the backend refuses bool - bool
+            raise RuntimeError(BOOL_SUB) from None
         if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = node_cls((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
@@ -131,6 +149,7 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input`` (what ``2 - x`` calls)."""
     if other.__class__ is Tensor or isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
+    _check_bool_sub(input, other)
     a, s = promote(input, other, "rsub")
     be = a._be
     data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
@@ -193,7 +212,10 @@ def mul(input: Any, other: Any) -> Tensor:
         c = OPERANDS.get((b, a._data.dtype, be))
         data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
     elif b.__class__ is Tensor or isinstance(b, Tensor):
-        data = be.mul(a._data, b._data)
+        try:
+            data = be.mul(a._data, b._data)
+        except ValueError:
+            raise broadcast_error(a._data.shape, b._data.shape) from None
         if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = MulBackward0((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
@@ -244,7 +266,10 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
             a, b = promote(a, b, "div")
     be = a._be
     if b.__class__ is Tensor or isinstance(b, Tensor):
-        data = be.div(a._data, b._data)
+        try:
+            data = be.div(a._data, b._data)
+        except ValueError:
+            raise broadcast_error(a._data.shape, b._data.shape) from None
         return record(_make(data, be), DivBackward0, (a, b), saved=(a, b),
                       a_shape=a._data.shape, b_shape=b._data.shape, other=None)
     if b.__class__ is float:
@@ -286,6 +311,79 @@ def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
     q = be.div(a._data, b._data if isinstance(b, Tensor) else b)
     q = be.floor(q) if mode == "floor" else be.trunc(q)
     return _make(be.astype(q, a.dtype.name), be)
+
+
+# ---- floor_divide / remainder (``//`` and ``%``) ----------------------------------------------
+def _rounding_operands(input: Any, other: Any, op: str) -> tuple[Tensor, Any, Any]:
+    """``input`` and ``other`` promoted, with the backend operand of ``other``; integer
+    division by zero is PyTorch's RuntimeError (NumPy would answer 0)."""
+    a, b = promote(input, other, op)
+    be = a._be
+    operand = b._data if isinstance(b, Tensor) else b
+    if a.dtype.kind in "iub" and (bool(be.any(be.eq(operand, 0))) if isinstance(b, Tensor) else b == 0):
+        raise RuntimeError("ZeroDivisionError")
+    return a, b, operand
+
+
+def floor_divide(input: Tensor, other: Any) -> Tensor:
+    """``input // other``: the quotient rounded toward -inf (its gradient is zero, so the
+    result is not part of the graph)."""
+    a, _, operand = _rounding_operands(input, other, "floor_divide")
+    be = a._be
+    return _make(be.floor_divide(a._data, operand), be)
+
+
+def rfloordiv(input: Tensor, other: Any) -> Tensor:
+    """``other // input`` for a Python number ``other``."""
+    return floor_divide(_number_tensor(other, input), input)
+
+
+class RemainderBackward0(Node):
+    """``tensor % number``: the gradient passes through."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g
+
+
+class RemainderBackward1(Node):
+    """``a % b = a - floor(a / b) * b`` for two tensors."""
+
+    __slots__ = ("a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        ga = sum_to(g, self.a_shape) if ea is not None else None
+        # (floor of a recorded quotient: its derivative is 0, but, as in PyTorch, it is in the graph)
+        gb = sum_to(-g * div(a, b).floor(), self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """``input % other``, with the sign of ``other`` (Python's ``%``, PyTorch's ``remainder``)."""
+    if not isinstance(input, Tensor):
+        return remainder(_number_tensor(input, other), other)
+    a, b, operand = _rounding_operands(input, other, "remainder")
+    be = a._be
+    out = _make(be.remainder(a._data, operand), be)
+    if isinstance(b, Tensor):
+        return record(out, RemainderBackward1, (a, b), saved=(a, b), a_shape=a._data.shape,
+                      b_shape=b._data.shape)
+    return record(out, RemainderBackward0, (a,))
+
+
+def rmod(input: Tensor, other: Any) -> Tensor:
+    """``other % input`` for a Python number ``other``."""
+    return remainder(_number_tensor(other, input), input)
+
+
+def _number_tensor(value: Any, like: Tensor) -> Tensor:
+    """A Python number as a 0-d tensor on ``like``'s device (0-d: it does not widen ``like``)."""
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"unsupported operand type: {type(value).__name__}")
+    return as_tensor(value, like)
 
 
 # ---- neg / pow --------------------------------------------------------------------
@@ -361,7 +459,10 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     a, b = promote(input, exponent, "pow")
     be = a._be
     if b.__class__ is Tensor or isinstance(b, Tensor):
-        data = be.pow(a._data, b._data)
+        try:
+            data = be.pow(a._data, b._data)
+        except ValueError:
+            raise broadcast_error(a._data.shape, b._data.shape) from None
         return record(_make(data, be), PowBackward1, (a, b), saved=(a, b),
                       a_shape=a._data.shape, b_shape=b._data.shape)
     if b.__class__ is int and b < 0 and a.dtype.kind != "f":
@@ -460,6 +561,11 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
+    if end.dtype is not input.dtype:  # (PyTorch does not promote here)
+        raise RuntimeError(f"expected dtype {input.dtype.c_name} for `end` but got dtype {end.dtype.c_name}")
+    if isinstance(weight, (int, float)) and weight >= 0.5:
+        # PyTorch's form for weights near 1 (exact at 1; its infinities and NaNs are these)
+        return end - (end - input) * (1 - weight)
     return input + weight * (end - input)
 
 
@@ -468,6 +574,7 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
     "add", "sub", "rsub", "mul", "div", "neg", "pow", "reciprocal", "maximum", "minimum", "logaddexp", "lerp",
+    "floor_divide", "remainder",
 )
 METHODS = {
     "__add__": add, "__radd__": add, "add": add,
@@ -478,4 +585,6 @@ METHODS = {
     "__pow__": pow, "__rpow__": rpow, "pow": pow,
     "reciprocal": reciprocal, "maximum": maximum, "minimum": minimum, "logaddexp": logaddexp,
     "lerp": lerp,
+    "__floordiv__": floor_divide, "__rfloordiv__": rfloordiv, "floor_divide": floor_divide,
+    "__mod__": remainder, "__rmod__": rmod, "remainder": remainder,
 }

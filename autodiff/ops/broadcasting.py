@@ -11,6 +11,7 @@ from typing import Any
 
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
+from autodiff.ops._prep import size_arg
 from autodiff.tensor import Tensor, _make, as_view
 
 
@@ -38,7 +39,7 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
 
 def expand(t: Tensor, *sizes: Any) -> Tensor:
     """Broadcast ``t`` to ``sizes`` (a view; -1 keeps a size): ``expand(t, 2, 3)`` or ``expand(t, (2, 3))``."""
-    shape = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else tuple(sizes)
+    shape = size_arg(sizes, "expand")
     in_shape = t._data.shape
     if shape == in_shape:
         return t
@@ -49,6 +50,11 @@ def expand(t: Tensor, *sizes: Any) -> Tensor:
             f"the tensor ({len(in_shape)})"
         )
     lead = len(shape) - len(in_shape)
+    for i in range(lead):
+        if shape[i] == -1:
+            raise RuntimeError(
+                f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing dimension {i}"
+            )
     if -1 in shape:
         shape = tuple(in_shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     for i, n in enumerate(in_shape):
@@ -98,6 +104,12 @@ def sum_to(t: Tensor, shape: tuple) -> Tensor:
 
 def sum_to_size(t: Tensor, *size: Any) -> Tensor:
     shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else size
+    if not all(isinstance(n, int) for n in shape):
+        raise TypeError(f"sum_to_size(): argument 'size' must be tuple of ints, but got {list(shape)}")
+    in_shape = t._data.shape
+    lead = len(in_shape) - len(shape)
+    if lead < 0 or any(n != 1 and n != m for n, m in zip(shape, in_shape[lead:], strict=True)):
+        raise RuntimeError(f"size {{{list(shape)}}} is not expandable to size {{{list(in_shape)}}}.")
     return sum_to(t, shape)
 
 

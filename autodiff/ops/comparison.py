@@ -11,7 +11,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import as_tensor, device_mismatch, promote
+from autodiff.ops._prep import as_tensor, broadcast_error, device_mismatch, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -56,8 +56,10 @@ def where(condition: Tensor, input: Any, other: Any) -> Tensor:
 # ---- comparisons and logic (bool results, no gradient) -----------------------------
 def _compare(a: Any, b: Any, op: str) -> Tensor:
     if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(a).__name__}")
     cls = b.__class__
+    if cls is int and not -(1 << 63) <= b < 1 << 64:
+        raise OverflowError(f"{op}(): int too big to convert")
     if (cls is int or cls is float) and a._data.dtype.kind == "f":
         be = a._be  # a float tensor against a Python number: promote would change nothing
         return _make(getattr(be, op)(a._data, b), be)
@@ -92,10 +94,9 @@ def ge(input: Any, other: Any) -> Tensor:
 
 
 def _bool_args(a: Any, b: Any, op: str) -> tuple:
-    if not isinstance(a, Tensor):
-        a = as_tensor(a, b)
-    if not isinstance(b, Tensor):
-        b = as_tensor(b, a)
+    for name, v in (("input", a), ("other", b)):
+        if not isinstance(v, Tensor):  # (PyTorch takes no number here)
+            raise TypeError(f"{op}(): argument '{name}' must be Tensor, not {type(v).__name__}")
     if a._be is not b._be:
         raise device_mismatch(a, b, op)
     return a, b
@@ -109,6 +110,45 @@ def logical_and(input: Any, other: Any) -> Tensor:
 def logical_or(input: Any, other: Any) -> Tensor:
     a, b = _bool_args(input, other, "logical_or")
     return _make(a._be.logical_or(a._data, b._data), a._be)
+
+
+def _operator(fn: Any) -> Any:
+    """``fn`` as a comparison operator: an operand that is neither a tensor nor a number gets
+    ``NotImplemented``, so Python answers as for any object (``t == None`` is False)."""
+
+    def operator(input: Tensor, other: Any) -> Any:
+        if not isinstance(other, (Tensor, int, float)) and not hasattr(other, "__array__"):
+            return NotImplemented
+        return fn(input, other)
+
+    operator.__name__ = operator.__qualname__ = fn.__name__
+    return operator
+
+
+def _bitwise(input: Tensor, other: Any, op: str) -> Tensor:
+    """``a & b`` / ``a | b``: logical on bool tensors, bitwise on integers (as in PyTorch)."""
+    a, b = promote(input, other, op)
+    be = a._be
+    operand = b._data if isinstance(b, Tensor) else b
+    kind = a.dtype.kind
+    if kind == "b":
+        return _make(getattr(be, "logical_" + op.split("_")[1])(a._data, operand), be)
+    if kind == "f":
+        if isinstance(b, Tensor):  # (PyTorch checks the shapes first)
+            try:
+                be.broadcast_shapes(a._data.shape, b._data.shape)
+            except ValueError:
+                raise broadcast_error(a._data.shape, b._data.shape) from None
+        raise NotImplementedError(f'"{op}_cpu" not implemented for \'{a.dtype.word}\'')
+    return _make(getattr(be, op)(a._data, operand), be)
+
+
+def bitwise_and(input: Tensor, other: Any) -> Tensor:
+    return _bitwise(input, other, "bitwise_and")
+
+
+def bitwise_or(input: Tensor, other: Any) -> Tensor:
+    return _bitwise(input, other, "bitwise_or")
 
 
 def logical_not(input: Tensor) -> Tensor:
@@ -136,9 +176,10 @@ FUNCTIONS = (
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "isnan", "where",
 )
 METHODS = {
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__eq__": _operator(eq), "__ne__": _operator(ne), "__lt__": _operator(lt), "__le__": _operator(le),
+    "__gt__": _operator(gt), "__ge__": _operator(ge),
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "__and__": logical_and, "__or__": logical_or, "__invert__": bitwise_not,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__invert__": bitwise_not,
     "logical_and": logical_and, "logical_or": logical_or, "logical_not": logical_not,
     "isnan": isnan,
 }

@@ -105,6 +105,10 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if bias is not None and bias._data.shape != (o,):
         raise RuntimeError(f"conv2d: bias should have shape [{o}], but got {list(bias.shape)}")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError("dilation should be greater than zero")
     if padding == "valid":
         padding = (0, 0)
     elif padding == "same":
@@ -129,6 +133,14 @@ def _pool_args(kernel_size: Any, stride: Any, padding: Any, op: str) -> tuple:
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == [] or stride == () else _pair(stride, "stride")
     padding = _pair(padding, "padding")
+    if 0 in stride:
+        raise RuntimeError("stride should not be zero")
+    if min(stride) < 0:
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {stride[0]} dW: {stride[1]}")
+    if min(kernel) <= 0:
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kernel[0]} kW: {kernel[1]}")
+    if min(padding) < 0:
+        raise RuntimeError(f"pad must be non-negative, but got pad: {padding[0]}")
     if padding[0] * 2 > kernel[0] or padding[1] * 2 > kernel[1]:
         raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got "
                            f"pad={list(padding)} and kernel_size={list(kernel)}")

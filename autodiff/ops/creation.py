@@ -125,6 +125,8 @@ def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     be = backend_for(device)
+    if not isinstance(fill_value, (int, float)) and not (isinstance(fill_value, Tensor) and fill_value.numel() == 1):
+        raise TypeError(f"full(): argument 'fill_value' must be Number, not {type(fill_value).__name__}")
     if dtype is None:
         dtype = _infer_dtype(fill_value)
     return _finish(be.full(_size((size,)), fill_value, dtype.name), be, requires_grad)
@@ -136,6 +138,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = _infer_dtype([start, end, step])
         dtype = dtypes.int64 if dtype is dtypes.bool else dtype
@@ -164,6 +168,10 @@ def randint(low: int, high: Any = None, size: Any = None, *, dtype: Any = None, 
     if size is None:
         low, high, size = 0, low, high
     be = backend_for(device)
+    if not isinstance(low, int) or not isinstance(high, int):
+        raise TypeError(f"randint(): low and high must be ints, not {type(low).__name__} and {type(high).__name__}")
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     dt = dtype or dtypes.int64
     return _finish(be.random_integers(low, high, _size((size,)), dt.name), be, requires_grad)
 

@@ -55,6 +55,8 @@ def _convert_index(t: Tensor, index: Any) -> tuple[tuple, bool]:
             out.append(item)
         elif hasattr(item, "__index__"):
             out.append(item.__index__())
+        elif isinstance(item, str):
+            raise TypeError(f"new(): invalid data type '{type(item).__name__}'")  # (PyTorch's words)
         else:
             raise IndexError(
                 "only integers, slices (`:`), ellipsis (`...`), None and long or byte "
@@ -135,7 +137,10 @@ def getitem(t: Tensor, index: Any) -> Tensor:
         raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>(m)` in C++ to convert a 0-dim tensor to a number")
     idx, advanced = _convert_index(t, index)
     be = t._be
-    data = be.getitem(t._data, idx)
+    try:
+        data = be.getitem(t._data, idx)
+    except IndexError as e:  # the array library's words ("axis") as PyTorch's
+        raise IndexError(str(e).replace(" axis ", " dimension ")) from None
     out = _make(data, be)
     if not advanced:
         as_view(out, t, getitem, (idx,))
@@ -229,7 +234,10 @@ def _check_index(input: Tensor, dim: int, index: Tensor, op: str, src: Tensor | 
                 f"Size does not match at dimension {k} expected index {list(ishape)} to be smaller "
                 f"than src {list(src._data.shape)}"
             )
-    _check_range(index, xshape[d], d, op)
+    be, data, n = index._be, index._data, xshape[d]
+    if data.size and (be.any(be.ge(data, n)) or be.any(be.lt(data, 0))):  # (no negative indices here)
+        bad = be.item(be.amin(data)) if be.any(be.lt(data, 0)) else be.item(be.amax(data))
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {n}")
     return d
 
 
@@ -302,8 +310,10 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         raise TypeError(f"index_select(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._be is not input._be:
         raise device_mismatch(input, index, "index_select")
-    if index.dtype.kind != "i" or index.ndim > 1:
-        raise IndexError("index_select(): Index is supposed to be a vector of integers")
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if index.dtype.kind != "i":
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     d = wrap_dim(dim, input.ndim)
     size = input._data.shape[d] if input.ndim else 1
     _check_range(index, size, d, "index_select")
@@ -321,6 +331,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
                            f"{getattr(mask, 'dtype', type(mask).__name__)}")
     if mask._be is not input._be:
         raise device_mismatch(input, mask, "masked_fill")
+    if value is None or isinstance(value, (list, tuple, str)):
+        raise TypeError(f"masked_fill(): argument 'value' must be Number or Tensor, not {type(value).__name__}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise RuntimeError(

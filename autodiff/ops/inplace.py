@@ -30,7 +30,7 @@ from autodiff.autograd.hooks import move_retain
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, refresh_view, replay
 from autodiff.ops._prep import device_mismatch
-from autodiff.ops.arithmetic import add, div, mul, sub
+from autodiff.ops.arithmetic import add, div, floor_divide, mul, remainder, sub
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.indexing import _convert_index, index_put
@@ -213,6 +213,14 @@ def div_(t: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     return apply_inplace(t, lambda x: div(x, other, rounding_mode=rounding_mode), other)
 
 
+def floor_divide_(t: Tensor, other: Any) -> Tensor:
+    return apply_inplace(t, lambda x: floor_divide(x, other), other)
+
+
+def remainder_(t: Tensor, other: Any) -> Tensor:
+    return apply_inplace(t, lambda x: remainder(x, other), other)
+
+
 def clamp_(t: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     return apply_inplace(t, lambda x: clamp(x, min, max), min, max)
 
@@ -259,6 +267,10 @@ def fill_(t: Tensor, value: Any) -> Tensor:
                 f"{value.ndim} dimensions."
             )
         return copy_(t, value)
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"fill_(): argument 'value' must be Number, not {type(value).__name__}")
+    if isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
+        raise OverflowError("fill_(): int too big to convert")
     return _fill(t, value, FillBackward2)
 
 
@@ -313,6 +325,8 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value``."""
+    if value is None or isinstance(value, (list, tuple, str)):
+        raise TypeError(f"can't assign a {type(value).__name__} to a {t.type()}")
     _check_overlap(t)
     idx, _ = _convert_index(t, index)
     if not (_grad.enabled and (
@@ -325,7 +339,10 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
             if value._be is not t._be:
                 raise device_mismatch(t, value, "index_put_")
             value = value._data
-        t._be.setitem(t._data, idx, value)
+        try:
+            t._be.setitem(t._data, idx, value)
+        except IndexError as e:  # the array library's words ("axis") as PyTorch's
+            raise IndexError(str(e).replace(" axis ", " dimension ")) from None
         t._version[0] += 1
         return
     apply_inplace(t, lambda x: index_put(x, idx, value, _converted=True), value)
@@ -339,5 +356,7 @@ METHODS = {
     "__setitem__": setitem,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_, "__ipow__": pow_,
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "pow_": pow_,
+    "__ifloordiv__": floor_divide_, "__imod__": remainder_, "floor_divide_": floor_divide_,
+    "remainder_": remainder_,
     "clamp_": clamp_, "clip_": clamp_, "zero_": zero_, "fill_": fill_, "copy_": copy_,
 }

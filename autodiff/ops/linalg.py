@@ -10,11 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import cast, check_same_device, device_mismatch, promote
+from autodiff.ops._prep import check_same_device, device_mismatch
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -117,7 +116,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """``input @ other``: dot, matrix-vector, matrix-matrix or batched, as in PyTorch."""
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
-    a, b = promote(input, other, "matmul") if input._data.dtype != other._data.dtype else (input, other)
+    a, b = _check(input, other, "matmul")  # (PyTorch does not promote here)
     sa, sb = a._data.shape, b._data.shape
     if len(sa) == 2 and len(sb) == 2:
         return mm(a, b)
@@ -225,7 +224,8 @@ def _parse(equation: str, operands: list) -> tuple[list[str], str]:
     lhs, arrow, rhs = eq.partition("->")
     ins = lhs.split(",")
     if len(ins) != len(operands):
-        raise ValueError(f"einsum(): {len(ins)} operands in the equation but {len(operands)} given")
+        more = "more" if len(operands) > len(ins) else "fewer"
+        raise RuntimeError(f"einsum(): {more} operands were provided than specified in the equation")
     used = set(eq) - set(".,->")
     spare = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
     ell = 0
@@ -261,10 +261,11 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     if not ops:
         raise RuntimeError("einsum(): must provide at least one operand")
     check_same_device(ops, "einsum")
-    dt = ops[0].dtype
-    for o in ops[1:]:
-        dt = dtypes.promote_types(dt, o.dtype)
-    ops = [cast(o, dt) for o in ops]
+    for o in ops:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"einsum(): expected Tensor operands, but got {type(o).__name__}")
+        if o.dtype is not ops[0].dtype:  # (PyTorch does not promote here)
+            raise RuntimeError(f"expected scalar type {ops[0].dtype.word} but found {o.dtype.word}")
     ins, out = _parse(equation, ops)
     be = ops[0]._be
     data = be.einsum(",".join(ins) + "->" + out, *[o._data for o in ops])
@@ -294,6 +295,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise RuntimeError(f"linear(): weight must be 1-D or 2-D, but got {weight.ndim}-D of shape {list(weight.shape)}")
     if input._be is not weight._be:
         raise device_mismatch(input, weight, "linear")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(
+            f"mat1 and mat2 must have the same dtype, but got {input.dtype.word} and {weight.dtype.word}"
+        )
     if bias is not None and bias._be is not input._be:
         raise device_mismatch(input, bias, "linear")
     if input.ndim == 0 or input._data.shape[-1] != weight._data.shape[-1]:

@@ -116,6 +116,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
         raise device_mismatch(input, target, "nll_loss")
     if weight is not None and weight._be is not input._be:
         raise device_mismatch(input, weight, "nll_loss")
+    _check_batch(input, target)
     if target.dtype.kind != "i":
         raise RuntimeError(
             f"expected scalar type Long but found {target.dtype} (nll_loss/cross_entropy take class "
@@ -195,19 +196,31 @@ class BinaryCrossEntropyBackward0(Node):
         return gx, gt
 
 
+def _check_batch(input: Tensor, target: Tensor) -> None:
+    """PyTorch's first check of a classification loss: the batch sizes (a ValueError)."""
+    if input.ndim >= 2 and (target.ndim == 0 or target._data.shape[0] != input._data.shape[0]):
+        n = target._data.shape[0] if target.ndim else 0
+        raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target batch_size ({n}).")
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> Tensor:
     """``-w * (t * log(x) + (1 - t) * log(1 - x))``, logs clamped at -100 as in PyTorch."""
     _check_reduction(reduction)
-    x, t = _pair(input, target, "binary_cross_entropy")
-    if x._data.shape != t._data.shape:
+    if input._data.shape != target._data.shape:
+        x, t = input, target
         raise ValueError(
             f"Using a target size ({t.shape}) that is different to the input size ({x.shape}) is "
             "deprecated. Please ensure they have the same size."
         )
+    x, t = _pair(input, target, "binary_cross_entropy")
     be = x._be
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"Found dtype {target.dtype.word} but expected {input.dtype.word}")
     if be.any(be.logical_or(be.lt(x._data, 0), be.gt(x._data, 1))):
         raise RuntimeError("all elements of input should be between 0 and 1")
+    if be.any(be.logical_not(be.logical_and(be.ge(t._data, 0), be.le(t._data, 1)))):  # (NaN too)
+        raise RuntimeError("all elements of target should be between 0 and 1")
     log_x = be.maximum(be.log(x._data), be.full((), -100, x.dtype.name))
     log_1mx = be.maximum(be.log(be.sub(1, x._data)), be.full((), -100, x.dtype.name))
     el = be.neg(be.add(be.mul(t._data, log_x), be.mul(be.sub(1, t._data), log_1mx)))
@@ -249,9 +262,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """``binary_cross_entropy(sigmoid(input), target)``, computed stably from the logits."""
     _check_reduction(reduction)
+    if input._data.shape != target._data.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     x, t = _pair(input, target, "binary_cross_entropy_with_logits")
-    if x._data.shape != t._data.shape:
-        raise ValueError(f"Target size ({t.shape}) must be the same as input size ({x.shape})")
     with no_grad():  # the forward value only; the node below records the gradient
         sp = _softplus_neg(x)
         lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * t

@@ -14,7 +14,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dims
+from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dim_or_none, wrap_dims
 from autodiff.ops.arithmetic import maximum, minimum
 from autodiff.ops.broadcasting import SumBackward1, _expand
 from autodiff.ops.comparison import where
@@ -47,6 +47,11 @@ class MeanBackward1(SumBackward1):
 
 def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str) -> Tensor:
     if dtype is not None:
+        if mean and dtype.kind != "f":
+            raise RuntimeError(
+                f"mean(): could not infer output dtype. Optional dtype must be either a floating "
+                f"point or complex dtype. Got: {dtype.word}"
+            )
         t = cast(t, dtype)
     elif mean:
         if t._data.dtype.kind != "f":
@@ -58,12 +63,13 @@ def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str)
         t = cast(t, dtypes.int64)
     be = t._be
     in_shape = t._data.shape
-    if dim is None or (not isinstance(dim, int) and len(dim) == 0 and not keepdim):
+    every = dim is None or (not isinstance(dim, int) and len(dim) == 0)  # (PyTorch: () is all dims)
+    if every and not keepdim:
         out = _make((be.mean if mean else be.sum)(t._data), be)
         if mean:
             return record(out, MeanBackward0, (t,), in_shape=in_shape, count=math.prod(in_shape))
         return record(out, SumBackward0, (t,), in_shape=in_shape)
-    dims = wrap_dims(dim, len(in_shape)) if in_shape else ()
+    dims = tuple(range(len(in_shape))) if every else wrap_dims(dim, len(in_shape))
     out = _make((be.mean if mean else be.sum)(t._data, dims, keepdim), be)
     if mean:
         return record(out, MeanBackward1, (t,), in_shape=in_shape, dims=dims, keepdim=keepdim,
@@ -102,7 +108,7 @@ def _axes(dim: Any, ndim: int) -> tuple | None:
         return None
     if not isinstance(dim, int) and len(dim) == 0:
         return None
-    return wrap_dims(dim, ndim) if ndim else ()
+    return wrap_dims(dim, ndim)
 
 
 def _kept(g: Tensor, in_shape: tuple, axes: tuple | None, keepdim: bool) -> Tensor:
@@ -173,7 +179,7 @@ def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     be = a._be
     if dim is None:
         return _record(_make(be.prod(a._data), be), ProdBackward0, a, None, False)
-    axes = (wrap_dim(dim, a.ndim),) if a.ndim else ()
+    axes = wrap_dims(dim, a.ndim)
     data = be.prod(a._data, axes, keepdim)
     return _record(_make(data, be), ProdBackward1, a, axes or None, keepdim)
 
@@ -272,16 +278,26 @@ def amin(input: Tensor, dim: Any = (), keepdim: bool = False) -> Tensor:
     return _amax_like(input, dim, keepdim, False)
 
 
+def _no_bool(input: Tensor, op: str, dim: Any) -> None:
+    """argmax/argmin's checks: no bool input, no empty input without a dim."""
+    if input.dtype.kind == "b":
+        raise RuntimeError(f"{op}(): does not support bool input")
+    if dim is None and not input.numel():
+        raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _no_bool(input, "argmax", dim)
     be = input._be
-    axis = None if dim is None else (wrap_dim(dim, input.ndim) if input.ndim else None)
-    return _make(be.astype(be.argmax(input._data, axis, keepdim and axis is not None), "int64"), be)
+    axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
+    return _make(be.astype(be.argmax(input._data, axis, keepdim), "int64"), be)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _no_bool(input, "argmin", dim)
     be = input._be
-    axis = None if dim is None else (wrap_dim(dim, input.ndim) if input.ndim else None)
-    return _make(be.astype(be.argmin(input._data, axis, keepdim and axis is not None), "int64"), be)
+    axis = None if dim is None else wrap_dim_or_none(dim, input.ndim)
+    return _make(be.astype(be.argmin(input._data, axis, keepdim), "int64"), be)
 
 
 # ---- var / std ---------------------------------------------------------------------
@@ -313,12 +329,16 @@ class StdBackward0(_Reduction):
 def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple:
     if isinstance(dim, bool):  # var(x, False): the old positional ``unbiased``
         dim, unbiased = None, dim
+    if unbiased is not None and unbiased.__class__ is not bool:
+        raise TypeError(f"var(): argument 'unbiased' must be bool, not {type(unbiased).__name__}")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     return dim, correction
 
 
 def _var(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any, is_std: bool) -> Tensor:
+    if input.dtype.kind != "f":
+        raise RuntimeError("std and var only support floating point and complex dtypes")
     a = float_result(input)
     dim, corr = _var_args(dim, unbiased, correction)
     axes = _axes(dim, a.ndim)
@@ -356,11 +376,15 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     a = float_result(input)
     axes = _axes(dim, a.ndim)
     be = a._be
-    m = be.amax(a._data, axes, True)
-    # Rows that are all -inf (or +inf) keep their max instead of producing nan.
-    m = be.where(be.isinf(m), be.zeros((), a.dtype.name), m)
-    s = be.log(be.sum(be.exp(be.sub(a._data, m)), axes, True))
-    data = be.add(s, m)
+    if a.numel():
+        m = be.amax(a._data, axes, True)
+        # Rows that are all -inf (or +inf) keep their max instead of producing nan.
+        m = be.where(be.isinf(m), be.zeros((), a.dtype.name), m)
+        s = be.log(be.sum(be.exp(be.sub(a._data, m)), axes, True))
+        data = be.add(s, m)
+    else:  # no elements: every sum is 0, its log -inf (and there is no maximum to shift by)
+        kept = tuple(1 if axes is None or i in axes else n for i, n in enumerate(a._data.shape))
+        data = be.full(kept, float("-inf"), a.dtype.name)
     if not keepdim:
         data = be.reshape(data, tuple(n for i, n in enumerate(a._data.shape)
                                       if axes is not None and i not in axes))
@@ -394,6 +418,10 @@ class LinalgVectorNormBackward0(_Reduction):
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); ``p`` is a number, inf or 'fro'."""
+    if (dtype or input.dtype).kind != "f":
+        raise RuntimeError(
+            f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.word}"
+        )
     a = float_result(input if dtype is None else cast(input, dtype))
     if p == "fro" or p is None:
         p = 2

@@ -13,7 +13,7 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, check_same_device, promote, wrap_dim, wrap_dims
+from autodiff.ops._prep import cast, check_same_device, promote, size_arg, wrap_dim, wrap_dims
 from autodiff.ops.indexing import getitem
 from autodiff.tensor import Tensor, _make, as_view
 
@@ -24,9 +24,7 @@ def _as_view(out: Tensor, base: Tensor, fn: Any, *args: Any) -> Tensor:
 
 
 def _shape_arg(size: tuple) -> tuple:
-    if len(size) == 1 and not isinstance(size[0], int):
-        return tuple(size[0])
-    return size
+    return size_arg(size)
 
 
 def _infer_shape(shape: tuple, numel: int, t: Tensor) -> tuple:
@@ -86,6 +84,7 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = input._data.shape
     if not shape:
+        wrap_dim(start_dim, 0), wrap_dim(end_dim, 0)  # (only checked: -1 and 0 are valid)
         return reshape(input, (1,))
     s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
     if s > e:
@@ -185,7 +184,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
         node_cls: type = SqueezeBackward0
     else:
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        dims = tuple(wrap_dim(d, len(shape)) for d in dims) if shape else ()
+        dims = tuple(wrap_dim(d, len(shape)) for d in dims)
         new = tuple(n for i, n in enumerate(shape) if not (i in dims and n == 1))
         node_cls = SqueezeBackward1
     be = input._be
@@ -208,9 +207,11 @@ class CatBackward0(Node):
 
 def cat(tensors: Any, dim: int = 0) -> Tensor:
     """Join tensors along ``dim`` (all other sizes must match)."""
+    if isinstance(tensors, Tensor):
+        raise TypeError("cat(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")  # (PyTorch's class)
     check_same_device(tensors, "cat")
     first = tensors[0]
     for other in tensors[1:]:
@@ -244,6 +245,8 @@ concat = cat
 
 
 def stack(tensors: Any, dim: int = 0) -> Tensor:
+    if isinstance(tensors, Tensor):
+        raise TypeError("stack(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -260,13 +263,15 @@ def stack(tensors: Any, dim: int = 0) -> Tensor:
 
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given sizes."""
+    if not tensor.ndim:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, tensor.ndim)
     n = tensor._data.shape[d]
     if isinstance(split_size_or_sections, int):
         step = split_size_or_sections
         if step <= 0 and n:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if step else [0]
+        sizes = [min(step, n - s) for s in range(0, n, step)] if step and n else [0]
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
@@ -285,9 +290,13 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of ``ceil(size / chunks)`` (fewer when it divides unevenly)."""
+    if not input.ndim:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     if chunks <= 0:
         raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
     n = input._data.shape[wrap_dim(dim, input.ndim)]
+    if not n:  # PyTorch gives ``chunks`` empty pieces
+        return split(input, [0] * chunks, dim)
     return split(input, max(-(-n // chunks), 1), dim)
 
 
@@ -300,7 +309,7 @@ class FlipBackward0(Node):
 
 def flip(input: Tensor, dims: Any) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
-    axes = wrap_dims(dims, input.ndim) if input.ndim else ()
+    axes = wrap_dims(dims, input.ndim)
     be = input._be
     data = be.copy(be.flip(input._data, axes)) if axes else be.copy(input._data)
     return record(_make(data, be), FlipBackward0, (input,), dims=axes)
@@ -346,7 +355,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
     """Pad the last ``len(pad) // 2`` dims: ``pad = (left, right, top, bottom, ...)``."""
     if mode != "constant":
         raise NotImplementedError(f"pad: only mode='constant' is supported, got '{mode}'")
-    pad = tuple(pad)
+    pad = size_arg((pad,), "pad", "pad")
     ndim = input.ndim
     if len(pad) % 2 or len(pad) // 2 > ndim:
         raise RuntimeError(

@@ -9,10 +9,12 @@ Modules, each importing only the ones before it:
 - ``op_specs``: ``OpSpec`` and the table ``SPECS``, one row per op or variant;
 - ``programs``: ``op_graphs``, random differentiable ``Program``s made of the spec rows.
 
-``api_coverage`` (docs/coverage.md: PyTorch's public names and which autodiff has) and
-``simulated_cuda``: simulated CUDA devices (``simulate_cuda(2)``), which need no
-more than NumPy. The others need ``hypothesis``; they are imported on first use, so that
-``import autodiff.testing.simulated_cuda`` works without it. See docs/testing.md.
+``api_coverage`` (docs/coverage.md: PyTorch's public names and which autodiff has),
+``bad_input`` (calls of every exported op with bad arguments, checked against PyTorch:
+``python -m autodiff.testing.bad_input``) and ``simulated_cuda``: simulated CUDA devices
+(``simulate_cuda(2)``); these need no more than NumPy. The others need ``hypothesis``; they
+are imported on first use, so that ``import autodiff.testing.simulated_cuda`` works without
+it. See docs/testing.md.
 """
 
 from importlib import import_module

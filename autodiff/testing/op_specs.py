@@ -147,6 +147,12 @@ def _idiv(m: Any, a: Any, b: Any) -> Any:
     return y
 
 
+def _imod(m: Any, a: Any, b: Any) -> Any:
+    y = a.clone()
+    y %= b
+    return y
+
+
 def _ipow(m: Any, a: Any) -> Any:
     y = a.clone()
     y **= 3
@@ -211,6 +217,7 @@ HALVES_AVOIDED = Domain(avoid=(-1.5, -0.5, 0.5, 1.5))  # round: away from the ju
 A, B = (2, 3), (3,)
 A_B = fixed(A, B)
 MID = Domain(0.5, 1.5)
+REM_A, REM_B = Domain(2.2, 2.8), Domain(1.0, 1.05)  # remainder: a / b in (2, 3), away from its jumps
 MID_NOT_1 = Domain(0.5, 1.5, avoid=(1.0,), margin=0.05)  # where(a > 1, ...) switches at 1
 MID_ABS_CLAMP = Domain(0.5, 1.5, avoid=(0.6 ** 0.5, 1.0, 1.5 ** 0.5), margin=0.05)  # the kinks
 F = "nn.functional."
@@ -287,6 +294,11 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("pow", lambda m, a, b: a ** b, A_B, MID, variant="broadcast"),
     OpSpec("Tensor.__rpow__", lambda m, a: 1.5 ** a, domain=BOUNDED, graph="unary"),
     OpSpec("Tensor.__rpow__", lambda m, a: 2.0 ** a, domain=BOUNDED, variant="base2"),
+    # remainder jumps where a / b crosses an integer: the domains keep a / b in (2, 3).
+    OpSpec("remainder", lambda m, a, b: m.remainder(a, b), TWO, (REM_A, REM_B)),
+    OpSpec("remainder", lambda m, a: a % 1.05, domain=REM_A, variant="scalar"),
+    # (PyTorch has no derivative of number % tensor: checked by gradcheck only)
+    OpSpec("Tensor.__rmod__", lambda m, a: 7.5 % a, domain=Domain(2.6, 2.9), torch=False),
     # Ties are kinks: DISTINCT values (op graphs may tie them; both sides then get half, as
     # in PyTorch, which the differential tests compare).
     OpSpec("maximum", lambda m, a, b: m.maximum(a, b), TWO, DISTINCT, graph="binary"),
@@ -492,10 +504,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec(F + "cross_entropy", lambda m, a, t, reduction: m.nn.functional.cross_entropy(
         a, t, reduction=reduction), class_scores().map(lambda s: s * 2), (REAL, UNIT), params=reduction,
         variant="probs"),
+    # (targets inside (0, 1): gradcheck's nudges of a target of exactly 0 or 1 leave [0, 1],
+    # which binary_cross_entropy refuses, as PyTorch does)
     OpSpec(F + "binary_cross_entropy", lambda m, x, t, reduction: m.nn.functional.binary_cross_entropy(
-        x, t, reduction=reduction), same_shapes(2), (PROB, UNIT), params=reduction),
+        x, t, reduction=reduction), same_shapes(2), (PROB, PROB), params=reduction),
     OpSpec(F + "binary_cross_entropy", lambda m, x, t, reduction, weight: m.nn.functional.binary_cross_entropy(
-        x, t, _const(m, x, weight), reduction=reduction), same_shapes(2), (PROB, UNIT),
+        x, t, _const(m, x, weight), reduction=reduction), same_shapes(2), (PROB, PROB),
         params=elementwise_weight, variant="weight"),
     OpSpec(F + "binary_cross_entropy_with_logits", lambda m, x, t, reduction:
            m.nn.functional.binary_cross_entropy_with_logits(x, t, reduction=reduction),
@@ -535,6 +549,8 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("Tensor.__imul__", _imul, ONTO),
     OpSpec("Tensor.__itruediv__", _idiv, ONTO, (REAL, NONZERO)),
     OpSpec("Tensor.__ipow__", _ipow),
+    OpSpec("Tensor.remainder_", lambda m, a, b: a.clone().remainder_(b), ONTO, (REM_A, REM_B)),
+    OpSpec("Tensor.__imod__", _imod, ONTO, (REM_A, REM_B)),
     # ---- conversion (autodiff/ops/conversion.py) -------------------------------------------------
     OpSpec("to", lambda m, a: a.to(m.float32), gradcheck=LOW_PRECISION),
     OpSpec("Tensor.float", lambda m, a: a.float(), gradcheck=LOW_PRECISION),
