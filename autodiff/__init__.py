@@ -5,7 +5,7 @@
 
 from autodiff import autograd, cuda
 from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from autodiff.device import device
+from autodiff.device import device, get_default_device, set_default_device
 from autodiff.dtypes import (
     bool,
     double,
@@ -54,3 +54,19 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 from autodiff import nn, optim  # noqa: E402,I001
 from autodiff.serialization import load, save
+
+# Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
+from autodiff import random  # noqa: E402
+from autodiff.random import Generator, default_generator  # noqa: E402
+from autodiff.legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    is_storage,
+)

@@ -20,14 +20,19 @@ from autodiff.ops import (
     creation,
     indexing,
     inplace,
+    inplace_twins,
     linalg,
     loss,
+    queries,
     reduction,
+    sampling,
     shape,
+    triangular,
     unary,
 )
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, arithmetic, indexing, shape,
     reduction, linalg, activation, loss, conv, inplace,
+    sampling, triangular, queries, inplace_twins,
 )

@@ -535,6 +535,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("Tensor.__imul__", _imul, ONTO),
     OpSpec("Tensor.__itruediv__", _idiv, ONTO, (REAL, NONZERO)),
     OpSpec("Tensor.__ipow__", _ipow),
+    # ---- triangular (autodiff/ops/triangular.py) -----------------------------------------------
+    OpSpec("tril", lambda m, a: m.tril(a), st.tuples(shapes(min_dims=2))),
+    OpSpec("tril", lambda m, a: m.tril(a, -1), fixed((2, 3, 4)), variant="below"),
+    OpSpec("triu", lambda m, a: m.triu(a, 1), st.tuples(shapes(min_dims=2))),
+    OpSpec("Tensor.tril", lambda m, a: a.tril(1), fixed((3, 2))),
+    OpSpec("Tensor.triu", lambda m, a: a.triu(-1), fixed((3, 2))),
     # ---- conversion (autodiff/ops/conversion.py) -------------------------------------------------
     OpSpec("to", lambda m, a: a.to(m.float32), gradcheck=LOW_PRECISION),
     OpSpec("Tensor.float", lambda m, a: a.float(), gradcheck=LOW_PRECISION),
