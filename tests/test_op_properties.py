@@ -51,7 +51,7 @@ NOT_DIFFERENTIABLE_METHODS = {
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "eq", "ne", "lt", "le", "gt",
     "ge", "__and__", "__or__", "__invert__", "logical_and", "logical_or", "logical_not", "isnan",
     # casts to integer/bool dtypes: no gradient flows through them
-    "int", "long", "bool",
+    "int", "long", "bool", "byte", "short", "char",
     # needs a GPU; its backward is ToCopyBackward0, checked through Tensor.to / Tensor.cpu
     "cuda",
     # device queries: an int, and the tensor itself
@@ -66,7 +66,7 @@ NOT_DIFFERENTIABLE_METHODS = {
     # questions about tensors and metadata (autodiff/ops/queries.py, autodiff/legacy.py)
     "isclose", "allclose", "equal", "is_signed", "is_complex", "is_nonzero", "is_same_size", "stride",
     "data_ptr", "storage_offset", "dim_order", "is_contiguous", "ndimension", "itemsize", "nbytes",
-    "is_cpu", "is_pinned", "type",
+    "is_cpu", "is_pinned",
 }
 
 

@@ -7,10 +7,11 @@ from autodiff.autograd.function import Function, FunctionCtx, once_differentiabl
 from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from autodiff.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autodiff.autograd.node import Node
+from autodiff.autograd.variable import Variable
 
 __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Node",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
     "functional", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-    "gradcheck", "gradgradcheck", "GradcheckError",
+    "gradcheck", "gradgradcheck", "GradcheckError", "Variable",
 ]
