@@ -82,7 +82,7 @@ class ArrayBackend:
         return self.xp.random.default_rng(seed)
 
     def seed(self, seed: int) -> None:
-        self.rng = self.new_rng(seed)
+        self.rng = self.xp.random.default_rng(seed)
 
     def rng_state(self, rng: Any) -> bytes:
         """The state of ``rng`` as bytes (``rng_from_state`` makes a generator from them)."""
@@ -92,26 +92,36 @@ class ArrayBackend:
         raise NotImplementedError(f"the random generator of {self.name} cannot restore a state")
 
     def random_normal(self, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
-        return (rng or self.rng).standard_normal(shape, dtype=self._float_for_rng(dtype)).astype(
+        if rng is None:
+            rng = self.rng
+        return rng.standard_normal(shape, dtype=self._float_for_rng(dtype)).astype(
             self.dtypes[dtype], copy=False
         )
 
     def random_uniform(self, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
-        return (rng or self.rng).random(shape, dtype=self._float_for_rng(dtype)).astype(
+        if rng is None:
+            rng = self.rng
+        return rng.random(shape, dtype=self._float_for_rng(dtype)).astype(
             self.dtypes[dtype], copy=False
         )
 
     def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
         """Integers in [low, high) (``low``/``high`` numbers or arrays broadcast to ``shape``)."""
-        return (rng or self.rng).integers(low, high, shape).astype(self.dtypes[dtype], copy=False)
+        if rng is None:
+            rng = self.rng
+        return rng.integers(low, high, shape).astype(self.dtypes[dtype], copy=False)
 
     def random_poisson(self, lam: Any, dtype: str, rng: Any = None) -> Any:
         """One Poisson sample per element of the rate array ``lam``."""
-        return (rng or self.rng).poisson(lam).astype(self.dtypes[dtype], copy=False)
+        if rng is None:
+            rng = self.rng
+        return rng.poisson(lam).astype(self.dtypes[dtype], copy=False)
 
     def random_permutation(self, n: int, rng: Any = None) -> Any:
         """A random permutation of ``range(n)`` (int64), from one uniform draw per element."""
-        return self.xp.argsort((rng or self.rng).random(n), kind="stable").astype(self.dtypes["int64"])
+        if rng is None:
+            rng = self.rng
+        return self.xp.argsort(rng.random(n), kind="stable").astype(self.dtypes["int64"])
 
     def argsort(self, a: Any, axis: int = -1) -> Any:
         """Stable ascending argsort along ``axis`` (int64)."""
@@ -301,8 +311,8 @@ class ArrayBackend:
         return tuple(s // a.itemsize for s in a.strides)
 
     def data_ptr(self, a: Any) -> int:
-        """The address of ``a``'s first element."""
-        return a.__array_interface__["data"][0]
+        """The address of ``a``'s first element (CuPy: in device memory)."""
+        return a.data.ptr
 
     def overlaps(self, a: Any) -> bool:
         """Whether two elements of ``a`` share memory (an ``expand``-ed view): writing into

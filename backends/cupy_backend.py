@@ -112,9 +112,6 @@ class CupyBackend(ArrayBackend):
     def is_view(self, a: Any) -> bool:
         return a.base is not None
 
-    def data_ptr(self, a: Any) -> int:
-        return a.data.ptr
-
     def index_add(self, a: Any, index: Any, values: Any) -> None:
         name = self.dtype_name(a)
         if name in SCATTER_ADD_DTYPES:

@@ -167,6 +167,9 @@ class NumpyBackend(ArrayBackend):
         else:
             a[index] = value
 
+    def data_ptr(self, a: Any) -> int:
+        return a.__array_interface__["data"][0]
+
     def rng_state(self, rng: Any) -> bytes:
         # The bit generator's state is a dict of numbers: JSON keeps it data, not code.
         return json.dumps(rng.bit_generator.state).encode()
