@@ -8,14 +8,17 @@ from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, s
 from autodiff.device import device, get_default_device, set_default_device
 from autodiff.dtypes import (
     bool,
+    can_cast,
     double,
     dtype,
+    finfo,
     float,
     float16,
     float32,
     float64,
     get_default_dtype,
     half,
+    iinfo,
     int,
     int8,
     int16,

@@ -269,7 +269,7 @@ class Tensor:
             suffixes.append(f"device='{self.device}'")
         numel = math.prod(shape)
         if numel == 0:
-            if dt is not dtypes.float32:
+            if dt is not dtypes.get_default_dtype():
                 suffixes.append(f"dtype={dt!r}")
         elif dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
             suffixes.append(f"dtype={dt!r}")

@@ -44,7 +44,7 @@ NOT_DIFFERENTIABLE = {
     "set_rng_state", "get_default_device", "set_default_device",
     # questions about tensors (autodiff/ops/queries.py, autodiff/legacy.py): no tensor result
     "equal", "allclose", "isclose", "is_floating_point", "is_signed", "is_complex", "is_nonzero",
-    "is_same_size", "is_storage",
+    "is_same_size", "is_storage", "result_type", "get_device", "can_cast", "asarray", "scalar_tensor",
 }
 NOT_DIFFERENTIABLE_METHODS = {
     # comparisons and logic (bool results)

@@ -99,6 +99,28 @@ def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: Any = None) 
     return tensor(data, dtype=dtype, device=device)
 
 
+def asarray(obj: Any, *, dtype: dtypes.dtype | None = None, device: Any = None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing a tensor's memory unless a copy is asked for or needed."""
+    if isinstance(obj, Tensor) and not copy:
+        out = as_tensor(obj, dtype=dtype, device=device)
+        if copy is False and out is not obj:
+            raise ValueError("asarray(): copy=False, but a copy is needed to change the dtype or device")
+    else:
+        out = tensor(obj, dtype=dtype, device=device)
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def scalar_tensor(s: Any, *, dtype: dtypes.dtype | None = None, device: Any = None,
+                  requires_grad: bool = False, **kwargs: Any) -> Tensor:
+    """A 0-d tensor holding the number ``s`` (of the default float dtype unless given)."""
+    _check_ignored("scalar_tensor", kwargs)
+    value = s.item() if isinstance(s, Tensor) else s
+    return tensor(value, dtype=dtype or dtypes.get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
 def from_numpy(ndarray: Any) -> Tensor:
     """A CPU tensor sharing memory with a NumPy array."""
     be = backends.get("cpu")
@@ -454,7 +476,7 @@ def new_full(self: Tensor, size: Any, fill_value: Any, *, dtype: Any = None, dev
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
-    "tensor", "as_tensor", "from_numpy", "ones", "zeros", "empty", "full", "arange", "linspace",
+    "tensor", "as_tensor", "asarray", "scalar_tensor", "from_numpy", "ones", "zeros", "empty", "full", "arange", "linspace",
     "logspace", "eye", "randn", "rand", "randint", "randperm", "ones_like", "zeros_like", "empty_like",
     "randn_like", "rand_like", "randint_like", "full_like",
     "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
+from autodiff import dtypes
 from autodiff.ops._prep import check_same_device
 from autodiff.tensor import Tensor, _make, wrap_dim
 
@@ -59,6 +60,33 @@ def equal(input: Tensor, other: Tensor) -> builtins.bool:
     if input._data.shape != other._data.shape:
         return False
     return builtins.bool(input._be.all(input._be.eq(input._data, other._data)))
+
+
+def result_type(tensor: Any, other: Any) -> Any:
+    """The dtype ``tensor op other`` would have (tensors or Python numbers)."""
+
+    def kind(x: Any) -> tuple:
+        if isinstance(x, Tensor):
+            return x.dtype, x.ndim
+        if isinstance(x, (builtins.bool, builtins.int, builtins.float)):
+            return None, 0
+        raise TypeError(f"result_type(): expected Tensor or Number, got {type(x).__name__}")
+
+    (a, ad), (b, bd) = kind(tensor), kind(other)
+    if a is None and b is None:
+        return dtypes.scalar_result(dtypes.bool if isinstance(tensor, builtins.bool)
+                                    else dtypes.int64 if isinstance(tensor, builtins.int) else
+                                    dtypes.get_default_dtype(), other)
+    if a is None:
+        return dtypes.scalar_result(b, tensor)
+    if b is None:
+        return dtypes.scalar_result(a, other)
+    return dtypes.result_type(a, ad, b, bd)
+
+
+def get_device(input: Tensor) -> int:
+    """The CUDA device index of a CUDA tensor; -1 for a CPU tensor."""
+    return input.get_device()
 
 
 def is_floating_point(input: Tensor) -> builtins.bool:
@@ -126,7 +154,7 @@ def _ndimension(self: Tensor) -> int:
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
-FUNCTIONS = ("isclose", "allclose", "equal", "is_floating_point", "is_signed", "is_complex", "is_nonzero",
+FUNCTIONS = ("isclose", "allclose", "equal", "result_type", "get_device", "is_floating_point", "is_signed", "is_complex", "is_nonzero",
              "is_same_size")
 METHODS = {
     "isclose": isclose, "allclose": allclose, "equal": equal, "is_signed": is_signed,

@@ -126,12 +126,23 @@ def test_queries_match_torch():
         lambda m: isinstance(m.zeros(2, dtype=m.int64), m.LongTensor), lambda m: m.zeros(2).char().dtype.is_signed,
         lambda m: str(m.zeros(2).byte().dtype), lambda m: str(m.zeros(2).short().dtype),
         lambda m: m.manual_seed(5).initial_seed(), lambda m: m.Generator().manual_seed(7).initial_seed(),
+        lambda m: [(f.bits, f.eps, f.max, f.min, f.tiny, f.smallest_normal, f.resolution, f.dtype)
+                   for f in (m.finfo(), m.finfo(m.float16), m.finfo(m.float32), m.finfo(m.float64))],
+        lambda m: [(i.bits, i.min, i.max, i.dtype) for i in (m.iinfo(m.uint8), m.iinfo(m.int8), m.iinfo(m.int64))],
+        lambda m: [m.can_cast(a, b) for a in (m.bool, m.int32, m.float64) for b in (m.bool, m.uint8, m.float16)],
+        lambda m: str(m.result_type(m.tensor([1]), 2.5)), lambda m: str(m.result_type(2, 3.0)),
+        lambda m: str(m.result_type(m.tensor(1.0, dtype=m.float64), m.tensor([1.0]))),
+        lambda m: str(m.result_type(m.tensor([1], dtype=m.int8), m.tensor([1], dtype=m.uint8))),
+        lambda m: str(m.result_type(True, m.tensor([1], dtype=m.int8))), lambda m: m.get_device(m.zeros(1)),
+        lambda m: m.scalar_tensor(3).tolist(), lambda m: str(m.scalar_tensor(True).dtype),
+        lambda m: m.asarray([1.0, 2]).tolist(), lambda m: str(m.asarray([1, 2], dtype=m.float64).dtype),
     ]:
         assert call(autodiff) == call(torch)
     for call in [lambda m: m.tensor([]).is_nonzero(), lambda m: m.tensor([1.0, 2]).is_nonzero(),
                  lambda m: m.isclose(m.tensor([1.0]), m.tensor([1.0], dtype=m.float64)),
                  lambda m: m.isclose(m.tensor([1.0]), 1.0), lambda m: m.Tensor(2.5),
-                 lambda m: m.zeros(2).type("torch.Foo"), lambda m: m.LongTensor(m.zeros(2))]:
+                 lambda m: m.zeros(2).type("torch.Foo"), lambda m: m.LongTensor(m.zeros(2)),
+                 lambda m: m.finfo(m.int32), lambda m: m.iinfo(m.float32)]:
         with pytest.raises(Exception) as ours:
             call(autodiff)
         with pytest.raises(Exception) as theirs:
