@@ -583,7 +583,7 @@ SPECS = SPECS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
            Domain(avoid=(0.2,), unbounded=True)),
     OpSpec("Tensor.gt_", lambda m, a: a.clone().gt_(0.3) * a, fixed((2, 3)), Domain(avoid=(0.3,))),
     OpSpec("Tensor.eq_", lambda m, a: a.clone().eq_(a.detach()) + a, fixed((2, 3))),
-    OpSpec("Tensor.ne_", lambda m, a: a.clone().ne_(a.detach()[0]) + a, fixed((2, 3))),
+    OpSpec("Tensor.ne_", lambda m, a: a.clone().ne_(a.detach() + 1.0) + a, fixed((2, 3))),
     OpSpec("Tensor.lt_", lambda m, a: a.clone().lt_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
     OpSpec("Tensor.le_", lambda m, a: a.clone().le_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
     OpSpec("Tensor.ge_", lambda m, a: a.clone().ge_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
