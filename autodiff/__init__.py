@@ -72,4 +72,5 @@ from autodiff.legacy import (  # noqa: E402
     LongTensor,
     ShortTensor,
     is_storage,
+    set_default_tensor_type,
 )

@@ -119,9 +119,30 @@ def convert_type(t: Tensor, dtype: Any = None, non_blocking: bool = False, **kwa
     return t.to(device=dev, dtype=target)
 
 
+def new(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """``t.new(...)``: the legacy constructor with ``t``'s dtype and device (``t.new(2, 3)`` is
+    uninitialised, ``t.new([1, 2])`` holds data, ``t.new()`` is empty)."""
+    kwargs.setdefault("device", self.device)
+    return construct(Tensor, self.dtype, args, kwargs)
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """Deprecated in PyTorch: set the default dtype from a type (``DoubleTensor``) or its
+    name (``'torch.DoubleTensor'``)."""
+    if isinstance(t, str):
+        if t.replace("torch.cuda.", "torch.", 1) not in _BY_NAME:
+            raise TypeError(f"invalid type: '{t}'")
+        dt = _BY_NAME[t.replace("torch.cuda.", "torch.", 1)]
+    elif isinstance(t, _TensorType):
+        dt = t.dtype
+    else:
+        raise TypeError(f"invalid type: '{t!r}'")
+    dtypes.set_default_dtype(dt)
+
+
 def is_storage(obj: Any) -> bool:
     """Always False: autodiff has no storage objects."""
     return False
 
 
-__all__ = ["construct", "type_name", "convert_type", "is_storage"] + [t.__name__ for t in TYPES]
+__all__ = ["construct", "type_name", "convert_type", "is_storage", "new", "set_default_tensor_type"] + [t.__name__ for t in TYPES]

@@ -11,7 +11,7 @@ from typing import Any
 
 from autodiff.autograd.api import tensor_backward
 from autodiff.autograd.hooks import register_tensor_hook, retain_grad
-from autodiff.legacy import construct, convert_type
+from autodiff.legacy import construct, convert_type, new
 from autodiff.ops import OP_MODULES
 from autodiff.ops.shape import permute, transpose
 from autodiff.tensor import Tensor
@@ -45,6 +45,7 @@ OTHER_METHODS: dict[str, Any] = {
     "retain_grad": _retain_grad,
     "register_hook": _register_hook,
     "type": convert_type,
+    "new": new,
     "T": property(lambda self: permute(self, tuple(reversed(range(self.ndim))))),
     "mT": property(lambda self: transpose(self, -2, -1)),
 }

@@ -45,6 +45,7 @@ NOT_DIFFERENTIABLE = {
     # questions about tensors (autodiff/ops/queries.py, autodiff/legacy.py): no tensor result
     "equal", "allclose", "isclose", "is_floating_point", "is_signed", "is_complex", "is_nonzero",
     "is_same_size", "is_storage", "result_type", "get_device", "can_cast", "asarray", "scalar_tensor",
+    "set_default_tensor_type",
 }
 NOT_DIFFERENTIABLE_METHODS = {
     # comparisons and logic (bool results)

@@ -94,7 +94,8 @@ def _same(ours, theirs):
     lambda m: m.randint(3, 10, (2,), dtype=m.float32) * 0, lambda m: m.randint_like(m.zeros(2), 3, 5) * 0,
     lambda m: m.randperm(5).sort().values if hasattr(m.Tensor, "sort") else m.arange(5),
     lambda m: m.Tensor(2, 3) * 0, lambda m: m.Tensor([1, 2]), lambda m: m.Tensor(), lambda m: m.Tensor((2, 3)),
-    lambda m: m.Tensor(m.Size([2])) * 0, lambda m: m.LongTensor([1.5, 2]), lambda m: m.ByteTensor(3) * 0,
+    lambda m: m.zeros(2, dtype=m.int64).new(2, 3) * 0, lambda m: m.zeros(2, dtype=m.int64).new([1.5, 2]),
+    lambda m: m.zeros(2, dtype=m.float64).new(), lambda m: m.Tensor(m.Size([2])) * 0, lambda m: m.LongTensor([1.5, 2]), lambda m: m.ByteTensor(3) * 0,
     lambda m: m.DoubleTensor([[1, 2]]), lambda m: m.BoolTensor([1, 0]), lambda m: m.zeros(2).type(m.int32),
     lambda m: m.zeros(2).type("torch.LongTensor"), lambda m: m.zeros(2).type(m.DoubleTensor),
     lambda m: m.isclose(m.tensor([1.0, float("inf"), float("nan"), 2.0]), m.tensor([1.0, float("inf"), float("nan"), 2.1])),
@@ -170,6 +171,12 @@ def test_default_dtype_drives_float_factories_and_inference():
                   autodiff.linspace(0, 1, 3), autodiff.Tensor([1]), autodiff.rand(2), autodiff.tensor([1]) * 0.5):
             assert t.dtype is autodiff.float64
         assert autodiff.FloatTensor([1]).dtype is autodiff.float32
+        autodiff.set_default_tensor_type("torch.FloatTensor")
+        assert autodiff.zeros(1).dtype is autodiff.float32
+        autodiff.set_default_tensor_type(autodiff.DoubleTensor)
+        assert autodiff.zeros(1).dtype is autodiff.float64
+        with pytest.raises(TypeError):
+            autodiff.set_default_tensor_type(autodiff.LongTensor)
         assert repr(autodiff.tensor([1.0], dtype=autodiff.float32)) == "tensor([1.], dtype=torch.float32)"
         with pytest.raises(TypeError):
             autodiff.set_default_dtype(autodiff.int64)
