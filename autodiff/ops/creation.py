@@ -265,12 +265,18 @@ def linspace(start: Any, end: Any, steps: Any, *, dtype: Any = None, device: Any
              requires_grad: bool = False, **kwargs: Any) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included)."""
     _check_ignored("linspace", kwargs)
-    start, end, steps = _number(start, "linspace"), _number(end, "linspace"), _number(steps, "linspace")
+    start, end, steps = _number(start, "linspace"), _number(end, "linspace"), _steps(steps, "linspace")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = _float_dtype(dtype)
     be = factory_backend(device)
     return _finish(be.astype(_spaced(be, start, end, steps), dtype.name), be, requires_grad)
+
+
+def _steps(steps: Any, op: str) -> int:
+    if isinstance(steps, builtins.float) or not hasattr(steps, "__index__"):
+        raise TypeError(f"{op}(): argument 'steps' must be int, not {type(steps).__name__}")
+    return operator.index(steps)
 
 
 def _spaced(be: Any, start: Any, end: Any, steps: int) -> Any:
@@ -289,7 +295,7 @@ def logspace(start: Any, end: Any, steps: Any, base: Any = 10.0, *, dtype: Any =
              device: Any = None, requires_grad: bool = False, **kwargs: Any) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
     _check_ignored("logspace", kwargs)
-    start, end, steps = _number(start, "logspace"), _number(end, "logspace"), _number(steps, "logspace")
+    start, end, steps = _number(start, "logspace"), _number(end, "logspace"), _steps(steps, "logspace")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = _float_dtype(dtype)
@@ -338,7 +344,8 @@ def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = Non
 
 def _random_dtype(op: str, dt: dtypes.dtype) -> None:
     if not dt.is_floating_point:
-        raise RuntimeError(f'"{op}" not implemented for \'{dt.word}\'')
+        kernel = {"rand": "check_uniform_bounds", "randn": "normal_kernel_cpu"}[op]
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{dt.word}\'')
 
 
 def randint(*args: Any, generator: Any = None, dtype: Any = None, device: Any = None,

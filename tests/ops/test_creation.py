@@ -92,7 +92,7 @@ def _same(ours, theirs):
     lambda m: m.zeros(2).new_empty(size=(2, 3)) * 0, lambda m: m.full_like(m.zeros(2, dtype=m.int32), 4),
     lambda m: m.randint(3, (2,)) * 0, lambda m: m.randint(low=1, high=3, size=(2,)) * 0,
     lambda m: m.randint(3, 10, (2,), dtype=m.float32) * 0, lambda m: m.randint_like(m.zeros(2), 3, 5) * 0,
-    lambda m: m.randperm(5).sort().values if hasattr(m.Tensor, "sort") else m.arange(5),
+    lambda m: m.randperm(3, dtype=m.float32) * 0, lambda m: m.full((2,), 1, dtype=m.bool),
     lambda m: m.Tensor(2, 3) * 0, lambda m: m.Tensor([1, 2]), lambda m: m.Tensor(), lambda m: m.Tensor((2, 3)),
     lambda m: m.zeros(2, dtype=m.int64).new(2, 3) * 0, lambda m: m.zeros(2, dtype=m.int64).new([1.5, 2]),
     lambda m: m.zeros(2, dtype=m.float64).new(), lambda m: m.Tensor(m.Size([2])) * 0, lambda m: m.LongTensor([1.5, 2]), lambda m: m.ByteTensor(3) * 0,
@@ -309,6 +309,9 @@ def test_random_argument_errors_match_torch():
         lambda m: m.multinomial(m.tensor([1, 1]), 1), lambda m: m.multinomial(m.ones(1, 2, 2), 1),
         lambda m: m.poisson(m.tensor([1.0, -2.0])), lambda m: m.randperm(-1), lambda m: m.arange(5, 1),
         lambda m: m.linspace(0, 1, -1), lambda m: m.zeros(3, requires_grad=True).uniform_(),
+        lambda m: m.rand(2, dtype=m.int64), lambda m: m.randn(2, dtype=m.int64), lambda m: m.randint(3, 3, (2,)),
+        lambda m: m.randint(3, (2,), requires_grad=True), lambda m: m.eye(-1), lambda m: m.linspace(0, 1, 2.5),
+        lambda m: m.tril(m.ones(3)), lambda m: m.arange(0, 5, 0), lambda m: m.arange(float("inf")),
     ]:
         with pytest.raises(Exception) as ours:
             call(autodiff)
