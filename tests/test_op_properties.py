@@ -67,7 +67,7 @@ NOT_DIFFERENTIABLE_METHODS = {
     # questions about tensors and metadata (autodiff/ops/queries.py, autodiff/legacy.py)
     "isclose", "allclose", "equal", "is_signed", "is_complex", "is_nonzero", "is_same_size", "stride",
     "data_ptr", "storage_offset", "dim_order", "is_contiguous", "ndimension", "itemsize", "nbytes",
-    "is_cpu", "is_pinned",
+    "is_cpu", "is_pinned", "is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn", "is_nested",
 }
 
 

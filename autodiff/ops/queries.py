@@ -165,4 +165,8 @@ METHODS = {
     "nbytes": property(lambda self: self.dtype.itemsize * self.numel()),
     "is_cpu": property(lambda self: self._be.type == "cpu"),
     "is_pinned": lambda self, device=None: False,
+    # Layouts and kinds autodiff does not have: every tensor is dense, strided, not quantized.
+    "is_sparse": property(lambda self: False), "is_sparse_csr": property(lambda self: False),
+    "is_quantized": property(lambda self: False), "is_meta": property(lambda self: False),
+    "is_mkldnn": property(lambda self: False), "is_nested": property(lambda self: False),
 }

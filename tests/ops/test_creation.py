@@ -123,6 +123,8 @@ def test_queries_match_torch():
         lambda m: m.zeros(2).is_complex(), lambda m: m.is_floating_point(m.zeros(2)), lambda m: m.zeros(2).type(),
         lambda m: m.zeros(2, dtype=m.int8).type(), lambda m: m.zeros(2).is_contiguous(),
         lambda m: m.zeros(2, 3).t().is_contiguous(), lambda m: m.zeros(2).is_pinned(),
+        lambda m: [getattr(m.zeros(2), n) for n in ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta",
+                                                   "is_mkldnn", "is_nested")],
         lambda m: isinstance(m.zeros(2), m.FloatTensor), lambda m: isinstance(m.zeros(2, dtype=m.int64), m.FloatTensor),
         lambda m: isinstance(m.zeros(2, dtype=m.int64), m.LongTensor), lambda m: m.zeros(2).char().dtype.is_signed,
         lambda m: str(m.zeros(2).byte().dtype), lambda m: str(m.zeros(2).short().dtype),
