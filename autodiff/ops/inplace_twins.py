@@ -53,12 +53,22 @@ VIEW_TWINS: dict[str, str] = {
 
 
 class ComparisonBackward0(Node):
-    """An in-place comparison of a tensor that requires grad: the old values get zero."""
+    """An in-place comparison of a tensor that requires grad: the old values get zero.
+    Printed as PyTorch names it (``GtBackward0`` for ``gt_``: see ``_COMPARISON_NODES``).
+    PyTorch's ``logical_and_``/``logical_or_``/``logical_not_`` record nothing, so the
+    gradient flows on as if the op had not happened; here it is zero, like the others."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> Tensor:
         return g * 0
+
+
+def _comparison_node(torch_name: str) -> type:
+    return type(f"Inplace{torch_name}", (ComparisonBackward0,), {"__slots__": (), "torch_name": torch_name})
+
+
+_COMPARISON_NODES = {op: _comparison_node(f"{op.capitalize()}Backward0") for op in ("eq", "ne", "lt", "le", "gt", "ge")}
 
 
 def _value_twin(op_name: str) -> Callable[..., Tensor]:
@@ -69,7 +79,7 @@ def _value_twin(op_name: str) -> Callable[..., Tensor]:
             out = op(x, *args, **kwargs)
             if _grad.enabled and x._requires_grad and out.grad_fn is None:
                 # A result with no gradient (a comparison): the old values get zero.
-                out = record(out.to(x.dtype), ComparisonBackward0, (x,))
+                out = record(out.to(x.dtype), _COMPARISON_NODES.get(op_name, ComparisonBackward0), (x,))
             return out
 
         return apply_inplace(self, compute, *args, *kwargs.values())

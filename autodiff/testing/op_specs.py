@@ -560,13 +560,16 @@ UNARY_TWINS = (
     "ceil_", "round_", "sign_",
 )
 _ALIASES = {"absolute": "abs", "negative": "neg"}
+# PyTorch's relu_ saves its (in-place) output, so its gradient has a (zero) second
+# derivative where ours has none: not compared with PyTorch (gradcheck still checks it).
+_NOT_VS_TORCH = {"relu_"}
 
 
 def _twin_row(name: str) -> OpSpec:
     base = _ALIASES.get(name[:-1], name[:-1])
     like = next(s for s in SPECS if s.op in (base, "Tensor." + base) and not s.variant)
     return OpSpec("Tensor." + name, lambda m, a: getattr(a.clone(), name)(), fixed((2, 3)), like.domain,
-                  gradcheck=like.gradcheck, tol32=like.tol32)
+                  gradcheck=like.gradcheck, tol32=like.tol32, torch=name not in _NOT_VS_TORCH)
 
 
 # fmt: off
@@ -587,12 +590,14 @@ SPECS = SPECS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
     OpSpec("Tensor.lt_", lambda m, a: a.clone().lt_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
     OpSpec("Tensor.le_", lambda m, a: a.clone().le_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
     OpSpec("Tensor.ge_", lambda m, a: a.clone().ge_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    # PyTorch records nothing for in-place logical ops (the gradient flows on as if they had
+    # not run); ours is zero, as for the comparisons: not compared with PyTorch.
     OpSpec("Tensor.logical_and_", lambda m, a: a.clone().logical_and_(a > 0) + a, fixed((2, 3)),
-           Domain(avoid=(0.0,))),
+           Domain(avoid=(0.0,)), torch=False),
     OpSpec("Tensor.logical_or_", lambda m, a: a.clone().logical_or_(a > 0) + a, fixed((2, 3)),
-           Domain(avoid=(0.0,))),
+           Domain(avoid=(0.0,)), torch=False),
     OpSpec("Tensor.logical_not_", lambda m, a: a.clone().logical_not_() + a, fixed((2, 3)),
-           Domain(avoid=(0.0,))),
+           Domain(avoid=(0.0,)), torch=False),
     OpSpec("Tensor.cumsum_", lambda m, a: a.clone().cumsum_(1), fixed((2, 3))),
     OpSpec("Tensor.masked_fill_", lambda m, a, mask: a.clone().masked_fill_(_bool(m, a, mask), 0.5),
            params=broadcast_mask),
