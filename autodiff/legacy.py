@@ -63,6 +63,8 @@ class _TensorType(type):
     is_cuda = False
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Tensor:
+        if cls.is_cuda:
+            kwargs.setdefault("device", "cuda")
         return construct(Tensor, cls.dtype, args, kwargs)
 
     def __instancecheck__(cls, obj: Any) -> bool:
@@ -72,8 +74,9 @@ class _TensorType(type):
         return f"<class 'torch.{'cuda.' if cls.is_cuda else ''}{cls.__name__}'>"
 
 
-def _tensor_type(dt: dtypes.dtype) -> type:
-    return _TensorType(f"{dt.word}Tensor", (), {"dtype": dt, "__module__": "autodiff"})
+def _tensor_type(dt: dtypes.dtype, cuda: bool = False) -> type:
+    return _TensorType(f"{dt.word}Tensor", (), {"dtype": dt, "is_cuda": cuda,
+                                                "__module__": "autodiff.cuda" if cuda else "autodiff"})
 
 
 FloatTensor = _tensor_type(dtypes.float32)
@@ -88,6 +91,8 @@ BoolTensor = _tensor_type(dtypes.bool)
 TYPES = (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor,
          ByteTensor, BoolTensor)
 _BY_NAME = {f"torch.{t.__name__}": t.dtype for t in TYPES}
+# ``autodiff.cuda.FloatTensor`` ...: the same types on the GPU (``autodiff.cuda`` reads this).
+CUDA_TYPES = {t.__name__: _tensor_type(t.dtype, cuda=True) for t in TYPES}
 
 
 def type_name(t: Tensor) -> str:

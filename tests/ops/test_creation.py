@@ -352,3 +352,17 @@ def test_fills_write_through_views():
     y[0].normal_()
     y.sum().backward()
     assert x.grad.tolist() == [[0.0] * 3, [1.0] * 3]
+
+
+def test_legacy_cuda_types(device):
+    """``autodiff.cuda.FloatTensor``: constructs on the GPU; isinstance checks the device."""
+    t = autodiff.zeros(2, device=device)
+    assert isinstance(t, autodiff.cuda.FloatTensor) == (t.device.type == "cuda")
+    assert isinstance(t, autodiff.FloatTensor) == (t.device.type != "cuda")
+    assert t.type(autodiff.DoubleTensor).device == autodiff.device("cpu")
+    if t.device.type == "cuda":
+        x = autodiff.cuda.LongTensor([1, 2])
+        assert x.device.type == "cuda" and x.type() == "torch.cuda.LongTensor"
+        assert autodiff.zeros(2).type("torch.cuda.FloatTensor").device.type == "cuda"
+    with pytest.raises(AttributeError):
+        autodiff.cuda.NoSuchTensor  # noqa: B018
