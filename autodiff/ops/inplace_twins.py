@@ -133,9 +133,16 @@ def index_put(t: Tensor, indices: Any, values: Any, accumulate: bool = False) ->
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
-FUNCTIONS = ("index_put",)
 METHODS: dict[str, Any] = {
     **{name: _value_twin(op) for name, op in VALUE_TWINS.items()},
     **{name: _view_twin(op) for name, op in VIEW_TWINS.items()},
     "clamp_min_": clamp_min_, "clamp_max_": clamp_max_, "index_put_": index_put_, "index_put": index_put,
 }
+# The twins PyTorch also has as functions (``torch.relu_(x)``): the same functions.
+TWIN_FUNCTIONS = (
+    "abs_", "neg_", "negative_", "exp_", "expm1_", "log_", "log1p_", "log2_", "sqrt_", "rsqrt_",
+    "reciprocal_", "sin_", "cos_", "tan_", "tanh_", "sigmoid_", "relu_", "erf_", "floor_", "ceil_",
+    "round_",
+)
+globals().update({name: METHODS[name] for name in TWIN_FUNCTIONS})
+FUNCTIONS = ("index_put", "clamp_min_", "clamp_max_", "index_put_") + TWIN_FUNCTIONS

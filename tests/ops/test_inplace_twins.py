@@ -98,3 +98,19 @@ def test_every_torch_twin_of_an_existing_op_is_in_the_table():
     )
     assert not missing, f"add these to VALUE_TWINS (autodiff/ops/inplace_twins.py): {missing}"
     assert set(METHODS) >= set(VALUE_TWINS) | set(VIEW_TWINS)
+
+
+def test_twin_functions_match_torch():
+    """``torch.relu_(x)`` and the other twins PyTorch has as functions."""
+    from autodiff.ops.inplace_twins import FUNCTIONS
+
+    for name in FUNCTIONS:
+        assert hasattr(torch, name), name
+        if name.startswith("index_put") or name.startswith("clamp_m"):
+            continue
+        ours, theirs = _input(autodiff, name), _input(torch, name)
+        assert getattr(autodiff, name)(ours) is ours
+        getattr(torch, name)(theirs)
+        assert ours.reshape(-1).tolist() == pytest.approx(theirs.reshape(-1).tolist(), rel=1e-12)
+    x = autodiff.tensor([1.0, -2.0])
+    assert autodiff.clamp_min_(x, 0.0).tolist() == [1.0, 0.0]
