@@ -12,17 +12,20 @@ from autodiff.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
-from autodiff.device import device
+from autodiff.device import device, get_default_device, set_default_device
 from autodiff.dtypes import (
     bool,
+    can_cast,
     double,
     dtype,
+    finfo,
     float,
     float16,
     float32,
     float64,
     get_default_dtype,
     half,
+    iinfo,
     int,
     int8,
     int16,
@@ -63,3 +66,20 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 from autodiff import accelerator, nn, optim, profiler  # noqa: E402,I001
 from autodiff.serialization import load, save
+
+# Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
+from autodiff import random  # noqa: E402
+from autodiff.random import Generator, default_generator  # noqa: E402
+from autodiff.legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    is_storage,
+    set_default_tensor_type,
+)

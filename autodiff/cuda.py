@@ -215,3 +215,13 @@ def current_stream(device: Any = None) -> Stream:
     st = object.__new__(Stream)
     st._stream = _cupy().cuda.get_current_stream()
     return st
+
+
+def __getattr__(name: str) -> Any:
+    """The legacy CUDA tensor types (``autodiff.cuda.FloatTensor`` ..., autodiff/legacy.py),
+    loaded on first use (legacy.py imports the ops, which load after this module)."""
+    from autodiff import legacy
+
+    if name in legacy.CUDA_TYPES:
+        return legacy.CUDA_TYPES[name]
+    raise AttributeError(f"module 'autodiff.cuda' has no attribute '{name}'")

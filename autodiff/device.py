@@ -44,6 +44,38 @@ class device:  # noqa: N801 - named as in PyTorch
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __enter__(self) -> device:
+        """``with autodiff.device("cuda"):`` -- factories default to this device inside."""
+        _default_stack.append(_default[0])
+        _default[0] = self
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _default[0] = _default_stack.pop()
+
+
+# The device factories (``zeros``, ``tensor``, ``randn`` ...) use when given none; None is
+# the CPU. ``with device(...)`` blocks stack their previous defaults here.
+_default: list[device | None] = [None]
+_default_stack: list[device | None] = []
+
+
+def set_default_device(dev: Any) -> None:
+    """The device factories create tensors on when given none (``None`` resets to the CPU)."""
+    _default[0] = None if dev is None else device(dev)
+    if _default[0] is not None:
+        backend_for(_default[0])  # an unusable device fails here, not at the next factory
+
+
+def get_default_device() -> device:
+    """The device factories use by default (``cuda:0`` rather than ``cuda``, as PyTorch says)."""
+    return device_of(backend_for(_default[0]))
+
+
+def factory_backend(dev: Any) -> Any:
+    """The backend of a factory's ``device=`` argument; the default device when None."""
+    return backend_for(_default[0] if dev is None else dev)
+
 
 def backend_for(dev: Any) -> Any:
     """The backend of a device given as ``device``, string or ``None`` (the CPU)."""

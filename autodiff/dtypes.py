@@ -99,3 +99,52 @@ def scalar_result(t: dtype, value: object) -> dtype:
 
 _pyfloat = type(0.5)  # noqa: UP003 - "float" names the dtype in this module
 _pybool = type(True)  # noqa: UP003
+
+
+# ---- numeric limits (``torch.finfo``, ``torch.iinfo``) and casting rules ----------------------
+# (bits, eps, max, smallest normal, resolution) of each floating dtype, IEEE 754's values.
+_FLOAT_LIMITS = {
+    "float16": (16, 2.0**-10, 65504.0, 2.0**-14, 1e-3),
+    "float32": (32, 2.0**-23, (2 - 2.0**-23) * 2.0**127, 2.0**-126, 1e-6),
+    "float64": (64, 2.0**-52, (2 - 2.0**-52) * 2.0**1023, 2.0**-1022, 1e-15),
+}
+
+
+class finfo:  # noqa: N801 - named as in PyTorch
+    """Limits of a floating dtype: ``finfo(float32).eps``, ``.max``, ``.min``, ``.tiny``."""
+
+    def __init__(self, type: dtype | None = None) -> None:  # noqa: A002 - PyTorch's name
+        type = type or _default_float
+        if type.name not in _FLOAT_LIMITS:
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to "
+                            "handle 'torch.finfo'")
+        self.bits, self.eps, self.max, self.smallest_normal, self.resolution = _FLOAT_LIMITS[type.name]
+        self.min = -self.max
+        self.tiny = self.smallest_normal
+        self.dtype = type.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801
+    """Limits of an integer dtype: ``iinfo(int8).min``, ``.max``, ``.bits``."""
+
+    def __init__(self, type: dtype) -> None:  # noqa: A002
+        if type.kind != "i":
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle "
+                            "'torch.iinfo'")
+        self.bits = 8 * type.itemsize
+        self.min = -(2 ** (self.bits - 1)) if type.is_signed else 0
+        self.max = 2 ** (self.bits - 1) - 1 if type.is_signed else 2**self.bits - 1
+        self.dtype = type.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """Whether PyTorch's type promotion lets ``from_`` be cast to ``to`` (never to a lower
+    kind: float to int, int to bool)."""
+    return _KIND_RANK[from_.kind] <= _KIND_RANK[to.kind]

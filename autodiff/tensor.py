@@ -97,12 +97,6 @@ class Tensor:
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            prefix = "torch.cuda." if self._be.type == "cuda" else "torch."
-            return prefix + self.dtype.word + "Tensor"
-        return self.to(dtype)
-
     def __len__(self) -> int:
         shape = self._data.shape
         if not shape:
@@ -277,7 +271,7 @@ class Tensor:
             suffixes.append(f"device='{self.device}'")
         numel = math.prod(shape)
         if numel == 0:
-            if dt is not dtypes.float32:
+            if dt is not dtypes.get_default_dtype():
                 suffixes.append(f"dtype={dt!r}")
         elif dt not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
             suffixes.append(f"dtype={dt!r}")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodiff import dtypes
 from autodiff.autograd.api import tensor_backward
 from autodiff.autograd.hooks import register_post_accumulate_grad_hook, register_tensor_hook, retain_grad
+from autodiff.legacy import construct, convert_type, new
 from autodiff.ops import OP_MODULES
 from autodiff.ops._prep import UNCHECKED, checked
-from autodiff.ops.creation import tensor
 from autodiff.ops.shape import permute, transpose
-from autodiff.tensor import Tensor, _make
+from autodiff.tensor import Tensor
 
 # The op methods and operators: every ops file's METHODS table, merged.
 METHODS: dict[str, Any] = {}
@@ -25,9 +24,9 @@ for _module in OP_MODULES:
 
 
 def _new(cls: type, *args: Any, **kwargs: Any) -> Tensor:
-    """``autodiff.Tensor([1., 2.])`` as in PyTorch: a tensor of the default float dtype."""
-    src = tensor(args[0] if len(args) == 1 else list(args), dtype=dtypes.get_default_dtype(), **kwargs)
-    return _make(src._data, src._be, cls=cls)
+    """``autodiff.Tensor(...)``, PyTorch's legacy constructor: ``Tensor(2, 3)`` is uninitialised,
+    ``Tensor([1, 2])`` holds data of the default float dtype (see autodiff/legacy.py)."""
+    return construct(cls, None, args, kwargs)
 
 
 def _retain_grad(self: Tensor) -> None:
@@ -53,6 +52,8 @@ OTHER_METHODS: dict[str, Any] = {
     "retain_grad": _retain_grad,
     "register_hook": _register_hook,
     "register_post_accumulate_grad_hook": _register_post_accumulate_grad_hook,
+    "type": convert_type,
+    "new": new,
     "T": property(lambda self: permute(self, tuple(reversed(range(self.ndim))))),
     "mT": property(lambda self: transpose(self, -2, -1)),
 }

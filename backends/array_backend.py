@@ -74,21 +74,58 @@ class ArrayBackend:
     def arange(self, start: Any, end: Any, step: Any, dtype: str) -> Any:
         return self.xp.arange(start, end, step, dtype=self.dtypes[dtype])
 
+    # ---- random numbers ---------------------------------------------------------
+    # Each draw takes the generator to use (``rng``: one of ``new_rng``'s, for a user's
+    # ``autodiff.Generator``) or, by default, this device's own ``self.rng``.
+    def new_rng(self, seed: int) -> Any:
+        """A new random generator on this device, seeded with ``seed``."""
+        return self.xp.random.default_rng(seed)
+
     def seed(self, seed: int) -> None:
         self.rng = self.xp.random.default_rng(seed)
 
-    def random_normal(self, shape: tuple[int, ...], dtype: str) -> Any:
-        return self.rng.standard_normal(shape, dtype=self._float_for_rng(dtype)).astype(
+    def rng_state(self, rng: Any) -> bytes:
+        """The state of ``rng`` as bytes (``rng_from_state`` makes a generator from them)."""
+        raise NotImplementedError(f"the random generator of {self.name} cannot save its state")
+
+    def rng_from_state(self, state: bytes) -> Any:
+        raise NotImplementedError(f"the random generator of {self.name} cannot restore a state")
+
+    def random_normal(self, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
+        if rng is None:
+            rng = self.rng
+        return rng.standard_normal(shape, dtype=self._float_for_rng(dtype)).astype(
             self.dtypes[dtype], copy=False
         )
 
-    def random_uniform(self, shape: tuple[int, ...], dtype: str) -> Any:
-        return self.rng.random(shape, dtype=self._float_for_rng(dtype)).astype(
+    def random_uniform(self, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
+        if rng is None:
+            rng = self.rng
+        return rng.random(shape, dtype=self._float_for_rng(dtype)).astype(
             self.dtypes[dtype], copy=False
         )
 
-    def random_integers(self, low: int, high: int, shape: tuple[int, ...], dtype: str) -> Any:
-        return self.rng.integers(low, high, shape).astype(self.dtypes[dtype], copy=False)
+    def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
+        """Integers in [low, high) (``low``/``high`` numbers or arrays broadcast to ``shape``)."""
+        if rng is None:
+            rng = self.rng
+        return rng.integers(low, high, shape).astype(self.dtypes[dtype], copy=False)
+
+    def random_poisson(self, lam: Any, dtype: str, rng: Any = None) -> Any:
+        """One Poisson sample per element of the rate array ``lam``."""
+        if rng is None:
+            rng = self.rng
+        return rng.poisson(lam).astype(self.dtypes[dtype], copy=False)
+
+    def random_permutation(self, n: int, rng: Any = None) -> Any:
+        """A random permutation of ``range(n)`` (int64), from one uniform draw per element."""
+        if rng is None:
+            rng = self.rng
+        return self.xp.argsort(rng.random(n), kind="stable").astype(self.dtypes["int64"])
+
+    def argsort(self, a: Any, axis: int = -1) -> Any:
+        """Stable ascending argsort along ``axis`` (int64)."""
+        return self.xp.argsort(a, axis=axis, kind="stable").astype(self.dtypes["int64"], copy=False)
 
     @staticmethod
     def _float_for_rng(dtype: str) -> str:
@@ -280,6 +317,14 @@ class ArrayBackend:
 
     def is_contiguous(self, a: Any) -> bool:
         return a.flags.c_contiguous
+
+    def strides(self, a: Any) -> tuple[int, ...]:
+        """Strides in elements (the array module counts bytes)."""
+        return tuple(s // a.itemsize for s in a.strides)
+
+    def data_ptr(self, a: Any) -> int:
+        """The address of ``a``'s first element (CuPy: in device memory)."""
+        return a.data.ptr
 
     def overlaps(self, a: Any) -> bool:
         """Whether two elements of ``a`` share memory (an ``expand``-ed view): writing into

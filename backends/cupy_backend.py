@@ -49,7 +49,7 @@ SCATTER_ADD_DTYPES = frozenset(["int32", "int64", "uint32", "uint64", "float16",
 
 # ArrayBackend methods that launch no kernel (metadata, host copies from any device).
 NO_KERNEL = frozenset([
-    "name", "dtype_name", "name_of_dtype", "is_view", "is_contiguous", "overlaps", "to_host", "tolist",
+    "name", "dtype_name", "name_of_dtype", "is_view", "strides", "data_ptr", "rng_state", "is_contiguous", "overlaps", "to_host", "tolist",
     "item", "scalar_operand", "broadcast_shapes",
 ])
 

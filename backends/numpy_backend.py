@@ -9,6 +9,7 @@ tensor's data is always an ``ndarray``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -174,6 +175,22 @@ class NumpyBackend(ArrayBackend):
             np.putmask(a, index[0], value)
         else:
             a[index] = value
+
+    def data_ptr(self, a: Any) -> int:
+        return a.__array_interface__["data"][0]
+
+    def rng_state(self, rng: Any) -> bytes:
+        # The bit generator's state is a dict of numbers: JSON keeps it data, not code.
+        return json.dumps(rng.bit_generator.state).encode()
+
+    def rng_from_state(self, state: bytes) -> Any:
+        try:
+            saved = json.loads(bytes(state).decode())
+            rng = np.random.Generator(getattr(np.random, saved["bit_generator"])())
+            rng.bit_generator.state = saved
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a random generator state of {self.name}: {exc}") from None
+        return rng
 
     def to_host(self, a: Any) -> Any:
         return a

@@ -142,6 +142,11 @@ class ndarray:  # noqa: N801 - CuPy's name
         return self._a.strides
 
     @property
+    def data(self) -> Any:
+        """``cupy.cuda.MemoryPointer``: only its ``ptr`` (the address) here."""
+        return types.SimpleNamespace(ptr=self._a.__array_interface__["data"][0])
+
+    @property
     def flags(self) -> Any:
         return self._a.flags
 
@@ -562,6 +567,10 @@ def einsum(*operands: Any, **kwargs: Any) -> ndarray:
     return _kernel(lambda *xs: np.einsum(subscripts, *xs, **kwargs), *arrays)
 
 
+def argsort(a: Any, axis: int = -1, kind: Any = None) -> ndarray:
+    return _kernel(lambda x: np.argsort(x, axis=axis, kind="stable"), a)
+
+
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None) -> ndarray:
     return _kernel(lambda x, i: np.take(x, i, axis=axis), a, indices)
 
@@ -655,7 +664,11 @@ class Generator:
 
     def integers(self, low: Any, high: Any = None, size: Any = None, dtype: Any = np.int64,
                  endpoint: bool = False) -> ndarray:
-        return self._draw(lambda: self._rng.integers(low, high, size, dtype=dtype, endpoint=endpoint))
+        return self._draw(lambda: self._rng.integers(_operand(low), _operand(high), size, dtype=dtype,
+                                                     endpoint=endpoint))
+
+    def poisson(self, lam: Any = 1.0, size: Any = None) -> ndarray:
+        return self._draw(lambda: self._rng.poisson(_operand(lam), size))
 
 
 def default_rng(seed: Any = None) -> Generator:
@@ -858,7 +871,7 @@ _ARRAY_NAMES = [
     "ndarray", "dtype", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
     "full", "arange", "ascontiguousarray", "broadcast_to", "broadcast_shapes", "concatenate", "stack",
     "where", "copyto", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
-    "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "unique", "unravel_index",
+    "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "argsort", "unique", "unravel_index",
     "around", "round", "ufunc",
     "clip", "vectorize", "exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc", "ceil",
     "maximum", "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",

@@ -67,7 +67,8 @@ ATTRIBUTES: dict[str, str | None] = {  # the type an instance attribute holds
     "cupy.ndarray.base": NDARRAY,
 }
 # Parameters annotated ``Any`` in the backends' methods hold CuPy arrays, except these.
-PARAMETER_TYPES: dict[str, str | None] = {"dt": "cupy.dtype", "data": _NOT_CUPY, "value": _NOT_CUPY}
+PARAMETER_TYPES: dict[str, str | None] = {"dt": "cupy.dtype", "data": _NOT_CUPY, "value": _NOT_CUPY,
+                                          "rng": "cupy.random.Generator", "state": _NOT_CUPY}
 MODULE_NAMES = {"cupy": "cupy", "cupyx": "cupyx", "xp": "cupy"}  # names that are the modules themselves
 
 

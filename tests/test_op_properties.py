@@ -39,6 +39,16 @@ NOT_DIFFERENTIABLE = {
     "argmax", "argmin", "one_hot",
     # serialization, no tensor computation
     "save", "load",
+    # more creation, random numbers and generators, defaults (autodiff/ops/creation.py,
+    # sampling.py, triangular.py, autodiff/random.py, device.py): no input to differentiate,
+    # or a random draw whose gradient is zero
+    "linspace", "logspace", "eye", "randperm", "randint_like", "tril_indices", "triu_indices",
+    "normal", "bernoulli", "poisson", "multinomial", "seed", "initial_seed", "get_rng_state",
+    "set_rng_state", "get_default_device", "set_default_device",
+    # questions about tensors (autodiff/ops/queries.py, autodiff/legacy.py): no tensor result
+    "equal", "allclose", "isclose", "is_floating_point", "is_signed", "is_complex", "is_nonzero",
+    "is_same_size", "is_storage", "result_type", "get_device", "can_cast", "asarray", "scalar_tensor",
+    "set_default_tensor_type",
 }
 NOT_DIFFERENTIABLE_METHODS = {
     # comparisons and logic (bool results)
@@ -47,13 +57,22 @@ NOT_DIFFERENTIABLE_METHODS = {
     # rounded quotients (zero gradient)
     "__floordiv__", "__rfloordiv__", "__ifloordiv__", "floor_divide", "floor_divide_",
     # casts to integer/bool dtypes: no gradient flows through them
-    "int", "long", "bool",
+    "int", "long", "bool", "byte", "short", "char",
     # needs a GPU; its backward is ToCopyBackward0, checked through Tensor.to / Tensor.cpu
     "cuda",
     # device queries: an int, and the tensor itself
     "get_device", "pin_memory",
     # integer results (indices)
     "argmax", "argmin",
+    # creation and random fills (autodiff/ops/creation.py, sampling.py): no gradient to the
+    # old values or the arguments
+    "new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "bernoulli", "multinomial",
+    "uniform_", "normal_", "bernoulli_", "exponential_", "geometric_", "log_normal_", "cauchy_",
+    "random_",
+    # questions about tensors and metadata (autodiff/ops/queries.py, autodiff/legacy.py)
+    "isclose", "allclose", "equal", "is_signed", "is_complex", "is_nonzero", "is_same_size", "stride",
+    "data_ptr", "storage_offset", "dim_order", "is_contiguous", "ndimension", "itemsize", "nbytes",
+    "is_cpu", "is_pinned", "is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_mkldnn", "is_nested",
 }
 
 

@@ -14,10 +14,12 @@ from autodiff.autograd.grad_mode import (
 )
 from autodiff.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from autodiff.autograd.node import Node
+from autodiff.autograd.variable import Variable
 
 __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "Node",
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-    "inference_mode", "is_inference_mode_enabled", "functional", "graph", "profiler", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-    "gradcheck", "gradgradcheck", "GradcheckError",
+    "inference_mode", "is_inference_mode_enabled", "functional", "graph", "profiler",
+    "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+    "gradcheck", "gradgradcheck", "GradcheckError", "Variable",
 ]

@@ -4,8 +4,10 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
-``activation``, ``loss``, ``conv``, ``creation``, ``conversion`` (dtype and device) and
-``inplace`` (in-place ops, on tensors and on views). ``_prep`` holds the argument
+``activation``, ``loss``, ``conv``, ``creation``, ``conversion`` (dtype and device),
+``inplace`` (in-place ops, on tensors and on views), ``inplace_twins`` (``x.exp_()`` and
+the like, one table), ``sampling`` (random draws and fills), ``triangular`` (``tril``,
+``triu``) and ``queries`` (``isclose``, ``equal``, strides). ``_prep`` holds the argument
 preparation they share (scalars, devices, dtype promotion, dims). Each file ends with its
 public API, ``FUNCTIONS`` and ``METHODS``, which ``autodiff`` and ``Tensor`` are built from.
 """
@@ -20,14 +22,19 @@ from autodiff.ops import (
     creation,
     indexing,
     inplace,
+    inplace_twins,
     linalg,
     loss,
+    queries,
     reduction,
+    sampling,
     shape,
+    triangular,
     unary,
 )
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, arithmetic, indexing, shape,
     reduction, linalg, activation, loss, conv, inplace,
+    sampling, triangular, queries, inplace_twins,
 )

@@ -106,4 +106,5 @@ METHODS = {
     "float": _cast_method(dtypes.float32), "double": _cast_method(dtypes.float64),
     "half": _cast_method(dtypes.float16), "int": _cast_method(dtypes.int32),
     "long": _cast_method(dtypes.int64), "bool": _cast_method(dtypes.bool),
+    "byte": _cast_method(dtypes.uint8), "short": _cast_method(dtypes.int16), "char": _cast_method(dtypes.int8),
 }

@@ -551,6 +551,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("Tensor.__ipow__", _ipow),
     OpSpec("Tensor.remainder_", lambda m, a, b: a.clone().remainder_(b), ONTO, (REM_A, REM_B)),
     OpSpec("Tensor.__imod__", _imod, ONTO, (REM_A, REM_B)),
+    # ---- triangular (autodiff/ops/triangular.py) -----------------------------------------------
+    OpSpec("tril", lambda m, a: m.tril(a), st.tuples(shapes(min_dims=2))),
+    OpSpec("tril", lambda m, a: m.tril(a, -1), fixed((2, 3, 4)), variant="below"),
+    OpSpec("triu", lambda m, a: m.triu(a, 1), st.tuples(shapes(min_dims=2))),
+    OpSpec("Tensor.tril", lambda m, a: a.tril(1), fixed((3, 2))),
+    OpSpec("Tensor.triu", lambda m, a: a.triu(-1), fixed((3, 2))),
     # ---- conversion (autodiff/ops/conversion.py) -------------------------------------------------
     OpSpec("to", lambda m, a: a.to(m.float32), gradcheck=LOW_PRECISION),
     OpSpec("Tensor.float", lambda m, a: a.float(), gradcheck=LOW_PRECISION),
@@ -559,6 +565,84 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("Tensor.cpu", lambda m, a: a.cpu() * 2),
 )
 # fmt: on
+
+
+# ---- inplace twins (autodiff/ops/inplace_twins.py) -------------------------------------------
+# ``x.clone().op_()`` on the domain of the out-of-place op's first row. A new unary twin
+# ("asin_": "asin" in VALUE_TWINS) adds its name here; a twin with arguments adds a row below.
+UNARY_TWINS = (
+    "abs_", "absolute_", "neg_", "negative_", "exp_", "expm1_", "log_", "log1p_", "log2_", "sqrt_",
+    "rsqrt_", "reciprocal_", "sin_", "cos_", "tan_", "tanh_", "sigmoid_", "relu_", "erf_", "floor_",
+    "ceil_", "round_", "sign_",
+)
+_ALIASES = {"absolute": "abs", "negative": "neg"}
+# PyTorch's relu_ saves its (in-place) output, so its gradient has a (zero) second
+# derivative where ours has none: not compared with PyTorch (gradcheck still checks it).
+_NOT_VS_TORCH = {"relu_"}
+
+
+def _twin_row(name: str) -> OpSpec:
+    base = _ALIASES.get(name[:-1], name[:-1])
+    like = next(s for s in SPECS if s.op in (base, "Tensor." + base) and not s.variant)
+    return OpSpec("Tensor." + name, lambda m, a: getattr(a.clone(), name)(), fixed((2, 3)), like.domain,
+                  gradcheck=like.gradcheck, tol32=like.tol32, torch=name not in _NOT_VS_TORCH)
+
+
+# fmt: off
+SPECS = SPECS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
+    OpSpec("Tensor.multiply_", lambda m, a, b: a.clone().multiply_(b), ONTO),
+    OpSpec("Tensor.divide_", lambda m, a, b: a.clone().divide_(b), ONTO, (REAL, NONZERO)),
+    OpSpec("Tensor.true_divide_", lambda m, a, b: a.clone().true_divide_(b), fixed((2, 3), (3,)),
+           (REAL, NONZERO)),
+    OpSpec("Tensor.subtract_", lambda m, a, b: a.clone().subtract_(b), fixed((2, 3), (2, 1))),
+    OpSpec("Tensor.lerp_", lambda m, a, b: a.clone().lerp_(b, 0.3), ONTO),
+    OpSpec("Tensor.clamp_min_", lambda m, a: a.clone().clamp_min_(0.2), fixed((2, 3)),
+           Domain(avoid=(0.2,), unbounded=True)),
+    OpSpec("Tensor.clamp_max_", lambda m, a: a.clone().clamp_max_(0.2), fixed((2, 3)),
+           Domain(avoid=(0.2,), unbounded=True)),
+    OpSpec("Tensor.gt_", lambda m, a: a.clone().gt_(0.3) * a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    OpSpec("Tensor.eq_", lambda m, a: a.clone().eq_(a.detach()) + a, fixed((2, 3))),
+    OpSpec("Tensor.ne_", lambda m, a: a.clone().ne_(a.detach() + 1.0) + a, fixed((2, 3))),
+    OpSpec("Tensor.lt_", lambda m, a: a.clone().lt_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    OpSpec("Tensor.le_", lambda m, a: a.clone().le_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    OpSpec("Tensor.ge_", lambda m, a: a.clone().ge_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    # PyTorch records nothing for in-place logical ops (the gradient flows on as if they had
+    # not run); ours is zero, as for the comparisons: not compared with PyTorch.
+    OpSpec("Tensor.logical_and_", lambda m, a: a.clone().logical_and_(a > 0) + a, fixed((2, 3)),
+           Domain(avoid=(0.0,)), torch=False),
+    OpSpec("Tensor.logical_or_", lambda m, a: a.clone().logical_or_(a > 0) + a, fixed((2, 3)),
+           Domain(avoid=(0.0,)), torch=False),
+    OpSpec("Tensor.logical_not_", lambda m, a: a.clone().logical_not_() + a, fixed((2, 3)),
+           Domain(avoid=(0.0,)), torch=False),
+    OpSpec("Tensor.cumsum_", lambda m, a: a.clone().cumsum_(1), fixed((2, 3))),
+    OpSpec("Tensor.masked_fill_", lambda m, a, mask: a.clone().masked_fill_(_bool(m, a, mask), 0.5),
+           params=broadcast_mask),
+    OpSpec("Tensor.scatter_add_", lambda m, a, src, dim, index: a.clone().scatter_add_(dim, _idx(m, a, index), src),
+           scatter_shapes(), params=scatter_index),
+    OpSpec("Tensor.index_put_", lambda m, a, b: a.clone().index_put_((_idx(m, a, [0, 2]),), b),
+           fixed((3, 2), (2, 2))),
+    OpSpec("Tensor.index_put", lambda m, a, b: a.index_put((_idx(m, a, [2]),), b), fixed((3, 2), (2,))),
+    OpSpec("index_put", lambda m, a, b: m.index_put(a, (_idx(m, a, [1]),), b), fixed((3,), ())),
+    OpSpec("Tensor.tril_", lambda m, a: a.clone().tril_(), fixed((3, 3))),
+    OpSpec("Tensor.triu_", lambda m, a: a.clone().triu_(1), fixed((2, 3))),
+    OpSpec("Tensor.t_", lambda m, a: (a * 1).t_() * _const(m, a, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+           fixed((2, 3))),
+    OpSpec("Tensor.transpose_", lambda m, a: (a * 1).transpose_(0, 2), fixed((2, 1, 3))),
+    OpSpec("Tensor.swapaxes_", lambda m, a: (a * 1).swapaxes_(0, 1)[0], fixed((2, 3))),
+    OpSpec("Tensor.swapdims_", lambda m, a: (a * 1).swapdims_(1, 0)[1], fixed((2, 3))),
+    OpSpec("Tensor.unsqueeze_", lambda m, a: (a * 1).unsqueeze_(1) * _const(m, a, [[1.0], [2.0]]), fixed((2,))),
+    OpSpec("Tensor.squeeze_", lambda m, a: (a * 1).squeeze_() * _const(m, a, [1.0, 2.0]), fixed((2, 1))),
+    OpSpec("Tensor.exp_", lambda m, a: _exp_row_of_view(a), fixed((2, 3)), variant="view"),
+)
+# fmt: on
+
+
+def _exp_row_of_view(a: Any) -> Any:
+    """An in-place twin on a view: the base is rebased (CopySlices)."""
+    y = a * 1
+    y[1].exp_()
+    return y
+
 
 SPECS_BY_ID: dict[str, OpSpec] = {s.id: s for s in SPECS}
 GRAPH_SPECS: tuple[OpSpec, ...] = tuple(s for s in SPECS if s.graph is not None)
