@@ -67,7 +67,8 @@ def _op_name(name: str) -> str:
 def attach() -> None:
     for name, fn in METHODS.items():
         # Bad arguments raise PyTorch's exception classes (ops/_prep.py, ``checked``); the
-        # hottest operators check their own.
-        setattr(Tensor, name, fn if name in UNCHECKED else checked(_op_name(name), fn, method=True))
+        # hottest operators check their own; properties have no arguments to check.
+        plain = name in UNCHECKED or not callable(fn)
+        setattr(Tensor, name, fn if plain else checked(_op_name(name), fn, method=True))
     for name, fn in OTHER_METHODS.items():
         setattr(Tensor, name, fn)
