@@ -4,10 +4,11 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
-``activation``, ``loss``, ``conv``, ``creation``, ``conversion`` (dtype and device) and
-``inplace`` (in-place ops, on tensors and on views). ``_prep`` holds the argument
-preparation they share (scalars, devices, dtype promotion, dims). Each file ends with its
-public API, ``FUNCTIONS`` and ``METHODS``, which ``autodiff`` and ``Tensor`` are built from.
+``special`` (gamma, erf and Bessel functions), ``activation``, ``loss``, ``conv``,
+``creation``, ``conversion`` (dtype and device) and ``inplace`` (in-place ops, on
+tensors and on views). ``_prep`` holds the argument preparation they share (scalars,
+devices, dtype promotion, dims). Each file ends with its public API, ``FUNCTIONS`` and
+``METHODS``, which ``autodiff`` and ``Tensor`` are built from.
 """
 
 from autodiff.ops import (
@@ -24,10 +25,11 @@ from autodiff.ops import (
     loss,
     reduction,
     shape,
+    special,
     unary,
 )
 
 OP_MODULES = (
-    creation, conversion, broadcasting, comparison, unary, arithmetic, indexing, shape,
+    creation, conversion, broadcasting, comparison, unary, special, arithmetic, indexing, shape,
     reduction, linalg, activation, loss, conv, inplace,
 )
