@@ -530,8 +530,9 @@ class ArrayBackend:
         return self._special("erfinv", a)
 
     def lgamma(self, a: Any) -> Any:
-        """``log |Gamma(a)|`` (SciPy's and CuPy's ``gammaln``)."""
-        return self._special("gammaln", a)
+        """``log |Gamma(a)|`` (SciPy's and CuPy's ``gammaln``; +inf at -inf, as PyTorch's)."""
+        out = self._special("gammaln", a)
+        return self._wrap(self.xp.where(self.xp.isinf(a), self.xp.abs(a), out))
 
     def digamma(self, a: Any) -> Any:
         return self._special("digamma", a)

@@ -545,13 +545,13 @@ class CopysignBackward0(Node):
 
     def backward(self, g: Tensor) -> Any:
         a, y = self.unpack()
-        ea, eb = edges_of(self)
         zero = a == 0
-        ga = sum_to(g * where(zero, 0.0, y / where(zero, 1.0, a)), self.a_shape) if ea is not None else None
-        if self.b_shape is None:  # a Python number: CopysignBackward1
+        ga = g * where(zero, 0.0, y / where(zero, 1.0, a))
+        if self.b_shape is None:  # a Python number: CopysignBackward1, one input
             return ga
+        ea, eb = edges_of(self)
         gb = sum_to(g * 0, self.b_shape) if eb is not None else None
-        return ga, gb
+        return (sum_to(ga, self.a_shape) if ea is not None else None), gb
 
 
 class CopysignBackward1(CopysignBackward0):
@@ -597,7 +597,9 @@ class FmodBackward1(Node):
         ga = sum_to(g, self.a_shape) if ea is not None else None
         gb = None
         if eb is not None:
-            gb = sum_to(-g * div(a, b, rounding_mode=self.rounding), self.b_shape)
+            # (a / b).trunc() is recorded (with a zero gradient), as PyTorch records it.
+            q = a / b
+            gb = sum_to(-g * getattr(q, self.rounding)(), self.b_shape)
         return ga, gb
 
 
@@ -644,8 +646,11 @@ def remainder(input: Any, other: Any) -> Tensor:
 
 
 def _rremainder(input: Tensor, other: Any) -> Tensor:
-    """``number % tensor``."""
-    return remainder(_scalar_tensor(other, input), input)
+    """``number % tensor``: PyTorch has no derivative for it (backward raises)."""
+    a, s = promote(input, other, "remainder")
+    be = a._be
+    data = be.remainder(s, a._data)
+    return record(_make(be.as_array(data), be), NotImplementedBackward, (a,), op="remainder")
 
 
 class NotImplementedBackward(Node):

@@ -165,11 +165,15 @@ def bitwise_right_shift(input: Any, other: Any) -> Tensor:
 
 def gcd(input: Tensor, other: Tensor) -> Tensor:
     """Greatest common divisor (non-negative) of two integer tensors."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"gcd(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
     return _integer_op(input, other, "gcd", "gcd")
 
 
 def lcm(input: Tensor, other: Tensor) -> Tensor:
     """Least common multiple (non-negative) of two integer tensors."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"lcm(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
     return _integer_op(input, other, "lcm", "lcm")
 
 

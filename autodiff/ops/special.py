@@ -77,28 +77,33 @@ class I0Backward0(Node):
 
 
 class SpecialI1Backward0(Node):
-    """d i1(x) = i0(x) - i1(x) / x, whose limit at 0 is 1/2."""
+    """d i1(x) = i0(x) - i1(x) / x; its series 1/2 + 3x^2/16 + 5x^4/384 near 0 (where the
+    quotient underflows)."""
 
     __slots__ = ()
     saved_outputs = (1,)  # (x, i1(x))
 
     def backward(self, g: Tensor) -> Tensor:
         x, y = self.unpack()
-        zero = x == 0
-        return g * where(zero, 0.5, i0(x) - y / where(zero, 1.0, x))
+        small = x.abs() < 1e-3
+        safe = where(small, 1.0, x)
+        x2 = x * x
+        return g * where(small, 0.5 + x2 * (3 / 16 + x2 * (5 / 384)), i0(safe) - y / safe)
 
 
 class SincBackward0(Node):
-    """d sinc(x) = (cos(pi x) pi x - sin(pi x)) / (pi x^2), 0 at x == 0 (as in PyTorch)."""
+    """d sinc(x) = (cos(pi x) pi x - sin(pi x)) / (pi x^2); near 0, where that cancels
+    (and underflows), its series -pi^2 x / 3 + pi^4 x^3 / 30 (0 at x == 0, as in PyTorch)."""
 
     __slots__ = ()
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        zero = x == 0
-        safe = where(zero, 1.0, x)
+        small = x.abs() < 1e-3
+        safe = where(small, 1.0, x)
         px = safe * math.pi
-        return where(zero, 0.0, g * ((cos(px) * px - sin(px)) / (px * safe)))
+        series = x * (-math.pi ** 2 / 3 + x * x * (math.pi ** 4 / 30))
+        return g * where(small, series, (cos(px) * px - sin(px)) / (px * safe))
 
 
 def erfc(input: Tensor) -> Tensor:

@@ -81,10 +81,16 @@ class SignBackward0(Node):
 
 
 def sign(input: Tensor) -> Tensor:
-    """-1, 0 or 1 by sign; its gradient is zero."""
+    """-1, 0 or 1 by sign (0 for NaN, as in PyTorch); its gradient is zero."""
+    return record(_make(_sign(input), input._be), SignBackward0, (input,))
+
+
+def _sign(input: Tensor) -> Any:
     be = input._be
     data = be.sign(input._data)
-    return record(_make(data, be), SignBackward0, (input,))
+    if input.dtype.kind == "f":
+        data = be.where(be.isnan(input._data), 0, data)
+    return data
 
 
 def _float_unary(input: Tensor, fn: str, node_cls: type[Node]) -> Tensor:
@@ -446,10 +452,11 @@ class LogitBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        d = g / (x * (1 - x))
-        if self.eps is None:
-            return d
-        return where((x < self.eps) | (x > 1 - self.eps), 0.0, d)
+        if self.eps is None:  # nan outside [0, 1], as PyTorch gives
+            return where((x < 0) | (x > 1), math.nan, g / (x * (1 - x)))
+        clamped = (x < self.eps) | (x > 1 - self.eps)
+        x = where(clamped, 0.5, x)  # no inf/nan there, not even in double backward
+        return where(clamped, 0.0, g / (x * (1 - x)))
 
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
@@ -502,8 +509,7 @@ def frac(input: Tensor) -> Tensor:
 
 def sgn(input: Tensor) -> Tensor:
     """``sign`` for real tensors (``x / |x|`` for complex ones, which autodiff has not)."""
-    be = input._be
-    return record(_make(be.sign(input._data), be), SgnBackward0, (input,))
+    return record(_make(_sign(input), input._be), SgnBackward0, (input,))
 
 
 def square(input: Tensor) -> Tensor:
