@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import OPERANDS, float_operand, float_result, promote
+from autodiff.ops._prep import OPERANDS, as_tensor, cast, float_operand, float_result, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
-from autodiff.ops.unary import log, sigmoid
+from autodiff.ops.unary import exp2, log, sigmoid
 from autodiff.tensor import Tensor, _make
 
 # The hot ops -- add, sub, mul with a Python float or a tensor, and pow with a Python
@@ -366,6 +367,13 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     return _make(data, be)
 
 
+def square(input: Tensor) -> Tensor:
+    """``input ** 2`` (recorded as PyTorch records it, ``PowBackward0``)."""
+    if input.dtype.kind == "b":
+        input = promote(input, 1, "square")[0]  # bool squares to int64, as in PyTorch
+    return pow(input, 2)
+
+
 def rpow(input: Tensor, base: Any) -> Tensor:
     """``base ** input`` for a Python scalar ``base``."""
     if base.__class__ is Tensor or isinstance(base, Tensor):
@@ -625,8 +633,6 @@ def _modulo(input: Any, other: Any, op: str, scalar_cls: type, tensor_cls: type)
 
 def _scalar_tensor(value: Any, like: Tensor) -> Tensor:
     """A Python number on the left of a tensor op: a 0-d tensor on ``like``'s device."""
-    from autodiff.ops._prep import as_tensor
-
     return as_tensor(value, like)
 
 
@@ -729,9 +735,6 @@ def fmin(input: Tensor, other: Tensor) -> Tensor:
 
 def float_power(input: Any, exponent: Any) -> Tensor:
     """``input ** exponent`` computed in float64 (the result is float64)."""
-    from autodiff import dtypes
-    from autodiff.ops._prep import cast
-
     if isinstance(input, Tensor):
         input = cast(input, dtypes.float64)
     if isinstance(exponent, Tensor):
@@ -782,8 +785,6 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:
 
 def ldexp(input: Tensor, other: Tensor) -> Tensor:
     """``input * 2**other``."""
-    from autodiff.ops.unary import exp2
-
     return mul(float_result(input), exp2(other))
 
 
@@ -865,7 +866,7 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
     "add", "sub", "rsub", "mul", "div", "neg", "pow", "reciprocal", "maximum", "minimum", "logaddexp", "lerp",
-    "negative", "atan2", "arctan2", "hypot", "logaddexp2", "copysign", "fmod", "remainder", "floor_divide",
+    "negative", "square", "atan2", "arctan2", "hypot", "logaddexp2", "copysign", "fmod", "remainder", "floor_divide",
     "fmax", "fmin", "float_power", "heaviside", "nextafter", "ldexp", "addcmul", "addcdiv",
 )
 METHODS = {
@@ -885,7 +886,7 @@ METHODS = {
 # The in-place twins (``x.fmod_(y)`` ...) of this file's new ops, for the table of in-place
 # ops in autodiff/ops/inplace.py (``__imod__``/``__ifloordiv__`` are remainder_/floor_divide_).
 INPLACE_TWINS = (
-    "negative", "atan2", "arctan2", "hypot", "copysign", "fmod", "remainder", "floor_divide",
+    "negative", "square", "atan2", "arctan2", "hypot", "copysign", "fmod", "remainder", "floor_divide",
     "float_power", "heaviside", "nextafter", "ldexp", "addcmul", "addcdiv", "divide", "multiply",
     "subtract", "true_divide",
 )

@@ -512,15 +512,6 @@ def sgn(input: Tensor) -> Tensor:
     return record(_make(_sign(input), input._be), SgnBackward0, (input,))
 
 
-def square(input: Tensor) -> Tensor:
-    """``input ** 2`` (recorded as PyTorch records it, ``PowBackward0``)."""
-    from autodiff.ops.arithmetic import pow
-
-    if input.dtype.kind == "b":
-        input = promote(input, 1, "square")[0]  # bool squares to int64, as in PyTorch
-    return pow(input, 2)
-
-
 def positive(input: Tensor) -> Tensor:
     """The input itself (bool tensors are refused, as by PyTorch)."""
     if input.dtype.kind == "b":
@@ -610,8 +601,7 @@ FUNCTIONS = (
     "exp", "log", "sqrt", "abs", "sign", "sin", "cos", "tan", "tanh", "sigmoid", "rsqrt", "expm1",
     "log1p", "log2", "erf", "floor", "ceil", "round", "clamp", "clip",
     "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan",
-    "arcsinh", "arccosh", "arctanh", "exp2", "log10", "logit", "trunc", "fix", "frac", "sgn", "square",
-    "positive", "deg2rad", "rad2deg", "nan_to_num", "clamp_min", "clamp_max", "absolute",
+    "arcsinh", "arccosh", "arctanh", "exp2", "log10", "logit", "trunc", "fix", "frac", "sgn", "positive", "deg2rad", "rad2deg", "nan_to_num", "clamp_min", "clamp_max", "absolute",
 )
 METHODS = {name: globals()[name] for name in FUNCTIONS} | {"__abs__": abs, "__pos__": positive}
 
@@ -619,6 +609,5 @@ METHODS = {name: globals()[name] for name in FUNCTIONS} | {"__abs__": abs, "__po
 # ops in autodiff/ops/inplace.py: each is ``apply_inplace(x, lambda t: op(t, *args))``.
 INPLACE_TWINS = (
     "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan",
-    "arcsinh", "arccosh", "arctanh", "exp2", "log10", "logit", "trunc", "fix", "frac", "sgn", "square",
-    "deg2rad", "rad2deg", "nan_to_num", "clamp_min", "clamp_max", "absolute",
+    "arcsinh", "arccosh", "arctanh", "exp2", "log10", "logit", "trunc", "fix", "frac", "sgn", "deg2rad", "rad2deg", "nan_to_num", "clamp_min", "clamp_max", "absolute",
 )
