@@ -4,7 +4,8 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
-``special`` (gamma, erf and Bessel functions), ``activation``, ``loss``, ``conv``,
+``special`` (gamma, erf and Bessel functions), ``activation`` and
+``elementwise_activation`` (the ``torch.*`` ones), ``loss``, ``conv``,
 ``creation``, ``conversion`` (dtype and device) and ``inplace`` (in-place ops, on
 tensors and on views). ``_prep`` holds the argument preparation they share (scalars,
 devices, dtype promotion, dims). Each file ends with its public API, ``FUNCTIONS`` and
@@ -19,6 +20,7 @@ from autodiff.ops import (
     conv,
     conversion,
     creation,
+    elementwise_activation,
     indexing,
     inplace,
     linalg,
@@ -31,5 +33,5 @@ from autodiff.ops import (
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, special, arithmetic, indexing, shape,
-    reduction, linalg, activation, loss, conv, inplace,
+    reduction, linalg, activation, elementwise_activation, loss, conv, inplace,
 )

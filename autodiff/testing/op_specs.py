@@ -297,6 +297,14 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("sinc", lambda m, a: m.sinc(a), domain=KINK_AT_0, graph="unary"),
     OpSpec("xlogy", lambda m, a, b: m.xlogy(a, b), TWO, (REAL, POSITIVE)),
     OpSpec("xlogy", lambda m, a: m.xlogy(a, 2.5), variant="scalar"),
+    # ---- elementwise activations (autodiff/ops/elementwise_activation.py) -----------------------
+    OpSpec("threshold", lambda m, a: m.threshold(a, 0.1, 20.0), domain=Domain(avoid=(0.1,), unbounded=True)),
+    OpSpec("selu", lambda m, a: m.selu(a), domain=KINK_AT_0, graph="unary"),
+    OpSpec("celu", lambda m, a: m.celu(a, 0.5), domain=KINK_AT_0),
+    OpSpec("hardshrink", lambda m, a: a.hardshrink(0.3), domain=Domain(avoid=(-0.3, 0.3), unbounded=True)),
+    OpSpec("rrelu", lambda m, a: m.rrelu(a, 0.1, 0.3), domain=KINK_AT_0),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((2, 3, 2), (3,)), (KINK_AT_0, REAL)),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((4,), (1,)), (KINK_AT_0, REAL), variant="one-weight"),
     # ---- arithmetic (autodiff/ops/arithmetic.py) -------------------------------------------------
     OpSpec("add", lambda m, a, b: m.add(a, b), TWO, graph="binary"),
     OpSpec("add", lambda m, a, b: m.add(a, b, alpha=-1.5), TWO, variant="alpha"),
