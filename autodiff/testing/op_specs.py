@@ -368,7 +368,8 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("float_power", lambda m, a, b: m.float_power(a, b), TWO, (POSITIVE, Domain(avoid=(0.0,)))),
     OpSpec("float_power", lambda m, a: m.float_power(a, 2), variant="scalar"),
     OpSpec("nextafter", lambda m, a, b: m.nextafter(a, b), TWO, DISTINCT),
-    OpSpec("ldexp", lambda m, a: m.ldexp(a, _idx(m, a, -2))),
+    # (PyTorch's gradient is 0 for negative integer exponents: 2**-2 in integers.)
+    OpSpec("ldexp", lambda m, a: m.ldexp(a, _idx(m, a, 3))),
     OpSpec("addcmul", lambda m, a, b, c: m.addcmul(a, b, c), THREE),
     OpSpec("addcmul", lambda m, a, b, c: a.addcmul(b, c, value=-0.5), THREE, variant="value"),
     OpSpec("addcdiv", lambda m, a, b, c: m.addcdiv(a, b, c, value=2.0), THREE, (REAL, REAL, NONZERO)),
