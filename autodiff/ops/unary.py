@@ -515,8 +515,7 @@ def sgn(input: Tensor) -> Tensor:
 def positive(input: Tensor) -> Tensor:
     """The input itself (bool tensors are refused, as by PyTorch)."""
     if input.dtype.kind == "b":
-        raise RuntimeError(
-            "The `+` operator, on a bool tensor is not supported.")
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
     return input
 
 
@@ -577,18 +576,18 @@ class ClampMaxBackward0(ClampBackward1):
 
 def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
     """``clamp(input, min=min)``."""
-    return _clamp_one(input, min, None, ClampMinBackward0)
+    return _clamp_one(input, min, None, ClampMinBackward0, "clamp_min")
 
 
 def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
     """``clamp(input, max=max)``."""
-    return _clamp_one(input, None, max, ClampMaxBackward0)
+    return _clamp_one(input, None, max, ClampMaxBackward0, "clamp_max")
 
 
-def _clamp_one(input: Tensor, lo: Any, hi: Any, node_cls: type[Node]) -> Tensor:
+def _clamp_one(input: Tensor, lo: Any, hi: Any, node_cls: type[Node], op: str) -> Tensor:
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         return _clamp_tensor(input, lo, hi)
-    a, _ = promote(input, lo if hi is None else hi, node_cls.__name__[:8].lower())
+    a, _ = promote(input, lo if hi is None else hi, op)
     be = a._be
     data = be.clip(a._data, lo, hi)
     return record(_make(data, be), node_cls, (a,), saved=(a,), lo=lo, hi=hi)
