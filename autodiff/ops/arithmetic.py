@@ -14,7 +14,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import OPERANDS, as_tensor, cast, float_operand, float_result, promote
+from autodiff.ops._prep import OPERANDS, cast, float_operand, float_result, number_as_tensor, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import exp2, log, sigmoid
@@ -633,7 +633,7 @@ def _modulo(input: Any, other: Any, op: str, scalar_cls: type, tensor_cls: type)
 
 def _scalar_tensor(value: Any, like: Tensor) -> Tensor:
     """A Python number on the left of a tensor op: a 0-d tensor on ``like``'s device."""
-    return as_tensor(value, like)
+    return number_as_tensor(value, like)
 
 
 def _no_integer_zero(b: Tensor, op: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import as_tensor, device_mismatch, promote
+from autodiff.ops._prep import as_tensor, device_mismatch, number_as_tensor, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -228,9 +228,9 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, inve
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         raise TypeError("isin() received an invalid combination of arguments: at least one must be a Tensor")
     if not isinstance(elements, Tensor):
-        elements = as_tensor(elements, test_elements)
+        elements = number_as_tensor(elements, test_elements)
     if not isinstance(test_elements, Tensor):
-        test_elements = as_tensor(test_elements, elements)
+        test_elements = number_as_tensor(test_elements, elements)
     a, b = promote(elements, test_elements, "isin")
     return _make(a._be.isin(a._data, b._data, invert), a._be)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import as_tensor, float_result, promote
+from autodiff.ops._prep import float_result, number_as_tensor, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import _float_unary, cos, exp, sin
@@ -178,9 +178,9 @@ class XlogyBackward0(Node):
 def xlogy(input: Any, other: Any) -> Tensor:
     """``input * log(other)``, 0 where ``input == 0`` (unless ``other`` is NaN)."""
     if not isinstance(input, Tensor):
-        input = as_tensor(input, other)
+        input = number_as_tensor(input, other)
     if not isinstance(other, Tensor):
-        other = as_tensor(float(other), input)
+        other = number_as_tensor(float(other), float_result(input))
     a, b = promote(float_result(input), float_result(other), "xlogy")
     be = a._be
     x, y = a._data, b._data

@@ -277,3 +277,13 @@ def test_special_function_formulas_match_scipy():
     for mine, theirs, rtol in cases:
         # Relative to the scale of the values: digamma and lgamma have roots.
         np.testing.assert_allclose(mine, theirs, rtol=rtol, atol=rtol * 10, equal_nan=True)
+
+
+def test_python_floats_keep_double_precision_beside_float64():
+    """A number is not rounded to float32 on its way into a float64 op (as PyTorch's are not)."""
+    a, t = _pair([0.1, 0.3, 0.7])
+    _same(autodiff.isin(a, 0.1), torch.isin(t, 0.1))
+    _same(autodiff.xlogy(a, 0.1), torch.xlogy(t, 0.1), rtol=1e-15)
+    _same(autodiff.xlogy(0.1, a), torch.xlogy(0.1, t), rtol=1e-15)
+    _same(0.7 // a, 0.7 // t)
+    _same(autodiff.fmod(a, 0.1), torch.fmod(t, 0.1), rtol=1e-15)
