@@ -1,5 +1,5 @@
 """Special functions of one tensor: ``erfc``, ``erfinv``, ``lgamma``, ``digamma``,
-``polygamma``, ``i0`` (modified Bessel) and ``sinc``; and ``xlogy`` (``x * log(y)``, 0 where
+``polygamma``, ``mvlgamma``, ``i0`` (modified Bessel) and ``sinc``; and ``xlogy`` (``x * log(y)``, 0 where
 ``x == 0``).
 
 Their values come from the backend's special functions (``scipy.special`` when installed,
@@ -137,6 +137,35 @@ def polygamma(n: int, input: Tensor) -> Tensor:
     return record(_make(be.polygamma(n, a._data), be), PolygammaBackward0, (a,), saved=(a,), n=n)
 
 
+class MvlgammaBackward0(Node):
+    """d/dx = sum_i digamma(x - i / 2)."""
+
+    __slots__ = ("p",)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        total = digamma(x)
+        for i in range(1, self.p):
+            total = total + digamma(x - i / 2)
+        return g * total
+
+
+def mvlgamma(input: Tensor, p: int) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``:
+    ``p (p - 1) / 4 log(pi) + sum_{i < p} lgamma(x - i / 2)``."""
+    if not isinstance(p, int) or p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    a = float_result(input)
+    be = a._be
+    x = a._data
+    if not be.all(be.gt(x, (p - 1) / 2)):
+        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+    data = be.add(be.lgamma(x), p * (p - 1) / 4 * math.log(math.pi))
+    for i in range(1, p):
+        data = be.add(data, be.lgamma(be.sub(x, i / 2)))
+    return record(_make(be.as_array(data), be), MvlgammaBackward0, (a,), saved=(a,), p=p)
+
+
 def _polygamma_method(input: Tensor, n: int) -> Tensor:
     """``x.polygamma(n)``: the method takes the order second."""
     return polygamma(n, input)
@@ -192,8 +221,8 @@ def xlogy(input: Any, other: Any) -> Tensor:
 
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods in METHODS (autodiff/__init__.py and autodiff/tensor_methods.py read both).
-FUNCTIONS = ("erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0", "sinc", "xlogy")
+FUNCTIONS = ("erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "xlogy")
 METHODS = {name: globals()[name] for name in FUNCTIONS} | {"polygamma": _polygamma_method}
 
 # The in-place twins (``x.erfc_()`` ...), for the table in autodiff/ops/inplace.py.
-INPLACE_TWINS = ("erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0", "sinc", "xlogy")
+INPLACE_TWINS = ("erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "xlogy")

@@ -292,6 +292,7 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("digamma", lambda m, a: m.digamma(a), domain=Domain(0.2, 4.0), torch=False),
     OpSpec("polygamma", lambda m, a: m.polygamma(1, a), domain=Domain(0.2, 4.0), torch=False),
     OpSpec("Tensor.polygamma", lambda m, a: a.polygamma(2), domain=Domain(0.5, 4.0), torch=False),
+    OpSpec("mvlgamma", lambda m, a: m.mvlgamma(a, 3), domain=Domain(1.2, 4.0)),
     OpSpec("i0", lambda m, a: m.i0(a), graph="unary"),
     # At 0 PyTorch's second derivative is nan (ours -pi^2 / 3): tests/ops/test_elementwise.py.
     OpSpec("sinc", lambda m, a: m.sinc(a), domain=KINK_AT_0, graph="unary"),
