@@ -198,12 +198,6 @@ class ArrayBackend:
     def trunc(self, a: Any) -> Any:
         return self.xp.trunc(a)
 
-    def floor_divide(self, a: Any, b: Any) -> Any:
-        return self.xp.floor_divide(a, b)
-
-    def remainder(self, a: Any, b: Any) -> Any:
-        return self.xp.remainder(a, b)
-
     def maximum(self, a: Any, b: Any) -> Any:
         return self.xp.maximum(a, b)
 
@@ -222,12 +216,6 @@ class ArrayBackend:
 
     def logical_not(self, a: Any) -> Any:
         return self.xp.logical_not(a)
-
-    def bitwise_and(self, a: Any, b: Any) -> Any:
-        return self.xp.bitwise_and(a, b)
-
-    def bitwise_or(self, a: Any, b: Any) -> Any:
-        return self.xp.bitwise_or(a, b)
 
     def logical_and(self, a: Any, b: Any) -> Any:
         return self.xp.logical_and(a, b)
@@ -464,3 +452,141 @@ class ArrayBackend:
                 out[:, :, i * dh : i * dh + sh * (oh - 1) + 1 : sh,
                     j * dw : j * dw + sw * (ow - 1) + 1 : sw] += cols[:, :, i, j]
         return out
+
+    # ---- more elementwise math: trigonometry, special functions, integer bits ----
+    # One line per NumPy/CuPy function of the same meaning; the special functions (gamma
+    # family, erfc, erfinv, Bessel) go through ``_special``, which each backend provides.
+    def arcsin(self, a: Any) -> Any:
+        return self._wrap(self.xp.arcsin(a))
+
+    def arccos(self, a: Any) -> Any:
+        return self._wrap(self.xp.arccos(a))
+
+    def arctan(self, a: Any) -> Any:
+        return self._wrap(self.xp.arctan(a))
+
+    def sinh(self, a: Any) -> Any:
+        return self._wrap(self.xp.sinh(a))
+
+    def cosh(self, a: Any) -> Any:
+        return self._wrap(self.xp.cosh(a))
+
+    def arcsinh(self, a: Any) -> Any:
+        return self._wrap(self.xp.arcsinh(a))
+
+    def arccosh(self, a: Any) -> Any:
+        return self._wrap(self.xp.arccosh(a))
+
+    def arctanh(self, a: Any) -> Any:
+        return self._wrap(self.xp.arctanh(a))
+
+    def arctan2(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.arctan2(a, b))
+
+    def hypot(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.hypot(a, b))
+
+    def exp2(self, a: Any) -> Any:
+        return self._wrap(self.xp.exp2(a))
+
+    def log10(self, a: Any) -> Any:
+        return self._wrap(self.xp.log10(a))
+
+    def sinc(self, a: Any) -> Any:
+        """``sin(pi x) / (pi x)``, 1 at 0 (the normalised sinc, as PyTorch's)."""
+        return self._wrap(self.xp.sinc(a))
+
+    def copysign(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.copysign(a, b))
+
+    def fmod(self, a: Any, b: Any) -> Any:
+        """Remainder with the sign of ``a`` (C's fmod)."""
+        return self._wrap(self.xp.fmod(a, b))
+
+    def remainder(self, a: Any, b: Any) -> Any:
+        """Remainder with the sign of ``b`` (Python's %)."""
+        return self._wrap(self.xp.remainder(a, b))
+
+    def floor_divide(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.floor_divide(a, b))
+
+    def fmax(self, a: Any, b: Any) -> Any:
+        """Maximum that ignores a NaN on one side."""
+        return self._wrap(self.xp.fmax(a, b))
+
+    def fmin(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.fmin(a, b))
+
+    def nextafter(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.nextafter(a, b))
+
+    def signbit(self, a: Any) -> Any:
+        return self._wrap(self.xp.signbit(a))
+
+    def isfinite(self, a: Any) -> Any:
+        return self._wrap(self.xp.isfinite(a))
+
+    def nan_to_num(self, a: Any, nan: float, posinf: float | None, neginf: float | None) -> Any:
+        """NaN, +inf and -inf replaced (infinities by the dtype's extremes when None)."""
+        return self._wrap(self.xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf))
+
+    def logical_xor(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.logical_xor(a, b))
+
+    def bitwise_and(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.bitwise_and(a, b))
+
+    def bitwise_or(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.bitwise_or(a, b))
+
+    def bitwise_xor(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.bitwise_xor(a, b))
+
+    def invert(self, a: Any) -> Any:
+        """Bitwise not (logical not for bool arrays)."""
+        return self._wrap(self.xp.invert(a))
+
+    def left_shift(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.left_shift(a, b))
+
+    def right_shift(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.right_shift(a, b))
+
+    def gcd(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.gcd(a, b))
+
+    def lcm(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.lcm(a, b))
+
+    def isin(self, a: Any, test: Any, invert: bool = False) -> Any:
+        return self._wrap(self.xp.isin(a, test, invert=invert))
+
+    def i0(self, a: Any) -> Any:
+        """The modified Bessel function of the first kind, order 0."""
+        return self._wrap(self.xp.i0(a).astype(a.dtype, copy=False))
+
+    def i1(self, a: Any) -> Any:
+        return self._special("i1", a)
+
+    def erfc(self, a: Any) -> Any:
+        return self._special("erfc", a)
+
+    def erfinv(self, a: Any) -> Any:
+        return self._special("erfinv", a)
+
+    def lgamma(self, a: Any) -> Any:
+        """``log |Gamma(a)|`` (SciPy's and CuPy's ``gammaln``; +inf at -inf, as PyTorch's)."""
+        out = self._special("gammaln", a)
+        return self._wrap(self.xp.where(self.xp.isinf(a), self.xp.abs(a), out))
+
+    def digamma(self, a: Any) -> Any:
+        return self._special("digamma", a)
+
+    def polygamma(self, n: int, a: Any) -> Any:
+        """The ``n``-th derivative of digamma."""
+        return self._special("polygamma", a, n)
+
+    def _special(self, name: str, a: Any, n: int | None = None) -> Any:
+        from backends.special_functions import special
+
+        return self._wrap(special(name, a, n))

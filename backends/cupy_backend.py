@@ -130,6 +130,13 @@ class CupyBackend(ArrayBackend):
         # CuPy's erf has no float16 kernel (it answers in float32): keep the input's dtype.
         return erf(a).astype(a.dtype, copy=False)
 
+    def _special(self, name: str, a: Any, n: int | None = None) -> Any:
+        from cupyx.scipy.special import digamma, erfc, erfinv, gammaln, i1, polygamma
+
+        fns = {"erfc": erfc, "erfinv": erfinv, "gammaln": gammaln, "digamma": digamma, "i1": i1}
+        out = polygamma(n, a) if name == "polygamma" else fns[name](a)
+        return out.astype(a.dtype, copy=False)  # (float16: as for erf)
+
 
 # The elementwise primitives: NumPy (and PyTorch) give their result the memory layout of
 # inputs that share one (a transposed input, a transposed result), CuPy always C order.
@@ -137,7 +144,11 @@ class CupyBackend(ArrayBackend):
 ELEMENTWISE = frozenset([
     "exp", "log", "sqrt", "abs", "sign", "floor", "trunc", "ceil", "round", "maximum", "minimum", "clip",
     "where", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos", "tan", "tanh",
-    "expm1", "log1p", "log2", "erf", "floor_divide", "remainder", "bitwise_and", "bitwise_or",
+    "expm1", "log1p", "log2", "erf",
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "arctan2", "hypot", "exp2",
+    "log10", "sinc", "copysign", "fmod", "remainder", "floor_divide", "fmax", "fmin", "nextafter", "signbit",
+    "isfinite", "nan_to_num", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift",
+    "right_shift", "gcd", "lcm", "isin", "i0", "i1", "erfc", "erfinv", "lgamma", "digamma", "polygamma",
 ])
 OPERATORS = ("add", "sub", "mul", "div", "pow", "neg", "eq", "ne", "lt", "le", "gt", "ge")
 

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 import backends
+from backends.special_functions import special
 
 IMPLICIT = (
     "Implicit conversion to a NumPy array is not allowed. Please use `.get()` to construct "
@@ -629,8 +630,24 @@ for _name in ["exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc",
               "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
               "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide",
               "true_divide", "negative", "power", "equal", "not_equal", "less", "less_equal",
-              "greater", "greater_equal", "floor_divide", "remainder", "bitwise_and", "bitwise_or"]:
+              "greater", "greater_equal", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
+              "arccosh", "arctanh", "arctan2", "hypot", "exp2", "log10", "copysign", "fmod",
+              "remainder", "floor_divide", "fmax", "fmin", "nextafter", "signbit", "isfinite",
+              "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "invert", "left_shift",
+              "right_shift", "gcd", "lcm"]:
     globals()[_name] = ufunc(getattr(np, _name), _name, getattr(np, _name).nin)
+# ufuncs in CuPy, functions in NumPy:
+i0 = ufunc(lambda x, casting="same_kind": np.i0(x), "i0")
+sinc = ufunc(lambda x, casting="same_kind": np.sinc(x), "sinc")
+
+
+def isin(element: Any, test_elements: Any, assume_unique: bool = False, invert: bool = False) -> ndarray:
+    return _kernel(lambda a, b: np.isin(a, b, assume_unique=assume_unique, invert=invert),
+                   element, test_elements)
+
+
+def nan_to_num(x: Any, copy: bool = True, nan: float = 0.0, posinf: Any = None, neginf: Any = None) -> ndarray:
+    return _kernel(lambda a: np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf), x)
 
 
 def clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None) -> ndarray:
@@ -860,6 +877,29 @@ def _erf(x: Any, casting: str = "same_kind") -> Any:
 erf = ufunc(_erf, "erf")
 
 
+def _special_kernel(name: str) -> Any:
+    """A ``cupyx.scipy.special`` ufunc, computed by backends/special_functions.py (CuPy's
+    float32 and float64 loops: float16 comes back float32)."""
+
+    def kernel(x: Any, casting: str = "same_kind") -> Any:
+        x = np.asarray(x)
+        wide = x.astype(np.float32 if x.dtype in (np.float16, np.float32) else np.float64)
+        return special(name, wide)
+
+    return ufunc(kernel, name)
+
+
+erfc, erfinv, gammaln, digamma, i1 = (_special_kernel(n) for n in ("erfc", "erfinv", "gammaln", "digamma", "i1"))
+
+
+def polygamma(n: Any, x: Any) -> ndarray:
+    """``cupyx.scipy.special.polygamma`` (a function of an integer order and an array)."""
+    def kernel(a: Any) -> Any:
+        return special("polygamma", a.astype(np.float32 if a.dtype in (np.float16, np.float32) else np.float64), n)
+
+    return _kernel(kernel, x)
+
+
 # ---- the modules ------------------------------------------------------------------------------
 def _module(name: str, **attrs: Any) -> types.ModuleType:
     mod = types.ModuleType(name, f"Simulated {name} (autodiff.testing.simulated_cuda)")
@@ -877,7 +917,10 @@ _ARRAY_NAMES = [
     "maximum", "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
     "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide", "true_divide",
     "negative", "power", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-    "floor_divide", "remainder", "bitwise_and", "bitwise_or",
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "arctan2", "hypot",
+    "exp2", "log10", "sinc", "copysign", "fmod", "remainder", "floor_divide", "fmax", "fmin", "nextafter",
+    "signbit", "isfinite", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "invert",
+    "left_shift", "right_shift", "gcd", "lcm", "i0", "isin", "nan_to_num",
 ]
 _runtime = _module("cupy.cuda.runtime", getDeviceCount=getDeviceCount, getDevice=getDevice,
                    setDevice=setDevice, getDeviceProperties=getDeviceProperties,
@@ -888,7 +931,8 @@ _cuda = _module("cupy.cuda", Device=Device, Stream=Stream, Event=Event, MemoryPo
 _random = _module("cupy.random", Generator=Generator, default_rng=default_rng)
 _cupy = _module("cupy", cuda=_cuda, random=_random, get_default_memory_pool=get_default_memory_pool,
                 __version__="14.2.0+simulated", **{n: globals()[n] for n in _ARRAY_NAMES})
-_special = _module("cupyx.scipy.special", erf=erf)
+_special = _module("cupyx.scipy.special", erf=erf, erfc=erfc, erfinv=erfinv, gammaln=gammaln, digamma=digamma,
+                   polygamma=polygamma, i1=i1)
 _scipy = _module("cupyx.scipy", special=_special)
 _cupyx = _module("cupyx", scatter_add=scatter_add, scipy=_scipy)
 Stream.null = Stream(null=True)

@@ -29,8 +29,13 @@ NOT_DIFFERENTIABLE = {
     "zeros_like", "manual_seed",
     # comparisons and logic: bool results, never part of a graph
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "isnan",
-    # rounded quotients: zero gradient, never part of a graph
-    "floor_divide",
+    "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_xor", "isfinite", "isinf",
+    "isposinf", "isneginf", "isreal", "signbit", "isin",
+    # integer and bit ops (bool and integer tensors only)
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+    "bitwise_right_shift", "gcd", "lcm",
+    # no derivative in PyTorch either (backward through them raises)
+    "floor_divide", "heaviside",
     # utilities: no tensor result
     "is_tensor", "numel", "is_grad_enabled", "is_inference_mode_enabled", "get_default_dtype",
     "set_default_dtype",
@@ -54,8 +59,13 @@ NOT_DIFFERENTIABLE_METHODS = {
     # comparisons and logic (bool results)
     "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "eq", "ne", "lt", "le", "gt",
     "ge", "__and__", "__or__", "__invert__", "logical_and", "logical_or", "logical_not", "isnan",
-    # rounded quotients (zero gradient)
-    "__floordiv__", "__rfloordiv__", "__ifloordiv__", "floor_divide", "floor_divide_",
+    "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_xor", "isfinite", "isinf",
+    "isposinf", "isneginf", "isreal", "signbit",
+    # integer and bit ops, and those without a derivative in PyTorch
+    "__xor__", "__rand__", "__ror__", "__rxor__", "__lshift__", "__rshift__", "__rlshift__", "__rrshift__",
+    "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+    "gcd", "lcm", "floor_divide", "__floordiv__", "__rfloordiv__", "heaviside", "__rmod__",
+    "__ifloordiv__", "floor_divide_",
     # casts to integer/bool dtypes: no gradient flows through them
     "int", "long", "bool", "byte", "short", "char",
     # needs a GPU; its backward is ToCopyBackward0, checked through Tensor.to / Tensor.cpu

@@ -98,7 +98,7 @@ GRAPH_DIFFERS = {
     # autodiff's backward is a constant mask, scatter or sum; PyTorch records its backward op
     "relu", "nn.functional.leaky_relu", "nn.functional.nll_loss", "nn.functional.nll_loss-weight",
     "nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d",
-    "nn.functional.avg_pool2d-divisor",
+    "nn.functional.avg_pool2d-divisor", "threshold", "hardshrink", "rrelu",
 }
 GRAPH_SPECS = [s for s in TORCH_SPECS if s.id not in GRAPH_DIFFERS]
 

@@ -4,12 +4,14 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
-``activation``, ``loss``, ``conv``, ``creation``, ``conversion`` (dtype and device),
-``inplace`` (in-place ops, on tensors and on views), ``inplace_twins`` (``x.exp_()`` and
-the like, one table), ``sampling`` (random draws and fills), ``triangular`` (``tril``,
-``triu``) and ``queries`` (``isclose``, ``equal``, strides). ``_prep`` holds the argument
-preparation they share (scalars, devices, dtype promotion, dims). Each file ends with its
-public API, ``FUNCTIONS`` and ``METHODS``, which ``autodiff`` and ``Tensor`` are built from.
+``special`` (gamma, erf and Bessel functions), ``activation`` and
+``elementwise_activation`` (the ``torch.*`` ones), ``loss``, ``conv``, ``creation``,
+``conversion`` (dtype and device), ``inplace`` (in-place ops, on tensors and on views),
+``inplace_twins`` (``x.exp_()`` and the like, one table), ``sampling`` (random draws and
+fills), ``triangular`` (``tril``, ``triu``) and ``queries`` (``isclose``, ``equal``,
+strides). ``_prep`` holds the argument preparation they share (scalars, devices, dtype
+promotion, dims). Each file ends with its public API, ``FUNCTIONS`` and ``METHODS``, which
+``autodiff`` and ``Tensor`` are built from.
 """
 
 from autodiff.ops import (
@@ -20,6 +22,7 @@ from autodiff.ops import (
     conv,
     conversion,
     creation,
+    elementwise_activation,
     indexing,
     inplace,
     inplace_twins,
@@ -29,12 +32,13 @@ from autodiff.ops import (
     reduction,
     sampling,
     shape,
+    special,
     triangular,
     unary,
 )
 
 OP_MODULES = (
-    creation, conversion, broadcasting, comparison, unary, arithmetic, indexing, shape,
-    reduction, linalg, activation, loss, conv, inplace,
+    creation, conversion, broadcasting, comparison, unary, special, arithmetic, indexing, shape,
+    reduction, linalg, activation, elementwise_activation, loss, conv, inplace,
     sampling, triangular, queries, inplace_twins,
 )

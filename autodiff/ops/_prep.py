@@ -28,6 +28,15 @@ def as_tensor(value: Any, like: Tensor) -> Tensor:
     return tensor(value, device=like.device)
 
 
+def number_as_tensor(value: Any, like: Tensor) -> Tensor:
+    """A Python number (or tensor) as a tensor on ``like``'s device; a float beside a float
+    tensor takes that tensor's dtype, so that ``0.1`` is not first rounded to float32 (the
+    default dtype) when ``like`` is float64."""
+    if isinstance(value, float) and like.dtype.kind == "f":
+        return tensor(value, dtype=like.dtype, device=like.device)
+    return as_tensor(value, like)
+
+
 def check_same_device(tensors: Any, op: str) -> None:
     first = None
     for t in tensors:

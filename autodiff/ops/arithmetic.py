@@ -10,13 +10,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import OPERANDS, as_tensor, broadcast_error, float_operand, float_result, promote
+from autodiff.ops._prep import (
+    OPERANDS,
+    broadcast_error,
+    cast,
+    float_operand,
+    float_result,
+    number_as_tensor,
+    promote,
+)
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
-from autodiff.ops.unary import log, sigmoid
+from autodiff.ops.unary import exp2, log, sigmoid
 from autodiff.tensor import Tensor, _make
 
 # The hot ops -- add, sub, mul with a Python float or a tensor, and pow with a Python
@@ -313,79 +322,6 @@ def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
     return _make(be.astype(q, a.dtype.name), be)
 
 
-# ---- floor_divide / remainder (``//`` and ``%``) ----------------------------------------------
-def _rounding_operands(input: Any, other: Any, op: str) -> tuple[Tensor, Any, Any]:
-    """``input`` and ``other`` promoted, with the backend operand of ``other``; integer
-    division by zero is PyTorch's RuntimeError (NumPy would answer 0)."""
-    a, b = promote(input, other, op)
-    be = a._be
-    operand = b._data if isinstance(b, Tensor) else b
-    if a.dtype.kind in "iub" and (bool(be.any(be.eq(operand, 0))) if isinstance(b, Tensor) else b == 0):
-        raise RuntimeError("ZeroDivisionError")
-    return a, b, operand
-
-
-def floor_divide(input: Tensor, other: Any) -> Tensor:
-    """``input // other``: the quotient rounded toward -inf (its gradient is zero, so the
-    result is not part of the graph)."""
-    a, _, operand = _rounding_operands(input, other, "floor_divide")
-    be = a._be
-    return _make(be.floor_divide(a._data, operand), be)
-
-
-def rfloordiv(input: Tensor, other: Any) -> Tensor:
-    """``other // input`` for a Python number ``other``."""
-    return floor_divide(_number_tensor(other, input), input)
-
-
-class RemainderBackward0(Node):
-    """``tensor % number``: the gradient passes through."""
-
-    __slots__ = ()
-
-    def backward(self, g: Tensor) -> Tensor:
-        return g
-
-
-class RemainderBackward1(Node):
-    """``a % b = a - floor(a / b) * b`` for two tensors."""
-
-    __slots__ = ("a_shape", "b_shape")
-
-    def backward(self, g: Tensor) -> tuple:
-        a, b = self.unpack()
-        ea, eb = edges_of(self)
-        ga = sum_to(g, self.a_shape) if ea is not None else None
-        # (floor of a recorded quotient: its derivative is 0, but, as in PyTorch, it is in the graph)
-        gb = sum_to(-g * div(a, b).floor(), self.b_shape) if eb is not None else None
-        return ga, gb
-
-
-def remainder(input: Any, other: Any) -> Tensor:
-    """``input % other``, with the sign of ``other`` (Python's ``%``, PyTorch's ``remainder``)."""
-    if not isinstance(input, Tensor):
-        return remainder(_number_tensor(input, other), other)
-    a, b, operand = _rounding_operands(input, other, "remainder")
-    be = a._be
-    out = _make(be.remainder(a._data, operand), be)
-    if isinstance(b, Tensor):
-        return record(out, RemainderBackward1, (a, b), saved=(a, b), a_shape=a._data.shape,
-                      b_shape=b._data.shape)
-    return record(out, RemainderBackward0, (a,))
-
-
-def rmod(input: Tensor, other: Any) -> Tensor:
-    """``other % input`` for a Python number ``other``."""
-    return remainder(_number_tensor(other, input), input)
-
-
-def _number_tensor(value: Any, like: Tensor) -> Tensor:
-    """A Python number as a 0-d tensor on ``like``'s device (0-d: it does not widen ``like``)."""
-    if not isinstance(value, (int, float)):
-        raise TypeError(f"unsupported operand type: {type(value).__name__}")
-    return as_tensor(value, like)
-
-
 # ---- neg / pow --------------------------------------------------------------------
 class NegBackward0(Node):
     __slots__ = ()
@@ -476,6 +412,13 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     return _make(data, be)
 
 
+def square(input: Tensor) -> Tensor:
+    """``input ** 2`` (recorded as PyTorch records it, ``PowBackward0``)."""
+    if input.dtype.kind == "b":
+        input = promote(input, 1, "square")[0]  # bool squares to int64, as in PyTorch
+    return pow(input, 2)
+
+
 def rpow(input: Tensor, base: Any) -> Tensor:
     """``base ** input`` for a Python scalar ``base``."""
     if base.__class__ is Tensor or isinstance(base, Tensor):
@@ -559,6 +502,9 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
                   a_shape=x.shape, b_shape=y.shape)
 
 
+negative = neg
+
+
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
     if end.dtype is not input.dtype:  # (PyTorch does not promote here)
@@ -569,12 +515,409 @@ def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     return input + weight * (end - input)
 
 
+# ---- more binary math: angles, remainders, NaN-ignoring extremes ---------------------------
+def _tensor_other(other: Any, op: str) -> None:
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(other).__name__}")
+
+
+def _two_floats(input: Tensor, other: Any, op: str) -> tuple[Tensor, Tensor]:
+    """Two tensors (``other`` must be one) of one float dtype."""
+    _tensor_other(other, op)
+    return promote(float_result(input), float_result(other), op)
+
+
+class Atan2Backward0(Node):
+    __slots__ = ("a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        r2 = a * a + b * b
+        ga = sum_to(g * b / r2, self.a_shape) if ea is not None else None
+        gb = sum_to(-g * a / r2, self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    """The angle of the point ``(other, input)``, in ``[-pi, pi]``."""
+    a, b = _two_floats(input, other, "atan2")
+    be = a._be
+    return record(_make(be.arctan2(a._data, b._data), be), Atan2Backward0, (a, b), saved=(a, b),
+                  a_shape=a._data.shape, b_shape=b._data.shape)
+
+
+arctan2 = atan2
+
+
+class HypotBackward0(Node):
+    __slots__ = ("a_shape", "b_shape")
+    saved_outputs = (2,)  # (a, b, hypot(a, b))
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b, y = self.unpack()
+        ea, eb = edges_of(self)
+        ga = sum_to(g * a / y, self.a_shape) if ea is not None else None
+        gb = sum_to(g * b / y, self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def hypot(input: Tensor, other: Tensor) -> Tensor:
+    """``sqrt(input**2 + other**2)`` without overflow."""
+    a, b = _two_floats(input, other, "hypot")
+    be = a._be
+    return record(_make(be.hypot(a._data, b._data), be), HypotBackward0, (a, b), saved=(a, b),
+                  save_output=True, a_shape=a._data.shape, b_shape=b._data.shape)
+
+
+class Logaddexp2Backward0(Node):
+    """d/da log2(2^a + 2^b) = sigmoid((a - b) ln 2)."""
+
+    __slots__ = ("a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        ga = sum_to(g * sigmoid((a - b) * math.log(2.0)), self.a_shape) if ea is not None else None
+        gb = sum_to(g * sigmoid((b - a) * math.log(2.0)), self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def logaddexp2(input: Tensor, other: Tensor) -> Tensor:
+    """``log2(2**input + 2**other)``, without overflow."""
+    a, b = _two_floats(input, other, "logaddexp2")
+    be = a._be
+    x, y = a._data, b._data
+    same = be.eq(x, y)  # equal infinities differ by 0 (inf - inf would be nan)
+    gap = be.abs(be.sub(be.where(same, 0.0, x), be.where(same, 0.0, y)))
+    data = be.add(be.maximum(x, y), be.div(be.log1p(be.exp2(be.neg(gap))), math.log(2.0)))
+    return record(_make(data, be), Logaddexp2Backward0, (a, b), saved=(a, b),
+                  a_shape=x.shape, b_shape=y.shape)
+
+
+class CopysignBackward0(Node):
+    """d/da copysign(a, b) = copysign(a, b) / a (0 where a == 0); b gets zeros."""
+
+    __slots__ = ("a_shape", "b_shape")
+    saved_outputs = (1,)  # (a, copysign(a, b))
+
+    def backward(self, g: Tensor) -> Any:
+        a, y = self.unpack()
+        zero = a == 0
+        ga = g * where(zero, 0.0, y / where(zero, 1.0, a))
+        if self.b_shape is None:  # a Python number: CopysignBackward1, one input
+            return ga
+        ea, eb = edges_of(self)
+        gb = sum_to(g * 0, self.b_shape) if eb is not None else None
+        return (sum_to(ga, self.a_shape) if ea is not None else None), gb
+
+
+class CopysignBackward1(CopysignBackward0):
+    __slots__ = ()
+
+
+def copysign(input: Tensor, other: Any) -> Tensor:
+    """``|input|`` with the sign of ``other`` (a tensor or a number; -0.0 counts as negative)."""
+    a = float_result(input)
+    if isinstance(other, Tensor):
+        a, b = promote(a, float_result(other), "copysign")
+        be = a._be
+        return record(_make(be.copysign(a._data, b._data), be), CopysignBackward0, (a, b), saved=(a,),
+                      save_output=True, a_shape=a._data.shape, b_shape=b._data.shape)
+    a, s = promote(a, float(other), "copysign")
+    be = a._be
+    return record(_make(be.copysign(a._data, s), be), CopysignBackward1, (a,), saved=(a,),
+                  save_output=True, a_shape=a._data.shape, b_shape=None)
+
+
+class FmodBackward0(Node):
+    """``fmod`` / ``remainder`` by a number: the gradient passes through."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g
+
+
+class RemainderBackward0(FmodBackward0):
+    __slots__ = ()
+
+
+class FmodBackward1(Node):
+    """d/db (a - b * trunc(a / b)) = -trunc(a / b) (floor for ``remainder``)."""
+
+    __slots__ = ("a_shape", "b_shape")
+    rounding = "trunc"
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        ga = sum_to(g, self.a_shape) if ea is not None else None
+        gb = None
+        if eb is not None:
+            # (a / b).trunc() is recorded (with a zero gradient), as PyTorch records it.
+            q = a / b
+            gb = sum_to(-g * getattr(q, self.rounding)(), self.b_shape)
+        return ga, gb
+
+
+class RemainderBackward1(FmodBackward1):
+    __slots__ = ()
+    rounding = "floor"
+
+
+def _modulo(input: Any, other: Any, op: str, scalar_cls: type, tensor_cls: type) -> Tensor:
+    if not isinstance(input, Tensor):
+        input = _scalar_tensor(input, other)
+    a, b = promote(input, other, op)
+    be = a._be
+    fn = be.fmod if op == "fmod" else be.remainder
+    if isinstance(b, Tensor):
+        _no_integer_zero(b, op)
+        return record(_make(fn(a._data, b._data), be), tensor_cls, (a, b), saved=(a, b),
+                      a_shape=a._data.shape, b_shape=b._data.shape)
+    if b == 0 and a.dtype.kind != "f":
+        raise RuntimeError("ZeroDivisionError")
+    return record(_make(fn(a._data, b), be), scalar_cls, (a,))
+
+
+def _scalar_tensor(value: Any, like: Tensor) -> Tensor:
+    """A Python number on the left of a tensor op: a 0-d tensor on ``like``'s device."""
+    return number_as_tensor(value, like)
+
+
+def _no_integer_zero(b: Tensor, op: str) -> None:
+    if b.dtype.kind != "f" and b._be.any(b._be.eq(b._data, 0)):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def fmod(input: Tensor, other: Any) -> Tensor:
+    """Remainder of ``input / other`` with the sign of ``input`` (C's fmod)."""
+    return _modulo(input, other, "fmod", FmodBackward0, FmodBackward1)
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """Remainder of ``input / other`` with the sign of ``other`` (Python's ``%``)."""
+    return _modulo(input, other, "remainder", RemainderBackward0, RemainderBackward1)
+
+
+def _rremainder(input: Tensor, other: Any) -> Tensor:
+    """``number % tensor``: PyTorch has no derivative for it (backward raises)."""
+    a, s = promote(input, other, "remainder")
+    be = a._be
+    data = be.remainder(s, a._data)
+    return record(_make(be.as_array(data), be), NotImplementedBackward, (a,), op="remainder")
+
+
+class NotImplementedBackward(Node):
+    """The grad_fn of ops PyTorch gives no derivative (``floor_divide``, ``heaviside``):
+    backward through it raises, as in PyTorch."""
+
+    __slots__ = ("op",)
+    torch_name = "NotImplemented"
+
+    def backward(self, g: Tensor) -> Any:
+        raise RuntimeError(f"derivative for aten::{self.op} is not implemented")
+
+
+def floor_divide(input: Any, other: Any) -> Tensor:
+    """``floor(input / other)`` (integer tensors stay integer); not differentiable."""
+    if not isinstance(input, Tensor):
+        input = _scalar_tensor(input, other)
+    a, b = promote(input, other, "floor_divide")
+    be = a._be
+    bd = b._data if isinstance(b, Tensor) else b
+    if a.dtype.kind == "f":
+        data = be.floor(be.div(a._data, bd))
+    else:
+        if isinstance(b, Tensor):
+            _no_integer_zero(b, "floor_divide")
+        elif b == 0:
+            raise RuntimeError("ZeroDivisionError")
+        data = be.floor_divide(a._data, bd)
+    return record(_make(be.as_array(data), be), NotImplementedBackward, (a, b if isinstance(b, Tensor) else None),
+                  op="floor_divide")
+
+
+def _rfloor_divide(input: Tensor, other: Any) -> Tensor:
+    return floor_divide(_scalar_tensor(other, input), input)
+
+
+class FmaxBackward0(Node):
+    """The gradient goes to ``a`` where ``a >= b`` or ``b`` is NaN, else to ``b`` (ties go
+    to ``a`` entirely, as in PyTorch)."""
+
+    __slots__ = ("a_shape", "b_shape")
+    wins = "ge"  # where ``a`` wins the comparison
+
+    def backward(self, g: Tensor) -> tuple:
+        a, b = self.unpack()
+        ea, eb = edges_of(self)
+        first = getattr(a, self.wins)(b) | b.isnan()
+        ga = sum_to(where(first, g, 0.0), self.a_shape) if ea is not None else None
+        gb = sum_to(where(first, 0.0, g), self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+class FminBackward0(FmaxBackward0):
+    __slots__ = ()
+    wins = "le"
+
+
+def _nan_extremum(input: Tensor, other: Tensor, op: str) -> Tensor:
+    _tensor_other(other, op)
+    a, b = promote(input, other, op)
+    be = a._be
+    data = (be.fmax if op == "fmax" else be.fmin)(a._data, b._data)
+    return record(_make(data, be), FmaxBackward0 if op == "fmax" else FminBackward0, (a, b), saved=(a, b),
+                  a_shape=a._data.shape, b_shape=b._data.shape)
+
+
+def fmax(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise maximum where a NaN loses to a number (NaN only where both are NaN)."""
+    return _nan_extremum(input, other, "fmax")
+
+
+def fmin(input: Tensor, other: Tensor) -> Tensor:
+    """Elementwise minimum where a NaN loses to a number."""
+    return _nan_extremum(input, other, "fmin")
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent`` computed in float64 (the result is float64)."""
+    if isinstance(input, Tensor):
+        input = cast(input, dtypes.float64)
+    if isinstance(exponent, Tensor):
+        exponent = cast(exponent, dtypes.float64)
+    elif not isinstance(input, Tensor):
+        raise TypeError("float_power(): one of the arguments must be a Tensor")
+    else:
+        exponent = float(exponent)
+    if not isinstance(input, Tensor):
+        return rpow(exponent, float(input))
+    return pow(input, exponent)
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """0 where ``input < 0``, ``values`` where ``input == 0``, 1 where ``input > 0``;
+    not differentiable."""
+    _tensor_other(values, "heaviside")
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    a, v = promote(input, values, "heaviside")
+    be = a._be
+    data = be.where(be.eq(a._data, 0), v._data, be.astype(be.gt(a._data, 0), a.dtype.name))
+    return record(_make(be.as_array(data), be), NotImplementedBackward, (a, v), op="heaviside")
+
+
+class NextafterBackward0(Node):
+    """As in PyTorch: the gradient passes to ``input``; ``other`` gets zeros."""
+
+    __slots__ = ("a_shape", "b_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        ea, eb = edges_of(self)
+        ga = sum_to(g, self.a_shape) if ea is not None else None
+        gb = sum_to(g * 0, self.b_shape) if eb is not None else None
+        return ga, gb
+
+
+def nextafter(input: Tensor, other: Tensor) -> Tensor:
+    """The next floating-point value after ``input`` towards ``other``."""
+    _tensor_other(other, "nextafter")
+    a, b = promote(input, other, "nextafter")
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"\"nextafter_cpu\" not implemented for '{a.dtype.word}'")
+    be = a._be
+    return record(_make(be.nextafter(a._data, b._data), be), NextafterBackward0, (a, b),
+                  a_shape=a._data.shape, b_shape=b._data.shape)
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """``input * 2**other``."""
+    return mul(float_result(input), exp2(other))
+
+
+class AddcmulBackward0(Node):
+    """``input + value * t1 * t2``."""
+
+    __slots__ = ("shapes", "value")
+
+    def backward(self, g: Tensor) -> tuple:
+        t1, t2 = self.unpack()
+        e0, e1, e2 = edges_of(self)
+        s0, s1, s2 = self.shapes
+        v = self.value
+        g0 = sum_to(g, s0) if e0 is not None else None
+        g1 = sum_to(g * t2 * v, s1) if e1 is not None else None
+        g2 = sum_to(g * t1 * v, s2) if e2 is not None else None
+        return g0, g1, g2
+
+
+class AddcdivBackward0(Node):
+    """``input + value * t1 / t2``."""
+
+    __slots__ = ("shapes", "value")
+
+    def backward(self, g: Tensor) -> tuple:
+        t1, t2 = self.unpack()
+        e0, e1, e2 = edges_of(self)
+        s0, s1, s2 = self.shapes
+        v = self.value
+        g0 = sum_to(g, s0) if e0 is not None else None
+        g1 = sum_to(g * v / t2, s1) if e1 is not None else None
+        g2 = sum_to(-g * v * t1 / (t2 * t2), s2) if e2 is not None else None
+        return g0, g1, g2
+
+
+def _three(input: Tensor, t1: Tensor, t2: Tensor, op: str) -> tuple[Tensor, Tensor, Tensor]:
+    """The three operands promoted to one dtype."""
+    for t in (t1, t2):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}(): argument 'tensor1' and 'tensor2' must be Tensor, not {type(t).__name__}")
+    a, b = promote(input, t1, op)
+    a, c = promote(a, t2, op)
+    b, c = promote(b, c, op)
+    a, b = promote(a, b, op)
+    return a, b, c
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 * tensor2`` (broadcasting)."""
+    a, b, c = _three(input, tensor1, tensor2, "addcmul")
+    be = a._be
+    prod = be.mul(b._data, c._data)
+    data = be.add(a._data, prod if value == 1 else be.mul(prod, value))
+    return record(_make(data, be), AddcmulBackward0, (a, b, c), saved=(b, c),
+                  shapes=(a._data.shape, b._data.shape, c._data.shape), value=value)
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) -> Tensor:
+    """``input + value * tensor1 / tensor2`` (broadcasting)."""
+    if tensor1.dtype.kind != "f" and tensor2.dtype.kind != "f":
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) "
+            "for integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+            "addcdiv behavior is just the latter implementation: (input + value * tensor1 / tensor2), "
+            "for all dtypes."
+        )
+    a, b, c = _three(input, tensor1, tensor2, "addcdiv")
+    be = a._be
+    quot = be.div(b._data, c._data)
+    data = be.add(a._data, quot if value == 1 else be.mul(quot, value))
+    return record(_make(data, be), AddcdivBackward0, (a, b, c), saved=(b, c),
+                  shapes=(a._data.shape, b._data.shape, c._data.shape), value=value)
+
+
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
     "add", "sub", "rsub", "mul", "div", "neg", "pow", "reciprocal", "maximum", "minimum", "logaddexp", "lerp",
-    "floor_divide", "remainder",
+    "negative", "square", "atan2", "arctan2", "hypot", "logaddexp2", "copysign", "fmod", "remainder", "floor_divide",
+    "fmax", "fmin", "float_power", "heaviside", "nextafter", "ldexp", "addcmul", "addcdiv",
 )
 METHODS = {
     "__add__": add, "__radd__": add, "add": add,
@@ -585,6 +928,15 @@ METHODS = {
     "__pow__": pow, "__rpow__": rpow, "pow": pow,
     "reciprocal": reciprocal, "maximum": maximum, "minimum": minimum, "logaddexp": logaddexp,
     "lerp": lerp,
-    "__floordiv__": floor_divide, "__rfloordiv__": rfloordiv, "floor_divide": floor_divide,
-    "__mod__": remainder, "__rmod__": rmod, "remainder": remainder,
-}
+    "divide": div, "multiply": mul, "subtract": sub, "true_divide": div, "negative": neg,
+    "__mod__": remainder, "__rmod__": _rremainder, "__floordiv__": floor_divide,
+    "__rfloordiv__": _rfloor_divide,
+} | {name: globals()[name] for name in FUNCTIONS[12:]}
+
+# The in-place twins (``x.fmod_(y)`` ...) of this file's new ops, for the table of in-place
+# ops in autodiff/ops/inplace.py (``__imod__``/``__ifloordiv__`` are remainder_/floor_divide_).
+INPLACE_TWINS = (
+    "negative", "square", "atan2", "arctan2", "hypot", "copysign", "fmod", "remainder", "floor_divide",
+    "float_power", "heaviside", "nextafter", "ldexp", "addcmul", "addcdiv", "divide", "multiply",
+    "subtract", "true_divide",
+)

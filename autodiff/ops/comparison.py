@@ -1,4 +1,6 @@
-"""Comparisons (``eq`` ... ``ge``), logical ops, ``isnan``, and ``where`` (select by a mask).
+"""Comparisons (``eq`` ... ``ge`` and their long names), logical and bitwise ops (``&``, ``|``,
+``^``, ``~``, ``<<``, ``>>``, ``gcd``, ``lcm``), tests (``isnan``, ``isinf``, ``isfinite``,
+``signbit``, ``isin`` ...), and ``where`` (select by a mask).
 
 Comparisons and logical ops return bool tensors and are never differentiable; ``where``
 is differentiable in the two values it selects from.
@@ -11,7 +13,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import as_tensor, broadcast_error, device_mismatch, promote
+from autodiff.ops._prep import as_tensor, device_mismatch, number_as_tensor, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -125,61 +127,158 @@ def _operator(fn: Any) -> Any:
     return operator
 
 
-def _bitwise(input: Tensor, other: Any, op: str) -> Tensor:
-    """``a & b`` / ``a | b``: logical on bool tensors, bitwise on integers (as in PyTorch)."""
-    a, b = promote(input, other, op)
-    be = a._be
-    operand = b._data if isinstance(b, Tensor) else b
-    kind = a.dtype.kind
-    if kind == "b":
-        return _make(getattr(be, "logical_" + op.split("_")[1])(a._data, operand), be)
-    if kind == "f":
-        if isinstance(b, Tensor):  # (PyTorch checks the shapes first)
-            try:
-                be.broadcast_shapes(a._data.shape, b._data.shape)
-            except ValueError:
-                raise broadcast_error(a._data.shape, b._data.shape) from None
-        raise NotImplementedError(f'"{op}_cpu" not implemented for \'{a.dtype.word}\'')
-    return _make(getattr(be, op)(a._data, operand), be)
-
-
-def bitwise_and(input: Tensor, other: Any) -> Tensor:
-    return _bitwise(input, other, "bitwise_and")
-
-
-def bitwise_or(input: Tensor, other: Any) -> Tensor:
-    return _bitwise(input, other, "bitwise_or")
-
-
 def logical_not(input: Tensor) -> Tensor:
     return _make(input._be.logical_not(input._data), input._be)
 
 
 def bitwise_not(input: Tensor) -> Tensor:
-    """``~t``: logical not for bool tensors, bitwise not for integers."""
+    """Bitwise not of an integer tensor (logical not of a bool one)."""
+    _integral(input, "bitwise_not")
+    return _make(input._be.invert(input._data), input._be)
+
+
+def _invert(input: Tensor) -> Tensor:
+    """``~t`` (a TypeError for float tensors, as in PyTorch)."""
     if input.dtype.kind == "f":
-        raise TypeError(f"bitwise_not(): not implemented for '{input.dtype}'")
-    be = input._be
-    if input.dtype is dtypes.bool:
-        return _make(be.logical_not(input._data), be)
-    return _make(be.sub(be.neg(input._data), 1), be)
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(input)
+
+
+def _integral(t: Tensor, op: str) -> None:
+    if t.dtype.kind == "f":
+        raise NotImplementedError(f"\"{op}_cpu\" not implemented for '{t.dtype.word}'")
+
+
+def _integer_op(input: Any, other: Any, op: str, fn: str) -> Tensor:
+    """``fn`` of the backend on two integer or bool operands (tensors or Python numbers)."""
+    if not isinstance(input, Tensor):
+        input = as_tensor(input, other)
+    a, b = promote(input, other, op)
+    _integral(a, op)
+    be = a._be
+    return _make(getattr(be, fn)(a._data, b._data if isinstance(b, Tensor) else b), be)
+
+
+def bitwise_and(input: Any, other: Any) -> Tensor:
+    return _integer_op(input, other, "bitwise_and", "bitwise_and")
+
+
+def bitwise_or(input: Any, other: Any) -> Tensor:
+    return _integer_op(input, other, "bitwise_or", "bitwise_or")
+
+
+def bitwise_xor(input: Any, other: Any) -> Tensor:
+    return _integer_op(input, other, "bitwise_xor", "bitwise_xor")
+
+
+def bitwise_left_shift(input: Any, other: Any) -> Tensor:
+    return _integer_op(input, other, "lshift", "left_shift")
+
+
+def bitwise_right_shift(input: Any, other: Any) -> Tensor:
+    return _integer_op(input, other, "rshift", "right_shift")
+
+
+def gcd(input: Tensor, other: Tensor) -> Tensor:
+    """Greatest common divisor (non-negative) of two integer tensors."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"gcd(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    return _integer_op(input, other, "gcd", "gcd")
+
+
+def lcm(input: Tensor, other: Tensor) -> Tensor:
+    """Least common multiple (non-negative) of two integer tensors."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"lcm(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    return _integer_op(input, other, "lcm", "lcm")
+
+
+def _reflected(fn: Any) -> Any:
+    """``number op tensor`` (``1 & t``, ``1 << t``) for the operator tables."""
+    return lambda self, other: fn(as_tensor(other, self), self)
+
+
+def logical_xor(input: Any, other: Any) -> Tensor:
+    a, b = _bool_args(input, other, "logical_xor")
+    return _make(a._be.logical_xor(a._data, b._data), a._be)
 
 
 def isnan(input: Tensor) -> Tensor:
     return _make(input._be.isnan(input._data), input._be)
 
 
+def isfinite(input: Tensor) -> Tensor:
+    return _make(input._be.isfinite(input._data), input._be)
+
+
+def isinf(input: Tensor) -> Tensor:
+    return _make(input._be.isinf(input._data), input._be)
+
+
+def isposinf(input: Tensor) -> Tensor:
+    be = input._be
+    return _make(be.logical_and(be.isinf(input._data), be.gt(input._data, 0)), be)
+
+
+def isneginf(input: Tensor) -> Tensor:
+    be = input._be
+    return _make(be.logical_and(be.isinf(input._data), be.lt(input._data, 0)), be)
+
+
+def isreal(input: Tensor) -> Tensor:
+    """All True: autodiff's tensors are real."""
+    be = input._be
+    return _make(be.ones(input._data.shape, "bool"), be)
+
+
+def signbit(input: Tensor) -> Tensor:
+    """True where the sign bit is set (-0.0 included)."""
+    be = input._be
+    if input.dtype.kind == "f":
+        return _make(be.signbit(input._data), be)
+    return _make(be.lt(input._data, 0), be)
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Tensor:
+    """For each of ``elements``, whether it is among ``test_elements`` (either may be a number)."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments: at least one must be a Tensor")
+    if not isinstance(elements, Tensor):
+        elements = number_as_tensor(elements, test_elements)
+    if not isinstance(test_elements, Tensor):
+        test_elements = number_as_tensor(test_elements, elements)
+    a, b = promote(elements, test_elements, "isin")
+    return _make(a._be.isin(a._data, b._data, invert), a._be)
+
+
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
 FUNCTIONS = (
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "isnan", "where",
+    "greater", "greater_equal", "less", "less_equal", "not_equal", "logical_xor", "isfinite", "isinf",
+    "isposinf", "isneginf", "isreal", "signbit", "isin", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
 )
 METHODS = {
     "__eq__": _operator(eq), "__ne__": _operator(ne), "__lt__": _operator(lt), "__le__": _operator(le),
     "__gt__": _operator(gt), "__ge__": _operator(ge),
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "__and__": bitwise_and, "__or__": bitwise_or, "__invert__": bitwise_not,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor, "__invert__": _invert,
+    "__rand__": _reflected(bitwise_and), "__ror__": _reflected(bitwise_or), "__rxor__": _reflected(bitwise_xor),
+    "__lshift__": bitwise_left_shift, "__rshift__": bitwise_right_shift,
+    "__rlshift__": _reflected(bitwise_left_shift), "__rrshift__": _reflected(bitwise_right_shift),
     "logical_and": logical_and, "logical_or": logical_or, "logical_not": logical_not,
     "isnan": isnan,
-}
+} | {name: globals()[name] for name in FUNCTIONS[11:] if name != "isin"}
+
+# The in-place twins (``x.gt_(y)``, ``x.bitwise_and_(y)`` ...) for the table of in-place ops in
+# autodiff/ops/inplace.py (``__iand__``, ``__ior__``, ``__ixor__``, ``__ilshift__``,
+# ``__irshift__`` are the bitwise ones); the comparisons write 0/1 in the tensor's own dtype.
+INPLACE_TWINS = (
+    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
+    "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+    "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
+)

@@ -81,10 +81,16 @@ class SignBackward0(Node):
 
 
 def sign(input: Tensor) -> Tensor:
-    """-1, 0 or 1 by sign; its gradient is zero."""
+    """-1, 0 or 1 by sign (0 for NaN, as in PyTorch); its gradient is zero."""
+    return record(_make(_sign(input), input._be), SignBackward0, (input,))
+
+
+def _sign(input: Tensor) -> Any:
     be = input._be
     data = be.sign(input._data)
-    return record(_make(data, be), SignBackward0, (input,))
+    if input.dtype.kind == "f":
+        data = be.where(be.isnan(input._data), 0, data)
+    return data
 
 
 def _float_unary(input: Tensor, fn: str, node_cls: type[Node]) -> Tensor:
@@ -310,6 +316,281 @@ def _clamp_tensor(input: Tensor, lo: Any, hi: Any) -> Tensor:
 
 
 clip = clamp
+absolute = abs
+
+
+# ---- inverse trigonometry and hyperbolic functions -------------------------------------
+class AsinBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / sqrt(1 - x * x)
+
+
+class AcosBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return -g / sqrt(1 - x * x)
+
+
+class AtanBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / (1 + x * x)
+
+
+class SinhBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g * cosh(x)
+
+
+class CoshBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g * sinh(x)
+
+
+class AsinhBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / sqrt(x * x + 1)
+
+
+class AcoshBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / sqrt(x * x - 1)
+
+
+class AtanhBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / (1 - x * x)
+
+
+def asin(input: Tensor) -> Tensor:
+    return _float_unary(input, "arcsin", AsinBackward0)
+
+
+def acos(input: Tensor) -> Tensor:
+    return _float_unary(input, "arccos", AcosBackward0)
+
+
+def atan(input: Tensor) -> Tensor:
+    return _float_unary(input, "arctan", AtanBackward0)
+
+
+def sinh(input: Tensor) -> Tensor:
+    return _float_unary(input, "sinh", SinhBackward0)
+
+
+def cosh(input: Tensor) -> Tensor:
+    return _float_unary(input, "cosh", CoshBackward0)
+
+
+def asinh(input: Tensor) -> Tensor:
+    return _float_unary(input, "arcsinh", AsinhBackward0)
+
+
+def acosh(input: Tensor) -> Tensor:
+    return _float_unary(input, "arccosh", AcoshBackward0)
+
+
+def atanh(input: Tensor) -> Tensor:
+    return _float_unary(input, "arctanh", AtanhBackward0)
+
+
+arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+# ---- exponentials and logarithms in other bases ------------------------------------------
+class Exp2Backward0(Node):
+    __slots__ = ()
+    saved_outputs = (0,)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (y,) = self.unpack()
+        return g * (y * math.log(2.0))
+
+
+class Log10Backward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        return g / (x * math.log(10.0))
+
+
+def exp2(input: Tensor) -> Tensor:
+    return _float_unary(input, "exp2", Exp2Backward0)
+
+
+def log10(input: Tensor) -> Tensor:
+    return _float_unary(input, "log10", Log10Backward0)
+
+
+class LogitBackward0(Node):
+    """``1 / (x (1 - x))``; with ``eps``, 0 where the input was clamped (as in PyTorch)."""
+
+    __slots__ = ("eps",)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        if self.eps is None:  # nan outside [0, 1], as PyTorch gives
+            return where((x < 0) | (x > 1), math.nan, g / (x * (1 - x)))
+        clamped = (x < self.eps) | (x > 1 - self.eps)
+        x = where(clamped, 0.5, x)  # no inf/nan there, not even in double backward
+        return where(clamped, 0.0, g / (x * (1 - x)))
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to ``[eps, 1 - eps]``."""
+    a = float_result(input)
+    be = a._be
+    p = a._data if eps is None else be.clip(a._data, eps, 1 - eps)
+    data = be.log(be.div(p, be.sub(1, p)))
+    return record(_make(data, be), LogitBackward0, (a,), saved=(a,), eps=eps)
+
+
+# ---- signs, rounding toward zero and unit conversions ------------------------------------
+class TruncBackward0(_ZeroGrad):
+    __slots__ = ()
+
+
+class SgnBackward0(_ZeroGrad):
+    """``sgn`` of a real tensor is ``sign``: zero gradient."""
+
+    __slots__ = ()
+
+
+class FracBackward0(Node):
+    """``x - trunc(x)``: the gradient passes through."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g
+
+
+def trunc(input: Tensor) -> Tensor:
+    """Round toward zero (integers are returned unchanged, as a new tensor)."""
+    be = input._be
+    data = be.copy(input._data) if input.dtype.kind != "f" else be.trunc(input._data)
+    return _rounding(input, data, TruncBackward0)
+
+
+fix = trunc
+
+
+def frac(input: Tensor) -> Tensor:
+    """The fractional part ``x - trunc(x)``, with the sign of ``x`` (float tensors only)."""
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"\"frac_cpu\" not implemented for '{input.dtype.word}'")
+    be = input._be
+    data = be.sub(input._data, be.trunc(input._data))
+    return record(_make(data, be), FracBackward0, (input,))
+
+
+def sgn(input: Tensor) -> Tensor:
+    """``sign`` for real tensors (``x / |x|`` for complex ones, which autodiff has not)."""
+    return record(_make(_sign(input), input._be), SgnBackward0, (input,))
+
+
+def positive(input: Tensor) -> Tensor:
+    """The input itself (bool tensors are refused, as by PyTorch)."""
+    if input.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+class Deg2RadBackward0(Node):
+    __slots__ = ("factor",)
+
+    def backward(self, g: Tensor) -> Tensor:
+        return g * self.factor
+
+
+class Rad2DegBackward0(Deg2RadBackward0):
+    __slots__ = ()
+
+
+def _scaled(input: Tensor, factor: float, node_cls: type[Node]) -> Tensor:
+    a = float_result(input)
+    be = a._be
+    return record(_make(be.mul(a._data, factor), be), node_cls, (a,), factor=factor)
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    return _scaled(input, math.pi / 180.0, Deg2RadBackward0)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    return _scaled(input, 180.0 / math.pi, Rad2DegBackward0)
+
+
+class NanToNumBackward0(Node):
+    """The gradient passes where the input was finite; replaced values get none."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (x,) = self.unpack()
+        be = x._be
+        return where(_make(be.isfinite(x._data), be), g, 0.0)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (the dtype's largest and
+    smallest finite values by default); integer tensors are returned as a copy."""
+    be = input._be
+    if input.dtype.kind != "f":
+        return _make(be.copy(input._data), be)
+    data = be.nan_to_num(input._data, nan, posinf, neginf)
+    return record(_make(data, be), NanToNumBackward0, (input,), saved=(input,))
+
+
+class ClampMinBackward0(ClampBackward1):
+    __slots__ = ()
+
+
+class ClampMaxBackward0(ClampBackward1):
+    __slots__ = ()
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A002
+    """``clamp(input, min=min)``."""
+    return _clamp_one(input, min, None, ClampMinBackward0, "clamp_min")
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A002
+    """``clamp(input, max=max)``."""
+    return _clamp_one(input, None, max, ClampMaxBackward0, "clamp_max")
+
+
+def _clamp_one(input: Tensor, lo: Any, hi: Any, node_cls: type[Node], op: str) -> Tensor:
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor):
+        return _clamp_tensor(input, lo, hi)
+    a, _ = promote(input, lo if hi is None else hi, op)
+    be = a._be
+    data = be.clip(a._data, lo, hi)
+    return record(_make(data, be), node_cls, (a,), saved=(a,), lo=lo, hi=hi)
 
 
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
@@ -318,5 +599,14 @@ clip = clamp
 FUNCTIONS = (
     "exp", "log", "sqrt", "abs", "sign", "sin", "cos", "tan", "tanh", "sigmoid", "rsqrt", "expm1",
     "log1p", "log2", "erf", "floor", "ceil", "round", "clamp", "clip",
+    "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan",
+    "arcsinh", "arccosh", "arctanh", "exp2", "log10", "logit", "trunc", "fix", "frac", "sgn", "positive", "deg2rad", "rad2deg", "nan_to_num", "clamp_min", "clamp_max", "absolute",
 )
-METHODS = {name: globals()[name] for name in FUNCTIONS} | {"__abs__": abs}
+METHODS = {name: globals()[name] for name in FUNCTIONS} | {"__abs__": abs, "__pos__": positive}
+
+# The in-place twins (``x.sin_()`` ...) of this file's new ops, for the table of in-place
+# ops in autodiff/ops/inplace.py: each is ``apply_inplace(x, lambda t: op(t, *args))``.
+INPLACE_TWINS = (
+    "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan",
+    "arcsinh", "arccosh", "arctanh", "exp2", "log10", "logit", "trunc", "fix", "frac", "sgn", "deg2rad", "rad2deg", "nan_to_num", "clamp_min", "clamp_max", "absolute",
+)

@@ -204,6 +204,7 @@ THREE = broadcastable_shapes(3)
 ONTO = onto_shapes()
 
 KINK_AT_0 = Domain(avoid=(0.0,), unbounded=True)
+OPEN_UNIT = Domain(-0.9, 0.9)  # asin, atanh, erfinv: poles at +-1
 NEAR_ONE = Domain(-1.5, 1.5, avoid=(0.0,), margin=0.5)  # prod: no underflow, no overflow
 ZERO = Domain(0.0, 0.0)
 PROB = Domain(0.05, 0.95)
@@ -260,6 +261,58 @@ SPECS: tuple[OpSpec, ...] = (
            variant="max"),
     # Bounds broadcast onto the input (PyTorch's backward fails when they would widen it).
     OpSpec("clamp", lambda m, a, lo, hi: m.clamp(a, lo, hi), onto_shapes(3), DISTINCT, variant="tensor"),
+    # Inverse trigonometry and hyperbolic functions (domains keep off the poles at +-1).
+    OpSpec("asin", lambda m, a: m.asin(a), domain=OPEN_UNIT, graph="unary"),
+    OpSpec("acos", lambda m, a: m.acos(a), domain=OPEN_UNIT, graph="unary"),
+    OpSpec("atan", lambda m, a: m.atan(a), graph="unary"),
+    OpSpec("sinh", lambda m, a: m.sinh(a), domain=BOUNDED, graph="unary"),
+    OpSpec("cosh", lambda m, a: m.cosh(a), domain=BOUNDED, graph="unary"),
+    OpSpec("asinh", lambda m, a: m.asinh(a), graph="unary"),
+    OpSpec("acosh", lambda m, a: m.acosh(a), domain=Domain(1.2, 3.0), graph="unary"),
+    OpSpec("atanh", lambda m, a: m.atanh(a), domain=OPEN_UNIT, graph="unary"),
+    OpSpec("exp2", lambda m, a: m.exp2(a), domain=BOUNDED, graph="unary"),
+    OpSpec("log10", lambda m, a: m.log10(a), domain=POSITIVE, graph="unary"),
+    OpSpec("logit", lambda m, a: m.logit(a), domain=PROB, graph="unary"),
+    # With eps the input is clamped to [eps, 1 - eps] (kinks there).
+    # (Not at 0 and 1 themselves, where PyTorch's second derivative is nan.)
+    OpSpec("logit", lambda m, a: m.logit(a, eps=0.1), domain=Domain(0.02, 0.98, avoid=(0.1, 0.9), margin=0.05),
+           variant="eps"),
+    OpSpec("trunc", lambda m, a: m.trunc(a) * a, domain=INTEGERS_AVOIDED),
+    OpSpec("frac", lambda m, a: m.frac(a), domain=INTEGERS_AVOIDED),
+    OpSpec("sgn", lambda m, a: m.sgn(a) * a, domain=KINK_AT_0),
+    OpSpec("square", lambda m, a: m.square(a), graph="unary"),
+    OpSpec("positive", lambda m, a: m.positive(a)),
+    OpSpec("Tensor.__pos__", lambda m, a: +(a * 2)),
+    OpSpec("deg2rad", lambda m, a: m.deg2rad(a), graph="unary"),
+    OpSpec("rad2deg", lambda m, a: m.rad2deg(a)),
+    OpSpec("nan_to_num", lambda m, a: m.nan_to_num(a)),
+    OpSpec("clamp_min", lambda m, a: m.clamp_min(a, 0.2), domain=Domain(avoid=(0.2,), unbounded=True)),
+    OpSpec("clamp_max", lambda m, a: a.clamp_max(-0.2), domain=Domain(avoid=(-0.2,), unbounded=True)),
+    # ---- special (autodiff/ops/special.py) ---------------------------------------------------------
+    OpSpec("erfc", lambda m, a: m.erfc(a), graph="unary"),
+    OpSpec("erfinv", lambda m, a: m.erfinv(a), domain=OPEN_UNIT),
+    OpSpec("lgamma", lambda m, a: m.lgamma(a), domain=Domain(0.2, 4.0), graph="unary"),
+    OpSpec("lgamma", lambda m, a: m.lgamma(a), domain=Domain(-2.9, -0.1, avoid=(-2.0, -1.0), margin=0.1),
+           variant="negative"),
+    # PyTorch's polygamma (digamma's derivative) is good to ~1e-9 only (SciPy's, ours, to
+    # 1e-15): compared with PyTorch at a looser tolerance in tests/ops/test_elementwise.py.
+    OpSpec("digamma", lambda m, a: m.digamma(a), domain=Domain(0.2, 4.0), torch=False),
+    OpSpec("polygamma", lambda m, a: m.polygamma(1, a), domain=Domain(0.2, 4.0), torch=False),
+    OpSpec("Tensor.polygamma", lambda m, a: a.polygamma(2), domain=Domain(0.5, 4.0), torch=False),
+    OpSpec("mvlgamma", lambda m, a: m.mvlgamma(a, 3), domain=Domain(1.2, 4.0)),
+    OpSpec("i0", lambda m, a: m.i0(a), graph="unary"),
+    # At 0 PyTorch's second derivative is nan (ours -pi^2 / 3): tests/ops/test_elementwise.py.
+    OpSpec("sinc", lambda m, a: m.sinc(a), domain=KINK_AT_0, graph="unary"),
+    OpSpec("xlogy", lambda m, a, b: m.xlogy(a, b), TWO, (REAL, POSITIVE)),
+    OpSpec("xlogy", lambda m, a: m.xlogy(a, 2.5), variant="scalar"),
+    # ---- elementwise activations (autodiff/ops/elementwise_activation.py) -----------------------
+    OpSpec("threshold", lambda m, a: m.threshold(a, 0.1, 20.0), domain=Domain(avoid=(0.1,), unbounded=True)),
+    OpSpec("selu", lambda m, a: m.selu(a), domain=KINK_AT_0, graph="unary"),
+    OpSpec("celu", lambda m, a: m.celu(a, 0.5), domain=KINK_AT_0),
+    OpSpec("hardshrink", lambda m, a: a.hardshrink(0.3), domain=Domain(avoid=(-0.3, 0.3), unbounded=True)),
+    OpSpec("rrelu", lambda m, a: m.rrelu(a, 0.1, 0.3), domain=KINK_AT_0),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((2, 3, 2), (3,)), (KINK_AT_0, REAL)),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((4,), (1,)), (KINK_AT_0, REAL), variant="one-weight"),
     # ---- arithmetic (autodiff/ops/arithmetic.py) -------------------------------------------------
     OpSpec("add", lambda m, a, b: m.add(a, b), TWO, graph="binary"),
     OpSpec("add", lambda m, a, b: m.add(a, b, alpha=-1.5), TWO, variant="alpha"),
@@ -310,6 +363,29 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("lerp", lambda m, a, b: m.lerp(a, b, 0.3), TWO, graph="binary"),
     OpSpec("lerp", lambda m, a, b, w: m.lerp(a, b, w), THREE, variant="tensor"),
     OpSpec("lerp", lambda m, a, b, w: m.lerp(a, b, w), fixed(A, B, (2, 1)), variant="tensor-broadcast"),
+    # atan2 jumps by 2 pi across a == 0 where b < 0.
+    OpSpec("atan2", lambda m, a, b: m.atan2(a, b), TWO, (NONZERO, REAL), graph="binary"),
+    OpSpec("hypot", lambda m, a, b: m.hypot(a, b), TWO, (NONZERO, REAL)),
+    OpSpec("logaddexp2", lambda m, a, b: m.logaddexp2(a, b), TWO),
+    # copysign: |a| is kinked at 0 and the sign of b jumps at 0.
+    OpSpec("copysign", lambda m, a, b: m.copysign(a, b), TWO, (NONZERO, NONZERO)),
+    OpSpec("copysign", lambda m, a: a.copysign(-1.5), domain=NONZERO, variant="scalar"),
+    # Remainders jump where a / b is an integer: a / b is kept inside (2, 3) (and (-3, -2)).
+    OpSpec("fmod", lambda m, a, b: m.fmod(a, b), TWO, (Domain(2.3, 2.6), Domain(1.0, 1.1))),
+    OpSpec("fmod", lambda m, a: m.fmod(a, 1.5), domain=Domain(avoid=(-1.5, 0.0, 1.5)), variant="scalar"),
+    OpSpec("remainder", lambda m, a, b: m.remainder(a, b), TWO, (Domain(-2.6, -2.3), Domain(1.0, 1.1))),
+    OpSpec("remainder", lambda m, a: a % 1.5, domain=Domain(avoid=(-1.5, 0.0, 1.5)), variant="scalar"),
+    # Ties are kinks (they go to the first input entirely; tests/ops/test_elementwise.py).
+    OpSpec("fmax", lambda m, a, b: m.fmax(a, b), TWO, DISTINCT),
+    OpSpec("fmin", lambda m, a, b: m.fmin(a, b), TWO, DISTINCT),
+    OpSpec("float_power", lambda m, a, b: m.float_power(a, b), TWO, (POSITIVE, Domain(avoid=(0.0,)))),
+    OpSpec("float_power", lambda m, a: m.float_power(a, 2), variant="scalar"),
+    OpSpec("nextafter", lambda m, a, b: m.nextafter(a, b), TWO, DISTINCT),
+    # (PyTorch's gradient is 0 for negative integer exponents: 2**-2 in integers.)
+    OpSpec("ldexp", lambda m, a: m.ldexp(a, _idx(m, a, 3))),
+    OpSpec("addcmul", lambda m, a, b, c: m.addcmul(a, b, c), THREE),
+    OpSpec("addcmul", lambda m, a, b, c: a.addcmul(b, c, value=-0.5), THREE, variant="value"),
+    OpSpec("addcdiv", lambda m, a, b, c: m.addcdiv(a, b, c, value=2.0), THREE, (REAL, REAL, NONZERO)),
     # ---- comparison (autodiff/ops/comparison.py) -------------------------------------------------
     OpSpec("where", lambda m, c, a, b: m.where(c > 0, a, b), THREE,
            (NONZERO, REAL, REAL)),
