@@ -65,6 +65,8 @@ NOT_DIFFERENTIABLE_METHODS = {
     "__xor__", "__rand__", "__ror__", "__rxor__", "__lshift__", "__rshift__", "__rlshift__", "__rrshift__",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
     "gcd", "lcm", "floor_divide", "__floordiv__", "__rfloordiv__", "heaviside", "__rmod__",
+    "bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_not_", "bitwise_left_shift_",
+    "bitwise_right_shift_", "gcd_", "lcm_", "heaviside_",
     "__ifloordiv__", "floor_divide_",
     # casts to integer/bool dtypes: no gradient flows through them
     "int", "long", "bool", "byte", "short", "char",

@@ -933,10 +933,3 @@ METHODS = {
     "__rfloordiv__": _rfloor_divide,
 } | {name: globals()[name] for name in FUNCTIONS[12:]}
 
-# The in-place twins (``x.fmod_(y)`` ...) of this file's new ops, for the table of in-place
-# ops in autodiff/ops/inplace.py (``__imod__``/``__ifloordiv__`` are remainder_/floor_divide_).
-INPLACE_TWINS = (
-    "negative", "square", "atan2", "arctan2", "hypot", "copysign", "fmod", "remainder", "floor_divide",
-    "float_power", "heaviside", "nextafter", "ldexp", "addcmul", "addcdiv", "divide", "multiply",
-    "subtract", "true_divide",
-)

@@ -274,11 +274,3 @@ METHODS = {
     "isnan": isnan,
 } | {name: globals()[name] for name in FUNCTIONS[11:] if name != "isin"}
 
-# The in-place twins (``x.gt_(y)``, ``x.bitwise_and_(y)`` ...) for the table of in-place ops in
-# autodiff/ops/inplace.py (``__iand__``, ``__ior__``, ``__ixor__``, ``__ilshift__``,
-# ``__irshift__`` are the bitwise ones); the comparisons write 0/1 in the tensor's own dtype.
-INPLACE_TWINS = (
-    "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
-    "logical_and", "logical_or", "logical_not", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
-    "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
-)

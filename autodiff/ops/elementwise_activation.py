@@ -169,5 +169,3 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 FUNCTIONS = ("threshold", "selu", "celu", "hardshrink", "rrelu", "prelu")
 METHODS = {"hardshrink": hardshrink, "prelu": prelu}
 
-# The in-place twins (``torch.selu_``, ``x.threshold_`` ...), for the table in autodiff/ops/inplace.py.
-INPLACE_TWINS = ("threshold", "selu", "celu", "rrelu")

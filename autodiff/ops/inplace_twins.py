@@ -43,6 +43,25 @@ VALUE_TWINS: dict[str, str] = {
     # reductions along a dim, indexing, triangles
     "cumsum_": "cumsum", "masked_fill_": "masked_fill", "scatter_add_": "scatter_add",
     "tril_": "tril", "triu_": "triu",
+    # more unary math (ops/unary.py, special.py)
+    "asin_": "asin", "acos_": "acos", "atan_": "atan", "sinh_": "sinh", "cosh_": "cosh",
+    "asinh_": "asinh", "acosh_": "acosh", "atanh_": "atanh", "arcsin_": "asin", "arccos_": "acos",
+    "arctan_": "atan", "arcsinh_": "asinh", "arccosh_": "acosh", "arctanh_": "atanh",
+    "exp2_": "exp2", "log10_": "log10", "logit_": "logit", "trunc_": "trunc", "fix_": "trunc",
+    "frac_": "frac", "sgn_": "sgn", "deg2rad_": "deg2rad", "rad2deg_": "rad2deg",
+    "nan_to_num_": "nan_to_num", "square_": "square", "erfc_": "erfc", "erfinv_": "erfinv",
+    "lgamma_": "lgamma", "digamma_": "digamma", "polygamma_": "polygamma", "mvlgamma_": "mvlgamma",
+    "i0_": "i0", "sinc_": "sinc", "xlogy_": "xlogy",
+    # more of two operands (ops/arithmetic.py)
+    "atan2_": "atan2", "arctan2_": "atan2", "hypot_": "hypot", "copysign_": "copysign",
+    "fmod_": "fmod", "float_power_": "float_power", "heaviside_": "heaviside",
+    "nextafter_": "nextafter", "ldexp_": "ldexp", "addcmul_": "addcmul", "addcdiv_": "addcdiv",
+    # more comparisons, logic and integer bit ops (ops/comparison.py)
+    "greater_": "gt", "greater_equal_": "ge", "less_": "lt", "less_equal_": "le",
+    "not_equal_": "ne", "logical_xor_": "logical_xor", "bitwise_and_": "bitwise_and",
+    "bitwise_or_": "bitwise_or", "bitwise_xor_": "bitwise_xor", "bitwise_not_": "bitwise_not",
+    "bitwise_left_shift_": "bitwise_left_shift", "bitwise_right_shift_": "bitwise_right_shift",
+    "gcd_": "gcd", "lcm_": "lcm",
 }
 
 # in-place name -> the view op whose result ``x`` becomes (metadata only).

@@ -224,5 +224,3 @@ def xlogy(input: Any, other: Any) -> Tensor:
 FUNCTIONS = ("erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "xlogy")
 METHODS = {name: globals()[name] for name in FUNCTIONS} | {"polygamma": _polygamma_method}
 
-# The in-place twins (``x.erfc_()`` ...), for the table in autodiff/ops/inplace.py.
-INPLACE_TWINS = ("erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma", "i0", "sinc", "xlogy")

@@ -604,9 +604,3 @@ FUNCTIONS = (
 )
 METHODS = {name: globals()[name] for name in FUNCTIONS} | {"__abs__": abs, "__pos__": positive}
 
-# The in-place twins (``x.sin_()`` ...) of this file's new ops, for the table of in-place
-# ops in autodiff/ops/inplace.py: each is ``apply_inplace(x, lambda t: op(t, *args))``.
-INPLACE_TWINS = (
-    "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos", "arctan",
-    "arcsinh", "arccosh", "arctanh", "exp2", "log10", "logit", "trunc", "fix", "frac", "sgn", "deg2rad", "rad2deg", "nan_to_num", "clamp_min", "clamp_max", "absolute",
-)

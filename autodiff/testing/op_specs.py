@@ -347,11 +347,6 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("pow", lambda m, a, b: a ** b, A_B, MID, variant="broadcast"),
     OpSpec("Tensor.__rpow__", lambda m, a: 1.5 ** a, domain=BOUNDED, graph="unary"),
     OpSpec("Tensor.__rpow__", lambda m, a: 2.0 ** a, domain=BOUNDED, variant="base2"),
-    # remainder jumps where a / b crosses an integer: the domains keep a / b in (2, 3).
-    OpSpec("remainder", lambda m, a, b: m.remainder(a, b), TWO, (REM_A, REM_B)),
-    OpSpec("remainder", lambda m, a: a % 1.05, domain=REM_A, variant="scalar"),
-    # (PyTorch has no derivative of number % tensor: checked by gradcheck only)
-    OpSpec("Tensor.__rmod__", lambda m, a: 7.5 % a, domain=Domain(2.6, 2.9), torch=False),
     # Ties are kinks: DISTINCT values (op graphs may tie them; both sides then get half, as
     # in PyTorch, which the differential tests compare).
     OpSpec("maximum", lambda m, a, b: m.maximum(a, b), TWO, DISTINCT, graph="binary"),
@@ -625,6 +620,7 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("Tensor.__imul__", _imul, ONTO),
     OpSpec("Tensor.__itruediv__", _idiv, ONTO, (REAL, NONZERO)),
     OpSpec("Tensor.__ipow__", _ipow),
+    # remainder jumps where a / b crosses an integer: the domains keep a / b in (2, 3).
     OpSpec("Tensor.remainder_", lambda m, a, b: a.clone().remainder_(b), ONTO, (REM_A, REM_B)),
     OpSpec("Tensor.__imod__", _imod, ONTO, (REM_A, REM_B)),
     # ---- triangular (autodiff/ops/triangular.py) -----------------------------------------------
@@ -649,19 +645,24 @@ SPECS: tuple[OpSpec, ...] = (
 UNARY_TWINS = (
     "abs_", "absolute_", "neg_", "negative_", "exp_", "expm1_", "log_", "log1p_", "log2_", "sqrt_",
     "rsqrt_", "reciprocal_", "sin_", "cos_", "tan_", "tanh_", "sigmoid_", "relu_", "erf_", "floor_",
-    "ceil_", "round_", "sign_",
+    "ceil_", "round_", "sign_", "asin_", "acos_", "atan_", "sinh_", "cosh_", "asinh_", "acosh_",
+    "atanh_", "arcsin_", "arccos_", "arctan_", "arcsinh_", "arccosh_", "arctanh_", "exp2_", "log10_",
+    "logit_", "trunc_", "fix_", "frac_", "sgn_", "deg2rad_", "rad2deg_", "nan_to_num_", "square_",
+    "erfc_", "erfinv_", "lgamma_", "digamma_", "i0_", "sinc_",
 )
-_ALIASES = {"absolute": "abs", "negative": "neg"}
+_ALIASES = {"absolute": "abs", "negative": "neg", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
+            "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "fix": "trunc"}
 # PyTorch's relu_ saves its (in-place) output, so its gradient has a (zero) second
 # derivative where ours has none: not compared with PyTorch (gradcheck still checks it).
-_NOT_VS_TORCH = {"relu_"}
+_NOT_VS_TORCH = {"relu_", "atanh_", "arctanh_", "asinh_", "arcsinh_", "acosh_", "arccosh_"}  # (PyTorch: "the derivative for 'inplace
+# version of atanh' is not implemented", and the same for asinh_ and acosh_)
 
 
 def _twin_row(name: str) -> OpSpec:
     base = _ALIASES.get(name[:-1], name[:-1])
     like = next(s for s in SPECS if s.op in (base, "Tensor." + base) and not s.variant)
     return OpSpec("Tensor." + name, lambda m, a: getattr(a.clone(), name)(), fixed((2, 3)), like.domain,
-                  gradcheck=like.gradcheck, tol32=like.tol32, torch=name not in _NOT_VS_TORCH)
+                  gradcheck=like.gradcheck, tol32=like.tol32, torch=like.torch and name not in _NOT_VS_TORCH)
 
 
 # fmt: off
@@ -709,6 +710,29 @@ SPECS = SPECS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
     OpSpec("Tensor.unsqueeze_", lambda m, a: (a * 1).unsqueeze_(1) * _const(m, a, [[1.0], [2.0]]), fixed((2,))),
     OpSpec("Tensor.squeeze_", lambda m, a: (a * 1).squeeze_() * _const(m, a, [1.0, 2.0]), fixed((2, 1))),
     OpSpec("Tensor.exp_", lambda m, a: _exp_row_of_view(a), fixed((2, 3)), variant="view"),
+    # twins of two- and three-operand ops, on their out-of-place rows' domains
+    OpSpec("Tensor.atan2_", lambda m, a, b: a.clone().atan2_(b), ONTO, (NONZERO, REAL)),
+    OpSpec("Tensor.arctan2_", lambda m, a, b: a.clone().arctan2_(b), ONTO, (NONZERO, REAL)),
+    OpSpec("Tensor.hypot_", lambda m, a, b: a.clone().hypot_(b), ONTO, (NONZERO, REAL)),
+    OpSpec("Tensor.copysign_", lambda m, a, b: a.clone().copysign_(b), ONTO, (NONZERO, NONZERO)),
+    OpSpec("Tensor.fmod_", lambda m, a: a.clone().fmod_(1.5), fixed((2, 3)), Domain(avoid=(-1.5, 0.0, 1.5))),
+    OpSpec("Tensor.xlogy_", lambda m, a, b: a.clone().xlogy_(b), ONTO, (REAL, POSITIVE)),
+    OpSpec("Tensor.addcmul_", lambda m, a, b, c: a.clone().addcmul_(b, c, value=0.5), fixed((2, 3), (3,), (2, 1))),
+    OpSpec("Tensor.addcdiv_", lambda m, a, b, c: a.clone().addcdiv_(b, c), fixed((2, 3), (3,), (2, 1)),
+           (REAL, REAL, NONZERO)),
+    OpSpec("Tensor.ldexp_", lambda m, a: a.clone().ldexp_(_idx(m, a, 3)), fixed((2, 3))),
+    OpSpec("Tensor.polygamma_", lambda m, a: a.clone().polygamma_(1), fixed((2, 3)), Domain(0.2, 4.0), torch=False),
+    OpSpec("Tensor.mvlgamma_", lambda m, a: a.clone().mvlgamma_(2), fixed((2, 3)), Domain(1.2, 4.0)),
+    OpSpec("Tensor.nextafter_", lambda m, a, b: a.clone().nextafter_(b), ONTO, DISTINCT),
+    OpSpec("Tensor.float_power_", lambda m, a: a.clone().float_power_(2), fixed((2, 3)),
+           gradcheck=LOW_PRECISION, torch=False),
+    OpSpec("Tensor.greater_", lambda m, a: a.clone().greater_(0.3) * a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    OpSpec("Tensor.greater_equal_", lambda m, a: a.clone().greater_equal_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    OpSpec("Tensor.less_", lambda m, a: a.clone().less_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    OpSpec("Tensor.less_equal_", lambda m, a: a.clone().less_equal_(0.3) + a, fixed((2, 3)), Domain(avoid=(0.3,))),
+    OpSpec("Tensor.not_equal_", lambda m, a: a.clone().not_equal_(a.detach() + 1.0) + a, fixed((2, 3))),
+    OpSpec("Tensor.logical_xor_", lambda m, a: a.clone().logical_xor_(a > 0) + a, fixed((2, 3)),
+           Domain(avoid=(0.0,)), torch=False),
 )
 # fmt: on
 
