@@ -411,6 +411,28 @@ def test_inplace_on_view_of_leaf_errors(device: str) -> None:
     assert close(x, [[2.0, 4.0], [3.0, 4.0]])
 
 
+def test_inplace_on_a_leaf_that_is_a_view_errors(device: str) -> None:
+    """A leaf made from a view (its base needs no grad) is still a view of a leaf for in-place
+    ops; ``detach_`` refuses every view (PyTorch)."""
+    w = autodiff.arange(6.0, device=device).reshape(2, 3).requires_grad_()
+    assert w._base is not None and w.is_leaf
+    msg = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    ones = autodiff.ones(2, 3, device=device)
+    for fn in (lambda: w.add_(1), lambda: w.mul_(2.0), lambda: w.zero_(), lambda: w.fill_(1.0),
+               lambda: w.copy_(ones), lambda: w.__setitem__(0, 1.0), lambda: w.clamp_(0, 1)):
+        with pytest.raises(RuntimeError, match=msg):
+            fn()
+    assert close(w, [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    with autodiff.no_grad():
+        w.add_(1)
+    assert close(w, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    detach_msg = "Can't detach views in-place"
+    for view in (w, w[0], autodiff.ones(3, device=device)[0], autodiff.ones(4, device=device).view(2, 2)):
+        with pytest.raises(RuntimeError, match=detach_msg):
+            view.detach_()
+    assert w.requires_grad
+
+
 def test_fill_and_zero_on_view(device: str) -> None:
     x = T([1.0, 2.0, 3.0], device, True)
     y = x * 3

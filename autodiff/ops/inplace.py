@@ -76,7 +76,9 @@ class CopySlices(Node):
 def inplace_on_view(t: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
     """Tracked in-place op on the view ``t``: compute, write, rebase base and view."""
     root = t._base
-    if root._requires_grad and root.grad_fn is None:
+    if (root._requires_grad and root.grad_fn is None) or (t._requires_grad and t.grad_fn is None):
+        # A view of a leaf, or a view that is a leaf itself (``arange(6.).reshape(2, 3)
+        # .requires_grad_()``): either way PyTorch's message names the view of a leaf.
         raise RuntimeError(VIEW_OF_LEAF)
     if t._view_fn[1] is not root.grad_fn:
         refresh_view(t)
