@@ -75,11 +75,25 @@ class RsubBackward1(Node):
         return -g
 
 
+def _number_alpha(alpha: Any, op: str) -> Any:
+    """``alpha`` as PyTorch takes it: a number, or a 0-d tensor that needs no grad."""
+    if isinstance(alpha, Tensor):
+        if alpha.ndim == 0 and not alpha._requires_grad:
+            return alpha.item()
+    elif isinstance(alpha, (int, float)):  # (bool is an int; NumPy's float64 a float)
+        return alpha
+    raise TypeError(f"{op}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
+
+
 def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
+    if alpha.__class__ is not int:
+        alpha = _number_alpha(alpha, op)
     cls = b.__class__
     if not ((cls is float and a._data.dtype.kind == "f")
             or (cls is Tensor and a._be is b._be and a._data.dtype is b._data.dtype)):
         a, b = promote(a, b, op)
+    if alpha.__class__ is float and a._data.dtype.kind != "f":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     be = a._be
     fn = be.add if node_cls is AddBackward0 else be.sub
     if b.__class__ is float and alpha == 1:  # first: the hot case (and no isinstance call)
@@ -105,7 +119,7 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
 
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
-    if other.__class__ is float and input.__class__ is Tensor and alpha == 1:
+    if other.__class__ is float and input.__class__ is Tensor and alpha.__class__ is int and alpha == 1:
         # The hot case, as in mul: a cached operand means promote would change nothing.
         be = input._be
         c = OPERANDS.get((other, input._data.dtype, be))
@@ -130,6 +144,8 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input`` (what ``2 - x`` calls)."""
     if other.__class__ is Tensor or isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
+    if alpha.__class__ is not int:
+        alpha = _number_alpha(alpha, "rsub")
     a, s = promote(input, other, "rsub")
     be = a._be
     data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
@@ -451,6 +467,13 @@ def logaddexp(input: Tensor, other: Tensor) -> Tensor:
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
+    if not (isinstance(input, Tensor) and isinstance(end, Tensor)
+            and isinstance(weight, (Tensor, int, float))):
+        got = ", ".join(type(v).__name__ for v in (input, end, weight))
+        raise TypeError(
+            f"lerp() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+            " * (Tensor input, Tensor end, Tensor weight)\n * (Tensor input, Tensor end, Number weight)"
+        )
     return input + weight * (end - input)
 
 

@@ -192,13 +192,13 @@ def _direct_write(t: Tensor, op: Callable, operand: Any) -> Tensor:
 
 
 def add_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    if alpha == 1 and (operand := _direct(t, other)) is not None:
+    if alpha.__class__ is int and alpha == 1 and (operand := _direct(t, other)) is not None:
         return _direct_write(t, t._be.iadd, operand)
     return apply_inplace(t, lambda x: add(x, other, alpha=alpha), other)
 
 
 def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    if alpha == 1 and (operand := _direct(t, other)) is not None:
+    if alpha.__class__ is int and alpha == 1 and (operand := _direct(t, other)) is not None:
         return _direct_write(t, t._be.isub, operand)
     return apply_inplace(t, lambda x: sub(x, other, alpha=alpha), other)
 
@@ -314,7 +314,12 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
-    """``t[index] = value``."""
+    """``t[index] = value``: a tensor or a Python number (PyTorch takes nothing else:
+    None, lists and NumPy arrays raise TypeError, rather than being written as NaN)."""
+    if not isinstance(value, (Tensor, int, float)):  # (bool is an int)
+        cls = type(value)
+        name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+        raise TypeError(f"can't assign a {name} to a {t.type()}")
     _check_overlap(t)
     idx, _ = _convert_index(t, index)
     if not (_grad.enabled and (
