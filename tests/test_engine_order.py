@@ -161,7 +161,7 @@ def test_concurrent_backward_into_the_same_leaves_loses_nothing() -> None:
             for _ in range(rounds):
                 for w in leaves:
                     w.grad = None
-                _in_threads(n_threads, lambda: autodiff.autograd.backward(leaves, grads))
+                _in_threads(n_threads, lambda ls=leaves, gs=grads: autodiff.autograd.backward(ls, gs))
                 assert all(w.grad.min().item() == n_threads for w in leaves)
                 assert all(w.grad.max().item() == n_threads for w in leaves)
 

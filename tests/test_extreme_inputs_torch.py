@@ -27,7 +27,7 @@ TARGET = [0, 2, 1, 0]
 PROBS = [[0.75, 0.125, 0.125], [0.0, 0.5, 0.5], [0.25, 0.25, 0.5], [1.0, 0.0, 0.0]]
 
 
-def _F(m):
+def _functional(m):
     return m.nn.functional
 
 
@@ -55,7 +55,7 @@ ACTIVATIONS = {
     "F.relu": (WIDE, _fn("nn.functional.relu")),
     "F.leaky_relu": (WIDE, _fn("nn.functional.leaky_relu")),
     "F.gelu": (WIDE, _fn("nn.functional.gelu")),
-    "F.gelu(tanh)": (WIDE, lambda m: lambda x: _F(m).gelu(x, approximate="tanh")),
+    "F.gelu(tanh)": (WIDE, lambda m: lambda x: _functional(m).gelu(x, approximate="tanh")),
     "F.softplus": (WIDE, _fn("nn.functional.softplus")),
     "F.logsigmoid": (WIDE, _fn("nn.functional.logsigmoid")),
     "F.silu": (WIDE, _fn("nn.functional.silu")),
@@ -74,8 +74,8 @@ ACTIVATIONS = {
     "logaddexp": (WIDE, lambda m: lambda x: m.logaddexp(x, m.zeros_like(x))),
     "softmax": (LOGITS, lambda m: lambda x: m.softmax(x, 1)),
     "log_softmax": (LOGITS, lambda m: lambda x: m.log_softmax(x, 1)),
-    "F.softmax(dim=0)": (LOGITS, lambda m: lambda x: _F(m).softmax(x, 0)),
-    "F.log_softmax(dim=0)": (LOGITS, lambda m: lambda x: _F(m).log_softmax(x, 0)),
+    "F.softmax(dim=0)": (LOGITS, lambda m: lambda x: _functional(m).softmax(x, 0)),
+    "F.log_softmax(dim=0)": (LOGITS, lambda m: lambda x: _functional(m).log_softmax(x, 0)),
     "logsumexp": (LOGITS, lambda m: lambda x: m.logsumexp(x, 1)),
 }
 
@@ -91,34 +91,34 @@ def _bce_target(m, dtype, n):
 # name -> (inputs, f(m, x, dtype)); the losses are summed per element (reduction="none"),
 # then weighted like every other case, and reduced too.
 LOSSES = {
-    "F.binary_cross_entropy(sigmoid)": (WIDE, lambda m, x, dt: _F(m).binary_cross_entropy(
+    "F.binary_cross_entropy(sigmoid)": (WIDE, lambda m, x, dt: _functional(m).binary_cross_entropy(
         m.sigmoid(x), _bce_target(m, dt, x.shape[0]), reduction="none")),
-    "F.binary_cross_entropy(sigmoid, mean)": (WIDE, lambda m, x, dt: _F(m).binary_cross_entropy(
+    "F.binary_cross_entropy(sigmoid, mean)": (WIDE, lambda m, x, dt: _functional(m).binary_cross_entropy(
         m.sigmoid(x), _bce_target(m, dt, x.shape[0]))),
-    "F.binary_cross_entropy(sigmoid, target 1)": (NORMAL, lambda m, x, dt: _F(m).binary_cross_entropy(
+    "F.binary_cross_entropy(sigmoid, target 1)": (NORMAL, lambda m, x, dt: _functional(m).binary_cross_entropy(
         m.sigmoid(x), m.ones_like(x), reduction="none")),
     "F.binary_cross_entropy_with_logits": (WIDE, lambda m, x, dt: (
-        _F(m).binary_cross_entropy_with_logits(x, _bce_target(m, dt, x.shape[0]), reduction="none"))),
+        _functional(m).binary_cross_entropy_with_logits(x, _bce_target(m, dt, x.shape[0]), reduction="none"))),
     "F.binary_cross_entropy_with_logits(pos_weight)": (WIDE, lambda m, x, dt: (
-        _F(m).binary_cross_entropy_with_logits(x, _bce_target(m, dt, x.shape[0]),
+        _functional(m).binary_cross_entropy_with_logits(x, _bce_target(m, dt, x.shape[0]),
                                                pos_weight=m.tensor(3.0, dtype=dt), reduction="sum"))),
-    "F.cross_entropy": (LOGITS, lambda m, x, dt: _F(m).cross_entropy(x, m.tensor(TARGET),
+    "F.cross_entropy": (LOGITS, lambda m, x, dt: _functional(m).cross_entropy(x, m.tensor(TARGET),
                                                                       reduction="none")),
-    "F.cross_entropy(mean)": (LOGITS, lambda m, x, dt: _F(m).cross_entropy(x, m.tensor(TARGET))),
-    "F.cross_entropy(probabilities)": (LOGITS, lambda m, x, dt: _F(m).cross_entropy(
+    "F.cross_entropy(mean)": (LOGITS, lambda m, x, dt: _functional(m).cross_entropy(x, m.tensor(TARGET))),
+    "F.cross_entropy(probabilities)": (LOGITS, lambda m, x, dt: _functional(m).cross_entropy(
         x, m.tensor(PROBS, dtype=dt))),
-    "F.cross_entropy(label_smoothing)": (LOGITS, lambda m, x, dt: _F(m).cross_entropy(
+    "F.cross_entropy(label_smoothing)": (LOGITS, lambda m, x, dt: _functional(m).cross_entropy(
         x, m.tensor(TARGET), label_smoothing=0.1)),
-    "F.nll_loss(log_softmax)": (LOGITS, lambda m, x, dt: _F(m).nll_loss(
+    "F.nll_loss(log_softmax)": (LOGITS, lambda m, x, dt: _functional(m).nll_loss(
         m.log_softmax(x, 1), m.tensor(TARGET), reduction="none")),
-    "F.mse_loss": (WIDE, lambda m, x, dt: _F(m).mse_loss(x, m.zeros_like(x) + 3, reduction="none")),
-    "F.l1_loss": (WIDE, lambda m, x, dt: _F(m).l1_loss(x, m.zeros_like(x) + 3, reduction="none")),
-    "F.smooth_l1_loss": (WIDE, lambda m, x, dt: _F(m).smooth_l1_loss(x, m.zeros_like(x) + 3,
+    "F.mse_loss": (WIDE, lambda m, x, dt: _functional(m).mse_loss(x, m.zeros_like(x) + 3, reduction="none")),
+    "F.l1_loss": (WIDE, lambda m, x, dt: _functional(m).l1_loss(x, m.zeros_like(x) + 3, reduction="none")),
+    "F.smooth_l1_loss": (WIDE, lambda m, x, dt: _functional(m).smooth_l1_loss(x, m.zeros_like(x) + 3,
                                                                       reduction="none")),
-    "F.huber_loss": (WIDE, lambda m, x, dt: _F(m).huber_loss(x, m.zeros_like(x) + 3, reduction="none")),
-    "F.soft_margin_loss": (WIDE, lambda m, x, dt: _F(m).soft_margin_loss(
+    "F.huber_loss": (WIDE, lambda m, x, dt: _functional(m).huber_loss(x, m.zeros_like(x) + 3, reduction="none")),
+    "F.soft_margin_loss": (WIDE, lambda m, x, dt: _functional(m).soft_margin_loss(
         x, m.ones_like(x), reduction="none")),
-    "F.kl_div": (LOGITS, lambda m, x, dt: _F(m).kl_div(
+    "F.kl_div": (LOGITS, lambda m, x, dt: _functional(m).kl_div(
         m.log_softmax(x, 1), m.tensor(PROBS, dtype=dt), reduction="sum")),
 }
 

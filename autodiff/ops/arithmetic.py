@@ -284,15 +284,37 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
     return mul(reciprocal(input), other)
 
 
+class DivBackward2(Node):
+    """``div`` with a rounding mode: piecewise constant, so zero gradients -- made without
+    reading ``g`` (as in PyTorch, they need no graph even under ``create_graph``)."""
+
+    __slots__ = ("a_shape", "b_shape", "dtypes")
+
+    def backward(self, g: Tensor) -> tuple:
+        be = g._be
+        return tuple(None if e is None else _make(be.zeros(shape, dt), be)
+                     for e, shape, dt in zip(edges_of(self), (self.a_shape, self.b_shape), self.dtypes))
+
+
 def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
-    """``div(a, b, rounding_mode=...)``: not differentiable (its gradient is zero)."""
+    """``div(a, b, rounding_mode=...)``: its gradient is zero (but, as in PyTorch, the result
+    is part of the graph)."""
     if mode not in ("floor", "trunc"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
     a, b = promote(a, b, "div")
     be = a._be
-    q = be.div(a._data, b._data if isinstance(b, Tensor) else b)
+    is_tensor = isinstance(b, Tensor)
+    divisor = b._data if is_tensor else b
+    if a.dtype.kind != "f" and (be.any(be.eq(divisor, 0)) if is_tensor else divisor == 0):
+        # NumPy would give INT_MIN (or 0) with a warning; PyTorch refuses.
+        raise RuntimeError(f"ZeroDivisionError: integer division by zero in div(rounding_mode='{mode}')")
+    q = be.div(a._data, divisor)
     q = be.floor(q) if mode == "floor" else be.trunc(q)
-    return _make(be.astype(q, a.dtype.name), be)
+    out = _make(be.astype(q, a.dtype.name), be)
+    if not is_tensor:
+        return record(out, DivBackward2, (a,), a_shape=a._data.shape, b_shape=(), dtypes=(a.dtype.name,))
+    return record(out, DivBackward2, (a, b), a_shape=a._data.shape, b_shape=b._data.shape,
+                  dtypes=(a.dtype.name, b.dtype.name))
 
 
 # ---- neg / pow --------------------------------------------------------------------

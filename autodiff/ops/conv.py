@@ -69,6 +69,13 @@ def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
 
 def _windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
              value: float, op: str) -> Tensor:
+    # (Left to NumPy, these would give an empty result or a ValueError/ZeroDivisionError.)
+    if min(stride) <= 0:
+        raise RuntimeError(f"{op}: non-positive stride is not supported, but got stride={list(stride)}")
+    if min(padding) < 0:
+        raise RuntimeError(f"{op}: negative padding is not supported, but got padding={list(padding)}")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"{op}: dilation should be greater than zero, but got {list(dilation)}")
     h, w = x._data.shape[2:]
     ph, pw = padding
     eh = dilation[0] * (kernel[0] - 1) + 1

@@ -33,6 +33,7 @@ from autodiff.ops._prep import device_mismatch
 from autodiff.ops.arithmetic import add, div, mul, sub
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
+from autodiff.ops.creation import _check_fill
 from autodiff.ops.indexing import _convert_index, index_put
 from autodiff.ops.unary import clamp
 from autodiff.tensor import LEAF_INPLACE, Tensor, _make
@@ -261,6 +262,7 @@ def fill_(t: Tensor, value: Any) -> Tensor:
                 f"{value.ndim} dimensions."
             )
         return copy_(t, value)
+    value = _check_fill(value, t.dtype, "fill_")
     return _fill(t, value, FillBackward2)
 
 

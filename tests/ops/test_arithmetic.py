@@ -50,3 +50,31 @@ def test_alpha_and_lerp_arguments_are_checked_as_in_torch(device):
         with pytest.raises(TypeError, match="lerp\\(\\) received an invalid combination of arguments"):
             autodiff.lerp(*args)
     assert autodiff.lerp(x, y, 0.25).tolist() == [1.25] * 3
+
+
+def test_rounded_div_is_in_the_graph_with_zero_gradients(device):
+    """As in PyTorch: DivBackward2, zero gradients for both operands, and the zeros need no
+    graph even under create_graph."""
+    x = autodiff.tensor([3.0, -5.0], device=device, requires_grad=True)
+    y = autodiff.tensor([2.0, 2.0], device=device, requires_grad=True)
+    for mode, expected in (("floor", [1.0, -3.0]), ("trunc", [1.0, -2.0])):
+        z = autodiff.div(x, y, rounding_mode=mode)
+        assert z.tolist() == expected and z.grad_fn.name() == "DivBackward2"
+        gx, gy = autodiff.autograd.grad(z.sum(), (x, y), create_graph=True)
+        assert gx.tolist() == gy.tolist() == [0.0, 0.0]
+        assert not gx.requires_grad and not gy.requires_grad
+        z = x.div(2.0, rounding_mode=mode)
+        assert z.grad_fn.name() == "DivBackward2"
+        z.sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+
+
+def test_integer_rounded_div_by_zero_raises(device):
+    a = autodiff.tensor([3, -5], device=device)
+    for mode in ("floor", "trunc"):
+        for divisor in (autodiff.tensor([1, 0], device=device), 0):
+            with pytest.raises(RuntimeError, match=f"ZeroDivisionError.*div\\(rounding_mode='{mode}'\\)"):
+                autodiff.div(a, divisor, rounding_mode=mode)
+    assert autodiff.div(a, 2, rounding_mode="floor").tolist() == [1, -3]
+    inf = autodiff.div(a.float(), 0.0, rounding_mode="trunc")  # floats divide by zero
+    assert inf.tolist() == [float("inf"), float("-inf")]

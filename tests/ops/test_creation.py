@@ -4,6 +4,8 @@ tensor, the ``*_like`` ops, and ``manual_seed``.
 
 from __future__ import annotations
 
+import pytest
+
 import autodiff
 
 
@@ -35,3 +37,21 @@ def test_manual_seed_repeats(device):
     a = autodiff.randn(5, device=device).tolist()
     autodiff.manual_seed(3)
     assert autodiff.randn(5, device=device).tolist() == a
+
+
+def test_fill_values_that_do_not_fit_the_dtype_raise(device):
+    """PyTorch refuses a fill value its integer dtype cannot hold (NumPy gave INT_MIN for NaN)."""
+    i32 = autodiff.zeros(3, dtype=autodiff.int32, device=device)
+    for make in (lambda v: autodiff.full_like(i32, v), lambda v: autodiff.full((2,), v, dtype=autodiff.int64),
+                 lambda v: i32.clone().fill_(v)):
+        for v in (float("nan"), float("inf"), -float("inf"), 2.0 ** 70, 2 ** 70):
+            with pytest.raises(RuntimeError, match=r"value cannot be converted to type \w+ without overflow \((full|full_like|fill_)"):
+                make(v)
+    with pytest.raises(RuntimeError, match="int8_t without overflow"):
+        autodiff.full((1,), 200, dtype=autodiff.int8)
+    with pytest.raises(RuntimeError, match="type float without overflow"):
+        autodiff.full((1,), 1e300, dtype=autodiff.float32)
+    assert autodiff.full_like(i32, 2.5).tolist() == [2, 2, 2]
+    assert autodiff.full((1,), -1, dtype=autodiff.uint8).tolist() == [255]  # as in PyTorch
+    assert autodiff.full((1,), float("nan"), dtype=autodiff.bool).tolist() == [True]
+    assert autodiff.full((1,), float("inf")).tolist() == [float("inf")]
