@@ -499,3 +499,18 @@ def test_docs_autograd_advanced_examples_run() -> None:
         if "CopySlices" in block:
             assert close(ns["x"].grad, [[6.0, 6.0, 6.0], [2.0, 2.0, 2.0]])
             assert close(ns["w"].grad, [3.0, 1.0])
+
+
+def test_mask_like_first_derivatives_are_in_the_graph_as_in_torch(device: str) -> None:
+    """relu's derivative under create_graph is recorded (ThresholdBackwardBackward0) even
+    though the incoming gradient is a constant; its own derivative is zero."""
+    x = T([-1.0, 2.0, 3.0], device, True)
+    (g,) = grad(autodiff.relu(x).sum(), x, create_graph=True)
+    assert g.requires_grad and g.grad_fn.name() == "ThresholdBackwardBackward0"
+    assert close(g, [0.0, 1.0, 1.0])
+    (gg,) = grad(g.sum(), x)
+    assert close(gg, [0.0, 0.0, 0.0])
+    pooled = autodiff.nn.functional.max_pool2d(x.reshape(1, 1, 1, 3), (1, 2))
+    assert pooled.grad_fn.name() == "MaxPool2DWithIndicesBackward0"
+    (g,) = grad(pooled.sum(), x, create_graph=True)
+    assert g.requires_grad and close(g, [0.0, 1.0, 0.0])

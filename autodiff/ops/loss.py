@@ -15,7 +15,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
-from autodiff.autograd.record import record
+from autodiff.autograd.record import GradientLink, link_gradient, record
 from autodiff.ops._prep import device_mismatch, float_result
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
@@ -96,7 +96,12 @@ class NllLossBackward0(Node):
     def backward(self, g: Tensor) -> Tensor:
         if self.reduction == "none" and self.batched:
             g = g.unsqueeze(1)
-        return g * self.coef
+        (x,) = self.unpack()
+        return link_gradient(g * self.coef, NllLossBackwardBackward0, (x,))
+
+
+class NllLossBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def _class_weights(be: Any, weight: Tensor | None, target: Any, valid: Any, dtype: str) -> Any:
@@ -168,7 +173,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if reduction == "mean":  # every target ignored: 0 / 0 loss, but zero gradients (PyTorch)
         src = be.div(src, be.where(be.eq(total, 0), be.ones((), dt), total))
     be.scatter_add(onehot, axis, idx, src)
-    return record(out, NllLossBackward0, (input,), coef=_make(onehot, be), reduction=reduction, batched=batched)
+    return record(out, NllLossBackward0, (input,), saved=(input,), coef=_make(onehot, be), reduction=reduction,
+                  batched=batched)
 
 
 def _first(be: Any, t: Any, bad: Any) -> int:
