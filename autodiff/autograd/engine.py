@@ -26,6 +26,7 @@ from autodiff.autograd.node import (
     edges_of,
     split_edge,
 )
+from backends import restore_float_errors, silence_float_errors
 
 
 def _next_nodes(node: Node) -> list[Node]:
@@ -124,11 +125,15 @@ def run_backward(
     state.enabled = create_graph
     # (The cyclic gc stays as it is: switching it off here would switch it off for every
     # thread, and undo a gc.disable() made meanwhile; docs/architecture.md has the cost.)
+    # NumPy's floating-point warnings are off in this thread while backward runs: PyTorch's
+    # gradients become inf/nan silently (inf - inf in a gradient's sum, say).
+    quiet = silence_float_errors()
     try:
         _run(buffers, waiting, needed, captures, results, inputs, retain_graph, create_graph,
              accumulate, shared, state.anomaly)
     finally:
         state.enabled = prev_mode
+        restore_float_errors(quiet)
     return results if inputs is not None and not accumulate else None
 
 
