@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from backends.array_backend import ArrayBackend
-from backends.numpy_backend import NumpyBackend
+from backends.numpy_backend import NumpyBackend, restore_float_errors, silence_float_errors
 
-__all__ = ["ArrayBackend", "register", "get", "parse_device", "registered_types", "loaded", "seed_all"]
+__all__ = ["ArrayBackend", "register", "get", "parse_device", "registered_types", "loaded", "seed_all",
+           "silence_float_errors", "restore_float_errors"]
 
 # device type -> factory(index) returning a backend; factories run lazily on first use,
 # so CuPy is imported only when a CUDA device is first asked for.

@@ -336,6 +336,15 @@ class ArrayBackend:
     def tanh(self, a: Any) -> Any:
         return self._wrap(self.xp.tanh(a))
 
+    def sigmoid(self, a: Any) -> Any:
+        """``1 / (1 + exp(-a))``, to full precision for either sign: with ``e = exp(-|a|)``
+        (never overflows), ``1 / (1 + e)`` for ``a >= 0`` and ``e / (1 + e)`` below, so the
+        tiny values at large negative ``a`` keep their relative precision."""
+        xp = self.xp
+        e = xp.exp(-xp.abs(a))
+        r = 1 / (1 + e)
+        return self._wrap(xp.where(a >= 0, r, e * r))
+
     def expm1(self, a: Any) -> Any:
         return self._wrap(self.xp.expm1(a))
 

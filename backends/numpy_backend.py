@@ -26,6 +26,71 @@ _F32_MAX = float(np.finfo(np.float32).max)
 _LEGACY_CASTING = int(np.__version__.split(".")[0]) < 2
 
 
+# NumPy warns (RuntimeWarning) on floating-point errors -- log(0), 1/0, exp(1000), 0/0, a
+# NaN cast to int -- where PyTorch returns inf/nan silently. The ops that meet them run with
+# the warnings off for their own call only. NumPy 2 keeps its error state in a context
+# variable (per thread and task): setting it around the call, with the "ignore everything"
+# value made once here, leaves NumPy's state as the caller (or another thread) sees it
+# untouched, and costs ~0.1 us -- np.errstate builds its state on every entry (~1.4 us).
+try:
+    from numpy._core import _ufunc_config
+
+    _ERRSTATE = _ufunc_config._extobj_contextvar
+except (ImportError, AttributeError):  # NumPy < 2: errstate (thread-local there), slower
+    _ERRSTATE = None
+
+# The methods that run silenced. Not the hottest (add, sub, mul, matmul, sum, mean and
+# their in-place forms: a wrapper around each costs 30% of a chain of small ops), where
+# only an overflow to inf or inf - inf can warn; a backward runs wholly silenced instead
+# (``silence_float_errors``, once per backward), which covers the sums of its gradients.
+SILENCED = (
+    "div", "pow", "idiv", "exp", "log", "sqrt", "expm1", "log1p", "log2", "sin", "cos", "tan",
+    "erf", "var", "prod", "astype", "einsum", "cumsum",
+)
+
+
+def silenced(fn: Any) -> Any:
+    """``fn`` with NumPy's floating-point warnings off during its call only."""
+    if _ERRSTATE is None:
+        def call_legacy(*args: Any, **kwargs: Any) -> Any:
+            with np.errstate(all="ignore"):
+                return fn(*args, **kwargs)
+
+        return call_legacy
+    set_state, reset_state = _ERRSTATE.set, _ERRSTATE.reset
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        token = set_state(_IGNORE_ALL)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            reset_state(token)
+
+    return call
+
+
+if _ERRSTATE is not None:
+    with np.errstate(all="ignore"):
+        _IGNORE_ALL = _ERRSTATE.get()
+
+
+def silence_float_errors() -> Any:
+    """Turn NumPy's floating-point warnings off in this thread (and task) until
+    ``restore_float_errors(token)`` with the token returned."""
+    if _ERRSTATE is None:
+        state = np.errstate(all="ignore")
+        state.__enter__()
+        return state
+    return _ERRSTATE.set(_IGNORE_ALL)
+
+
+def restore_float_errors(token: Any) -> None:
+    if _ERRSTATE is None:
+        token.__exit__(None, None, None)
+    else:
+        _ERRSTATE.reset(token)
+
+
 def _weak_scalars(args: tuple) -> tuple:
     """Give Python scalars the dtype of the array beside them (NumPy < 2 only)."""
     # The first non-bool array decides (``where``'s condition does not).
@@ -69,6 +134,8 @@ class NumpyBackend(ArrayBackend):
             for name in ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "clip", "where",
                          "floor_divide", "remainder"):
                 setattr(self, name, _legacy(getattr(self, name)))
+        for name in SILENCED:
+            setattr(self, name, silenced(getattr(self, name)))
 
     def as_array(self, a: Any) -> Any:
         return _asarray(a)

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 import backends
+from backends.numpy_backend import silenced
 from backends.special_functions import special
 
 IMPLICIT = (
@@ -414,7 +415,12 @@ def _kernel(fn: Any, *args: Any, **kwargs: Any) -> Any:
     args = tuple(_operand(a) if not isinstance(a, (list, tuple)) else type(a)(_operand(x) for x in a)
                  for a in args)
     kwargs = {k: _operand(v) for k, v in kwargs.items()}
-    return _wrap(fn(*args, **kwargs))
+    return _wrap(_silent_call(fn, *args, **kwargs))
+
+
+# A GPU raises no floating-point warnings (CuPy returns inf/nan silently): neither do the
+# simulated kernels, whatever NumPy's error state (see backends/numpy_backend.py).
+_silent_call = silenced(lambda fn, *args, **kwargs: fn(*args, **kwargs))
 
 
 # ---- the cupy module's functions (CuPy's parameters) -----------------------------------------

@@ -411,6 +411,28 @@ def test_inplace_on_view_of_leaf_errors(device: str) -> None:
     assert close(x, [[2.0, 4.0], [3.0, 4.0]])
 
 
+def test_inplace_on_a_leaf_that_is_a_view_errors(device: str) -> None:
+    """A leaf made from a view (its base needs no grad) is still a view of a leaf for in-place
+    ops; ``detach_`` refuses every view (PyTorch)."""
+    w = autodiff.arange(6.0, device=device).reshape(2, 3).requires_grad_()
+    assert w._base is not None and w.is_leaf
+    msg = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    ones = autodiff.ones(2, 3, device=device)
+    for fn in (lambda: w.add_(1), lambda: w.mul_(2.0), lambda: w.zero_(), lambda: w.fill_(1.0),
+               lambda: w.copy_(ones), lambda: w.__setitem__(0, 1.0), lambda: w.clamp_(0, 1)):
+        with pytest.raises(RuntimeError, match=msg):
+            fn()
+    assert close(w, [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    with autodiff.no_grad():
+        w.add_(1)
+    assert close(w, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    detach_msg = "Can't detach views in-place"
+    for view in (w, w[0], autodiff.ones(3, device=device)[0], autodiff.ones(4, device=device).view(2, 2)):
+        with pytest.raises(RuntimeError, match=detach_msg):
+            view.detach_()
+    assert w.requires_grad
+
+
 def test_fill_and_zero_on_view(device: str) -> None:
     x = T([1.0, 2.0, 3.0], device, True)
     y = x * 3
@@ -477,3 +499,120 @@ def test_docs_autograd_advanced_examples_run() -> None:
         if "CopySlices" in block:
             assert close(ns["x"].grad, [[6.0, 6.0, 6.0], [2.0, 2.0, 2.0]])
             assert close(ns["w"].grad, [3.0, 1.0])
+
+
+def test_mask_like_first_derivatives_are_in_the_graph_as_in_torch(device: str) -> None:
+    """relu's derivative under create_graph is recorded (ThresholdBackwardBackward0) even
+    though the incoming gradient is a constant; its own derivative is zero."""
+    x = T([-1.0, 2.0, 3.0], device, True)
+    (g,) = grad(autodiff.relu(x).sum(), x, create_graph=True)
+    assert g.requires_grad and g.grad_fn.name() == "ThresholdBackwardBackward0"
+    assert close(g, [0.0, 1.0, 1.0])
+    (gg,) = grad(g.sum(), x)
+    assert close(gg, [0.0, 0.0, 0.0])
+    pooled = autodiff.nn.functional.max_pool2d(x.reshape(1, 1, 1, 3), (1, 2))
+    assert pooled.grad_fn.name() == "MaxPool2DWithIndicesBackward0"
+    (g,) = grad(pooled.sum(), x, create_graph=True)
+    assert g.requires_grad and close(g, [0.0, 1.0, 0.0])
+
+
+# ---- grad mode after exceptions, and the modified-saved-tensor check of every in-place op ----
+def _grad_mode_switches():
+    """(name, make) for every grad-mode context manager: make() gives a fresh one."""
+    switches = [
+        ("no_grad", autodiff.no_grad), ("enable_grad", autodiff.enable_grad),
+        ("set_grad_enabled(True)", lambda: autodiff.set_grad_enabled(True)),
+        ("set_grad_enabled(False)", lambda: autodiff.set_grad_enabled(False)),
+    ]
+    if hasattr(autodiff, "inference_mode"):
+        switches += [("inference_mode", autodiff.inference_mode),
+                     ("inference_mode(False)", lambda: autodiff.inference_mode(False))]
+    return switches
+
+
+@pytest.mark.parametrize("outer", [True, False])
+def test_grad_mode_switches_restore_the_mode_after_an_exception(outer: bool) -> None:
+    class BoomError(Exception):
+        pass
+
+    prev = autodiff.is_grad_enabled()
+    try:
+        autodiff.set_grad_enabled(outer)
+        for name, make in _grad_mode_switches():
+            with pytest.raises(BoomError):  # as a context manager
+                with make():
+                    raise BoomError
+            assert autodiff.is_grad_enabled() is outer, f"{name} as a context"
+
+            @make()
+            def failing():
+                raise BoomError
+
+            with pytest.raises(BoomError):  # as a decorator
+                failing()
+            assert autodiff.is_grad_enabled() is outer, f"{name} as a decorator"
+            for _, inner in _grad_mode_switches():  # nested, the exception from the inside
+                with pytest.raises(BoomError):
+                    with make():
+                        with inner():
+                            raise BoomError
+                assert autodiff.is_grad_enabled() is outer, f"{name} nested"
+    finally:
+        autodiff.set_grad_enabled(prev)
+
+
+MODIFIED = "one of the variables needed for gradient computation has been modified by an inplace operation"
+
+
+def test_failed_backward_leaves_grad_mode_as_it_was() -> None:
+    x = autodiff.ones(3, requires_grad=True)
+    y = x * 1
+    loss = (y * y).sum()
+    y.add_(1)  # y was saved by the product
+    for mode in (True, False):
+        with autodiff.set_grad_enabled(mode):
+            for create_graph in (False, True):
+                with pytest.raises(RuntimeError, match=MODIFIED):
+                    loss.backward(create_graph=create_graph, retain_graph=True)
+                assert autodiff.is_grad_enabled() is mode
+                with pytest.raises(RuntimeError, match=MODIFIED):
+                    grad(loss, x, create_graph=create_graph, retain_graph=True)
+                assert autodiff.is_grad_enabled() is mode
+
+
+# The arguments of each in-place op of autodiff/ops/inplace.py's METHODS.
+INPLACE_CALLS = {
+    "__setitem__": lambda y: y.__setitem__(0, 5.0),
+    "__iadd__": lambda y: y.__iadd__(1.0), "__isub__": lambda y: y.__isub__(1.0),
+    "__imul__": lambda y: y.__imul__(2.0), "__itruediv__": lambda y: y.__itruediv__(2.0),
+    "__ipow__": lambda y: y.__ipow__(2.0),
+    "add_": lambda y: y.add_(1.0), "sub_": lambda y: y.sub_(1.0), "mul_": lambda y: y.mul_(2.0),
+    "div_": lambda y: y.div_(2.0), "pow_": lambda y: y.pow_(2.0),
+    "clamp_": lambda y: y.clamp_(0.0, 0.5), "clip_": lambda y: y.clip_(0.0, 0.5),
+    "zero_": lambda y: y.zero_(), "fill_": lambda y: y.fill_(3.0),
+    "copy_": lambda y: y.copy_(autodiff.zeros(3)),
+}
+
+
+def test_every_inplace_op_trips_the_modified_saved_tensor_check() -> None:
+    from autodiff.ops import inplace
+
+    missing = set(inplace.METHODS) - set(INPLACE_CALLS)
+    assert not missing, f"add the in-place ops {sorted(missing)} to INPLACE_CALLS"
+    for name, call in INPLACE_CALLS.items():
+        for tensor_arg in (False, True):
+            x = autodiff.tensor([1.0, 2.0, 3.0], requires_grad=True)
+            y = x * 1
+            z = y * y
+            if tensor_arg and name in ("add_", "sub_", "mul_", "div_", "__iadd__", "__imul__"):
+                getattr(y, name)(autodiff.full((3,), 2.0))
+            else:
+                call(y)
+            with pytest.raises(RuntimeError, match=MODIFIED):
+                z.sum().backward()
+            # the same op on a view of the saved tensor
+            y = x * 1
+            z = y * y
+            call(y[1:]) if name != "copy_" else y[1:].copy_(autodiff.zeros(2))
+            with pytest.raises(RuntimeError, match=MODIFIED):
+                z.sum().backward()

@@ -1,8 +1,14 @@
 """The engine's graph walk: edges (lone node edges, edges to a Function's other outputs) and
-the order nodes run in (sequence numbers, several roots, shared nodes).
+the order nodes run in (sequence numbers, several roots, shared nodes), and backward calls
+from several threads at once (no lost gradient, no process-wide gc switch).
 """
 
 from __future__ import annotations
+
+import contextlib
+import gc
+import sys
+import threading
 
 import autodiff
 
@@ -110,3 +116,98 @@ def test_sequence_order_with_several_roots_and_shared_nodes() -> None:
     autodiff.autograd.backward([b.sum(), c.sum(), a.sum()])
     # d/dx [9x^2 + 3x + 1 + 3x] = 18x + 6
     assert x.grad.tolist() == [24.0, 42.0]
+
+
+@contextlib.contextmanager
+def _frequent_thread_switches():
+    """Threads switch every microsecond (not every 5 ms), so races show within a few rounds."""
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(old)
+
+
+def _in_threads(n: int, work) -> None:
+    """Run ``work()`` in ``n`` threads released together; re-raise the first failure."""
+    barrier = threading.Barrier(n)
+    errors = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def test_concurrent_backward_into_the_same_leaves_loses_nothing() -> None:
+    # Many small leaves: each is a first write (.grad None -> set) every round, the window
+    # where two threads could both see None; the large one: NumPy's in-place add runs
+    # without the GIL, so two unserialised adds race on its memory.
+    small = [autodiff.zeros(1, requires_grad=True) for _ in range(64)]
+    large = [autodiff.zeros(200_000, requires_grad=True) for _ in range(4)]
+    n_threads = 8
+    with _frequent_thread_switches():
+        for leaves, rounds in ((small, 20), (large, 10)):
+            grads = [autodiff.ones(w.shape) for w in leaves]
+            for _ in range(rounds):
+                for w in leaves:
+                    w.grad = None
+                _in_threads(n_threads, lambda ls=leaves, gs=grads: autodiff.autograd.backward(ls, gs))
+                assert all(w.grad.min().item() == n_threads for w in leaves)
+                assert all(w.grad.max().item() == n_threads for w in leaves)
+
+
+def test_concurrent_backward_through_shared_graph_sums_every_call() -> None:
+    w = autodiff.ones(3, requires_grad=True)
+    n_threads, calls = 6, 20
+
+    def work() -> None:
+        for _ in range(calls):
+            (w * 2.0).sum().backward()
+
+    with _frequent_thread_switches():
+        _in_threads(n_threads, work)
+    assert w.grad.tolist() == [2.0 * n_threads * calls] * 3
+
+
+def test_backward_leaves_the_cyclic_gc_alone() -> None:
+    """gc is process-wide: backward must not switch it off for other threads, nor undo a
+    gc.disable() made while it runs."""
+    was_enabled = gc.isenabled()
+    seen_elsewhere = []
+
+    def look_from_another_thread(g):
+        t = threading.Thread(target=lambda: seen_elsewhere.append(gc.isenabled()))
+        t.start()
+        t.join()
+        return g
+
+    def user_disables_gc(g):
+        gc.disable()
+        return g
+
+    try:
+        gc.enable()
+        x = autodiff.ones(2, requires_grad=True)
+        y = x * 2.0
+        y.register_hook(look_from_another_thread)
+        y.sum().backward()
+        assert seen_elsewhere == [True]
+
+        z = x * 3.0
+        z.register_hook(user_disables_gc)
+        z.sum().backward()
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was_enabled else gc.disable)()

@@ -87,22 +87,6 @@ def test_every_spec_matches_torch(spec, data) -> None:
     _compare(_derivatives(autodiff, f(autodiff), xs), _derivatives(torch, f(torch), ts), spec.id, tols)
 
 
-# Rows where one library records its first derivative as a function of the inputs and the
-# other does not (or has no gradient edge at all); the second derivative is 0 either way, and
-# the values are compared above.
-GRAPH_DIFFERS = {
-    # autodiff records the derivative of a one-element prod; PyTorch's is a constant
-    "prod", "prod-dim", "prod-zeros",
-    # PyTorch's 0-"norm" has no gradient edge (None); autodiff's gradient is a recorded 0
-    "norm-p0",
-    # autodiff's backward is a constant mask, scatter or sum; PyTorch records its backward op
-    "relu", "nn.functional.leaky_relu", "nn.functional.nll_loss", "nn.functional.nll_loss-weight",
-    "nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d",
-    "nn.functional.avg_pool2d-divisor", "threshold", "hardshrink", "rrelu",
-}
-GRAPH_SPECS = [s for s in TORCH_SPECS if s.id not in GRAPH_DIFFERS]
-
-
 def _gradient_graph(m, spec, case):
     """Which inputs get a first derivative (``allow_unused``), which of those require grad
     (``create_graph``), and which inputs the second derivative reaches; None without a graph."""
@@ -121,11 +105,14 @@ def _gradient_graph(m, spec, case):
     return first, [g is None for g in m.autograd.grad(total, xs, allow_unused=True)]
 
 
-@pytest.mark.parametrize("spec", GRAPH_SPECS, ids=[s.id for s in GRAPH_SPECS])
+@pytest.mark.parametrize("spec", TORCH_SPECS, ids=[s.id for s in TORCH_SPECS])
 @settings(max_examples=4)
 @given(data=st.data())
 def test_every_spec_differentiates_the_inputs_torch_does(spec, data) -> None:
-    """Unused inputs get None, and a second derivative exists, exactly where PyTorch's do."""
+    """Every row, none excepted: unused inputs get None, the first derivative taken with
+    ``create_graph`` requires grad, and a second derivative exists, exactly where PyTorch's
+    do. (A backward that only masks, scatters or sums ``g`` is recorded as a function of the
+    op's inputs too, as PyTorch's ``...BackwardBackward0`` nodes are: see GradientLink.)"""
     case = data.draw(op_inputs(spec), label="case")
     assert _gradient_graph(autodiff, spec, case) == _gradient_graph(torch, spec, case), spec.id
 

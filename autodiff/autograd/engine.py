@@ -10,7 +10,6 @@ a chain of 100,000 ops is as safe as a chain of ten.
 
 from __future__ import annotations
 
-import gc
 import threading
 from heapq import heappop, heappush
 from typing import Any
@@ -27,6 +26,7 @@ from autodiff.autograd.node import (
     edges_of,
     split_edge,
 )
+from backends import restore_float_errors, silence_float_errors
 
 
 def _next_nodes(node: Node) -> list[Node]:
@@ -54,12 +54,25 @@ def _needed(roots: list[Node], targets: set[Node]) -> set[Node]:
     return needed
 
 
+# Backward calls running in several threads may reach the same leaf: its read of
+# ``leaf._grad`` and the write (or the in-place add, which NumPy runs without the GIL on
+# large arrays) must not interleave, or contributions are lost. One lock for all leaves:
+# taken once per leaf per backward, uncontended it costs ~0.1 us.
+_ACCUMULATE_LOCK = threading.Lock()
+
+
 def _accumulate(leaf: Any, grad: Any, create_graph: bool, shared: set) -> None:
-    """Add ``grad`` into ``leaf.grad`` as PyTorch's AccumulateGrad does.
+    """Add ``grad`` into ``leaf.grad`` as PyTorch's AccumulateGrad does (under a lock:
+    concurrent backward calls may reach the same leaf).
 
     ``shared`` holds the ids of gradient tensors other code can still see (the caller's
     ``gradient``, grads already stored in a leaf, what custom Functions return).
     """
+    with _ACCUMULATE_LOCK:
+        _accumulate_locked(leaf, grad, create_graph, shared)
+
+
+def _accumulate_locked(leaf: Any, grad: Any, create_graph: bool, shared: set) -> None:
     old = leaf._grad
     if old is None:
         # Keep the incoming array when nobody else can see it; copy it when it may be a
@@ -132,11 +145,11 @@ def run_backward(
     state = grad_mode.state
     prev_mode = state.enabled
     state.enabled = create_graph
-    # The graph is all live objects, so a cyclic collection during backward only rescans
-    # it (10-40% of backward on deep graphs); what backward makes dies by refcount anyway.
-    gc_was_enabled = gc.isenabled()
-    if gc_was_enabled:
-        gc.disable()
+    # (The cyclic gc stays as it is: switching it off here would switch it off for every
+    # thread, and undo a gc.disable() made meanwhile; docs/architecture.md has the cost.)
+    # NumPy's floating-point warnings are off in this thread while backward runs: PyTorch's
+    # gradients become inf/nan silently (inf - inf in a gradient's sum, say).
+    quiet = silence_float_errors()
     callbacks: list = []
     _runs.stack = (*_runs.stack, callbacks)
     try:
@@ -147,8 +160,7 @@ def run_backward(
     finally:
         _runs.stack = _runs.stack[:-1]
         state.enabled = prev_mode
-        if gc_was_enabled:
-            gc.enable()
+        restore_float_errors(quiet)
     return results if inputs is not None and not accumulate else None
 
 

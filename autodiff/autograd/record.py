@@ -23,7 +23,7 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.hooks import move_retain
 from autodiff.autograd.node import AccumulateGrad, Node, edges_of, output_alias, split_edge
-from autodiff.tensor import Tensor
+from autodiff.tensor import Tensor, _make
 
 
 def edge_of(t: Tensor) -> Any:
@@ -70,6 +70,52 @@ def record(out: Tensor, node_cls: type[Node], inputs: tuple, /, saved: tuple | N
     out.grad_fn = node
     out._requires_grad = True
     return out
+
+
+class GradientLink(Node):
+    """Base of the ``...BackwardBackward0`` nodes: a first derivative that is linear in the
+    incoming gradient ``g`` alone (a mask, a scatter, a sum), recorded under ``create_graph``
+    as PyTorch records it -- with edges to the op's inputs as well, whose derivative is zero.
+
+    Without them the derivative is a constant whenever ``g`` is (``relu(x).sum()``), and
+    ``requires_grad`` is False where PyTorch's is True. Edge 0 is the derivative's own graph
+    (passed through); ``zeros`` holds the (shape, dtype name) of each other edge's input.
+    """
+
+    __slots__ = ("zeros",)
+
+    def backward(self, gg: Tensor) -> tuple:
+        be = gg._be
+        return (gg,) + tuple(_make(be.zeros(shape, dt), be) for shape, dt in self.zeros)
+
+
+def link_gradient(grad: Tensor, node_cls: type[GradientLink], inputs: tuple) -> Tensor:
+    """``grad`` recorded as ``node_cls`` of itself and ``inputs`` (the tensors its op was
+    computed from), when grad mode is on -- in backward, that is under ``create_graph``."""
+    if not _grad.enabled or not any(t._requires_grad for t in inputs):
+        return grad
+    node = node_cls((edge_of(grad),) + tuple(edge_of(t) for t in inputs))
+    node.zeros = tuple((t._data.shape, t.dtype.name) for t in inputs)
+    return _make(grad._data, grad._be, node)
+
+
+class LinkedOutput(Node):
+    """Base of the forward nodes of composite ops whose gradient is linear in ``g`` alone
+    (pooling, the bias of a convolution): an identity on the composite's result, saving the
+    op's inputs so that its backward can ``link_gradient`` to them (``backward_cls``)."""
+
+    __slots__ = ()
+    backward_cls: type[GradientLink]
+
+    def backward(self, g: Tensor) -> Tensor:
+        return link_gradient(g, self.backward_cls, self.unpack())
+
+
+def link_output(out: Tensor, node_cls: type[LinkedOutput], inputs: tuple) -> Tensor:
+    """``out`` behind a ``node_cls`` identity node (see LinkedOutput), when it is recorded."""
+    if not out._requires_grad:
+        return out
+    return record(_make(out._data, out._be), node_cls, (out,), saved=inputs)
 
 
 def replay(t: Tensor, steps: tuple) -> Tensor:

@@ -102,8 +102,16 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if tensor.dtype.kind != "i":
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     be = tensor._be
-    if num_classes < 0:
-        num_classes = int(be.item(be.amax(tensor._data))) + 1 if tensor.numel() else 0
+    if tensor.numel():
+        if be.any(be.lt(tensor._data, 0)):
+            raise RuntimeError("one_hot: Class values must be non-negative.")
+        top = int(be.item(be.amax(tensor._data)))
+        if num_classes < 0:
+            num_classes = top + 1
+        elif top >= num_classes:
+            raise RuntimeError(f"one_hot: Class values must be smaller than num_classes ({top} >= {num_classes}).")
+    elif num_classes < 0:
+        raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
     classes = be.arange(0, num_classes, 1, "int64")
     data = be.astype(be.eq(be.reshape(tensor._data, tensor._data.shape + (1,)), classes), dtypes.int64.name)
     return _make(data, be)

@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from autodiff.autograd.node import Node
-from autodiff.autograd.record import record
+from autodiff.autograd.record import GradientLink, link_gradient, record
 from autodiff.ops._prep import cast, wrap_dim
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import erf, exp, tanh
@@ -23,7 +23,13 @@ class ReluBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where(x > 0, g, 0.0)
+        return link_gradient(where(x > 0, g, 0.0), ThresholdBackwardBackward0, (x,))
+
+
+class ThresholdBackwardBackward0(GradientLink):
+    """relu's derivative under create_graph (its derivative in x is zero)."""
+
+    __slots__ = ()
 
 
 def relu(input: Tensor) -> Tensor:
@@ -37,7 +43,11 @@ class LeakyReluBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where(x > 0, g, g * self.slope)
+        return link_gradient(where(x > 0, g, g * self.slope), LeakyReluBackwardBackward0, (x,))
+
+
+class LeakyReluBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

@@ -96,13 +96,27 @@ def _check_bool_sub(a: Tensor, b: Any) -> None:
         raise RuntimeError(BOOL_SUB)
 
 
+def _number_alpha(alpha: Any, op: str) -> Any:
+    """``alpha`` as PyTorch takes it: a number, or a 0-d tensor that needs no grad."""
+    if isinstance(alpha, Tensor):
+        if alpha.ndim == 0 and not alpha._requires_grad:
+            return alpha.item()
+    elif isinstance(alpha, (int, float)):  # (bool is an int; NumPy's float64 a float)
+        return alpha
+    raise TypeError(f"{op}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
+
+
 def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
+    if alpha.__class__ is not int:
+        alpha = _number_alpha(alpha, op)
     cls = b.__class__
     if not ((cls is float and a._data.dtype.kind == "f")
             or (cls is Tensor and a._be is b._be and a._data.dtype is b._data.dtype)):
         if node_cls is SubBackward0:
             _check_bool_sub(a, b)
         a, b = promote(a, b, op)
+    if alpha.__class__ is float and a._data.dtype.kind != "f":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
     be = a._be
     fn = be.add if node_cls is AddBackward0 else be.sub
     if b.__class__ is float and alpha == 1:  # first: the hot case (and no isinstance call)
@@ -133,7 +147,7 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
 
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
-    if other.__class__ is float and input.__class__ is Tensor and alpha == 1:
+    if other.__class__ is float and input.__class__ is Tensor and alpha.__class__ is int and alpha == 1:
         # The hot case, as in mul: a cached operand means promote would change nothing.
         be = input._be
         c = OPERANDS.get((other, input._data.dtype, be))
@@ -159,6 +173,8 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     if other.__class__ is Tensor or isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
     _check_bool_sub(input, other)
+    if alpha.__class__ is not int:
+        alpha = _number_alpha(alpha, "rsub")
     a, s = promote(input, other, "rsub")
     be = a._be
     data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
@@ -311,15 +327,37 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
     return mul(reciprocal(input), other)
 
 
+class DivBackward2(Node):
+    """``div`` with a rounding mode: piecewise constant, so zero gradients -- made without
+    reading ``g`` (as in PyTorch, they need no graph even under ``create_graph``)."""
+
+    __slots__ = ("a_shape", "b_shape", "dtypes")
+
+    def backward(self, g: Tensor) -> tuple:
+        be = g._be
+        return tuple(None if e is None else _make(be.zeros(shape, dt), be)
+                     for e, shape, dt in zip(edges_of(self), (self.a_shape, self.b_shape), self.dtypes))
+
+
 def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
-    """``div(a, b, rounding_mode=...)``: not differentiable (its gradient is zero)."""
+    """``div(a, b, rounding_mode=...)``: its gradient is zero (but, as in PyTorch, the result
+    is part of the graph)."""
     if mode not in ("floor", "trunc"):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found '{mode}'")
     a, b = promote(a, b, "div")
     be = a._be
-    q = be.div(a._data, b._data if isinstance(b, Tensor) else b)
+    is_tensor = isinstance(b, Tensor)
+    divisor = b._data if is_tensor else b
+    if a.dtype.kind != "f" and (be.any(be.eq(divisor, 0)) if is_tensor else divisor == 0):
+        # NumPy would give INT_MIN (or 0) with a warning; PyTorch refuses.
+        raise RuntimeError(f"ZeroDivisionError: integer division by zero in div(rounding_mode='{mode}')")
+    q = be.div(a._data, divisor)
     q = be.floor(q) if mode == "floor" else be.trunc(q)
-    return _make(be.astype(q, a.dtype.name), be)
+    out = _make(be.astype(q, a.dtype.name), be)
+    if not is_tensor:
+        return record(out, DivBackward2, (a,), a_shape=a._data.shape, b_shape=(), dtypes=(a.dtype.name,))
+    return record(out, DivBackward2, (a, b), a_shape=a._data.shape, b_shape=b._data.shape,
+                  dtypes=(a.dtype.name, b.dtype.name))
 
 
 # ---- neg / pow --------------------------------------------------------------------
@@ -507,6 +545,13 @@ negative = neg
 
 def lerp(input: Tensor, end: Tensor, weight: Any) -> Tensor:
     """``input + weight * (end - input)``; ``weight`` is a number or a tensor."""
+    if not (isinstance(input, Tensor) and isinstance(end, Tensor)
+            and isinstance(weight, (Tensor, int, float))):
+        got = ", ".join(type(v).__name__ for v in (input, end, weight))
+        raise TypeError(
+            f"lerp() received an invalid combination of arguments - got ({got}), but expected one of:\n"
+            " * (Tensor input, Tensor end, Tensor weight)\n * (Tensor input, Tensor end, Number weight)"
+        )
     if end.dtype is not input.dtype:  # (PyTorch does not promote here)
         raise RuntimeError(f"expected dtype {input.dtype.c_name} for `end` but got dtype {end.dtype.c_name}")
     if isinstance(weight, (int, float)) and weight >= 0.5:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff.autograd.node import Node
-from autodiff.autograd.record import record
+from autodiff.autograd.record import GradientLink, LinkedOutput, link_output, record
 from autodiff.ops._prep import device_mismatch
 from autodiff.ops.shape import pad
 from autodiff.tensor import Tensor, _make
@@ -38,6 +38,37 @@ class Col2ImBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         return unfold2d(g, self.kernel, self.stride, self.dilation)
+
+
+# The results of conv2d and the pools go through an identity node named as PyTorch's
+# (ConvolutionBackward0 ...): it links their gradient to the op's inputs under
+# create_graph, as PyTorch's records it (see LinkedOutput), so that a bias's or a pooled
+# input's first derivative is part of the graph even when the incoming gradient is not.
+class ConvolutionBackwardBackward0(GradientLink):
+    __slots__ = ()
+
+
+class ConvolutionBackward0(LinkedOutput):
+    __slots__ = ()
+    backward_cls = ConvolutionBackwardBackward0
+
+
+class MaxPool2DWithIndicesBackwardBackward0(GradientLink):
+    __slots__ = ()
+
+
+class MaxPool2DWithIndicesBackward0(LinkedOutput):
+    __slots__ = ()
+    backward_cls = MaxPool2DWithIndicesBackwardBackward0
+
+
+class AvgPool2DBackwardBackward0(GradientLink):
+    __slots__ = ()
+
+
+class AvgPool2DBackward0(LinkedOutput):
+    __slots__ = ()
+    backward_cls = AvgPool2DBackwardBackward0
 
 
 def unfold2d(input: Tensor, kernel: tuple, stride: tuple, dilation: tuple) -> Tensor:
@@ -69,6 +100,13 @@ def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
 
 def _windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
              value: float, op: str) -> Tensor:
+    # (Left to NumPy, these would give an empty result or a ValueError/ZeroDivisionError.)
+    if min(stride) <= 0:
+        raise RuntimeError(f"{op}: non-positive stride is not supported, but got stride={list(stride)}")
+    if min(padding) < 0:
+        raise RuntimeError(f"{op}: negative padding is not supported, but got padding={list(padding)}")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"{op}: dilation should be greater than zero, but got {list(dilation)}")
     h, w = x._data.shape[2:]
     ph, pw = padding
     eh = dilation[0] * (kernel[0] - 1) + 1
@@ -126,7 +164,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     out = w.matmul(cols).reshape(n, o, oh, ow)  # (G, O/G, K) @ (N, G, K, L)
     if bias is not None:
         out = out + bias.reshape(1, o, 1, 1)
-    return out.squeeze(0) if unbatched else out
+    return link_output(out.squeeze(0) if unbatched else out, ConvolutionBackward0, (input, weight))
 
 
 def _pool_args(kernel_size: Any, stride: Any, padding: Any, op: str) -> tuple:
@@ -157,7 +195,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     cols = _windows(x, kernel, stride, padding, _pair(dilation, "dilation"), float("-inf"), "max_pool2d")
     n, c, kh, kw, oh, ow = cols._data.shape
     out = cols.reshape(n, c, kh * kw, oh, ow).max(2).values
-    return out.squeeze(0) if unbatched else out
+    return link_output(out.squeeze(0) if unbatched else out, MaxPool2DWithIndicesBackward0, (input,))
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
@@ -169,7 +207,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     x, unbatched = _batched(input, "avg_pool2d")
     cols = _windows(x, kernel, stride, padding, (1, 1), 0.0, "avg_pool2d")
     out = cols.sum((2, 3)) / (divisor_override or kernel[0] * kernel[1])
-    return out.squeeze(0) if unbatched else out
+    return link_output(out.squeeze(0) if unbatched else out, AvgPool2DBackward0, (input,))
 
 
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and

@@ -223,6 +223,7 @@ def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     dtype = dtype or _scalar_dtype(fill_value)
+    fill_value = _check_fill(fill_value, dtype, "full")
     return _finish(be.full(_size((size,), op="full"), fill_value, dtype.name), be, requires_grad)
 
 
@@ -236,6 +237,35 @@ def _number(x: Any, op: str) -> Any:
             return builtins.float(x)
         raise TypeError(f"{op}(): expected a number, got {type(x).__name__}")
     return x
+
+
+# The range of each integer dtype, and how PyTorch's overflow message names its C type.
+_INT_RANGES = {
+    "int8": (-2 ** 7, 2 ** 7 - 1, "int8_t"), "uint8": (0, 2 ** 8 - 1, "uint8_t"),
+    "int16": (-2 ** 15, 2 ** 15 - 1, "int16_t"), "int32": (-2 ** 31, 2 ** 31 - 1, "int"),
+    "int64": (-2 ** 63, 2 ** 63 - 1, "int64_t"),
+}
+_FLOAT_MAX = {"float32": (3.4028234663852886e38, "float"), "float64": (builtins.float("inf"), "double")}
+
+
+def _check_fill(value: Any, dtype: dtypes.dtype, op: str) -> Any:
+    """``value``, after PyTorch's check that a Python number fits the dtype it fills (NumPy
+    would cast NaN to INT_MIN, or wrap around, silently)."""
+    if isinstance(value, bool) or not isinstance(value, (int, builtins.float)):
+        return value
+    fits = True
+    if dtype.name in _INT_RANGES:
+        lo, hi, c_type = _INT_RANGES[dtype.name]
+        if dtype.name == "uint8" and isinstance(value, int) and -(2 ** 7) <= value < 0:
+            return value % 256  # PyTorch wraps small negative ints into uint8 (-1 -> 255)
+        fits = value == value and lo <= value <= hi  # (NaN fails the first test)
+    elif dtype.name in _FLOAT_MAX:
+        top, c_type = _FLOAT_MAX[dtype.name]
+        fits = not (top < abs(value) < builtins.float("inf"))
+    if not fits:
+        raise RuntimeError(f"value cannot be converted to type {c_type} without overflow "
+                           f"({op}: fill value {value!r} for {dtype})")
+    return value
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
@@ -416,6 +446,7 @@ def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, **kwargs: Any) -> Tensor:
     _check_ignored("full_like", kwargs)
+    fill_value = _check_fill(fill_value, dtype or input.dtype, "full_like")
     return full(input.shape, fill_value, requires_grad=requires_grad, **_like_args(input, dtype, device))
 
 

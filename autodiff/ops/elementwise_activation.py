@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff.autograd.node import Node, edges_of
-from autodiff.autograd.record import record
+from autodiff.autograd.record import GradientLink, link_gradient, record
 from autodiff.ops._prep import check_same_device, float_result
+from autodiff.ops.activation import ThresholdBackwardBackward0
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import exp
@@ -26,7 +27,7 @@ class ThresholdBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where(x > self.threshold, g, 0.0)
+        return link_gradient(where(x > self.threshold, g, 0.0), ThresholdBackwardBackward0, (x,))
 
 
 def threshold(input: Tensor, threshold: float, value: float) -> Tensor:
@@ -79,7 +80,12 @@ class HardshrinkBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where((x > self.lambd) | (x < -self.lambd), g, 0.0)
+        return link_gradient(where((x > self.lambd) | (x < -self.lambd), g, 0.0),
+                             HardshrinkBackwardBackward0, (x,))
+
+
+class HardshrinkBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -97,8 +103,12 @@ class RreluWithNoiseBackward0(Node):
     __slots__ = ()
 
     def backward(self, g: Tensor) -> Tensor:
-        (noise,) = self.unpack()
-        return g * noise
+        noise, x = self.unpack()
+        return link_gradient(g * noise, RreluWithNoiseBackwardBackward0, (x,))
+
+
+class RreluWithNoiseBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -117,7 +127,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
         slopes = be.full(x.shape, (lower + upper) / 2, name)
     noise = be.where(be.ge(x, 0), be.ones((), name), slopes)
     data = be.mul(x, noise)
-    return record(_make(data, be), RreluWithNoiseBackward0, (a,), saved=(_make(be.as_array(noise), be),))
+    return record(_make(data, be), RreluWithNoiseBackward0, (a,), saved=(_make(be.as_array(noise), be), a))
 
 
 class PreluKernelBackward0(Node):

@@ -33,6 +33,7 @@ from autodiff.ops._prep import device_mismatch
 from autodiff.ops.arithmetic import add, div, floor_divide, mul, remainder, sub
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
+from autodiff.ops.creation import _check_fill
 from autodiff.ops.indexing import _convert_index, index_put
 from autodiff.ops.unary import clamp
 from autodiff.tensor import LEAF_INPLACE, Tensor, _make
@@ -76,7 +77,9 @@ class CopySlices(Node):
 def inplace_on_view(t: Tensor, compute: Callable[[Tensor], Tensor]) -> Tensor:
     """Tracked in-place op on the view ``t``: compute, write, rebase base and view."""
     root = t._base
-    if root._requires_grad and root.grad_fn is None:
+    if (root._requires_grad and root.grad_fn is None) or (t._requires_grad and t.grad_fn is None):
+        # A view of a leaf, or a view that is a leaf itself (``arange(6.).reshape(2, 3)
+        # .requires_grad_()``): either way PyTorch's message names the view of a leaf.
         raise RuntimeError(VIEW_OF_LEAF)
     if t._view_fn[1] is not root.grad_fn:
         refresh_view(t)
@@ -190,13 +193,13 @@ def _direct_write(t: Tensor, op: Callable, operand: Any) -> Tensor:
 
 
 def add_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    if alpha == 1 and (operand := _direct(t, other)) is not None:
+    if alpha.__class__ is int and alpha == 1 and (operand := _direct(t, other)) is not None:
         return _direct_write(t, t._be.iadd, operand)
     return apply_inplace(t, lambda x: add(x, other, alpha=alpha), other)
 
 
 def sub_(t: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
-    if alpha == 1 and (operand := _direct(t, other)) is not None:
+    if alpha.__class__ is int and alpha == 1 and (operand := _direct(t, other)) is not None:
         return _direct_write(t, t._be.isub, operand)
     return apply_inplace(t, lambda x: sub(x, other, alpha=alpha), other)
 
@@ -271,6 +274,7 @@ def fill_(t: Tensor, value: Any) -> Tensor:
         raise TypeError(f"fill_(): argument 'value' must be Number, not {type(value).__name__}")
     if isinstance(value, int) and not -(1 << 63) <= value < 1 << 64:
         raise OverflowError("fill_(): int too big to convert")
+    value = _check_fill(value, t.dtype, "fill_")
     return _fill(t, value, FillBackward2)
 
 
@@ -324,9 +328,12 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
 
 
 def setitem(t: Tensor, index: Any, value: Any) -> None:
-    """``t[index] = value``."""
-    if value is None or isinstance(value, (list, tuple, str)):
-        raise TypeError(f"can't assign a {type(value).__name__} to a {t.type()}")
+    """``t[index] = value``: a tensor or a Python number (PyTorch takes nothing else:
+    None, lists and NumPy arrays raise TypeError, rather than being written as NaN)."""
+    if not isinstance(value, (Tensor, int, float)):  # (bool is an int)
+        cls = type(value)
+        name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+        raise TypeError(f"can't assign a {name} to a {t.type()}")
     _check_overlap(t)
     idx, _ = _convert_index(t, index)
     if not (_grad.enabled and (

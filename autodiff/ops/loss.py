@@ -15,7 +15,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
-from autodiff.autograd.record import record
+from autodiff.autograd.record import GradientLink, link_gradient, record
 from autodiff.ops._prep import device_mismatch, float_result
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
@@ -96,7 +96,12 @@ class NllLossBackward0(Node):
     def backward(self, g: Tensor) -> Tensor:
         if self.reduction == "none" and self.batched:
             g = g.unsqueeze(1)
-        return g * self.coef
+        (x,) = self.unpack()
+        return link_gradient(g * self.coef, NllLossBackwardBackward0, (x,))
+
+
+class NllLossBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def _class_weights(be: Any, weight: Tensor | None, target: Any, valid: Any, dtype: str) -> Any:
@@ -169,7 +174,8 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     if reduction == "mean":  # every target ignored: 0 / 0 loss, but zero gradients (PyTorch)
         src = be.div(src, be.where(be.eq(total, 0), be.ones((), dt), total))
     be.scatter_add(onehot, axis, idx, src)
-    return record(out, NllLossBackward0, (input,), coef=_make(onehot, be), reduction=reduction, batched=batched)
+    return record(out, NllLossBackward0, (input,), saved=(input,), coef=_make(onehot, be), reduction=reduction,
+                  batched=batched)
 
 
 def _first(be: Any, t: Any, bad: Any) -> int:
@@ -179,6 +185,11 @@ def _first(be: Any, t: Any, bad: Any) -> int:
 
 
 # ---- binary cross entropy ----------------------------------------------------------------
+# PyTorch bounds x * (1 - x) below by 1e-12 in the gradient; as a float32 constant, in
+# float64 too (9.99999996e-13), which shows at x within 1e-12 of 0 or 1.
+_BCE_EPS = 9.999999960041972e-13
+
+
 class BinaryCrossEntropyBackward0(Node):
     __slots__ = ("reduction", "shape")
 
@@ -190,9 +201,9 @@ class BinaryCrossEntropyBackward0(Node):
         ex, et = edges_of(self)[:2]
         gx = gt = None
         if ex is not None:
-            gx = g * (x - t) / (x * (1 - x)).clamp(min=1e-12)
+            gx = g * (x - t) / (x * (1 - x)).clamp(min=_BCE_EPS)
         if et is not None:
-            gt = g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+            gt = g * ((-x).log1p().clamp(min=-100) - x.log().clamp(min=-100))
         return gx, gt
 
 
@@ -222,7 +233,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if be.any(be.logical_not(be.logical_and(be.ge(t._data, 0), be.le(t._data, 1)))):  # (NaN too)
         raise RuntimeError("all elements of target should be between 0 and 1")
     log_x = be.maximum(be.log(x._data), be.full((), -100, x.dtype.name))
-    log_1mx = be.maximum(be.log(be.sub(1, x._data)), be.full((), -100, x.dtype.name))
+    # log1p(-x), not log(1 - x): 1 - x rounds to 1 for x below float eps (sigmoid(-20))
+    log_1mx = be.maximum(be.log1p(be.neg(x._data)), be.full((), -100, x.dtype.name))
     el = be.neg(be.add(be.mul(t._data, log_x), be.mul(be.sub(1, t._data), log_1mx)))
     if weight is not None:
         el = be.mul(el, weight._data)
@@ -242,8 +254,13 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
         ex, et = edges_of(self)[:2]
         gx = gt = None
         if ex is not None:
-            lw = 1 if pw is None else 1 + (pw - 1) * t
-            gx = sum_to(g * ((1 - t) - lw * sigmoid(-x)), self.a_shape)
+            # (1 - t) - lw * sigmoid(-x), rearranged so that no term cancels to 0 where
+            # sigmoid(x) is tiny: lw * sigmoid(x) - pw * t.
+            if pw is None:
+                gx = sigmoid(x) - t
+            else:
+                gx = (1 + (pw - 1) * t) * sigmoid(x) - pw * t
+            gx = sum_to(g * gx, self.a_shape)
         if et is not None:
             d = -x if pw is None else -x + (pw - 1) * _softplus_neg(x)
             gt = sum_to(g * d, self.b_shape)

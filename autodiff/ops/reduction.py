@@ -142,6 +142,10 @@ class ProdBackward0(_Reduction):
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
         g = _kept(g, self.in_shape, self.axes, self.keepdim)
+        if not self.in_shape:
+            # A 0-d input is its own product: the gradient is g itself (a constant where g
+            # is, as in PyTorch), not g * x / x.
+            return g
         be = x._be
         if not be.any(be.eq(x._data, 0)):
             total = prod(x) if self.axes is None else prod(x, self.axes[0], True)
@@ -399,7 +403,7 @@ class LinalgVectorNormBackward0(_Reduction):
         p = self.extra
         g = _kept(g, self.in_shape, self.axes, self.keepdim)
         if p == 0:
-            return g * 0 * x
+            return None  # piecewise constant: no gradient at all, as in PyTorch
         if p == 1:
             return g * sign(x)
         n = norm(x, p, self.axes, keepdim=True)

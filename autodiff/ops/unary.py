@@ -205,12 +205,9 @@ def tanh(input: Tensor) -> Tensor:
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    """``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
-    a = float_result(input)
-    be = a._be
-    # 0.5 * (1 + tanh(x / 2)) is exact algebra and never overflows.
-    data = be.mul(be.add(be.tanh(be.mul(a._data, 0.5)), 1), 0.5)
-    return record(_make(data, be), SigmoidBackward0, (a,), save_output=True)
+    """``1 / (1 + exp(-x))``, without overflow and to full relative precision for large
+    ``|x|`` (``sigmoid(-20)`` is ~2e-9 in float32, not 0: see the backend's ``sigmoid``)."""
+    return _float_unary(input, "sigmoid", SigmoidBackward0)
 
 
 def rsqrt(input: Tensor) -> Tensor:

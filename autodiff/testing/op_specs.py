@@ -331,6 +331,11 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("div", lambda m, a, b: m.div(a, b), TWO, (REAL, NONZERO), graph="binary"),
     OpSpec("div", lambda m, a: a / 4.0, variant="scalar"),
     OpSpec("div", lambda m, a, b: a / (b + a), A_B, MID, variant="by-sum"),
+    # Rounded quotients: zero gradients, but in the graph. |a / b| < 1/8: trunc never jumps.
+    OpSpec("div", lambda m, a, b: m.div(a, b, rounding_mode="trunc"), TWO,
+           (Domain(-1.0, 1.0), Domain(8.0, 9.0)), variant="trunc"),
+    OpSpec("div", lambda m, a: m.div(a, 1.0, rounding_mode="floor") * a, domain=INTEGERS_AVOIDED,
+           variant="floor-scalar-times-input"),
     OpSpec("Tensor.__rtruediv__", lambda m, a: 2.0 / a, domain=NONZERO, graph="unary"),
     OpSpec("neg", lambda m, a: m.neg(a), graph="unary"),
     OpSpec("reciprocal", lambda m, a: m.reciprocal(a), domain=NONZERO, graph="unary"),

@@ -366,3 +366,21 @@ def test_legacy_cuda_types(device):
         assert autodiff.zeros(2).type("torch.cuda.FloatTensor").device.type == "cuda"
     with pytest.raises(AttributeError):
         autodiff.cuda.NoSuchTensor  # noqa: B018
+
+
+def test_fill_values_that_do_not_fit_the_dtype_raise(device):
+    """PyTorch refuses a fill value its integer dtype cannot hold (NumPy gave INT_MIN for NaN)."""
+    i32 = autodiff.zeros(3, dtype=autodiff.int32, device=device)
+    for make in (lambda v: autodiff.full_like(i32, v), lambda v: autodiff.full((2,), v, dtype=autodiff.int64),
+                 lambda v: i32.clone().fill_(v)):
+        for v in (float("nan"), float("inf"), -float("inf"), 2.0 ** 70, 2 ** 70):
+            with pytest.raises(RuntimeError, match=r"value cannot be converted to type \w+ without overflow \((full|full_like|fill_)"):
+                make(v)
+    with pytest.raises(RuntimeError, match="int8_t without overflow"):
+        autodiff.full((1,), 200, dtype=autodiff.int8)
+    with pytest.raises(RuntimeError, match="type float without overflow"):
+        autodiff.full((1,), 1e300, dtype=autodiff.float32)
+    assert autodiff.full_like(i32, 2.5).tolist() == [2, 2, 2]
+    assert autodiff.full((1,), -1, dtype=autodiff.uint8).tolist() == [255]  # as in PyTorch
+    assert autodiff.full((1,), float("nan"), dtype=autodiff.bool).tolist() == [True]
+    assert autodiff.full((1,), float("inf")).tolist() == [float("inf")]

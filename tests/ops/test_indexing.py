@@ -90,3 +90,20 @@ def test_mask_setitem_matches_numpy_indexing(device: str, dtype: str, value: obj
         t[m] = value
     np.testing.assert_array_equal(t.cpu().numpy(), expected)
     assert t._version[0] == 1
+
+
+def test_setitem_refuses_what_torch_refuses(device):
+    """Only tensors and Python numbers can be assigned: None used to be written as NaN."""
+    x = autodiff.zeros(3, device=device)
+    word = {"cpu": "torch.", "strict": "torch."}.get(device, "torch.cuda.")
+    for value, name in ((None, "NoneType"), ("a", "str"), ([1.0], "list"), (object(), "object"),
+                        (np.float32(1.0), "numpy.float32"), (np.ones(1), "numpy.ndarray")):
+        with pytest.raises(TypeError, match=f"can't assign a {name} to a {word}FloatTensor"):
+            x[0:1] = value
+    with pytest.raises(TypeError, match="can't assign a NoneType to a .*LongTensor"):
+        autodiff.zeros(2, dtype=autodiff.int64, device=device)[0] = None
+    assert x.tolist() == [0.0, 0.0, 0.0]
+    x[0] = True
+    x[1] = 2
+    x[2] = np.float64(3.0)  # a float subclass: a number
+    assert x.tolist() == [1.0, 2.0, 3.0]
