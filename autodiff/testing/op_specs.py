@@ -191,6 +191,12 @@ def _mse_broadcast(m: Any, a: Any, b: Any) -> Any:
         return m.nn.functional.mse_loss(a, b, reduction="sum")
 
 
+def _gumbel_softmax(m: Any, a: Any) -> Any:
+    """Seeded, so that the noise is the same in every call gradcheck makes."""
+    m.manual_seed(0)
+    return m.nn.functional.gumbel_softmax(a, tau=0.5)
+
+
 LOW_PRECISION = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-2}  # outputs rounded to float32
 HALF_PRECISION = {"eps": 0.1, "atol": 5e-2, "rtol": 5e-2}  # outputs rounded to float16
 TWO = broadcastable_shapes(2)
@@ -465,6 +471,38 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("log_softmax", lambda m, a, dim: m.log_softmax(a, dim), params=one_dim),
     OpSpec("log_softmax", lambda m, a: m.log_softmax(a, -1), variant="last", graph="unary"),
     OpSpec("log_softmax", lambda m, a: m.log_softmax(a * 400, -1), variant="large"),
+    OpSpec(F + "relu", lambda m, a: m.nn.functional.relu(a), domain=KINK_AT_0),
+    OpSpec(F + "relu", lambda m, a: m.nn.functional.relu(a * 1, inplace=True), domain=KINK_AT_0,
+           variant="inplace"),
+    OpSpec(F + "elu", lambda m, a: m.nn.functional.elu(a, 0.7), domain=KINK_AT_0, graph="unary"),
+    OpSpec(F + "elu", lambda m, a: m.nn.functional.elu(a * 1, inplace=True), domain=KINK_AT_0,
+           variant="inplace"),
+    OpSpec("selu", lambda m, a: m.selu(a), domain=KINK_AT_0),
+    OpSpec("celu", lambda m, a: m.celu(a, 0.5), domain=KINK_AT_0),
+    OpSpec(F + "silu", lambda m, a: m.nn.functional.silu(a), graph="unary"),
+    OpSpec(F + "mish", lambda m, a: m.nn.functional.mish(a)),
+    OpSpec(F + "softplus", lambda m, a: m.nn.functional.softplus(a, 2.0, 3.0),
+           domain=Domain(avoid=(1.5,), unbounded=True)),
+    OpSpec(F + "hardtanh", lambda m, a: m.nn.functional.hardtanh(a, -1.0, 0.5),
+           domain=Domain(avoid=(-1.0, 0.5), unbounded=True)),
+    OpSpec(F + "relu6", lambda m, a: m.nn.functional.relu6(a * 4), domain=Domain(avoid=(0.0, 1.5))),
+    OpSpec(F + "hardsigmoid", lambda m, a: m.nn.functional.hardsigmoid(a * 2),
+           domain=Domain(avoid=(-1.5, 1.5))),
+    OpSpec(F + "hardswish", lambda m, a: m.nn.functional.hardswish(a * 2), domain=Domain(avoid=(-1.5, 1.5))),
+    OpSpec(F + "logsigmoid", lambda m, a: m.nn.functional.logsigmoid(a), graph="unary"),
+    OpSpec(F + "logsigmoid", lambda m, a: m.nn.functional.logsigmoid(a * 30), variant="large"),
+    OpSpec("threshold", lambda m, a: m.threshold(a, 0.3, -2.0), domain=Domain(avoid=(0.3,), unbounded=True)),
+    OpSpec("hardshrink", lambda m, a: m.hardshrink(a, 0.4), domain=Domain(avoid=(-0.4, 0.4), unbounded=True)),
+    OpSpec(F + "softshrink", lambda m, a: m.nn.functional.softshrink(a, 0.4),
+           domain=Domain(avoid=(-0.4, 0.4), unbounded=True)),
+    OpSpec(F + "softsign", lambda m, a: m.nn.functional.softsign(a), domain=KINK_AT_0),
+    OpSpec(F + "tanhshrink", lambda m, a: m.nn.functional.tanhshrink(a), graph="unary"),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((2, 3, 2), (3,)), KINK_AT_0),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((2, 3), (1,)), KINK_AT_0, variant="shared"),
+    OpSpec("rrelu", lambda m, a: m.rrelu(a, 0.1, 0.3), domain=KINK_AT_0),
+    OpSpec(F + "glu", lambda m, a: m.nn.functional.glu(a, 1), fixed((2, 4, 1))),
+    OpSpec(F + "softmin", lambda m, a, dim: m.nn.functional.softmin(a, dim), params=one_dim),
+    OpSpec(F + "gumbel_softmax", _gumbel_softmax, torch=False, tol32=0.1),  # float32 draws differ
     # Random masks: gradcheck needs one function, so p in {0, 1} or eval mode (the seeded
     # mask is checked in tests/test_op_properties.py: PyTorch's generator differs).
     OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.5, training=False)),
