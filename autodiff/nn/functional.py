@@ -41,6 +41,15 @@ from autodiff.ops.loss import (
     mse_loss,
     nll_loss,
 )
+from autodiff.ops.normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
 from autodiff.ops.shape import pad as _constant_pad
 from autodiff.ops.unary import sigmoid, tanh
 from autodiff.tensor import Tensor, _make
@@ -52,7 +61,8 @@ __all__ = [
     "elu", "selu", "celu", "silu", "mish", "softplus", "hardtanh", "relu6", "hardsigmoid",
     "hardswish", "logsigmoid", "prelu", "rrelu", "softmin", "softsign", "tanhshrink", "threshold",
     "glu", "hardshrink", "softshrink", "gumbel_softmax", "dropout1d", "dropout2d", "dropout3d",
-    "alpha_dropout", "feature_alpha_dropout",
+    "alpha_dropout", "feature_alpha_dropout", "batch_norm", "instance_norm", "layer_norm",
+    "group_norm", "rms_norm", "local_response_norm", "normalize",
 ]
 
 
