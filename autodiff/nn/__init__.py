@@ -41,4 +41,16 @@ from autodiff.nn.conv import Conv2d
 from autodiff.nn.linear import Identity, Linear
 from autodiff.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from autodiff.nn.module import Module
+from autodiff.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from autodiff.nn.parameter import Parameter
