@@ -31,6 +31,24 @@ from autodiff.ops.activation import (
     tanhshrink,
     threshold,
 )
+from autodiff.ops.composite_loss import (
+    cosine_embedding_loss,
+    cosine_similarity,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
 from autodiff.ops.creation import tensor as _tensor
 from autodiff.ops.linalg import linear
@@ -62,7 +80,11 @@ __all__ = [
     "hardswish", "logsigmoid", "prelu", "rrelu", "softmin", "softsign", "tanhshrink", "threshold",
     "glu", "hardshrink", "softshrink", "gumbel_softmax", "dropout1d", "dropout2d", "dropout3d",
     "alpha_dropout", "feature_alpha_dropout", "batch_norm", "instance_norm", "layer_norm",
-    "group_norm", "rms_norm", "local_response_norm", "normalize",
+    "group_norm", "rms_norm", "local_response_norm", "normalize", "smooth_l1_loss", "huber_loss",
+    "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "multi_margin_loss", "multilabel_margin_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "cosine_similarity", "pairwise_distance", "cosine_embedding_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
 
 
@@ -269,12 +291,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return loss
-    if weight is not None:
-        raise NotImplementedError("cross_entropy: label_smoothing together with weight is not supported")
     valid = (target != ignore_index).to(input.dtype)
-    smooth = -logp.sum(cdim) * valid
+    if weight is None:
+        smooth = -logp.sum(cdim) * valid
+        total = valid.sum()
+    else:  # each class's log-probability weighted; the mean divides by the targets' weights
+        smooth = -(logp * weight.reshape(wshape)).sum(cdim) * valid
+        total = (weight.index_select(0, (target * (target != ignore_index)).reshape(-1)) * valid.reshape(-1)).sum()
     if reduction == "mean":
-        smooth = smooth.sum() / valid.sum()
+        smooth = smooth.sum() / total
     elif reduction == "sum":
         smooth = smooth.sum()
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)

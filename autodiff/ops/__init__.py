@@ -4,7 +4,7 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
-``activation``, ``normalization``, ``loss``, ``conv``, ``creation``, ``conversion`` (dtype and device) and
+``activation``, ``normalization``, ``loss`` (and ``composite_loss``), ``conv``, ``creation``, ``conversion`` (dtype and device) and
 ``inplace`` (in-place ops, on tensors and on views). ``_prep`` holds the argument
 preparation they share (scalars, devices, dtype promotion, dims). Each file ends with its
 public API, ``FUNCTIONS`` and ``METHODS``, which ``autodiff`` and ``Tensor`` are built from.
@@ -15,6 +15,7 @@ from autodiff.ops import (
     arithmetic,
     broadcasting,
     comparison,
+    composite_loss,
     conv,
     conversion,
     creation,
@@ -30,5 +31,5 @@ from autodiff.ops import (
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, arithmetic, indexing, shape,
-    reduction, linalg, activation, normalization, loss, conv, inplace,
+    reduction, linalg, activation, normalization, loss, composite_loss, conv, inplace,
 )

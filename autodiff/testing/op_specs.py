@@ -407,6 +407,13 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("chunk", lambda m, a: m.chunk(a, 2, 0)[1], fixed((3, 2)), variant="one-piece"),
     OpSpec(F + "pad", lambda m, a, pad, value: m.nn.functional.pad(a, pad, value=value), one(1),
            params=pad_widths),
+    OpSpec(F + "pad", lambda m, a: m.nn.functional.pad(a, (2, 1), mode="reflect"), fixed((2, 3)), variant="reflect"),
+    OpSpec(F + "pad", lambda m, a: m.nn.functional.pad(a, (1, 2, 0, 1), mode="reflect"), fixed((1, 2, 3)),
+           variant="reflect-2d"),
+    OpSpec(F + "pad", lambda m, a: m.nn.functional.pad(a, (2, 1, 1, 3), mode="replicate"), fixed((1, 2, 3)),
+           variant="replicate"),
+    OpSpec(F + "pad", lambda m, a: m.nn.functional.pad(a, (1, 1, 2, 0, 0, 1), mode="circular"),
+           fixed((1, 2, 2, 3)), variant="circular"),
     OpSpec("clone", lambda m, a: m.clone(a), graph="unary"),
     OpSpec("clone", lambda m, a: (a * a).clone() * a.t().contiguous().t(), fixed(A), MID,
            variant="with-contiguous"),
@@ -533,6 +540,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec(F + "normalize", lambda m, x: m.nn.functional.normalize(x, dim=-1), fixed((2, 3)), NONZERO),
     OpSpec(F + "normalize", lambda m, x: m.nn.functional.normalize(x, p=1.0, dim=0), fixed((2, 3)),
            domain=KINK_AT_0, variant="p1"),
+    OpSpec(F + "dropout1d", lambda m, a: m.nn.functional.dropout1d(a, 0.5, training=False), fixed((2, 3))),
+    OpSpec(F + "dropout2d", lambda m, a: m.nn.functional.dropout2d(a, 1.0), fixed((2, 3, 2)), variant="p1"),
+    OpSpec(F + "dropout3d", lambda m, a: m.nn.functional.dropout3d(a, 0.0), fixed((2, 1, 2, 2))),
+    OpSpec(F + "alpha_dropout", lambda m, a: m.nn.functional.alpha_dropout(a, 0.5)),
+    OpSpec(F + "feature_alpha_dropout", lambda m, a: m.nn.functional.feature_alpha_dropout(a, 0.0, True),
+           fixed((2, 3))),
     # ---- loss (autodiff/ops/loss.py) -------------------------------------------------------------
     OpSpec(F + "mse_loss", lambda m, a, b, reduction: m.nn.functional.mse_loss(a, b, reduction=reduction),
            same_shapes(2), params=reduction),
@@ -567,6 +580,58 @@ SPECS: tuple[OpSpec, ...] = (
            m.nn.functional.binary_cross_entropy_with_logits(
                x, t, _const(m, x, weight), reduction=reduction, pos_weight=_const(m, x, pos_weight)),
            same_shapes(2), (REAL, UNIT), params=logit_weights, variant="weight"),
+    OpSpec(F + "cross_entropy", lambda m, a, target, reduction, weight: m.nn.functional.cross_entropy(
+        a, _idx(m, a, target), _const(m, a, weight), ignore_index=-1, reduction=reduction, label_smoothing=0.3),
+        class_scores(), params=lambda s: class_targets(s, weighted=True), variant="weight-smoothing"),
+    # ---- composite losses and distances (autodiff/ops/composite_loss.py) ---------------------------
+    OpSpec(F + "smooth_l1_loss", lambda m, a, b, reduction: m.nn.functional.smooth_l1_loss(
+        a, b, reduction=reduction, beta=0.37), same_shapes(2), WIDE_DISTINCT, params=reduction),
+    OpSpec(F + "huber_loss", lambda m, a, b, reduction: m.nn.functional.huber_loss(
+        a, b, reduction=reduction, delta=0.63), same_shapes(2), WIDE_DISTINCT, params=reduction),
+    OpSpec(F + "kl_div", lambda m, a, t: m.nn.functional.kl_div(a, t, reduction="sum"), fixed((2, 3), (2, 3)),
+           (REAL, POSITIVE)),
+    OpSpec(F + "kl_div", lambda m, a, t: m.nn.functional.kl_div(a, t, reduction="batchmean", log_target=True),
+           fixed((2, 3), (2, 3)), variant="log-target"),
+    OpSpec(F + "poisson_nll_loss", lambda m, a, t: m.nn.functional.poisson_nll_loss(a, t, reduction="none"),
+           fixed((2, 3), (2, 3)), (REAL, POSITIVE)),
+    OpSpec(F + "poisson_nll_loss", lambda m, a, t: m.nn.functional.poisson_nll_loss(
+        a, t * 2, log_input=False, full=True), fixed((2, 3), (2, 3)),
+        (POSITIVE, Domain(0.1, 2.0, avoid=(0.5,))), variant="rate-full"),  # Stirling's term starts at 1
+    OpSpec(F + "gaussian_nll_loss", lambda m, a, t, v: m.nn.functional.gaussian_nll_loss(a, t, v, full=True),
+           fixed((2, 3), (2, 3), (2, 1)), (REAL, REAL, POSITIVE)),
+    OpSpec(F + "soft_margin_loss", lambda m, a: m.nn.functional.soft_margin_loss(
+        a, _const(m, a, [[1, -1, 1], [-1, -1, 1]])), fixed((2, 3))),
+    OpSpec(F + "multilabel_soft_margin_loss", lambda m, a: m.nn.functional.multilabel_soft_margin_loss(
+        a, _const(m, a, [[1, 0, 1], [0, 0, 1]]), weight=_const(m, a, [0.5, 1.0, 2.0])), fixed((2, 3))),
+    OpSpec(F + "multi_margin_loss", lambda m, a: m.nn.functional.multi_margin_loss(
+        a, _idx(m, a, [1, 0, 3]), margin=0.55), fixed((3, 4)), WIDE_DISTINCT),
+    OpSpec(F + "multi_margin_loss", lambda m, a: m.nn.functional.multi_margin_loss(
+        a, _idx(m, a, [2, 0, 1]), p=2, margin=0.55, weight=_const(m, a, [0.5, 1.0, 2.0, 1.5]), reduction="sum"),
+        fixed((3, 4)), WIDE_DISTINCT, variant="p2-weight"),
+    OpSpec(F + "multilabel_margin_loss", lambda m, a: m.nn.functional.multilabel_margin_loss(
+        a, _idx(m, a, [[3, 0, -1, 1], [1, 2, 3, -1]])), fixed((2, 4)), WIDE_DISTINCT),
+    OpSpec(F + "hinge_embedding_loss", lambda m, a: m.nn.functional.hinge_embedding_loss(
+        a, _const(m, a, [[1, -1, 1], [-1, -1, 1]]), margin=0.55), fixed((2, 3)),
+        Domain(avoid=(0.55,), unbounded=True)),
+    OpSpec(F + "margin_ranking_loss", lambda m, a, b: m.nn.functional.margin_ranking_loss(
+        a, b, _const(m, a, [1, -1, 1])), fixed((3,), (3,)), DISTINCT),
+    OpSpec("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b, dim=-1), fixed((2, 3), (2, 3)), NONZERO),
+    OpSpec("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b), fixed((2, 3), (1, 3)), NONZERO,
+           variant="broadcast"),
+    OpSpec("pairwise_distance", lambda m, a, b: m.pairwise_distance(a, b), fixed((2, 3), (2, 3)), DISTINCT),
+    OpSpec("pairwise_distance", lambda m, a, b: m.pairwise_distance(a, b, p=1.0, keepdim=True),
+           fixed((2, 3), (2, 3)), DISTINCT, variant="p1"),
+    OpSpec(F + "cosine_embedding_loss", lambda m, a, b: m.nn.functional.cosine_embedding_loss(
+        a, b, _const(m, a, [1, -1]), margin=0.1, reduction="none"), fixed((2, 3), (2, 3)), NONZERO),
+    OpSpec(F + "triplet_margin_loss", lambda m, a, p, n: m.nn.functional.triplet_margin_loss(a, p, n, margin=2.0),
+           fixed((2, 3), (2, 3), (2, 3)), DISTINCT),
+    OpSpec(F + "triplet_margin_loss", lambda m, a, p, n: m.nn.functional.triplet_margin_loss(
+        a, p, n, margin=2.0, p=1, swap=True, reduction="none"), fixed((2, 3), (2, 3), (2, 3)), DISTINCT,
+        variant="swap"),
+    OpSpec(F + "triplet_margin_with_distance_loss", lambda m, a, p, n:
+           m.nn.functional.triplet_margin_with_distance_loss(
+               a, p, n, distance_function=lambda x, y: 1 - m.nn.functional.cosine_similarity(x, y), margin=3.0),
+           fixed((2, 3), (2, 3), (2, 3)), NONZERO),
     # ---- conv (autodiff/ops/conv.py) -------------------------------------------------------------
     OpSpec(F + "conv2d", lambda m, x, w, b, **p: m.nn.functional.conv2d(x, w, b, **p), conv_shapes(),
            params=conv_params),
