@@ -38,8 +38,30 @@ from autodiff.nn.activation import (
 )
 from autodiff.nn.container import ModuleList, Sequential
 from autodiff.nn.conv import Conv2d
+from autodiff.nn.distance import CosineSimilarity, PairwiseDistance
 from autodiff.nn.linear import Identity, Linear
-from autodiff.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from autodiff.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
+    CrossEntropyLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    MSELoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    NLLLoss,
+    PoissonNLLLoss,
+    SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
 from autodiff.nn.module import Module
 from autodiff.nn.normalization import (
     BatchNorm1d,
