@@ -39,6 +39,7 @@ from autodiff.nn.activation import (
 from autodiff.nn.container import ModuleList, Sequential
 from autodiff.nn.conv import Conv2d
 from autodiff.nn.distance import CosineSimilarity, PairwiseDistance
+from autodiff.nn.dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from autodiff.nn.linear import Identity, Linear
 from autodiff.nn.loss import (
     BCELoss,
@@ -74,5 +75,22 @@ from autodiff.nn.normalization import (
     LayerNorm,
     LocalResponseNorm,
     RMSNorm,
+)
+from autodiff.nn.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
 )
 from autodiff.nn.parameter import Parameter
