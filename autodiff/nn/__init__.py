@@ -36,7 +36,7 @@ from autodiff.nn.activation import (
     Threshold,
     Unflatten,
 )
-from autodiff.nn.container import ModuleList, Sequential
+from autodiff.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
 from autodiff.nn.conv import Conv2d
 from autodiff.nn.distance import CosineSimilarity, PairwiseDistance
 from autodiff.nn.dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
