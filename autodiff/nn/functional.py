@@ -127,10 +127,10 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     be = input._be
     dt = input.dtype.name
     if p == 1.0:
-        return input * _make(be.zeros(input._data.shape, dt), be)
-    keep = be.ge(be.random_uniform(input._data.shape, dt), p)
-    scale = be.div(be.astype(keep, dt), 1.0 - p)
-    return input * _make(scale, be)
+        scale = be.zeros(input._data.shape, dt)
+    else:
+        scale = be.div(be.astype(be.ge(be.random_uniform(input._data.shape, dt), p), dt), 1.0 - p)
+    return input.mul_(_make(scale, be)) if inplace else input * _make(scale, be)
 
 
 def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, spatial: int | None,
@@ -151,18 +151,20 @@ def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, spa
     if spatial is not None:
         shape = shape[:input.ndim - spatial] + (1,) * spatial
     keep = _make(be.astype(be.ge(be.random_uniform(shape, dt), p), dt), be)
+    x = input.clone() if inplace else input  # (the ops below save x; the write must not touch it)
     if alpha:
         if p == 1.0:
-            return input * 0
+            out = x * 0
+            return input.copy_(out) if inplace else out
         # a * (x * keep + alpha' * (1 - keep)) + b, alpha' = -SELU's scale * alpha (PyTorch's
         # a and b keep the mean and variance of SELU activations)
         neg = 1.7580993408473766
         a = ((neg * neg * p + 1) * (1 - p)) ** -0.5
-        out = input * (keep * a) + (keep - 1) * (neg * a) + neg * a * p
+        out = x * (keep * a) + (keep - 1) * (neg * a) + neg * a * p
     elif p == 1.0:
-        out = input * (keep * 0)
+        out = x * (keep * 0)
     else:
-        out = input * (keep / (1 - p))
+        out = x * (keep / (1 - p))
     return input.copy_(out) if inplace else out
 
 

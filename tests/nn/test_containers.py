@@ -86,3 +86,12 @@ def test_parameter_list_and_dict_match_torch():
     assert _names(ho) == ["pl.0", "pl.1", "pl.2", "pd.b"]
     (plo[1].sum() * 2).backward()
     assert plo[1].grad.tolist() == [2.0, 2.0, 2.0]
+
+
+def test_module_list_repr_groups_repeats_like_torch():
+    def build(lib):
+        return lib.nn.ModuleList([lib.nn.Linear(2, 2), lib.nn.Linear(2, 2), lib.nn.Linear(2, 2), lib.nn.ReLU(),
+                                  lib.nn.Sequential(lib.nn.ReLU(), lib.nn.ReLU()), lib.nn.ReLU()])
+
+    assert repr(build(autodiff)) == repr(build(torch))
+    assert repr(nn.ModuleList()) == repr(torch.nn.ModuleList())

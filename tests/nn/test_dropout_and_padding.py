@@ -73,3 +73,22 @@ def test_pad_modes_reject_too_much_padding():
         nn.functional.pad(to_ours(np.ones((1, 2, 3))), (3, 0), mode="reflect")
     with pytest.raises(NotImplementedError):
         nn.functional.pad(to_ours(np.ones(3)), (1, 1, 1, 1), mode="replicate")
+
+
+def test_dropout_inplace_writes_into_the_input():
+    x = autodiff.ones(4, 5, requires_grad=True)
+    h = x * 1
+    y = nn.Dropout(0.5, inplace=True)(h)
+    assert y is h and h._version[0] == 1
+    y.sum().backward()
+    assert sorted(set(values(x.grad).ravel().tolist())) == [0.0, 2.0]
+
+
+@pytest.mark.parametrize("name", ["Dropout1d", "AlphaDropout", "FeatureAlphaDropout"])
+def test_dropout_variants_inplace(name):
+    x = autodiff.ones(4, 5, 3, requires_grad=True)
+    h = x * 1
+    y = getattr(nn, name)(0.5, inplace=True)(h)
+    assert y is h and h._version[0] == 1
+    y.sum().backward()
+    assert x.grad is not None
