@@ -493,8 +493,8 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec(F + "hardtanh", lambda m, a: m.nn.functional.hardtanh(a, -1.0, 0.5),
            domain=Domain(avoid=(-1.0, 0.5), unbounded=True)),
     OpSpec(F + "relu6", lambda m, a: m.nn.functional.relu6(a * 4), domain=Domain(avoid=(0.0, 1.5))),
-    OpSpec(F + "hardsigmoid", lambda m, a: m.nn.functional.hardsigmoid(a * 2),
-           domain=Domain(avoid=(-1.5, 1.5))),
+    OpSpec(F + "hardsigmoid", lambda m, a: m.nn.functional.hardsigmoid(a * 2),  # PyTorch has no double
+           domain=Domain(avoid=(-1.5, 1.5)), torch=False),  # backward: tests/nn/test_activation.py compares
     OpSpec(F + "hardswish", lambda m, a: m.nn.functional.hardswish(a * 2), domain=Domain(avoid=(-1.5, 1.5))),
     OpSpec(F + "logsigmoid", lambda m, a: m.nn.functional.logsigmoid(a), graph="unary"),
     OpSpec(F + "logsigmoid", lambda m, a: m.nn.functional.logsigmoid(a * 30), variant="large"),
@@ -603,13 +603,15 @@ SPECS: tuple[OpSpec, ...] = (
         a, _const(m, a, [[1, -1, 1], [-1, -1, 1]])), fixed((2, 3))),
     OpSpec(F + "multilabel_soft_margin_loss", lambda m, a: m.nn.functional.multilabel_soft_margin_loss(
         a, _const(m, a, [[1, 0, 1], [0, 0, 1]]), weight=_const(m, a, [0.5, 1.0, 2.0])), fixed((2, 3))),
+    # (*) PyTorch has no double backward for the margin losses: tests/nn/test_loss.py compares
+    # values and first derivatives with it.
     OpSpec(F + "multi_margin_loss", lambda m, a: m.nn.functional.multi_margin_loss(
-        a, _idx(m, a, [1, 0, 3]), margin=0.55), fixed((3, 4)), WIDE_DISTINCT),
+        a, _idx(m, a, [1, 0, 3]), margin=0.55), fixed((3, 4)), WIDE_DISTINCT, torch=False),  # (*)
     OpSpec(F + "multi_margin_loss", lambda m, a: m.nn.functional.multi_margin_loss(
         a, _idx(m, a, [2, 0, 1]), p=2, margin=0.55, weight=_const(m, a, [0.5, 1.0, 2.0, 1.5]), reduction="sum"),
-        fixed((3, 4)), WIDE_DISTINCT, variant="p2-weight"),
+        fixed((3, 4)), WIDE_DISTINCT, variant="p2-weight", torch=False),
     OpSpec(F + "multilabel_margin_loss", lambda m, a: m.nn.functional.multilabel_margin_loss(
-        a, _idx(m, a, [[3, 0, -1, 1], [1, 2, 3, -1]])), fixed((2, 4)), WIDE_DISTINCT),
+        a, _idx(m, a, [[3, 0, -1, 1], [1, 2, 3, -1]])), fixed((2, 4)), WIDE_DISTINCT, torch=False),
     OpSpec(F + "hinge_embedding_loss", lambda m, a: m.nn.functional.hinge_embedding_loss(
         a, _const(m, a, [[1, -1, 1], [-1, -1, 1]]), margin=0.55), fixed((2, 3)),
         Domain(avoid=(0.55,), unbounded=True)),
