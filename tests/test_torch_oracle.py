@@ -103,8 +103,8 @@ GRAPH_DIFFERS = {
     "threshold", "hardshrink", "nn.functional.softshrink", "rrelu",
     # autodiff's backward of reflect/replicate padding is a constant scatter (index_select's)
     "nn.functional.pad-reflect-2d", "nn.functional.pad-replicate",
-    # the bias gradient of a normalization (and the input gradient with fixed statistics and no
-    # weight) is a constant sum in autodiff; PyTorch's one backward op records all of them
+    # the bias gradient of a normalization is a constant sum in autodiff; PyTorch's one backward
+    # op records all of them
     "nn.functional.batch_norm", "nn.functional.batch_norm-running-stats", "nn.functional.instance_norm",
     "layer_norm",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from autodiff import dtypes
@@ -174,7 +175,16 @@ def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
-    """Zero whole channels of ``(N, C, H, W)`` or ``(C, H, W)`` input with probability ``p``."""
+    """Zero whole channels of ``(N, C, H, W)`` input with probability ``p``; a 3-D input is
+    taken as ``(N, C, L)`` (with PyTorch's warning), as PyTorch does for now."""
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d "
+            "instead.", UserWarning, stacklevel=2)
+        return _feature_dropout(input, p, training, inplace, 1, "dropout2d")
     return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
 
 

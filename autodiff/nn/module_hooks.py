@@ -6,6 +6,7 @@ on the inputs sees ``grad_input`` and runs the full hooks (which may replace it)
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from autodiff.autograd.function import Function
@@ -89,6 +90,11 @@ class BackwardHookState:
                 grads = _check(r, len(grads), "grad_output")
         self.grad_outputs = grads
         if not self.inputs_wrapped:  # no input needs a gradient: the hooks run now, grad_input all None
+            if m._backward_hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                              "outputs since no inputs require gradients. See https://docs.pytorch.org/docs/main/"
+                              "generated/torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more "
+                              "details.", UserWarning, stacklevel=2)
             self._run_full_hooks((None,) * max(self.n_inputs, 1))
         return grads
 

@@ -9,8 +9,8 @@ of ``autodiff.nn.functional``. tests/test_op_properties.py fails for any exporte
 no row names, so a new op cannot go unchecked: add its row here, under its group.
 
 The rows are grouped like ``autodiff/ops/`` (a comment header per group: unary, arithmetic,
-comparison, broadcasting, reduction, shape, indexing, linalg, activation, loss, conv,
-inplace, conversion). The shape and parameter strategies the rows use are in op_params.py.
+comparison, broadcasting, reduction, shape, indexing, linalg, activation, normalization,
+loss, composite_loss, conv, inplace, conversion). The shape and parameter strategies the rows use are in op_params.py.
 Besides rows that draw shapes, some rows pin one case (``fixed(...)`` shapes): broadcasting
 combinations and composites of several ops on fixed inputs.
 """
@@ -525,7 +525,7 @@ SPECS: tuple[OpSpec, ...] = (
            fixed((2, 4, 2))),
     OpSpec(F + "normalize", lambda m, x: m.nn.functional.normalize(x, dim=-1), fixed((2, 3)), NONZERO),
     OpSpec(F + "dropout1d", lambda m, a: m.nn.functional.dropout1d(a, 0.5, training=False), fixed((2, 3))),
-    OpSpec(F + "dropout2d", lambda m, a: m.nn.functional.dropout2d(a, 1.0), fixed((2, 3, 2)), variant="p1"),
+    OpSpec(F + "dropout2d", lambda m, a: m.nn.functional.dropout2d(a, 1.0), fixed((2, 3, 2, 1)), variant="p1"),
     OpSpec(F + "dropout3d", lambda m, a: m.nn.functional.dropout3d(a, 0.0), fixed((2, 1, 2, 2))),
     OpSpec(F + "alpha_dropout", lambda m, a: m.nn.functional.alpha_dropout(a, 0.5)),
     OpSpec(F + "feature_alpha_dropout", lambda m, a: m.nn.functional.feature_alpha_dropout(a, 0.0, True),

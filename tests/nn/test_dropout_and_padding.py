@@ -34,6 +34,13 @@ def test_dropout2d_scales_kept_channels():
     assert set(np.round(values(y), 6).ravel().tolist()) <= {0.0, round(1 / 0.75, 6)}
 
 
+def test_dropout2d_takes_3d_input_as_batched_1d_with_torchs_warning():
+    with pytest.warns(UserWarning, match="channel-wise 1D dropout"):
+        y = nn.Dropout2d(0.5)(autodiff.ones(8, 6, 5))
+    rows = values(y).reshape(48, 5)
+    assert all(len(set(r.tolist())) == 1 for r in rows) and len(set(rows[:, 0].tolist())) == 2
+
+
 def test_dropout_checks_p_and_dims():
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout2d(1.5)
