@@ -2,12 +2,57 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.ops import activation as _act
 from autodiff.ops._prep import checked as _checked
-from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
+from autodiff.ops.activation import (
+    celu,
+    elu,
+    gelu,
+    glu,
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    log_softmax,
+    logsigmoid,
+    mish,
+    prelu,
+    relu6,
+    rrelu,
+    selu,
+    silu,
+    softmax,
+    softmin,
+    softplus,
+    softshrink,
+    softsign,
+    tanhshrink,
+    threshold,
+)
+from autodiff.ops.composite_loss import (
+    cosine_embedding_loss,
+    cosine_similarity,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
 from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
+from autodiff.ops.creation import tensor as _tensor
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_batch,
@@ -17,7 +62,16 @@ from autodiff.ops.loss import (
     mse_loss,
     nll_loss,
 )
-from autodiff.ops.shape import pad
+from autodiff.ops.normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
+from autodiff.ops.shape import pad as _constant_pad
 from autodiff.ops.unary import sigmoid, tanh
 from autodiff.tensor import Tensor, _make
 
@@ -25,7 +79,46 @@ __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
     "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "max_pool2d", "avg_pool2d", "pad", "one_hot",
+    "elu", "selu", "celu", "silu", "mish", "softplus", "hardtanh", "relu6", "hardsigmoid",
+    "hardswish", "logsigmoid", "prelu", "rrelu", "softmin", "softsign", "tanhshrink", "threshold",
+    "glu", "hardshrink", "softshrink", "gumbel_softmax", "dropout1d", "dropout2d", "dropout3d",
+    "alpha_dropout", "feature_alpha_dropout", "batch_norm", "instance_norm", "layer_norm",
+    "group_norm", "rms_norm", "local_response_norm", "normalize", "smooth_l1_loss", "huber_loss",
+    "kl_div", "poisson_nll_loss", "gaussian_nll_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "multi_margin_loss", "multilabel_margin_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "cosine_similarity", "pairwise_distance", "cosine_embedding_loss", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss",
 ]
+
+
+# ---- activations with ``inplace=`` (the ops themselves are in autodiff/ops/activation.py) ------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(x, 0)``."""
+    return _act._inplace(input, _act.relu) if inplace else _act.relu(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    if inplace:
+        return _act._inplace(input, _act.leaky_relu, negative_slope)
+    return _act.leaky_relu(input, negative_slope)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """``softmax((logits + g) / tau)`` with Gumbel(0, 1) noise ``g``; with ``hard`` the result
+    is one-hot in value but has the soft sample's gradient (straight-through)."""
+    be = logits._be
+    u = be.random_uniform(logits._data.shape, logits.dtype.name)
+    gumbels = -(-_make(u, be).clamp(min=eps).log()).log()
+    y = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    d = dim % y.ndim
+    hot = one_hot(y.argmax(d), y.shape[d]).to(y.dtype)
+    if d != y.ndim - 1:
+        hot = hot.permute(*range(d), y.ndim - 1, *range(d, y.ndim - 1))
+    return hot - y.detach() + y
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -39,10 +132,139 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     be = input._be
     dt = input.dtype.name
     if p == 1.0:
-        return input * _make(be.zeros(input._data.shape, dt), be)
-    keep = be.ge(be.random_uniform(input._data.shape, dt), p)
-    scale = be.div(be.astype(keep, dt), 1.0 - p)
-    return input * _make(scale, be)
+        scale = be.zeros(input._data.shape, dt)
+    else:
+        scale = be.div(be.astype(be.ge(be.random_uniform(input._data.shape, dt), p), dt), 1.0 - p)
+    return input.mul_(_make(scale, be)) if inplace else input * _make(scale, be)
+
+
+def _feature_dropout(input: Tensor, p: float, training: bool, inplace: bool, spatial: int | None,
+                     op: str, alpha: bool = False) -> Tensor:
+    """Dropout of whole channels (``spatial`` = the number of dims after the channel one;
+    None: every element) -- with ``alpha``, the SELU-preserving variant of AlphaDropout."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if spatial is not None and input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(
+            f"{op}: Expected {spatial + 1}D or {spatial + 2}D input, but received a {input.ndim}D input. "
+        )
+    if not training or p == 0.0:
+        return input
+    be = input._be
+    dt = input.dtype.name
+    shape = input._data.shape
+    if spatial is not None:
+        shape = shape[:input.ndim - spatial] + (1,) * spatial
+    keep = _make(be.astype(be.ge(be.random_uniform(shape, dt), p), dt), be)
+    x = input.clone() if inplace else input  # (the ops below save x; the write must not touch it)
+    if alpha:
+        if p == 1.0:
+            out = x * 0
+            return input.copy_(out) if inplace else out
+        # a * (x * keep + alpha' * (1 - keep)) + b, alpha' = -SELU's scale * alpha (PyTorch's
+        # a and b keep the mean and variance of SELU activations)
+        neg = 1.7580993408473766
+        a = ((neg * neg * p + 1) * (1 - p)) ** -0.5
+        out = x * (keep * a) + (keep - 1) * (neg * a) + neg * a * p
+    elif p == 1.0:
+        out = x * (keep * 0)
+    else:
+        out = x * (keep / (1 - p))
+    return input.copy_(out) if inplace else out
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of ``(N, C, L)`` or ``(C, L)`` input with probability ``p``."""
+    return _feature_dropout(input, p, training, inplace, 1, "dropout1d")
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of ``(N, C, H, W)`` input with probability ``p``; a 3-D input is
+    taken as ``(N, C, L)`` (with PyTorch's warning), as PyTorch does for now."""
+    if input.ndim == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior is "
+            "desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior will "
+            "change in a future release to interpret the input as one without a batch dimension, i.e. shape "
+            "(C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using dropout1d "
+            "instead.", UserWarning, stacklevel=2)
+        return _feature_dropout(input, p, training, inplace, 1, "dropout2d")
+    return _feature_dropout(input, p, training, inplace, 2, "dropout2d")
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero whole channels of ``(N, C, D, H, W)`` or ``(C, D, H, W)`` input with probability ``p``."""
+    return _feature_dropout(input, p, training, inplace, 3, "dropout3d")
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout that keeps the mean and variance of SELU activations (dropped values become
+    SELU's negative saturation, then everything is scaled and shifted back)."""
+    return _feature_dropout(input, p, training, inplace, None, "alpha_dropout", alpha=True)
+
+
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
+                          inplace: bool = False) -> Tensor:
+    """``alpha_dropout`` of whole channels (dim 1 of batched input)."""
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if input.ndim < 2:
+        raise RuntimeError("feature_alpha_dropout: Feature dropout requires at least 2 dimensions in the input")
+    return _feature_dropout(input, p, training, inplace, input.ndim - 2, "feature_alpha_dropout", alpha=True)
+
+
+# ---- padding -----------------------------------------------------------------------------------
+def _pad_index(n: int, lo: int, hi: int, mode: str) -> list[int]:
+    """The source index of each padded position along one dim of size ``n``."""
+    out = []
+    for j in range(-lo, n + hi):
+        if mode == "reflect":
+            out.append(-j if j < 0 else (2 * (n - 1) - j if j >= n else j))
+        elif mode == "replicate":
+            out.append(min(max(j, 0), n - 1))
+        else:  # circular
+            out.append(j % n)
+    return out
+
+
+def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last ``len(pad) // 2`` dims (``pad = (left, right, top, bottom, ...)``), with
+    ``value`` (mode 'constant') or by reflecting, replicating or wrapping the edges."""
+    if mode == "constant":
+        return _constant_pad(input, pad, mode, value)
+    if mode not in ("reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    pad = tuple(pad)
+    k = len(pad) // 2
+    if len(pad) % 2 or k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now; "
+            f"got a {input.ndim}D input and a padding of length {len(pad)} (mode '{mode}')"
+        )
+    if value is not None and value != 0:
+        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
+    out = input
+    for i in range(k):
+        d = input.ndim - 1 - i
+        lo, hi = pad[2 * i], pad[2 * i + 1]
+        n = input.shape[d]
+        if min(lo, hi) < 0:
+            raise NotImplementedError(f"pad: negative padding is not supported in mode '{mode}'")
+        limit = n - 1 if mode == "reflect" else n
+        if mode != "replicate" and max(lo, hi) > limit:
+            raise RuntimeError(
+                f"Padding size should be less than{' ' if mode == 'reflect' else ' or equal to '}the "
+                f"corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
+                f"{list(input.shape)}"
+            )
+        if n == 0:
+            raise RuntimeError(f"pad: cannot pad an empty dimension {d} in mode '{mode}'")
+        if lo or hi:
+            index = _tensor(_pad_index(n, lo, hi, mode), dtype=dtypes.int64, device=input.device)
+            out = out.index_select(d, index)
+    return out
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
@@ -86,12 +308,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing <= 0:
         return loss
-    if weight is not None:
-        raise NotImplementedError("cross_entropy: label_smoothing together with weight is not supported")
     valid = (target != ignore_index).to(input.dtype)
-    smooth = -logp.sum(cdim) * valid
+    if weight is None:
+        smooth = -logp.sum(cdim) * valid
+        total = valid.sum()
+    else:  # each class's log-probability weighted; the mean divides by the targets' weights
+        smooth = -(logp * weight.reshape(wshape)).sum(cdim) * valid
+        total = (weight.index_select(0, (target * (target != ignore_index)).reshape(-1)) * valid.reshape(-1)).sum()
     if reduction == "mean":
-        smooth = smooth.sum() / valid.sum()
+        smooth = smooth.sum() / total
     elif reduction == "sum":
         smooth = smooth.sum()
     return loss * (1 - label_smoothing) + smooth * (label_smoothing / n_classes)

@@ -7,7 +7,9 @@ import math
 from typing import Any
 
 from autodiff.autograd.grad_mode import no_grad
-from autodiff.ops.creation import rand, randn
+from autodiff.ops.comparison import where
+from autodiff.ops.creation import arange, rand, randn
+from autodiff.ops.shape import stack
 from autodiff.tensor import Tensor
 
 
@@ -95,3 +97,80 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) ->
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator: Any = None) -> Tensor:
+    """N(mean, std) restricted to ``[a, b]`` (values outside are redrawn until none is left)."""
+    with no_grad():
+        z = randn(*tensor.shape, dtype=tensor.dtype, device=tensor.device) * std + mean
+        for _ in range(1000):
+            outside = (z < a).logical_or(z > b)
+            if not outside.sum().item():
+                break
+            fresh = randn(*tensor.shape, dtype=tensor.dtype, device=tensor.device) * std + mean
+            z = where(outside, fresh, z)
+        else:
+            z = z.clamp(a, b)
+    return _fill_from(tensor, z)
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """The identity matrix (2-D tensors only)."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    r = arange(rows, device=tensor.device).reshape(rows, 1)
+    c = arange(cols, device=tensor.device).reshape(1, cols)
+    return _fill_from(tensor, (r == c).to(tensor.dtype))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The identity of a convolution: a 1 at the centre of the kernel linking each output
+    channel to the same input channel (within each of ``groups``)."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out_per_group = tensor.shape[0] // groups
+    if tensor.shape[0] % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    with no_grad():
+        tensor.zero_()
+        for g in range(groups):
+            for d in range(min(out_per_group, tensor.shape[1])):
+                tensor[(g * out_per_group + d, d) + centre] = 1.0
+    return tensor
+
+
+def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Tensor:
+    """A (semi-)orthogonal matrix (of the tensor flattened to ``(shape[0], -1)``) times
+    ``gain``: the Q of the QR decomposition, with R's diagonal positive, of a normal matrix."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    with no_grad():
+        a = randn(rows, cols, dtype=tensor.dtype, device=tensor.device)
+        if rows < cols:
+            a = a.t()
+        q = _gram_schmidt(a)
+        if rows < cols:
+            q = q.t()
+        q = (q * gain).reshape(tensor.shape)
+    return _fill_from(tensor, q)
+
+
+def _gram_schmidt(a: Tensor) -> Tensor:
+    """Orthonormal columns spanning those of a tall ``a`` (twice orthogonalized for accuracy);
+    this Q has the positive-diagonal R."""
+    cols = []
+    for j in range(a.shape[1]):
+        v = a[:, j]
+        if cols:
+            q = stack(cols, 1)
+            for _ in range(2):
+                v = v - q @ (q.t() @ v)
+        cols.append(v / v.norm())
+    return stack(cols, 1)

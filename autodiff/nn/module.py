@@ -9,8 +9,12 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.grad_mode import no_grad
+from autodiff.nn.module_hooks import BackwardHookState
 from autodiff.nn.parameter import Parameter
 from autodiff.tensor import Tensor
+from autodiff.utils.hooks import RemovableHandle
+
+_HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks")
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -32,6 +36,10 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        for name in _HOOK_DICTS:
+            object.__setattr__(self, name, OrderedDict())
+        object.__setattr__(self, "_hooks_with_kwargs", set())
+        object.__setattr__(self, "_hooks_always_called", set())
 
     # ---- registration ------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -106,7 +114,90 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        if not (d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks")
+                or d.get("_backward_pre_hooks")):
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        """``forward`` between the forward pre-hooks and forward hooks (either may replace
+        what passes), with the backward hooks' identity nodes around it (module_hooks.py)."""
+        with_kwargs = self._hooks_with_kwargs
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if hid in with_kwargs:
+                r = hook(self, args, kwargs)
+                if r is not None:
+                    if not (isinstance(r, tuple) and len(r) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
+                                           f"new_kwargs), but got {r}.")
+                    args, kwargs = r
+            else:
+                r = hook(self, args)
+                if r is not None:
+                    args = r if isinstance(r, tuple) else (r,)
+        bw = BackwardHookState(self) if (self._backward_hooks or self._backward_pre_hooks) else None
+        if bw is not None:
+            args = bw.setup_input(args)
+        called = set()
+        try:
+            result = self.forward(*args, **kwargs)
+            for hid, hook in list(self._forward_hooks.items()):
+                called.add(hid)
+                r = hook(self, args, kwargs, result) if hid in with_kwargs else hook(self, args, result)
+                if r is not None:
+                    result = r
+        except Exception:
+            for hid, hook in list(self._forward_hooks.items()):  # always_call: run even on error
+                if hid in self._hooks_always_called and hid not in called:
+                    try:
+                        hook(self, args, kwargs, None) if hid in with_kwargs else hook(self, args, None)
+                    except Exception:
+                        pass
+            raise
+        if bw is not None:
+            result = bw.setup_output(result)
+        return result
+
+    # ---- hooks -----------------------------------------------------------------------
+    def _add_hook(self, store: str, hook: Any, prepend: bool, with_kwargs: bool = False,
+                  always_call: bool = False) -> RemovableHandle:
+        hooks = self.__dict__.get(store)
+        if hooks is None:  # a module made without Module.__init__ (or unpickled from an old one)
+            hooks = OrderedDict()
+            object.__setattr__(self, store, hooks)
+            object.__setattr__(self, "_hooks_with_kwargs", self.__dict__.get("_hooks_with_kwargs", set()))
+            object.__setattr__(self, "_hooks_always_called", self.__dict__.get("_hooks_always_called", set()))
+        handle = RemovableHandle(hooks, hook)
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        if with_kwargs:
+            self._hooks_with_kwargs.add(handle.id)
+        if always_call:
+            self._hooks_always_called.add(handle.id)
+        return handle
+
+    def register_forward_pre_hook(self, hook: Any, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)``) before ``forward``; a
+        result other than None replaces the arguments."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Any, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) after
+        ``forward``; a result other than None replaces the output."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs, always_call)
+
+    def register_full_backward_pre_hook(self, hook: Any, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` when the gradients of the outputs are known; a
+        result other than None replaces them."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook: Any, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` when the gradients of the module's tensor
+        inputs are known; a result other than None replaces ``grad_input``."""
+        return self._add_hook("_backward_hooks", hook, prepend)
 
     # ---- traversal -------------------------------------------------------------------
     def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator[tuple[str, Module]]:

@@ -4,13 +4,13 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
-``special`` (gamma, erf and Bessel functions), ``activation`` and
-``elementwise_activation`` (the ``torch.*`` ones), ``loss``, ``conv``, ``creation``,
-``conversion`` (dtype and device), ``inplace`` (in-place ops, on tensors and on views),
-``inplace_twins`` (``x.exp_()`` and the like, one table), ``sampling`` (random draws and
-fills), ``triangular`` (``tril``, ``triu``) and ``queries`` (``isclose``, ``equal``,
-strides). ``_prep`` holds the argument preparation they share (scalars, devices, dtype
-promotion, dims). Each file ends with its public API, ``FUNCTIONS`` and ``METHODS``, which
+``special`` (gamma, erf and Bessel functions), ``activation``, ``normalization``, ``loss`` (and
+``composite_loss``: losses made of other ops), ``conv``, ``creation``, ``conversion``
+(dtype and device), ``inplace`` (in-place ops, on tensors and on views), ``inplace_twins``
+(``x.exp_()`` and the like, one table), ``sampling`` (random draws and fills),
+``triangular`` (``tril``, ``triu``) and ``queries`` (``isclose``, ``equal``, strides).
+``_prep`` holds the argument preparation they share (scalars, devices, dtype promotion,
+dims). Each file ends with its public API, ``FUNCTIONS`` and ``METHODS``, which
 ``autodiff`` and ``Tensor`` are built from.
 """
 
@@ -19,15 +19,16 @@ from autodiff.ops import (
     arithmetic,
     broadcasting,
     comparison,
+    composite_loss,
     conv,
     conversion,
     creation,
-    elementwise_activation,
     indexing,
     inplace,
     inplace_twins,
     linalg,
     loss,
+    normalization,
     queries,
     reduction,
     sampling,
@@ -39,6 +40,6 @@ from autodiff.ops import (
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, special, arithmetic, indexing, shape,
-    reduction, linalg, activation, elementwise_activation, loss, conv, inplace,
-    sampling, triangular, queries, inplace_twins,
+    reduction, linalg, activation, normalization, loss, composite_loss,
+    conv, inplace, sampling, triangular, queries, inplace_twins,
 )

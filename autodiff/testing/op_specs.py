@@ -9,8 +9,8 @@ of ``autodiff.nn.functional``. tests/test_op_properties.py fails for any exporte
 no row names, so a new op cannot go unchecked: add its row here, under its group.
 
 The rows are grouped like ``autodiff/ops/`` (a comment header per group: unary, arithmetic,
-comparison, broadcasting, reduction, shape, indexing, linalg, activation, loss, conv,
-inplace, conversion). The shape and parameter strategies the rows use are in op_params.py.
+comparison, broadcasting, reduction, shape, indexing, linalg, activation, normalization,
+loss, composite_loss, conv, inplace, conversion). The shape and parameter strategies the rows use are in op_params.py.
 Besides rows that draw shapes, some rows pin one case (``fixed(...)`` shapes): broadcasting
 combinations and composites of several ops on fixed inputs.
 """
@@ -197,6 +197,12 @@ def _mse_broadcast(m: Any, a: Any, b: Any) -> Any:
         return m.nn.functional.mse_loss(a, b, reduction="sum")
 
 
+def _gumbel_softmax(m: Any, a: Any) -> Any:
+    """Seeded, so that the noise is the same in every call gradcheck makes."""
+    m.manual_seed(0)
+    return m.nn.functional.gumbel_softmax(a, tau=0.5)
+
+
 LOW_PRECISION = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-2}  # outputs rounded to float32
 HALF_PRECISION = {"eps": 0.1, "atol": 5e-2, "rtol": 5e-2}  # outputs rounded to float16
 TWO = broadcastable_shapes(2)
@@ -305,14 +311,6 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("sinc", lambda m, a: m.sinc(a), domain=KINK_AT_0, graph="unary"),
     OpSpec("xlogy", lambda m, a, b: m.xlogy(a, b), TWO, (REAL, POSITIVE)),
     OpSpec("xlogy", lambda m, a: m.xlogy(a, 2.5), variant="scalar"),
-    # ---- elementwise activations (autodiff/ops/elementwise_activation.py) -----------------------
-    OpSpec("threshold", lambda m, a: m.threshold(a, 0.1, 20.0), domain=Domain(avoid=(0.1,), unbounded=True)),
-    OpSpec("selu", lambda m, a: m.selu(a), domain=KINK_AT_0, graph="unary"),
-    OpSpec("celu", lambda m, a: m.celu(a, 0.5), domain=KINK_AT_0),
-    OpSpec("hardshrink", lambda m, a: a.hardshrink(0.3), domain=Domain(avoid=(-0.3, 0.3), unbounded=True)),
-    OpSpec("rrelu", lambda m, a: m.rrelu(a, 0.1, 0.3), domain=KINK_AT_0),
-    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((2, 3, 2), (3,)), (KINK_AT_0, REAL)),
-    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((4,), (1,)), (KINK_AT_0, REAL), variant="one-weight"),
     # ---- arithmetic (autodiff/ops/arithmetic.py) -------------------------------------------------
     OpSpec("add", lambda m, a, b: m.add(a, b), TWO, graph="binary"),
     OpSpec("add", lambda m, a, b: m.add(a, b, alpha=-1.5), TWO, variant="alpha"),
@@ -489,6 +487,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("chunk", lambda m, a: m.chunk(a, 2, 0)[1], fixed((3, 2)), variant="one-piece"),
     OpSpec(F + "pad", lambda m, a, pad, value: m.nn.functional.pad(a, pad, value=value), one(1),
            params=pad_widths),
+    OpSpec(F + "pad", lambda m, a: m.nn.functional.pad(a, (1, 2, 0, 1), mode="reflect"), fixed((1, 2, 3)),
+           variant="reflect-2d"),
+    OpSpec(F + "pad", lambda m, a: m.nn.functional.pad(a, (2, 1, 1, 3), mode="replicate"), fixed((1, 2, 3)),
+           variant="replicate"),
+    OpSpec(F + "pad", lambda m, a: m.nn.functional.pad(a, (1, 1, 2, 0, 0, 1), mode="circular"),
+           fixed((1, 2, 2, 3)), variant="circular"),
     OpSpec("clone", lambda m, a: m.clone(a), graph="unary"),
     OpSpec("clone", lambda m, a: (a * a).clone() * a.t().contiguous().t(), fixed(A), MID,
            variant="with-contiguous"),
@@ -553,11 +557,62 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("log_softmax", lambda m, a, dim: m.log_softmax(a, dim), params=one_dim),
     OpSpec("log_softmax", lambda m, a: m.log_softmax(a, -1), variant="last", graph="unary"),
     OpSpec("log_softmax", lambda m, a: m.log_softmax(a * 400, -1), variant="large"),
+    OpSpec(F + "relu", lambda m, a: m.nn.functional.relu(a), domain=KINK_AT_0),
+    OpSpec(F + "elu", lambda m, a: m.nn.functional.elu(a, 0.7), domain=KINK_AT_0, graph="unary"),
+    OpSpec("selu", lambda m, a: m.selu(a), domain=KINK_AT_0),
+    OpSpec("celu", lambda m, a: m.celu(a, 0.5), domain=KINK_AT_0),
+    OpSpec(F + "silu", lambda m, a: m.nn.functional.silu(a), graph="unary"),
+    OpSpec(F + "mish", lambda m, a: m.nn.functional.mish(a)),
+    OpSpec(F + "softplus", lambda m, a: m.nn.functional.softplus(a, 2.0, 3.0),
+           domain=Domain(avoid=(1.5,), unbounded=True)),
+    OpSpec(F + "hardtanh", lambda m, a: m.nn.functional.hardtanh(a, -1.0, 0.5),
+           domain=Domain(avoid=(-1.0, 0.5), unbounded=True)),
+    OpSpec(F + "relu6", lambda m, a: m.nn.functional.relu6(a * 4), domain=Domain(avoid=(0.0, 1.5))),
+    OpSpec(F + "hardsigmoid", lambda m, a: m.nn.functional.hardsigmoid(a * 2),  # PyTorch has no double
+           domain=Domain(avoid=(-1.5, 1.5)), torch=False),  # backward: tests/nn/test_activation.py compares
+    OpSpec(F + "hardswish", lambda m, a: m.nn.functional.hardswish(a * 2), domain=Domain(avoid=(-1.5, 1.5))),
+    OpSpec(F + "logsigmoid", lambda m, a: m.nn.functional.logsigmoid(a), graph="unary"),
+    OpSpec("threshold", lambda m, a: m.threshold(a, 0.3, -2.0), domain=Domain(avoid=(0.3,), unbounded=True)),
+    OpSpec("hardshrink", lambda m, a: m.hardshrink(a, 0.4), domain=Domain(avoid=(-0.4, 0.4), unbounded=True)),
+    OpSpec(F + "softshrink", lambda m, a: m.nn.functional.softshrink(a, 0.4),
+           domain=Domain(avoid=(-0.4, 0.4), unbounded=True)),
+    OpSpec(F + "softsign", lambda m, a: m.nn.functional.softsign(a), domain=KINK_AT_0),
+    OpSpec(F + "tanhshrink", lambda m, a: m.nn.functional.tanhshrink(a), graph="unary"),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((2, 3, 2), (3,)), KINK_AT_0),
+    OpSpec("rrelu", lambda m, a: m.rrelu(a, 0.1, 0.3), domain=KINK_AT_0),
+    OpSpec("prelu", lambda m, a, w: m.prelu(a, w), fixed((4,), (1,)), (KINK_AT_0, REAL), variant="one-weight"),
+    OpSpec("Tensor.prelu", lambda m, a, w: a.prelu(w), fixed((2, 3, 2), (3,)), (KINK_AT_0, REAL)),
+    OpSpec("Tensor.hardshrink", lambda m, a: a.hardshrink(0.3), domain=Domain(avoid=(-0.3, 0.3), unbounded=True)),
+    OpSpec(F + "glu", lambda m, a: m.nn.functional.glu(a, 1), fixed((2, 4, 1))),
+    OpSpec(F + "softmin", lambda m, a, dim: m.nn.functional.softmin(a, dim), params=one_dim),
+    OpSpec(F + "gumbel_softmax", _gumbel_softmax, torch=False, tol32=0.1),  # float32 draws differ
     # Random masks: gradcheck needs one function, so p in {0, 1} or eval mode (the seeded
     # mask is checked in tests/test_op_properties.py: PyTorch's generator differs).
     OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.5, training=False)),
     OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 0.0), variant="p0"),
     OpSpec(F + "dropout", lambda m, a: m.nn.functional.dropout(a, 1.0), variant="p1"),
+    # ---- normalization (autodiff/ops/normalization.py) -------------------------------------------
+    OpSpec(F + "batch_norm", lambda m, x, w, b: m.nn.functional.batch_norm(x, None, None, w, b, True),
+           fixed((3, 2, 2), (2,), (2,))),
+    OpSpec(F + "batch_norm", lambda m, x: m.nn.functional.batch_norm(x, None, None, training=True, eps=0.1),
+           fixed((4, 3)), variant="no-affine"),
+    OpSpec(F + "batch_norm", lambda m, x, w, b: m.nn.functional.batch_norm(
+        x, _const(m, x, [0.5, -1.0]), _const(m, x, [2.0, 0.5]), w, b), fixed((2, 2, 3), (2,), (2,)),
+        variant="running-stats"),
+    OpSpec(F + "instance_norm", lambda m, x, w, b: m.nn.functional.instance_norm(x, weight=w, bias=b),
+           fixed((2, 2, 3), (2,), (2,))),
+    OpSpec("layer_norm", lambda m, x, w, b: m.layer_norm(x, (3,), w, b), fixed((2, 3), (3,), (3,))),
+    OpSpec("group_norm", lambda m, x, w, b: m.group_norm(x, 2, w, b), fixed((2, 4, 2), (4,), (4,))),
+    OpSpec("rms_norm", lambda m, x, w: m.rms_norm(x, (3,), w), fixed((2, 3), (3,)), NONZERO),
+    OpSpec(F + "local_response_norm", lambda m, x: m.nn.functional.local_response_norm(x, 3, 0.5, 0.75, 1.0),
+           fixed((2, 4, 2))),
+    OpSpec(F + "normalize", lambda m, x: m.nn.functional.normalize(x, dim=-1), fixed((2, 3)), NONZERO),
+    OpSpec(F + "dropout1d", lambda m, a: m.nn.functional.dropout1d(a, 0.5, training=False), fixed((2, 3))),
+    OpSpec(F + "dropout2d", lambda m, a: m.nn.functional.dropout2d(a, 1.0), fixed((2, 3, 2, 1)), variant="p1"),
+    OpSpec(F + "dropout3d", lambda m, a: m.nn.functional.dropout3d(a, 0.0), fixed((2, 1, 2, 2))),
+    OpSpec(F + "alpha_dropout", lambda m, a: m.nn.functional.alpha_dropout(a, 0.5)),
+    OpSpec(F + "feature_alpha_dropout", lambda m, a: m.nn.functional.feature_alpha_dropout(a, 0.0, True),
+           fixed((2, 3))),
     # ---- loss (autodiff/ops/loss.py) -------------------------------------------------------------
     OpSpec(F + "mse_loss", lambda m, a, b, reduction: m.nn.functional.mse_loss(a, b, reduction=reduction),
            same_shapes(2), params=reduction),
@@ -594,6 +649,47 @@ SPECS: tuple[OpSpec, ...] = (
            m.nn.functional.binary_cross_entropy_with_logits(
                x, t, _const(m, x, weight), reduction=reduction, pos_weight=_const(m, x, pos_weight)),
            same_shapes(2), (REAL, UNIT), params=logit_weights, variant="weight"),
+    OpSpec(F + "cross_entropy", lambda m, a, target, reduction, weight: m.nn.functional.cross_entropy(
+        a, _idx(m, a, target), _const(m, a, weight), ignore_index=-1, reduction=reduction, label_smoothing=0.3),
+        class_scores(), params=lambda s: class_targets(s, weighted=True), variant="weight-smoothing"),
+    # ---- composite losses and distances (autodiff/ops/composite_loss.py) ---------------------------
+    OpSpec(F + "smooth_l1_loss", lambda m, a, b, reduction: m.nn.functional.smooth_l1_loss(
+        a, b, reduction=reduction, beta=0.37), same_shapes(2), WIDE_DISTINCT, params=reduction),
+    OpSpec(F + "huber_loss", lambda m, a, b, reduction: m.nn.functional.huber_loss(
+        a, b, reduction=reduction, delta=0.63), same_shapes(2), WIDE_DISTINCT, params=reduction),
+    OpSpec(F + "kl_div", lambda m, a, t: m.nn.functional.kl_div(a, t, reduction="sum"), fixed((2, 3), (2, 3)),
+           (REAL, POSITIVE)),
+    OpSpec(F + "poisson_nll_loss", lambda m, a, t: m.nn.functional.poisson_nll_loss(a, t, reduction="none"),
+           fixed((2, 3), (2, 3)), (REAL, POSITIVE)),
+    OpSpec(F + "gaussian_nll_loss", lambda m, a, t, v: m.nn.functional.gaussian_nll_loss(a, t, v, full=True),
+           fixed((2, 3), (2, 3), (2, 1)), (REAL, REAL, POSITIVE)),
+    OpSpec(F + "soft_margin_loss", lambda m, a: m.nn.functional.soft_margin_loss(
+        a, _const(m, a, [[1, -1, 1], [-1, -1, 1]])), fixed((2, 3))),
+    OpSpec(F + "multilabel_soft_margin_loss", lambda m, a: m.nn.functional.multilabel_soft_margin_loss(
+        a, _const(m, a, [[1, 0, 1], [0, 0, 1]]), weight=_const(m, a, [0.5, 1.0, 2.0])), fixed((2, 3))),
+    # (*) PyTorch has no double backward for the margin losses: tests/nn/test_loss.py compares
+    # values and first derivatives with it.
+    OpSpec(F + "multi_margin_loss", lambda m, a: m.nn.functional.multi_margin_loss(
+        a, _idx(m, a, [1, 0, 3]), margin=0.55), fixed((3, 4)), WIDE_DISTINCT, torch=False),  # (*)
+    OpSpec(F + "multilabel_margin_loss", lambda m, a: m.nn.functional.multilabel_margin_loss(
+        a, _idx(m, a, [[3, 0, -1, 1], [1, 2, 3, -1]])), fixed((2, 4)), WIDE_DISTINCT, torch=False),
+    OpSpec(F + "hinge_embedding_loss", lambda m, a: m.nn.functional.hinge_embedding_loss(
+        a, _const(m, a, [[1, -1, 1], [-1, -1, 1]]), margin=0.55), fixed((2, 3)),
+        Domain(avoid=(0.55,), unbounded=True)),
+    OpSpec(F + "margin_ranking_loss", lambda m, a, b: m.nn.functional.margin_ranking_loss(
+        a, b, _const(m, a, [1, -1, 1])), fixed((3,), (3,)), DISTINCT),
+    OpSpec("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b, dim=-1), fixed((2, 3), (2, 3)), NONZERO),
+    OpSpec("cosine_similarity", lambda m, a, b: m.cosine_similarity(a, b), fixed((2, 3), (1, 3)), NONZERO,
+           variant="broadcast"),
+    OpSpec("pairwise_distance", lambda m, a, b: m.pairwise_distance(a, b), fixed((2, 3), (2, 3)), DISTINCT),
+    OpSpec(F + "cosine_embedding_loss", lambda m, a, b: m.nn.functional.cosine_embedding_loss(
+        a, b, _const(m, a, [1, -1]), margin=0.1, reduction="none"), fixed((2, 3), (2, 3)), NONZERO),
+    OpSpec(F + "triplet_margin_loss", lambda m, a, p, n: m.nn.functional.triplet_margin_loss(a, p, n, margin=2.0),
+           fixed((2, 3), (2, 3), (2, 3)), DISTINCT),
+    OpSpec(F + "triplet_margin_with_distance_loss", lambda m, a, p, n:
+           m.nn.functional.triplet_margin_with_distance_loss(
+               a, p, n, distance_function=lambda x, y: 1 - m.nn.functional.cosine_similarity(x, y), margin=3.0),
+           fixed((2, 3), (2, 3), (2, 3)), NONZERO),
     # ---- conv (autodiff/ops/conv.py) -------------------------------------------------------------
     OpSpec(F + "conv2d", lambda m, x, w, b, **p: m.nn.functional.conv2d(x, w, b, **p), conv_shapes(),
            params=conv_params),

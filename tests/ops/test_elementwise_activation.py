@@ -1,4 +1,4 @@
-"""The ``torch.*`` activations (autodiff/ops/elementwise_activation.py): values, gradients and
+"""The ``torch.*`` activations (autodiff/ops/activation.py): values, gradients and
 node names against PyTorch, rrelu's random slopes, and prelu's weight shapes and errors."""
 
 from __future__ import annotations
