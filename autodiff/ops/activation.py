@@ -191,11 +191,16 @@ class EluBackward0(Node):
         return where(x > 0, g * self.scale, g * neg)
 
 
-def _elu(input: Tensor, alpha: float, scale: float, input_scale: float) -> Tensor:
+class CeluBackward0(EluBackward0):
+    __slots__ = ()
+
+
+def _elu(input: Tensor, alpha: float, scale: float, input_scale: float,
+         node_cls: type[Node] = EluBackward0) -> Tensor:
     def forward(x: Tensor) -> Tensor:
         return where(x > 0, x * scale, (exp(x * input_scale) - 1) * (scale * alpha))
 
-    return _pointwise(input, EluBackward0, forward, alpha=alpha, scale=scale, input_scale=input_scale)
+    return _pointwise(input, node_cls, forward, alpha=alpha, scale=scale, input_scale=input_scale)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
@@ -222,7 +227,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
         raise RuntimeError("ZeroDivisionError: celu: alpha must not be 0")
     if inplace:
         return _inplace(input, celu, alpha)
-    return _elu(input, alpha, 1.0, 1.0 / alpha)
+    return _elu(input, alpha, 1.0, 1.0 / alpha, CeluBackward0)
 
 
 class SiluBackward0(Node):
@@ -425,18 +430,37 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return record(_make(y._data, y._be), PreluKernelBackward0, (a, weight), saved=(a, weight), wshape=wshape)
 
 
+class RreluWithNoiseBackward0(Node):
+    """``x * noise``: the slope drawn for each negative element (1 for the others)."""
+
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        noise, x = self.unpack()
+        return link_gradient(g * noise, RreluWithNoiseBackwardBackward0, (x,))
+
+
+class RreluWithNoiseBackwardBackward0(GradientLink):
+    __slots__ = ()
+
+
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
     """Leaky ReLU whose negative slope is drawn from ``U(lower, upper)`` per element in
     training, and is ``(lower + upper) / 2`` otherwise."""
     if inplace:
         return _inplace(input, rrelu, lower, upper, training)
-    if not training:
-        return leaky_relu(input, (lower + upper) / 2)
     a = float_result(input)
     be = a._be
-    slope = _make(be.add(be.mul(be.random_uniform(a._data.shape, a.dtype.name), upper - lower), lower), be)
-    return where(a >= 0, a, a * slope)
+    x = a._data
+    name = a.dtype.name
+    if training:
+        slopes = be.add(be.mul(be.random_uniform(x.shape, name), upper - lower), lower)
+    else:
+        slopes = be.full(x.shape, (lower + upper) / 2, name)
+    noise = be.where(be.ge(x, 0), be.ones((), name), slopes)
+    data = be.mul(x, noise)
+    return record(_make(data, be), RreluWithNoiseBackward0, (a,), saved=(_make(be.as_array(noise), be), a))
 
 
 def softsign(input: Tensor) -> Tensor:
