@@ -3,7 +3,7 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
-(``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
+(``expand``, ``sum_to``), ``reduction``, ``sorting``, ``shape``, ``indexing``, ``linalg``,
 ``activation``, ``loss``, ``conv``, ``creation``, ``conversion`` (dtype and device) and
 ``inplace`` (in-place ops, on tensors and on views). ``_prep`` holds the argument
 preparation they share (scalars, devices, dtype promotion, dims). Each file ends with its
@@ -24,10 +24,11 @@ from autodiff.ops import (
     loss,
     reduction,
     shape,
+    sorting,
     unary,
 )
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, arithmetic, indexing, shape,
-    reduction, linalg, activation, loss, conv, inplace,
+    reduction, sorting, linalg, activation, loss, conv, inplace,
 )
