@@ -502,3 +502,49 @@ class ArrayBackend:
         where = xp.where(moved == value, xp.arange(n), -1)
         index = xp.amax(where, axis=-1, keepdims=True).astype(self.dtypes["int64"])
         return xp.moveaxis(value, -1, axis), xp.moveaxis(index, -1, axis)
+
+    def scatter(self, a: Any, axis: int, index: Any, src: Any) -> None:
+        """In place: ``a[..., index[i], ...] = src[i]`` along ``axis`` (the last of repeated
+        positions wins, as ``setitem`` rules)."""
+        src = src[tuple(slice(0, n) for n in index.shape)]
+        self.setitem(a, self._along(index, axis), src)
+
+    def scatter_reduce(self, a: Any, axis: int, index: Any, src: Any, reduce: str, include_self: bool) -> Any:
+        """``a`` (written in place, and returned) with ``src`` reduced into it at ``index``
+        along ``axis``: ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``."""
+        xp = self.xp
+        src = src[tuple(slice(0, n) for n in index.shape)]
+        idx = self._along(index, axis)
+        if not include_self:  # positions that receive something start from the identity
+            if reduce in ("amax", "amin"):
+                info = xp.finfo(a.dtype) if a.dtype.kind == "f" else xp.iinfo(a.dtype)
+                start = (-xp.inf if reduce == "amax" else xp.inf) if a.dtype.kind == "f" else (
+                    info.min if reduce == "amax" else info.max)
+            else:
+                start = 1 if reduce == "prod" else 0
+            a[idx] = start
+        if reduce in ("sum", "mean"):
+            self.index_add(a, idx, src)
+        elif reduce == "amax":
+            xp.maximum.at(a, idx, src)
+        elif reduce == "amin":
+            xp.minimum.at(a, idx, src)
+        else:  # prod, in rounds of distinct positions (CuPy has no multiply.at)
+            flat = a.reshape(-1)
+            pos = xp.arange(a.size).reshape(a.shape)[idx].reshape(-1)
+            vals = src.reshape(-1)
+            while pos.size:
+                unique, first = xp.unique(pos, return_index=True)
+                flat[unique] = flat[unique] * vals[first]
+                rest = xp.ones(pos.shape, dtype=bool)
+                rest[first] = False
+                pos, vals = pos[rest], vals[rest]
+            a = flat.reshape(a.shape)
+        if reduce == "mean":
+            count = xp.zeros(a.shape, dtype=a.dtype)
+            self.index_add(count, idx, xp.ones(src.shape, dtype=a.dtype))
+            if include_self:
+                count = count + 1
+            count = xp.where(count == 0, 1, count)
+            a = a / count if a.dtype.kind == "f" else (a // count).astype(a.dtype)
+        return self._wrap(a)

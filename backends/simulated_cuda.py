@@ -413,6 +413,9 @@ def _kernel(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 # ---- the cupy module's functions (CuPy's parameters) -----------------------------------------
 dtype = np.dtype
+finfo = np.finfo
+iinfo = np.iinfo
+inf = np.inf
 
 
 def asarray(a: Any, dtype: Any = None, order: Any = None, *, copy: Any = None, blocking: bool = False) -> ndarray:
@@ -911,7 +914,7 @@ def _module(name: str, **attrs: Any) -> types.ModuleType:
 
 
 _ARRAY_NAMES = [
-    "ndarray", "dtype", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
+    "ndarray", "dtype", "finfo", "iinfo", "inf", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
     "full", "arange", "ascontiguousarray", "broadcast_to", "broadcast_shapes", "concatenate", "stack",
     "where", "copyto", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
     "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "unique", "unravel_index",
