@@ -13,7 +13,6 @@ index among ties is unspecified (``topk``, ``kthvalue``), ours is the stable one
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import Any
 
 from autodiff import dtypes
@@ -21,18 +20,8 @@ from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, float_result, wrap_dim
 from autodiff.ops.indexing import _scatter_add_into
+from autodiff.ops.reduction import _return_type
 from autodiff.tensor import Tensor, _make
-
-
-def _return_type(name: str, fields: tuple = ("values", "indices")) -> type:
-    """A named tuple printed as PyTorch's ``torch.return_types.<name>(...)``."""
-
-    def __repr__(self: Any) -> str:  # noqa: N807
-        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
-        return f"torch.return_types.{name}(\n{body})"
-
-    return type(name, (namedtuple(name, list(fields)),), {"__slots__": (), "__repr__": __repr__})
-
 
 return_sort = _return_type("sort")
 return_topk = _return_type("topk")
