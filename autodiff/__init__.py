@@ -52,5 +52,5 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-from autodiff import nn, optim  # noqa: E402,I001
+from autodiff import linalg, nn, optim  # noqa: E402,I001
 from autodiff.serialization import load, save

@@ -14,7 +14,7 @@ from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, cast, device_mismatch, wrap_dim
-from autodiff.ops.broadcasting import sum_to
+from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.conversion import to_backend
 from autodiff.tensor import Tensor, _make, as_view
@@ -455,8 +455,6 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
         raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of "
                            f"dimensions, but got {len(xs)} dimensions for input, and {len(ids)} "
                            "dimensions for indices")
-    from autodiff.ops.broadcasting import expand  # noqa: PLC0415 (imported at the top as sum_to's)
-
     shape = [max(a, b) for a, b in zip(xs, ids)]
     xshape, ishape = list(shape), list(shape)
     xshape[d], ishape[d] = xs[d], ids[d]
@@ -473,8 +471,6 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
         raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {getattr(mask, 'dtype', mask)}")
     if mask._be is not input._be:
         raise device_mismatch(input, mask, "masked_select")
-    from autodiff.ops.broadcasting import expand  # noqa: PLC0415 (see take_along_dim)
-
     shape = tuple(input._be.broadcast_shapes(input._data.shape, mask._data.shape))
     x = expand(input, shape) if input._data.shape != shape else input
     m = expand(mask, shape) if mask._data.shape != shape else mask
@@ -488,8 +484,6 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
         raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{getattr(mask, 'dtype', mask)}")
     be = input._be
-    from autodiff.ops.broadcasting import expand  # noqa: PLC0415 (see take_along_dim)
-
     m = expand(mask, input._data.shape) if mask._data.shape != input._data.shape else mask
     count = int(be.item(be.sum(be.astype(m._data, "int64"))))
     if count > source.numel():
@@ -663,22 +657,6 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                   dim=d, index=index, reduce=reduce, include_self=include_self)
 
 
-def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
-    """A copy of ``input`` with ``src`` written on its diagonal ``offset`` of ``dim1, dim2``."""
-    from autodiff.ops.shape import DiagEmbedBackward0, _diag_place, diagonal  # noqa: PLC0415 (shape imports this file)
-
-    expect = diagonal(input.detach(), offset, dim1, dim2)._data.shape
-    if src._data.shape != expect:
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
-                           f"{list(src.shape)}, slice size = {list(expect)}")
-    d1, d2 = wrap_dim(dim1, input.ndim), wrap_dim(dim2, input.ndim)
-    be = input._be
-    ones = _make(be.ones(expect, "bool"), be)
-    mask = _diag_place(ones, input._data.shape, offset, d1, d2, DiagEmbedBackward0)
-    placed = _diag_place(cast(src, input.dtype), input._data.shape, offset, d1, d2, DiagEmbedBackward0)
-    return where(mask, placed, input)
-
-
 # In-place twins of the ops above (``x.index_add_(...)`` = ``x`` replaced by
 # ``index_add(x, ...)`` through ``inplace.apply_inplace``), wired up in ops/inplace.py.
 INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "scatter", "scatter_reduce", "masked_scatter")
@@ -690,6 +668,6 @@ INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "scatter", "scatter_re
 FUNCTIONS = (
     "gather", "scatter_add", "index_select", "masked_fill", "index_add", "index_copy", "index_fill",
     "take", "take_along_dim", "masked_select", "masked_scatter", "nonzero", "argwhere", "select",
-    "select_scatter", "slice_scatter", "scatter", "scatter_reduce", "diagonal_scatter",
+    "select_scatter", "slice_scatter", "scatter", "scatter_reduce",
 )
 METHODS = {"__getitem__": getitem} | {name: globals()[name] for name in FUNCTIONS}

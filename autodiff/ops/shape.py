@@ -7,6 +7,7 @@ Views share storage and the version counter with their base, as in PyTorch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -15,8 +16,10 @@ from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._prep import cast, check_same_device, promote, wrap_dim, wrap_dims
-from autodiff.ops.indexing import getitem
-from autodiff.tensor import Tensor, _make, as_view
+from autodiff.ops.comparison import where as _where
+from autodiff.ops.creation import zeros
+from autodiff.ops.indexing import getitem, index_select, scatter_into
+from autodiff.tensor import Size, Tensor, _make, as_view
 
 
 def _as_view(out: Tensor, base: Tensor, fn: Any, *args: Any) -> Tensor:
@@ -722,6 +725,20 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: F811 - PyTorch's 
 _diagonal = diagonal
 
 
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written on its diagonal ``offset`` of ``dim1, dim2``."""
+    expect = diagonal(input.detach(), offset, dim1, dim2)._data.shape
+    if src._data.shape != expect:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(expect)}")
+    d1, d2 = wrap_dim(dim1, input.ndim), wrap_dim(dim2, input.ndim)
+    be = input._be
+    ones = _make(be.ones(expect, "bool"), be)
+    mask = _diag_place(ones, input._data.shape, offset, d1, d2, DiagEmbedBackward0)
+    placed = _diag_place(cast(src, input.dtype), input._data.shape, offset, d1, d2, DiagEmbedBackward0)
+    return _where(mask, placed, input)
+
+
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """The square matrix with the flattened ``input`` on diagonal ``offset``."""
     return diag_embed(reshape(input, (-1,)), offset, 0, 1)
@@ -733,7 +750,6 @@ def block_diag(*tensors: Tensor) -> Tensor:
     if any(m.ndim != 2 for m in mats):
         raise RuntimeError("torch.block_diag: Input tensors must have 2 or fewer dimensions.")
     if not mats:
-        from autodiff.ops.creation import zeros  # noqa: PLC0415 (creation is below shape)
         return zeros((1, 0))
     check_same_device(mats, "block_diag")
     dt = mats[0].dtype
@@ -751,8 +767,6 @@ def block_diag(*tensors: Tensor) -> Tensor:
 # ---- broadcasting many tensors, grids --------------------------------------------------------
 def broadcast_shapes(*shapes: Any) -> Any:
     """The shape all ``shapes`` broadcast to (PyTorch's error when they do not)."""
-    from autodiff.tensor import Size  # noqa: PLC0415 (the same layer; kept local to this helper)
-
     dims: list = []
     for s in shapes:
         s = (s,) if isinstance(s, int) else tuple(s)
@@ -812,8 +826,6 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
 
 def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
     """The length-``r`` combinations of the elements of a 1-D tensor, one per row."""
-    import itertools  # noqa: PLC0415 (only this op needs it)
-
     if input.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
     n = input._data.shape[0]
@@ -829,8 +841,6 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
     """Repeat each element ``repeats`` times (an int, or a tensor of one count per element)
     along ``dim`` (the flattened input without). ``repeat_interleave(counts)`` alone gives
     the repeated indices ``0, 0, 1, ...``."""
-    from autodiff.ops.indexing import index_select  # noqa: PLC0415 (indexing is imported above)
-
     if repeats is None:  # repeat_interleave(repeats): the indices, repeated
         counts = input
         be = counts._be
@@ -865,8 +875,6 @@ class UnfoldBackward0(Node):
     __slots__ = ("in_shape", "dim", "index")
 
     def backward(self, g: Tensor) -> Tensor:
-        from autodiff.ops.indexing import scatter_into  # noqa: PLC0415 (imported above)
-
         moved = movedim(g, (self.dim, -1), (-2, -1)) if g.ndim > 1 else g
         shape = list(self.in_shape)
         n = shape.pop(self.dim)
@@ -924,7 +932,7 @@ FUNCTIONS = (
     "split_with_sizes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
     "dstack", "column_stack", "diagonal", "diag_embed", "diag", "diagflat", "block_diag",
     "broadcast_shapes", "broadcast_tensors", "meshgrid", "cartesian_prod", "combinations",
-    "repeat_interleave", "diff",
+    "repeat_interleave", "diff", "diagonal_scatter",
 )
 METHODS = {
     "view": view, "reshape": reshape,
@@ -939,5 +947,5 @@ METHODS = {
     "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit,
     "split_with_sizes": split_with_sizes, "diagonal": diagonal, "diag_embed": diag_embed,
     "diag": diag, "diagflat": diagflat, "repeat_interleave": repeat_interleave, "unfold": unfold,
-    "diff": diff,
+    "diff": diff, "diagonal_scatter": diagonal_scatter,
 }

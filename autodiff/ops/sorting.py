@@ -21,6 +21,7 @@ from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, float_result, wrap_dim
 from autodiff.ops.indexing import _scatter_add_into
 from autodiff.ops.reduction import _return_type
+from autodiff.ops.shape import stack
 from autodiff.tensor import Tensor, _make
 
 return_sort = _return_type("sort")
@@ -302,7 +303,6 @@ def _quantile(input: Tensor, q: Any, dim: Any, keepdim: bool, interpolation: str
         outs.append(out)
     if scalar_q:
         return outs[0]
-    from autodiff.ops.shape import stack  # noqa: PLC0415 (shape imports nothing from here)
     return stack(outs)
 
 
