@@ -32,8 +32,13 @@ NOT_DIFFERENTIABLE = {
     # utilities: no tensor result
     "is_tensor", "numel", "is_grad_enabled", "get_default_dtype", "set_default_dtype",
     "promote_types",
-    # integer results (indices, one-hot encodings)
-    "argmax", "argmin", "one_hot",
+    # integer results (indices, one-hot encodings, counts, sort orders, bucket numbers)
+    "argmax", "argmin", "one_hot", "argsort", "argwhere", "nonzero", "count_nonzero", "bincount",
+    "histc", "searchsorted", "bucketize", "unique", "unique_consecutive",
+    # bool results (logical reductions)
+    "all", "any",
+    # no tensor result (a shape)
+    "broadcast_shapes",
     # serialization, no tensor computation
     "save", "load",
 }
@@ -47,8 +52,11 @@ NOT_DIFFERENTIABLE_METHODS = {
     "cuda",
     # device queries: an int, and the tensor itself
     "get_device", "pin_memory",
-    # integer results (indices)
-    "argmax", "argmin",
+    # integer results (indices, counts, sort orders)
+    "argmax", "argmin", "argsort", "argwhere", "nonzero", "count_nonzero", "bincount", "histc",
+    "unique", "unique_consecutive",
+    # bool results (logical reductions)
+    "all", "any",
 }
 
 
