@@ -593,6 +593,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
 
 class ScatterReduceBackward0(Node):
     __slots__ = ("dim", "index", "reduce", "include_self")
+    saved_outputs = (2,)
 
     def backward(self, g: Tensor) -> tuple:
         x, src, out = self.unpack()

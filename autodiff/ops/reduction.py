@@ -521,6 +521,7 @@ class CumprodBackward0(Node):
     element's gradient from the products of the others (exact)."""
 
     __slots__ = ("dim",)
+    saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> Tensor:
         x, out = self.unpack()

@@ -96,6 +96,13 @@ def _as_1d(input: Tensor) -> Any:
     return be.reshape(input._data, (1,)) if not input._data.shape else input._data
 
 
+def _reduced_shape(shape: tuple, d: int, keepdim: bool) -> tuple:
+    """``shape`` with dim ``d`` of size 1 (``keepdim``) or removed; a 0-d shape stays 0-d."""
+    if not shape:
+        return ()
+    return shape[:d] + (1,) + shape[d + 1:] if keepdim else shape[:d] + shape[d + 1:]
+
+
 def _dim(input: Tensor, dim: int) -> int:
     return wrap_dim(dim, input.ndim) if input.ndim else 0
 
@@ -157,7 +164,7 @@ def _pick_sorted(input: Tensor, d: int, position: Any, keepdim: bool) -> tuple:
         position = be.full(tuple(shape), position, "int64")
     idx = be.gather(order, d, position)
     data = be.gather(a, d, idx)
-    out_shape = input._data.shape if keepdim else tuple(n for i, n in enumerate(input._data.shape) if i != d)
+    out_shape = _reduced_shape(input._data.shape, d, keepdim)
     return be.reshape(data, out_shape), be.reshape(idx, out_shape)
 
 
@@ -176,6 +183,7 @@ class MedianBackward0(Node):
     the result (the NaNs, when the result is NaN)."""
 
     __slots__ = ()
+    saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> Tensor:
         x, out = self.unpack()
@@ -246,7 +254,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> Any:
     d = _dim(input, dim)
     be = input._be
     data, idx = be.mode(_as_1d(input), d)
-    out_shape = input._data.shape if keepdim else tuple(n for i, n in enumerate(input._data.shape) if i != d)
+    out_shape = _reduced_shape(input._data.shape, d, keepdim)
     return return_mode(*_selected(input, be.reshape(data, out_shape), be.reshape(idx, out_shape),
                                   ModeBackward0, d, keepdim))
 
