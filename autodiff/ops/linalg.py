@@ -643,6 +643,17 @@ class LinalgSlogdetBackward0(Node):
         return g.unsqueeze(-1).unsqueeze(-1) * inverse(a).transpose(-2, -1)
 
 
+class SlogdetSignBackward(Node):
+    """The sign output of ``slogdet``: piecewise constant, so its gradient is 0 (PyTorch
+    records it too, as output 0 of the same node)."""
+
+    __slots__ = ("in_shape",)
+    torch_name = "LinalgSlogdetBackward0"
+
+    def backward(self, g: Tensor) -> Tensor:
+        return (g * 0).unsqueeze(-1).unsqueeze(-1).expand(self.in_shape)
+
+
 return_slogdet = _return_type("slogdet", ("sign", "logabsdet"))
 
 
@@ -652,7 +663,8 @@ def slogdet(input: Tensor) -> Any:
     be = input._be
     sign, logabs = be.slogdet(input._data)
     logabs_t = record(_make(logabs, be), LinalgSlogdetBackward0, (input,), saved=(input,))
-    return return_slogdet(_make(sign, be), logabs_t)
+    sign_t = record(_make(sign, be), SlogdetSignBackward, (input,), in_shape=input._data.shape)
+    return return_slogdet(sign_t, logabs_t)
 
 
 def logdet(input: Tensor) -> Tensor:
