@@ -191,6 +191,12 @@ def _mse_broadcast(m: Any, a: Any, b: Any) -> Any:
         return m.nn.functional.mse_loss(a, b, reduction="sum")
 
 
+def _chain_matmul(m: Any, a: Any, b: Any, c: Any) -> Any:
+    with warnings.catch_warnings():  # PyTorch warns that chain_matmul is deprecated
+        warnings.simplefilter("ignore", UserWarning)
+        return m.chain_matmul(a, b, c)
+
+
 def _with_nans(m: Any, a: Any) -> Any:
     """A (2, 3) ``a`` with NaN at two places, one per row (for the NaN-ignoring ops)."""
     nan = float("nan")
@@ -569,7 +575,7 @@ ROWS: tuple[OpSpec, ...] = (
            fixed((2, 3), (3, 2))),
     OpSpec("kron", lambda m, a, b: m.kron(a, b), fixed((2, 2), (3,))),
     OpSpec("cross", lambda m, a, b: m.cross(a, b, dim=1), fixed((2, 3), (1, 3))),
-    OpSpec("chain_matmul", lambda m, a, b, c: m.chain_matmul(a, b, c), fixed((2, 3), (3, 2), (2, 2))),
+    OpSpec("chain_matmul", _chain_matmul, fixed((2, 3), (3, 2), (2, 2))),
     OpSpec("matrix_power", lambda m, a: (m.matrix_power(a, 3), m.matrix_power(_well_conditioned(m, a), -2)),
            fixed((2, 2)), UNIT_SIGNED),
     OpSpec("inverse", lambda m, a: m.inverse(_well_conditioned(m, a)), fixed((2, 2, 2)), UNIT_SIGNED),
