@@ -17,6 +17,7 @@ from autodiff.ops._prep import cast as _cast
 from autodiff.tensor import Tensor
 
 inv = _ops.inverse
+cholesky = _ops.cholesky
 det = _ops.det
 slogdet = _ops.slogdet
 solve = _ops.solve

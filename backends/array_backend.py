@@ -485,6 +485,9 @@ class ArrayBackend:
     def det(self, a: Any) -> Any:
         return self._wrap(self.xp.linalg.det(a))
 
+    def cholesky(self, a: Any) -> Any:
+        return self._wrap(self.xp.linalg.cholesky(a))
+
     def slogdet(self, a: Any) -> tuple:
         sign, logabs = self.xp.linalg.slogdet(a)
         return self._wrap(sign), self._wrap(logabs)

@@ -635,6 +635,10 @@ def _det(a: Any) -> ndarray:
     return _kernel(np.linalg.det, a)
 
 
+def _cholesky(a: Any) -> ndarray:
+    return _kernel(np.linalg.cholesky, a)
+
+
 def _slogdet(a: Any) -> tuple:
     return _kernel(lambda x: tuple(np.linalg.slogdet(x)), a)
 
@@ -931,7 +935,7 @@ _runtime = _module("cupy.cuda.runtime", getDeviceCount=getDeviceCount, getDevice
 _cuda = _module("cupy.cuda", Device=Device, Stream=Stream, Event=Event, MemoryPool=MemoryPool,
                 runtime=_runtime, get_current_stream=get_current_stream,
                 get_elapsed_time=get_elapsed_time, is_available=lambda: _config["count"] > 0)
-_linalg = _module("cupy.linalg", inv=_inv, solve=_solve, det=_det, slogdet=_slogdet)
+_linalg = _module("cupy.linalg", inv=_inv, solve=_solve, det=_det, slogdet=_slogdet, cholesky=_cholesky)
 _random = _module("cupy.random", Generator=Generator, default_rng=default_rng)
 _cupy = _module("cupy", cuda=_cuda, random=_random, linalg=_linalg, get_default_memory_pool=get_default_memory_pool,
                 __version__="14.2.0+simulated", **{n: globals()[n] for n in _ARRAY_NAMES})

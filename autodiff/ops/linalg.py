@@ -712,6 +712,44 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803 -
                   vector=vector)
 
 
+class LinalgCholeskyExBackward0(Node):
+    """For ``A = L L^T``: with ``P`` the lower triangle of ``L^T g`` (diagonal halved),
+    ``S = L^-T P L^-1`` and the gradient is its symmetric part."""
+
+    __slots__ = ("upper",)
+    saved_outputs = (0,)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (out,) = self.unpack()
+        low = out.transpose(-2, -1) if self.upper else out
+        if self.upper:
+            g = g.transpose(-2, -1)
+        be = out._be
+        n = out._data.shape[-1]
+        ar = be.arange(0, n, 1, "int64")
+        rows, cols = be.reshape(ar, (n, 1)), be.reshape(ar, (1, n))
+        half = be.where(be.eq(rows, cols), 0.5, be.astype(be.gt(rows, cols), out.dtype.name))
+        phi = matmul(low.transpose(-2, -1), g) * _make(be.astype(half, out.dtype.name), be)
+        inv = inverse(low)
+        s = matmul(matmul(inv.transpose(-2, -1), phi), inv)
+        return (s + s.transpose(-2, -1)) * 0.5
+
+
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """The lower (``upper``: upper) triangular ``L`` with ``input = L @ L.mT``, for symmetric
+    positive-definite matrices."""
+    _square(input, "linalg.cholesky")
+    be = input._be
+    try:
+        data = be.cholesky(input._data)
+    except Exception as exc:  # numpy.linalg.LinAlgError
+        raise RuntimeError("linalg.cholesky: The factorization could not be completed because the "
+                           "input is not positive-definite.") from exc
+    if upper:
+        data = be.copy(be.transpose(data, tuple(range(data.ndim - 2)) + (data.ndim - 1, data.ndim - 2)))
+    return record(_make(data, be), LinalgCholeskyExBackward0, (input,), save_output=True, upper=upper)
+
+
 def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
     """Pseudo-inverse of a matrix of full column (or row) rank, from the normal equations."""
     if input.ndim < 2:
@@ -741,7 +779,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
 FUNCTIONS = (
     "mm", "matmul", "dot", "bmm", "outer", "ger", "einsum", "addmm", "addmv", "addr", "baddbmm",
     "addbmm", "mv", "vdot", "inner", "tensordot", "kron", "cross", "chain_matmul", "matrix_power",
-    "inverse", "det", "slogdet", "logdet", "pinverse", "cdist",
+    "inverse", "det", "slogdet", "logdet", "pinverse", "cdist", "cholesky",
 )
 METHODS = {
     "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
@@ -749,4 +787,5 @@ METHODS = {
     "addmm": addmm, "addmv": addmv, "addr": addr, "baddbmm": baddbmm, "addbmm": addbmm, "mv": mv,
     "vdot": vdot, "inner": inner, "kron": kron, "cross": cross, "matrix_power": matrix_power,
     "inverse": inverse, "det": det, "slogdet": slogdet, "logdet": logdet, "pinverse": pinverse,
+    "cholesky": cholesky,
 }

@@ -197,6 +197,14 @@ def _chain_matmul(m: Any, a: Any, b: Any, c: Any) -> Any:
         return m.chain_matmul(a, b, c)
 
 
+def _cholesky(m: Any, a: Any) -> Any:
+    """Both factors of the positive-definite ``a @ a.mT + 3 I``."""
+    spd = _well_conditioned(m, a @ a.transpose(-2, -1))
+    with warnings.catch_warnings():  # PyTorch warns that torch.cholesky is deprecated
+        warnings.simplefilter("ignore", UserWarning)
+        return m.cholesky(spd), m.linalg.cholesky(spd, upper=True)
+
+
 def _with_nans(m: Any, a: Any) -> Any:
     """A (2, 3) ``a`` with NaN at two places, one per row (for the NaN-ignoring ops)."""
     nan = float("nan")
@@ -585,6 +593,7 @@ ROWS: tuple[OpSpec, ...] = (
     OpSpec("linalg.solve", lambda m, a, b, c: (m.linalg.solve(_well_conditioned(m, a), b),
                                              m.linalg.solve(_well_conditioned(m, a), c)),
            fixed((2, 2), (2, 3), (2,)), (UNIT_SIGNED, REAL, REAL)),
+    OpSpec("cholesky", lambda m, a: _cholesky(m, a), fixed((2, 3, 3)), UNIT_SIGNED),
     OpSpec("pinverse", lambda m, a: m.pinverse(a + _const(m, a, [[3.0, 0.0], [0.0, 3.0], [0.0, 0.0]])),
            fixed((3, 2)), UNIT_SIGNED),
     # PyTorch has no double backward for cdist: its oracle row compares first derivatives only
