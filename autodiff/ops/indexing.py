@@ -445,6 +445,25 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     return getitem(input.reshape(-1), (index,))
 
 
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source`` written (``accumulate``: added) at the positions
+    ``index`` of the flattened tensor."""
+    if index.dtype.kind not in "iu":
+        raise RuntimeError("put(): Expected a long tensor for index, but got " + str(index.dtype))
+    if index.numel() != source.numel():
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but "
+                           f"got source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    _check_range(index, input.numel(), 0, "put")
+    flat = input.reshape(-1)
+    idx = (input._be.reshape(index._data, (-1,)),)
+    src = cast(source, input.dtype).reshape(-1)
+    if accumulate:
+        out = flat + scatter_into(src, flat._data.shape, idx, True)
+    else:
+        out = index_put(flat, idx, src, _converted=True)
+    return out.reshape(input._data.shape)
+
+
 def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
     """``gather`` with ``indices`` broadcast against ``input`` (the flattened input without ``dim``)."""
     if dim is None:
@@ -660,7 +679,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
 
 # In-place twins of the ops above (``x.index_add_(...)`` = ``x`` replaced by
 # ``index_add(x, ...)`` through ``inplace.apply_inplace``), wired up in ops/inplace.py.
-INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "scatter", "scatter_reduce", "masked_scatter")
+INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "put", "scatter", "scatter_reduce", "masked_scatter")
 
 
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
@@ -668,7 +687,7 @@ INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "scatter", "scatter_re
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
     "gather", "scatter_add", "index_select", "masked_fill", "index_add", "index_copy", "index_fill",
-    "take", "take_along_dim", "masked_select", "masked_scatter", "nonzero", "argwhere", "select",
+    "put", "take", "take_along_dim", "masked_select", "masked_scatter", "nonzero", "argwhere", "select",
     "select_scatter", "slice_scatter", "scatter", "scatter_reduce",
 )
 METHODS = {"__getitem__": getitem} | {name: globals()[name] for name in FUNCTIONS}
