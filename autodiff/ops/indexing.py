@@ -677,9 +677,25 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                   dim=d, index=index, reduce=reduce, include_self=include_self)
 
 
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """Reduce the slices of ``source`` into a copy of ``input`` at positions ``index`` (1-D)
+    along ``dim``: ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"`` (``scatter_reduce`` with
+    the index repeated across the other dims)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    d = _check_vector_index(input, dim, index, "index_reduce")
+    _source_shape_check(input, d, index, source, "index_reduce")
+    shape = [1] * source.ndim
+    shape[d] = index.numel()
+    idx = expand(cast(index, dtypes.int64).reshape(tuple(shape)), source._data.shape)
+    return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
+
+
 # In-place twins of the ops above (``x.index_add_(...)`` = ``x`` replaced by
 # ``index_add(x, ...)`` through ``inplace.apply_inplace``), wired up in ops/inplace.py.
-INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "put", "scatter", "scatter_reduce", "masked_scatter")
+INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "put", "scatter", "scatter_reduce",
+                 "index_reduce", "masked_scatter")
 
 
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
@@ -688,6 +704,6 @@ INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "put", "scatter", "sca
 FUNCTIONS = (
     "gather", "scatter_add", "index_select", "masked_fill", "index_add", "index_copy", "index_fill",
     "put", "take", "take_along_dim", "masked_select", "masked_scatter", "nonzero", "argwhere", "select",
-    "select_scatter", "slice_scatter", "scatter", "scatter_reduce",
+    "select_scatter", "slice_scatter", "scatter", "scatter_reduce", "index_reduce",
 )
 METHODS = {"__getitem__": getitem} | {name: globals()[name] for name in FUNCTIONS}

@@ -532,6 +532,10 @@ ROWS: tuple[OpSpec, ...] = (
     OpSpec("index_copy", lambda m, a, b: m.index_copy(a, 0, _idx(m, a, [2, 0]), b), fixed((3, 2), (2, 2))),
     OpSpec("index_fill", lambda m, a, v: (a.index_fill(1, _idx(m, a, [1]), -0.5), a.index_fill(0, _idx(m, a, [0]), v)),
            fixed((2, 3), ())),
+    OpSpec("index_reduce", lambda m, a, b, reduce: m.index_reduce(a, 0, _idx(m, a, [1, 0, 1]), b, reduce,
+                                                                include_self=False),
+           fixed((2, 3), (3, 3)), DISTINCT, params=lambda s: st.fixed_dictionaries(
+               {"reduce": st.sampled_from(["prod", "mean", "amax", "amin"])})),
     OpSpec("put", lambda m, a, b: (m.put(a, _idx(m, a, [[4, 0]]), b), a.put(_idx(m, a, [1, 1]), b[0], accumulate=True)),
            fixed((2, 3), (1, 2))),
     OpSpec("take", lambda m, a: m.take(a, _idx(m, a, [[0, 5], [3, 3]])), fixed((2, 3))),
@@ -704,7 +708,7 @@ COMPOSITE_OPS = frozenset({
     "dsplit", "split_with_sizes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack",
     "column_stack", "diag", "diagflat", "diagonal_scatter", "block_diag", "broadcast_tensors", "meshgrid",
     "cartesian_prod", "combinations", "repeat_interleave", "diff", "index_fill", "take", "take_along_dim",
-    "masked_select", "masked_scatter", "put", "select", "select_scatter", "slice_scatter", "mv", "vdot", "inner",
+    "masked_select", "masked_scatter", "put", "index_reduce", "select", "select_scatter", "slice_scatter", "mv", "vdot", "inner",
     "tensordot", "kron", "cross", "chain_matmul", "matrix_power", "logdet", "pinverse",
 })
 SPECS: tuple[OpSpec, ...] = tuple(s for s in ROWS if s.op not in COMPOSITE_OPS)
