@@ -205,6 +205,12 @@ def _cholesky(m: Any, a: Any) -> Any:
         return m.cholesky(spd), m.linalg.cholesky(spd, upper=True)
 
 
+def _index_reduce(m: Any, a: Any, b: Any, reduce: str) -> Any:
+    with warnings.catch_warnings():  # PyTorch warns that index_reduce is in beta
+        warnings.simplefilter("ignore", UserWarning)
+        return m.index_reduce(a, 0, _idx(m, a, [1, 0, 1]), b, reduce, include_self=False)
+
+
 def _with_nans(m: Any, a: Any) -> Any:
     """A (2, 3) ``a`` with NaN at two places, one per row (for the NaN-ignoring ops)."""
     nan = float("nan")
@@ -532,8 +538,7 @@ ROWS: tuple[OpSpec, ...] = (
     OpSpec("index_copy", lambda m, a, b: m.index_copy(a, 0, _idx(m, a, [2, 0]), b), fixed((3, 2), (2, 2))),
     OpSpec("index_fill", lambda m, a, v: (a.index_fill(1, _idx(m, a, [1]), -0.5), a.index_fill(0, _idx(m, a, [0]), v)),
            fixed((2, 3), ())),
-    OpSpec("index_reduce", lambda m, a, b, reduce: m.index_reduce(a, 0, _idx(m, a, [1, 0, 1]), b, reduce,
-                                                                include_self=False),
+    OpSpec("index_reduce", _index_reduce,
            fixed((2, 3), (3, 3)), DISTINCT, params=lambda s: st.fixed_dictionaries(
                {"reduce": st.sampled_from(["prod", "mean", "amax", "amin"])})),
     OpSpec("put", lambda m, a, b: (m.put(a, _idx(m, a, [[4, 0]]), b), a.put(_idx(m, a, [1, 1]), b[0], accumulate=True)),
