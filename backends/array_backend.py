@@ -123,10 +123,6 @@ class ArrayBackend:
             rng = self.rng
         return self.xp.argsort(rng.random(n), kind="stable").astype(self.dtypes["int64"])
 
-    def argsort(self, a: Any, axis: int = -1) -> Any:
-        """Stable ascending argsort along ``axis`` (int64)."""
-        return self.xp.argsort(a, axis=axis, kind="stable").astype(self.dtypes["int64"], copy=False)
-
     @staticmethod
     def _float_for_rng(dtype: str) -> str:
         # Generators draw float32/float64 only; float16 is drawn in float32 then cast.
@@ -599,3 +595,147 @@ class ArrayBackend:
         from backends.special_functions import special
 
         return self._wrap(special(name, a, n))
+
+    # ---- sorting, selection and counting ----------------------------------------
+    def argsort(self, a: Any, axis: int = -1, descending: bool = False) -> Any:
+        """Stable sort order along ``axis``. Descending keeps equal elements in their
+        original order and puts NaN first, as PyTorch's ``sort(stable=True)`` does."""
+        if not descending:
+            return self._wrap(self.xp.argsort(a, axis=axis, kind="stable"))
+        n = a.shape[axis]
+        rev = self.xp.flip(a, axis=axis)
+        order = self.xp.flip(self.xp.argsort(rev, axis=axis, kind="stable"), axis=axis)
+        return self._wrap((n - 1) - order)
+
+    def nonzero(self, a: Any) -> tuple:
+        """The indices of the non-zero elements, one int64 array per dimension."""
+        return tuple(self._wrap(i.astype(self.dtypes["int64"])) for i in self.xp.nonzero(a))
+
+    def unique(self, a: Any, axis: int | None = None) -> tuple:
+        """``(values, inverse, counts)``, values sorted (along ``axis`` when given)."""
+        values, inverse, counts = self.xp.unique(a, return_inverse=True, return_counts=True, axis=axis)
+        return values, self._wrap(inverse.reshape(-1)), counts
+
+    def searchsorted(self, sorted_seq: Any, values: Any, right: bool = False) -> Any:
+        """Insertion points of ``values`` in the last dim of ``sorted_seq``; an N-D sequence
+        is searched row by row (its leading dims match ``values``')."""
+        side = "right" if right else "left"
+        if sorted_seq.ndim == 1:
+            return self._wrap(self.xp.searchsorted(sorted_seq, values, side=side))
+        seq = sorted_seq.reshape(-1, sorted_seq.shape[-1])
+        vals = values.reshape(seq.shape[0], -1)
+        rows = [self.xp.searchsorted(seq[i], vals[i], side=side) for i in range(seq.shape[0])]
+        return self.xp.stack(rows).reshape(values.shape)
+
+    def bincount(self, a: Any, weights: Any = None, minlength: int = 0) -> Any:
+        return self._wrap(self.xp.bincount(a, weights=weights, minlength=minlength))
+
+    def histogram(self, a: Any, bins: int, lo: float, hi: float) -> Any:
+        return self._wrap(self.xp.histogram(a, bins=bins, range=(lo, hi))[0])
+
+    def roll(self, a: Any, shifts: tuple, axes: tuple | None) -> Any:
+        return self._wrap(self.xp.roll(a, shifts, axis=axes))
+
+    def cumprod(self, a: Any, axis: int) -> Any:
+        return self._wrap(self.xp.cumprod(a, axis=axis))
+
+    def cumextreme(self, a: Any, axis: int, take_max: bool) -> tuple:
+        """Running max (or min) along ``axis`` and where it was last reached (a tie moves
+        the index to the later element, as PyTorch's ``cummax`` does; NaN propagates)."""
+        xp = self.xp
+        moved = xp.moveaxis(a, axis, 0)
+        values = xp.empty(moved.shape, dtype=a.dtype)
+        indices = xp.zeros(moved.shape, dtype=self.dtypes["int64"])
+        for i in range(moved.shape[0]):
+            if i == 0:
+                values[0] = moved[0]
+                continue
+            x, best = moved[i], values[i - 1]
+            take = (x >= best) if take_max else (x <= best)
+            if a.dtype.kind == "f":
+                take = take | xp.isnan(x)
+                take = take & ~xp.isnan(best)
+            values[i] = xp.where(take, x, best)
+            indices[i] = xp.where(take, i, indices[i - 1])
+        return xp.moveaxis(values, 0, axis), xp.moveaxis(indices, 0, axis)
+
+    def diagonal(self, a: Any, offset: int, axis1: int, axis2: int) -> Any:
+        """The diagonal as a new array (the diagonal dim last)."""
+        return self._wrap(self.xp.diagonal(a, offset, axis1, axis2).copy())
+
+    # ---- linear algebra ----------------------------------------------------------
+    def inv(self, a: Any) -> Any:
+        return self._wrap(self.xp.linalg.inv(a))
+
+    def solve(self, a: Any, b: Any) -> Any:
+        return self._wrap(self.xp.linalg.solve(a, b))
+
+    def det(self, a: Any) -> Any:
+        return self._wrap(self.xp.linalg.det(a))
+
+    def cholesky(self, a: Any) -> Any:
+        return self._wrap(self.xp.linalg.cholesky(a))
+
+    def slogdet(self, a: Any) -> tuple:
+        sign, logabs = self.xp.linalg.slogdet(a)
+        return self._wrap(sign), self._wrap(logabs)
+
+    def mode(self, a: Any, axis: int) -> tuple:
+        """The most frequent value along ``axis`` (the smallest of equally frequent ones) and
+        the index of its last occurrence, as PyTorch's ``mode`` gives; both keep ``axis``."""
+        xp = self.xp
+        moved = xp.moveaxis(a, axis, -1)
+        s = xp.sort(moved, axis=-1)
+        counts = xp.sum(s[..., :, None] == s[..., None, :], axis=-1)
+        first = xp.argmax(counts == xp.amax(counts, axis=-1, keepdims=True), axis=-1)[..., None]
+        value = xp.take_along_axis(s, first, -1)
+        n = a.shape[axis]
+        where = xp.where(moved == value, xp.arange(n), -1)
+        index = xp.amax(where, axis=-1, keepdims=True).astype(self.dtypes["int64"])
+        return xp.moveaxis(value, -1, axis), xp.moveaxis(index, -1, axis)
+
+    def scatter(self, a: Any, axis: int, index: Any, src: Any) -> None:
+        """In place: ``a[..., index[i], ...] = src[i]`` along ``axis`` (the last of repeated
+        positions wins, as ``setitem`` rules)."""
+        src = src[tuple(slice(0, n) for n in index.shape)]
+        self.setitem(a, self._along(index, axis), src)
+
+    def scatter_reduce(self, a: Any, axis: int, index: Any, src: Any, reduce: str, include_self: bool) -> Any:
+        """``a`` (written in place, and returned) with ``src`` reduced into it at ``index``
+        along ``axis``: ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``."""
+        xp = self.xp
+        src = src[tuple(slice(0, n) for n in index.shape)]
+        idx = self._along(index, axis)
+        if not include_self:  # positions that receive something start from the identity
+            if reduce in ("amax", "amin"):
+                info = xp.finfo(a.dtype) if a.dtype.kind == "f" else xp.iinfo(a.dtype)
+                start = (-xp.inf if reduce == "amax" else xp.inf) if a.dtype.kind == "f" else (
+                    info.min if reduce == "amax" else info.max)
+            else:
+                start = 1 if reduce == "prod" else 0
+            a[idx] = start
+        if reduce in ("sum", "mean"):
+            self.index_add(a, idx, src)
+        elif reduce == "amax":
+            xp.maximum.at(a, idx, src)
+        elif reduce == "amin":
+            xp.minimum.at(a, idx, src)
+        else:  # prod, in rounds of distinct positions (CuPy has no multiply.at)
+            flat = a.reshape(-1)
+            pos = xp.arange(a.size).reshape(a.shape)[idx].reshape(-1)
+            vals = src.reshape(-1)
+            while pos.size:
+                unique, first = xp.unique(pos, return_index=True)
+                flat[unique] = flat[unique] * vals[first]
+                rest = xp.ones(pos.shape, dtype=bool)
+                rest[first] = False
+                pos, vals = pos[rest], vals[rest]
+            a = flat.reshape(a.shape)
+        if reduce == "mean":
+            count = xp.zeros(a.shape, dtype=a.dtype)
+            self.index_add(count, idx, xp.ones(src.shape, dtype=a.dtype))
+            if include_self:
+                count = count + 1
+            count = xp.where(count == 0, 1, count)
+            a = a / count if a.dtype.kind == "f" else (a // count).astype(a.dtype)
+        return self._wrap(a)

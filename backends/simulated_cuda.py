@@ -425,6 +425,9 @@ _silent_call = silenced(lambda fn, *args, **kwargs: fn(*args, **kwargs))
 
 # ---- the cupy module's functions (CuPy's parameters) -----------------------------------------
 dtype = np.dtype
+finfo = np.finfo
+iinfo = np.iinfo
+inf = np.inf
 
 
 def asarray(a: Any, dtype: Any = None, order: Any = None, *, copy: Any = None, blocking: bool = False) -> ndarray:
@@ -574,9 +577,6 @@ def einsum(*operands: Any, **kwargs: Any) -> ndarray:
     return _kernel(lambda *xs: np.einsum(subscripts, *xs, **kwargs), *arrays)
 
 
-def argsort(a: Any, axis: int = -1, kind: Any = None) -> ndarray:
-    return _kernel(lambda x: np.argsort(x, axis=axis, kind="stable"), a)
-
 
 def take(a: Any, indices: Any, axis: Any = None, out: Any = None) -> ndarray:
     return _kernel(lambda x, i: np.take(x, i, axis=axis), a, indices)
@@ -594,6 +594,66 @@ def unique(ar: Any, return_index: bool = False, return_inverse: bool = False, re
 
 def unravel_index(indices: Any, dims: Any, order: str = "C") -> tuple:
     return _kernel(lambda i: np.unravel_index(i, dims, order=order), indices)
+
+
+def argsort(a: Any, axis: int = -1, kind: Any = None) -> ndarray:
+    return _kernel(lambda x: np.argsort(x, axis=axis, kind="stable"), a)  # CuPy's sort is stable
+
+
+def sort(a: Any, axis: int = -1, kind: Any = None) -> ndarray:
+    return _kernel(lambda x: np.sort(x, axis=axis, kind="stable"), a)
+
+
+def nonzero(a: Any) -> tuple:
+    return _kernel(np.nonzero, a)
+
+
+def searchsorted(a: Any, v: Any, side: str = "left", sorter: Any = None) -> ndarray:
+    return _kernel(lambda x, y: np.searchsorted(x, y, side=side), a, v)
+
+
+def bincount(x: Any, weights: Any = None, minlength: Any = None) -> ndarray:
+    return _kernel(lambda i, w: np.bincount(i, weights=w, minlength=minlength or 0), x, weights)
+
+
+def histogram(x: Any, bins: Any = 10, range: Any = None, density: bool = False, weights: Any = None) -> tuple:  # noqa: A002
+    return _kernel(lambda y: np.histogram(y, bins=bins, range=range, density=density), x)
+
+
+def roll(a: Any, shift: Any, axis: Any = None) -> ndarray:
+    return _kernel(lambda x: np.roll(x, shift, axis=axis), a)
+
+
+def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> ndarray:
+    return _kernel(lambda x: np.cumprod(x, axis=axis, dtype=dtype), a)
+
+
+def moveaxis(a: Any, source: Any, destination: Any) -> ndarray:
+    return _view(np.moveaxis(a._a, source, destination), a)
+
+
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> ndarray:
+    return _view(np.diagonal(a._a, offset, axis1, axis2), a)
+
+
+def _inv(a: Any) -> ndarray:
+    return _kernel(np.linalg.inv, a)
+
+
+def _solve(a: Any, b: Any) -> ndarray:
+    return _kernel(np.linalg.solve, a, b)
+
+
+def _det(a: Any) -> ndarray:
+    return _kernel(np.linalg.det, a)
+
+
+def _cholesky(a: Any) -> ndarray:
+    return _kernel(np.linalg.cholesky, a)
+
+
+def _slogdet(a: Any) -> tuple:
+    return _kernel(lambda x: tuple(np.linalg.slogdet(x)), a)
 
 
 def around(a: Any, decimals: int = 0, out: Any = None) -> ndarray:
@@ -914,11 +974,12 @@ def _module(name: str, **attrs: Any) -> types.ModuleType:
 
 
 _ARRAY_NAMES = [
-    "ndarray", "dtype", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
+    "ndarray", "dtype", "finfo", "iinfo", "inf", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
     "full", "arange", "ascontiguousarray", "broadcast_to", "broadcast_shapes", "concatenate", "stack",
     "where", "copyto", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
-    "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "argsort", "unique", "unravel_index",
-    "around", "round", "ufunc",
+    "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "unique", "unravel_index",
+    "around", "round", "ufunc", "argsort", "sort", "nonzero", "searchsorted", "bincount", "histogram",
+    "roll", "cumprod", "moveaxis", "diagonal",
     "clip", "vectorize", "exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc", "ceil",
     "maximum", "minimum", "logical_not", "logical_and", "logical_or", "isnan", "isinf", "sin", "cos",
     "tan", "tanh", "expm1", "log1p", "log2", "add", "subtract", "multiply", "divide", "true_divide",
@@ -934,8 +995,9 @@ _runtime = _module("cupy.cuda.runtime", getDeviceCount=getDeviceCount, getDevice
 _cuda = _module("cupy.cuda", Device=Device, Stream=Stream, Event=Event, MemoryPool=MemoryPool,
                 runtime=_runtime, get_current_stream=get_current_stream,
                 get_elapsed_time=get_elapsed_time, is_available=lambda: _config["count"] > 0)
+_linalg = _module("cupy.linalg", inv=_inv, solve=_solve, det=_det, slogdet=_slogdet, cholesky=_cholesky)
 _random = _module("cupy.random", Generator=Generator, default_rng=default_rng)
-_cupy = _module("cupy", cuda=_cuda, random=_random, get_default_memory_pool=get_default_memory_pool,
+_cupy = _module("cupy", cuda=_cuda, random=_random, linalg=_linalg, get_default_memory_pool=get_default_memory_pool,
                 __version__="14.2.0+simulated", **{n: globals()[n] for n in _ARRAY_NAMES})
 _special = _module("cupyx.scipy.special", erf=erf, erfc=erfc, erfinv=erfinv, gammaln=gammaln, digamma=digamma,
                    polygamma=polygamma, i1=i1)
@@ -946,7 +1008,7 @@ Stream.null = Stream(null=True)
 
 def standin_modules() -> dict[str, types.ModuleType]:
     """The stand-in modules by the name they import as."""
-    return {"cupy": _cupy, "cupy.cuda": _cuda, "cupy.cuda.runtime": _runtime, "cupy.random": _random,
+    return {"cupy": _cupy, "cupy.cuda": _cuda, "cupy.cuda.runtime": _runtime, "cupy.random": _random, "cupy.linalg": _linalg,
             "cupyx": _cupyx, "cupyx.scipy": _scipy, "cupyx.scipy.special": _special}
 
 

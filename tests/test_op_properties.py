@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import autodiff
 from autodiff.autograd import gradcheck, gradgradcheck
 from autodiff.tensor_methods import METHODS
-from autodiff.testing import SPECS, SPECS_BY_ID, op_inputs
+from autodiff.testing import COMPOSITE_SPECS, SPECS, SPECS_BY_ID, op_inputs
 from tests.conftest import DEVICES
 from tests.spec_utils import assert_close, flat, grads_of, host, loss, outputs, run, scale
 
@@ -40,8 +40,13 @@ NOT_DIFFERENTIABLE = {
     "is_tensor", "numel", "is_grad_enabled", "is_inference_mode_enabled", "get_default_dtype",
     "set_default_dtype",
     "promote_types",
-    # integer results (indices, one-hot encodings)
-    "argmax", "argmin", "one_hot",
+    # integer results (indices, one-hot encodings, counts, sort orders, bucket numbers)
+    "argmax", "argmin", "one_hot", "argsort", "argwhere", "nonzero", "count_nonzero", "bincount",
+    "histc", "searchsorted", "bucketize", "unique", "unique_consecutive",
+    # bool results (logical reductions)
+    "all", "any",
+    # no tensor result (a shape)
+    "broadcast_shapes",
     # serialization, no tensor computation
     "save", "load",
     # more creation, random numbers and generators, defaults (autodiff/ops/creation.py,
@@ -74,8 +79,11 @@ NOT_DIFFERENTIABLE_METHODS = {
     "cuda",
     # device queries: an int, and the tensor itself
     "get_device", "pin_memory",
-    # integer results (indices)
-    "argmax", "argmin",
+    # integer results (indices, counts, sort orders)
+    "argmax", "argmin", "argsort", "argwhere", "nonzero", "count_nonzero", "bincount", "histc",
+    "unique", "unique_consecutive",
+    # bool results (logical reductions)
+    "all", "any",
     # creation and random fills (autodiff/ops/creation.py, sampling.py): no gradient to the
     # old values or the arguments
     "new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "bernoulli", "multinomial",
@@ -108,8 +116,9 @@ def _public_functions() -> dict[str, object]:
     return found
 
 
+# Composite rows (op_specs.COMPOSITE_SPECS) count: tests/test_torch_oracle.py runs them.
 # (unwrapped: the exported ops are wrapped to raise PyTorch's errors, see ops/_prep.py ``checked``)
-COVERED = [inspect.unwrap(_resolve(s.op)) for s in SPECS]
+COVERED = [inspect.unwrap(_resolve(s.op)) for s in SPECS + COMPOSITE_SPECS]
 
 
 def _covered(obj: object) -> bool:

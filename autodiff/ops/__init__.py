@@ -3,7 +3,7 @@ backward is written in Tensor ops, so gradients of gradients come for free.
 
 Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
-(``expand``, ``sum_to``), ``reduction``, ``shape``, ``indexing``, ``linalg``,
+(``expand``, ``sum_to``), ``reduction``, ``sorting``, ``shape``, ``indexing``, ``linalg``,
 ``special`` (gamma, erf and Bessel functions), ``activation``, ``normalization``, ``loss`` (and
 ``composite_loss``: losses made of other ops), ``conv``, ``creation``, ``conversion``
 (dtype and device), ``inplace`` (in-place ops, on tensors and on views), ``inplace_twins``
@@ -33,6 +33,7 @@ from autodiff.ops import (
     reduction,
     sampling,
     shape,
+    sorting,
     special,
     triangular,
     unary,
@@ -40,6 +41,6 @@ from autodiff.ops import (
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, special, arithmetic, indexing, shape,
-    reduction, linalg, activation, normalization, loss, composite_loss,
+    reduction, sorting, linalg, activation, normalization, loss, composite_loss,
     conv, inplace, sampling, triangular, queries, inplace_twins,
 )

@@ -14,7 +14,7 @@ from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, cast, device_mismatch, wrap_dim
-from autodiff.ops.broadcasting import sum_to
+from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.conversion import to_backend
 from autodiff.tensor import Tensor, _make, as_view
@@ -43,9 +43,9 @@ def _convert_index(t: Tensor, index: Any) -> tuple[tuple, bool]:
                 continue
             advanced = True
             out.append(item._data)
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, (list, tuple, range)):
             advanced = True
-            out.append(as_tensor(item, t)._data)
+            out.append(as_tensor(list(item) if isinstance(item, range) else item, t)._data)
         elif isinstance(item, bool):
             advanced = True
             out.append(be.asarray(item))
@@ -349,11 +349,373 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     return out
 
 
+# ---- more index ops along one dim ------------------------------------------------------------
+def _check_vector_index(input: Tensor, dim: int, index: Tensor, op: str) -> int:
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._be is not input._be:
+        raise device_mismatch(input, index, op)
+    if index.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}_(): Expected dtype int32/int64 for index")
+    if index.ndim > 1:
+        raise IndexError(f"{op}_(): Index is supposed to be a vector")
+    d = wrap_dim(dim, input.ndim)
+    _check_range(index, input._data.shape[d] if input.ndim else 1, d, op)
+    return d
+
+
+def _along(d: int, index: Tensor) -> tuple:
+    """The ``getitem`` index that picks ``index`` (1-D) along dim ``d``."""
+    be = index._be
+    return (slice(None),) * d + (be.reshape(index._data, (-1,)),)
+
+
+def _source_shape_check(input: Tensor, d: int, index: Tensor, source: Tensor, op: str) -> None:
+    expect = list(input._data.shape)
+    if expect:
+        expect[d] = index.numel()
+    if list(source._data.shape) != expect and not (source.ndim == 0 and index.numel() == 1):
+        raise RuntimeError(f"{op}_(): Source/destination tensor must have same slice shapes. "
+                           f"Destination slice shape: {expect} and source slice shape: "
+                           f"{list(source._data.shape)}")
+
+
+class IndexAddBackward0(Node):
+    __slots__ = ("index", "alpha", "source_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        ei, es = edges_of(self)
+        gs = None
+        if es is not None:
+            gs = _index(g, self.index).reshape(self.source_shape)
+            if self.alpha != 1:
+                gs = gs * self.alpha
+        return (g if ei is not None else None), gs
+
+
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source`` added at positions ``index`` along ``dim``
+    (repeated indices accumulate)."""
+    d = _check_vector_index(input, dim, index, "index_add")
+    if source._be is not input._be:
+        raise device_mismatch(input, source, "index_add")
+    _source_shape_check(input, d, index, source, "index_add")
+    if source.dtype is not input.dtype:
+        source = cast(source, input.dtype)
+    be = input._be
+    idx = _along(d, index) if input.ndim else ()
+    data = be.copy(input._data)
+    src = source._data if alpha == 1 else be.mul(source._data, alpha)
+    be.index_add(data, idx, be.reshape(src, be.getitem(data, idx).shape))
+    return record(_make(data, be), IndexAddBackward0, (input, source), index=idx, alpha=alpha,
+                  source_shape=source._data.shape)
+
+
+class IndexCopyBackward0(Node):
+    __slots__ = ("index", "source_shape")
+
+    def backward(self, g: Tensor) -> tuple:
+        ei, es = edges_of(self)
+        gi = index_put(g, self.index, 0.0, _converted=True) if ei is not None else None
+        gs = _index(g, self.index).reshape(self.source_shape) if es is not None else None
+        return gi, gs
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` with the slices of ``source`` written at ``index`` along ``dim``."""
+    d = _check_vector_index(input, dim, index, "index_copy")
+    if source._be is not input._be:
+        raise device_mismatch(input, source, "index_copy")
+    _source_shape_check(input, d, index, source, "index_copy")
+    if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_copy_(): self and source expected to have the same dtype, but got "
+                           f"(self) {input.dtype.c_name} and (source) {source.dtype.c_name}")
+    be = input._be
+    idx = _along(d, index) if input.ndim else ()
+    data = be.copy(input._data)
+    be.setitem(data, idx, be.reshape(source._data, be.getitem(data, idx).shape))
+    return record(_make(data, be), IndexCopyBackward0, (input, source), index=idx,
+                  source_shape=source._data.shape)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """A copy of ``input`` with ``value`` (a number or 0-d tensor) at ``index`` along ``dim``."""
+    d = _check_vector_index(input, dim, index, "index_fill")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor "
+                           f"with {value.ndim} dimension(s).")
+    if isinstance(value, Tensor):
+        value = cast(value, input.dtype)
+    idx = _along(d, index) if input.ndim else ()
+    return index_put(input, idx, value, _converted=True)
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The elements of the flattened ``input`` at ``index`` (any shape, like ``index``)."""
+    if index.dtype.kind not in "iu":
+        raise RuntimeError("take(): Expected a long tensor for index, but got " + str(index.dtype))
+    return getitem(input.reshape(-1), (index,))
+
+
+def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    """A copy of ``input`` with ``source`` written (``accumulate``: added) at the positions
+    ``index`` of the flattened tensor."""
+    if index.dtype.kind not in "iu":
+        raise RuntimeError("put(): Expected a long tensor for index, but got " + str(index.dtype))
+    if index.numel() != source.numel():
+        raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but "
+                           f"got source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+    _check_range(index, input.numel(), 0, "put")
+    flat = input.reshape(-1)
+    idx = (input._be.reshape(index._data, (-1,)),)
+    src = cast(source, input.dtype).reshape(-1)
+    if accumulate:
+        out = flat + scatter_into(src, flat._data.shape, idx, True)
+    else:
+        out = index_put(flat, idx, src, _converted=True)
+    return out.reshape(input._data.shape)
+
+
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    """``gather`` with ``indices`` broadcast against ``input`` (the flattened input without ``dim``)."""
+    if dim is None:
+        return take(input, indices.reshape(-1))
+    d = wrap_dim(dim, input.ndim)
+    xs, ids = list(input._data.shape), list(indices._data.shape)
+    if len(xs) != len(ids):
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of "
+                           f"dimensions, but got {len(xs)} dimensions for input, and {len(ids)} "
+                           "dimensions for indices")
+    shape = [max(a, b) for a, b in zip(xs, ids)]
+    xshape, ishape = list(shape), list(shape)
+    xshape[d], ishape[d] = xs[d], ids[d]
+    x = expand(input, tuple(xshape)) if tuple(xshape) != tuple(xs) else input
+    i = expand(indices, tuple(ishape)) if tuple(ishape) != tuple(ids) else indices
+    if i.dtype is not dtypes.int64:
+        i = cast(i, dtypes.int64)
+    return gather(x, d, i)
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The elements where the (broadcast) bool ``mask`` is True, as a 1-D tensor."""
+    if not isinstance(mask, Tensor) or mask.dtype is not dtypes.bool:
+        raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {getattr(mask, 'dtype', mask)}")
+    if mask._be is not input._be:
+        raise device_mismatch(input, mask, "masked_select")
+    shape = tuple(input._be.broadcast_shapes(input._data.shape, mask._data.shape))
+    x = expand(input, shape) if input._data.shape != shape else input
+    m = expand(mask, shape) if mask._data.shape != shape else mask
+    return getitem(x, (m,))
+
+
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` with the first elements of ``source`` written, in order, where
+    the (broadcastable) ``mask`` is True."""
+    if not isinstance(mask, Tensor) or mask.dtype is not dtypes.bool:
+        raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with dtype "
+                           f"{getattr(mask, 'dtype', mask)}")
+    be = input._be
+    m = expand(mask, input._data.shape) if mask._data.shape != input._data.shape else mask
+    count = int(be.item(be.sum(be.astype(m._data, "int64"))))
+    if count > source.numel():
+        raise RuntimeError("masked_scatter: expected source to have at least as many elements as "
+                           "the ones in mask")
+    src = cast(source, input.dtype).reshape(-1)[:count]
+    return index_put(input, (m._data,), src, _converted=True)
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    """The indices of the non-zero elements: an ``(n, ndim)`` tensor, or one 1-D tensor per
+    dim with ``as_tuple``."""
+    be = input._be
+    data = input._data if input.ndim else be.reshape(input._data, (1,))
+    parts = be.nonzero(data)
+    if as_tuple:
+        return tuple(_make(p, be) for p in parts) if input.ndim else (_make(parts[0], be),)
+    if not input.ndim:
+        return _make(be.zeros((parts[0].shape[0], 0), "int64"), be)
+    return _make(be.stack(list(parts), 1), be)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    return nonzero(input)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The slice at ``index`` along ``dim`` (a view, without that dim)."""
+    d = wrap_dim(dim, input.ndim)
+    n = input._data.shape[d]
+    index = int(index)
+    if not -n <= index < n:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {d}")
+    return getitem(input, (slice(None),) * d + (index,))
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """A copy of ``input`` with ``src`` written at ``index`` along ``dim``."""
+    d = wrap_dim(dim, input.ndim)
+    expect = input._data.shape[:d] + input._data.shape[d + 1:]
+    if src._data.shape != expect:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(expect)}")
+    return index_put(input, (slice(None),) * d + (int(index),), src)
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
+                  end: int | None = None, step: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written into the slice ``start:end:step`` of ``dim``."""
+    d = wrap_dim(dim, input.ndim)
+    idx = (slice(None),) * d + (slice(start, end, step),)
+    expect = input._be.getitem(input._data, idx).shape
+    if src._data.shape != expect:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(expect)}")
+    return index_put(input, idx, src)
+
+
+class ScatterBackward0(Node):
+    """``scatter`` of ``src``: overwritten positions pass no gradient to ``input``; ``src``
+    gets the gradient gathered at ``index`` (every duplicate, as in PyTorch)."""
+
+    __slots__ = ("dim", "index")
+
+    def backward(self, g: Tensor) -> tuple:
+        ei, es = edges_of(self)
+        gi = scatter(g, self.dim, self.index, 0.0) if ei is not None else None
+        gs = _gather(g, self.dim, self.index) if es is not None else None
+        return gi, gs
+
+
+class ScatterBackward1(Node):
+    __slots__ = ("dim", "index")
+
+    def backward(self, g: Tensor) -> Tensor:
+        return scatter(g, self.dim, self.index, 0.0)
+
+
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+            reduce: str | None = None) -> Tensor:
+    """A copy of ``input`` with ``src`` (a tensor, or a number) written at ``index`` along
+    ``dim``; ``reduce="add"``/``"multiply"`` combines instead. A position written twice
+    keeps the last write, on every device."""
+    if src is None:
+        src = value
+    if reduce is not None:
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
+        if not isinstance(src, Tensor):
+            src = as_tensor(src, input).to(input.dtype).expand(index.shape)
+        return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
+    is_tensor = isinstance(src, Tensor)
+    d = _check_index(input, dim, index, "scatter", src if is_tensor else None)
+    be = input._be
+    data = be.copy(input._data)
+    if is_tensor:
+        if src._be is not be:
+            raise device_mismatch(input, src, "scatter")
+        if src.dtype is not input.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+        be.scatter(data, d, index._data, src._data)
+        return record(_make(data, be), ScatterBackward0, (input, src), dim=d, index=index)
+    be.scatter(data, d, index._data, be.full(index._data.shape, src, input.dtype.name))
+    return record(_make(data, be), ScatterBackward1, (input,), dim=d, index=index)
+
+
+class ScatterReduceBackward0(Node):
+    __slots__ = ("dim", "index", "reduce", "include_self")
+    saved_outputs = (2,)
+
+    def backward(self, g: Tensor) -> tuple:
+        x, src, out = self.unpack()
+        ei, es = edges_of(self)
+        d, index, how = self.dim, self.index, self.reduce
+        be = g._be
+        hit = _make(be.zeros(x._data.shape, "bool"), be)
+        hit = scatter(hit, d, index, True)  # the positions some src element went to
+        if how == "sum":
+            gi = g if self.include_self else where(hit, 0.0, g)
+            gs = _gather(g, d, index)
+        elif how == "mean":
+            ones = _make(be.ones(src._data.shape, g.dtype.name), be)
+            n = _scatter_add_into(ones, x._data.shape, d, index).detach()
+            n = n + 1 if self.include_self else where(n == 0, 1.0, n)
+            gi = g / n if self.include_self else where(hit, 0.0, g)
+            gs = _gather(g / n, d, index)
+        elif how in ("amax", "amin"):
+            own = x == out
+            if not self.include_self:
+                own = own & ~hit
+            chosen = src == _gather(out, d, index).detach()
+            picked = _make(be.astype(chosen._data, g.dtype.name), be)
+            n = own.to(g.dtype) + _scatter_add_into(picked, x._data.shape, d, index).detach()
+            share = g / where(n == 0, 1.0, n)
+            gi = where(own, share, 0.0)
+            gs = where(chosen, _gather(share, d, index), 0.0)
+        else:  # prod: d out / d y = the product of the others (exact where some are 0)
+            x_safe, s_safe = where(x == 0, 1.0, x), where(src == 0, 1.0, src)
+            nonzero_prod = scatter_reduce(x_safe, d, index, s_safe, "prod", include_self=self.include_self)
+            zeros = _scatter_add_into((src == 0).to(g.dtype), x._data.shape, d, index).detach()
+            if self.include_self:
+                zeros = zeros + (x == 0).to(g.dtype)
+            gi = None
+            if self.include_self:
+                gi = g * where(zeros == 0, out / x_safe, where((zeros == 1) & (x == 0), nonzero_prod, 0.0))
+            else:
+                gi = where(hit, 0.0, g)
+            zg = _gather(zeros, d, index)
+            others = where(zg == 0, _gather(out, d, index) / s_safe,
+                           where((zg == 1) & (src == 0), _gather(nonzero_prod, d, index), 0.0))
+            gs = _gather(g, d, index) * others
+        return (gi if ei is not None else None), (gs if es is not None else None)
+
+
+_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """Reduce the elements of ``src`` into a copy of ``input`` at ``index`` along ``dim``
+    with ``reduce`` (sum, prod, mean, amax, amin), including ``input``'s own value unless
+    ``include_self=False``. Ties of amax/amin share the gradient evenly, as in PyTorch."""
+    if reduce not in _REDUCES:
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+    d = _check_index(input, dim, index, "scatter_reduce", src)
+    if src.dtype is not input.dtype:
+        raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    be = input._be
+    data = be.scatter_reduce(be.copy(input._data), d, index._data, src._data, reduce, include_self)
+    return record(_make(data, be), ScatterReduceBackward0, (input, src), saved=(input, src), save_output=True,
+                  dim=d, index=index, reduce=reduce, include_self=include_self)
+
+
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """Reduce the slices of ``source`` into a copy of ``input`` at positions ``index`` (1-D)
+    along ``dim``: ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"`` (``scatter_reduce`` with
+    the index repeated across the other dims)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    d = _check_vector_index(input, dim, index, "index_reduce")
+    _source_shape_check(input, d, index, source, "index_reduce")
+    shape = [1] * source.ndim
+    shape[d] = index.numel()
+    idx = expand(cast(index, dtypes.int64).reshape(tuple(shape)), source._data.shape)
+    return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
+
+
+# In-place twins of the ops above (``x.index_add_(...)`` = ``x`` replaced by
+# ``index_add(x, ...)`` through ``inplace.apply_inplace``), wired up in ops/inplace.py.
+INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "put", "scatter", "scatter_reduce",
+                 "index_reduce", "masked_scatter")
+
+
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
-FUNCTIONS = ("gather", "scatter_add", "index_select", "masked_fill")
-METHODS = {
-    "__getitem__": getitem, "gather": gather, "scatter_add": scatter_add,
-    "index_select": index_select, "masked_fill": masked_fill,
-}
+FUNCTIONS = (
+    "gather", "scatter_add", "index_select", "masked_fill", "index_add", "index_copy", "index_fill",
+    "put", "take", "take_along_dim", "masked_select", "masked_scatter", "nonzero", "argwhere", "select",
+    "select_scatter", "slice_scatter", "scatter", "scatter_reduce", "index_reduce",
+)
+METHODS = {"__getitem__": getitem} | {name: globals()[name] for name in FUNCTIONS}

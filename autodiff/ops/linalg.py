@@ -13,8 +13,10 @@ from typing import Any
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
-from autodiff.ops._prep import check_same_device, device_mismatch
+from autodiff.ops._prep import check_same_device, device_mismatch, promote
 from autodiff.ops.broadcasting import sum_to
+from autodiff.ops.reduction import _return_type, norm
+from autodiff.ops.shape import broadcast_tensors
 from autodiff.tensor import Tensor, _make
 
 
@@ -317,11 +319,478 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return out if bias is None else out + bias
 
 
+# ---- products with an added term: addmm, addmv, addr, baddbmm, addbmm -------------------
+class _AddProductBackward(Node):
+    """``beta * input + alpha * product(m1, m2)``; subclasses name the product."""
+
+    __slots__ = ("beta", "alpha", "in_shape")
+
+    def grads(self, g: Tensor, m1: Tensor, m2: Tensor) -> tuple:
+        raise NotImplementedError
+
+    def backward(self, g: Tensor) -> tuple:
+        m1, m2 = self.unpack()
+        ei, e1, e2 = edges_of(self)
+        gi = None
+        if ei is not None:
+            gi = sum_to(g if self.beta == 1 else g * self.beta, self.in_shape)
+        ga = g if self.alpha == 1 else g * self.alpha
+        g1, g2 = self.grads(ga, m1, m2, e1 is not None, e2 is not None)
+        return gi, g1, g2
+
+
+class AddmmProductBackward(_AddProductBackward):
+    __slots__ = ()
+    torch_name = "AddmmBackward0"  # (AddmmBackward0 above is linear's, with its own fields)
+
+    def grads(self, g: Tensor, m1: Tensor, m2: Tensor, n1: bool, n2: bool) -> tuple:
+        return (mm(g, m2.t()) if n1 else None), (mm(m1.t(), g) if n2 else None)
+
+
+class AddmvBackward0(_AddProductBackward):
+    __slots__ = ()
+
+    def grads(self, g: Tensor, m: Tensor, v: Tensor, n1: bool, n2: bool) -> tuple:
+        return (outer(g, v) if n1 else None), (matmul(m.t(), g) if n2 else None)
+
+
+class AddrBackward0(_AddProductBackward):
+    __slots__ = ()
+
+    def grads(self, g: Tensor, a: Tensor, b: Tensor, n1: bool, n2: bool) -> tuple:
+        return (matmul(g, b) if n1 else None), (matmul(g.t(), a) if n2 else None)
+
+
+class BaddbmmBackward0(_AddProductBackward):
+    __slots__ = ()
+
+    def grads(self, g: Tensor, a: Tensor, b: Tensor, n1: bool, n2: bool) -> tuple:
+        return (matmul(g, b.transpose(1, 2)) if n1 else None), (matmul(a.transpose(1, 2), g) if n2 else None)
+
+
+class AddbmmBackward0(_AddProductBackward):
+    __slots__ = ()
+
+    def grads(self, g: Tensor, a: Tensor, b: Tensor, n1: bool, n2: bool) -> tuple:
+        g3 = g.unsqueeze(0)
+        return (matmul(g3, b.transpose(1, 2)) if n1 else None), (matmul(a.transpose(1, 2), g3) if n2 else None)
+
+
+def _add_product(input: Tensor, m1: Tensor, m2: Tensor, beta: Any, alpha: Any, op: str,
+                 cls: type, product: Any) -> Tensor:
+    """``beta * input + alpha * product`` on the backend; ``beta=0`` ignores ``input``
+    (NaN in it does not spread), as in PyTorch."""
+    check_same_device((input, m1, m2), op)
+    if not (input.dtype is m1.dtype is m2.dtype):
+        raise RuntimeError(f"{op}: expected self, mat1 and mat2 to have the same dtype, but got: "
+                           f"{input.dtype.c_name}, {m1.dtype.c_name} and {m2.dtype.c_name}")
+    be = input._be
+    p = product(be, m1._data, m2._data)
+    if alpha != 1:
+        p = be.mul(p, alpha)
+    out_shape = p.shape
+    try:
+        shape = be.broadcast_shapes(input._data.shape, out_shape)
+    except ValueError:
+        shape = None
+    if shape != tuple(out_shape):
+        raise RuntimeError(f"{op}: the size of input {list(input.shape)} does not broadcast to the "
+                           f"product's size {list(out_shape)}")
+    data = p if beta == 0 else be.add(p, input._data if beta == 1 else be.mul(input._data, beta))
+    return record(_make(be.as_array(data), be), cls, (input, m1, m2), saved=(m1, m2), beta=beta,
+                  alpha=alpha, in_shape=input._data.shape)
+
+
+def _need(t: Tensor, ndim: int, op: str, name: str) -> None:
+    if t.ndim != ndim:
+        raise RuntimeError(f"{op}: {name} must be a {ndim}D tensor, got {t.ndim}D")
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``."""
+    _need(mat1, 2, "addmm", "mat1")
+    _need(mat2, 2, "addmm", "mat2")
+    if mat1._data.shape[1] != mat2._data.shape[0]:
+        sa, sb = mat1._data.shape, mat2._data.shape
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
+    return _add_product(input, mat1, mat2, beta, alpha, "addmm", AddmmProductBackward,
+                        lambda be, a, b: be.matmul(a, b))
+
+
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``."""
+    _need(mat, 2, "addmv", "mat")
+    _need(vec, 1, "addmv", "vec")
+    if mat._data.shape[1] != vec._data.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.ndim else 1}), mat "
+                           f"({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
+    return _add_product(input, mat, vec, beta, alpha, "addmv", AddmvBackward0,
+                        lambda be, a, b: be.matmul(a, b))
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    _need(vec1, 1, "addr", "vec1")
+    _need(vec2, 1, "addr", "vec2")
+    return _add_product(input, vec1, vec2, beta, alpha, "addr", AddrBackward0,
+                        lambda be, a, b: be.mul(be.reshape(a, (-1, 1)), be.reshape(b, (1, -1))))
+
+
+def _batches(b1: Tensor, b2: Tensor, op: str) -> None:
+    _need(b1, 3, op, "batch1")
+    _need(b2, 3, op, "batch2")
+    sa, sb = b1._data.shape, b2._data.shape
+    if sa[0] != sb[0] or sa[2] != sb[1]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{sa[0]}, {sa[2]}] but got: [{sb[0]}, {sb[1]}].")
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    _batches(batch1, batch2, "baddbmm")
+    return _add_product(input, batch1, batch2, beta, alpha, "baddbmm", BaddbmmBackward0,
+                        lambda be, a, b: be.matmul(a, b))
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``."""
+    _batches(batch1, batch2, "addbmm")
+    return _add_product(input, batch1, batch2, beta, alpha, "addbmm", AddbmmBackward0,
+                        lambda be, a, b: be.sum(be.matmul(a, b), (0,)))
+
+
+# ---- other products ---------------------------------------------------------------------
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {vec.ndim}")
+    return matmul(input, vec)
+
+
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """``dot`` (real tensors: no conjugation to do)."""
+    return dot(input, other)
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sum of products over the last dims (``input * other`` when one is 0-D)."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input._data.shape[-1] != other._data.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
+                           f"shapes {list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, ([-1], [-1]))
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
+    """Sum over the last ``dims`` dims of ``a`` and the first ``dims`` of ``b``, or over the
+    given pairs ``(dims_a, dims_b)``."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = dims
+        da = [da] if isinstance(da, int) else list(da)
+        db = [db] if isinstance(db, int) else list(db)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    da = [d % a.ndim for d in da] if a.ndim else []
+    db = [d % b.ndim for d in db] if b.ndim else []
+    sa, sb = a._data.shape, b._data.shape
+    for x, y in zip(da, db):
+        if sa[x] != sb[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {sa[x]} in dim "
+                               f"{x} and second has size {sb[y]} in dim {y}")
+    free_a = [d for d in range(a.ndim) if d not in da]
+    free_b = [d for d in range(b.ndim) if d not in db]
+    k = math.prod([sa[d] for d in da])
+    am = a.permute(free_a + da).reshape(math.prod([sa[d] for d in free_a]), k)
+    bm = b.permute(db + free_b).reshape(k, math.prod([sb[d] for d in free_b]))
+    if am.dtype is not bm.dtype:
+        am, bm = promote(am, bm, "tensordot")
+    return mm(am, bm).reshape(tuple(sa[d] for d in free_a) + tuple(sb[d] for d in free_b))
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:
+    """Kronecker product: blocks ``input[i] * other``."""
+    n = max(input.ndim, other.ndim)
+    a = input.reshape((1,) * (n - input.ndim) + tuple(input.shape))
+    b = other.reshape((1,) * (n - other.ndim) + tuple(other.shape))
+    sa, sb = a._data.shape, b._data.shape
+    # a as (a0, 1, a1, 1, ...) times b as (1, b0, 1, b1, ...), then the pairs merged.
+    ia, ib = [], []
+    for x, y in zip(sa, sb):
+        ia += [x, 1]
+        ib += [1, y]
+    return (a.reshape(tuple(ia)) * b.reshape(tuple(ib))).reshape(tuple(x * y for x, y in zip(sa, sb)))
+
+
+def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
+    """Cross product of 3-vectors along ``dim`` (by default the first dim of size 3)."""
+    a, b = broadcast_tensors(input, other)
+    if dim is None:
+        dims = [i for i, n in enumerate(a._data.shape) if n == 3]
+        if not dims:
+            raise RuntimeError("no dimension of size 3 in input")
+        dim = dims[0]
+    d = dim % a.ndim if a.ndim else 0
+    if a._data.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {d} must have length 3. Got "
+                           f"{a._data.shape[d]} and {b._data.shape[d]}")
+    be = a._be
+    i1 = _make(be.asarray([1, 2, 0], "int64"), be)
+    i2 = _make(be.asarray([2, 0, 1], "int64"), be)
+    return a.index_select(d, i1) * b.index_select(d, i2) - a.index_select(d, i2) * b.index_select(d, i1)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """``matrices[0] @ matrices[1] @ ...`` (2-D tensors)."""
+    ms = list(matrices[0]) if len(matrices) == 1 and isinstance(matrices[0], (list, tuple)) else list(matrices)
+    if not ms:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    out = ms[0]
+    for m in ms[1:]:
+        out = mm(out, m)
+    return out
+
+
+multi_dot = chain_matmul
+
+
+def matrix_power(input: Tensor, n: int) -> Tensor:
+    """``input`` (square matrices) multiplied by itself ``n`` times (inverted for n < 0)."""
+    if input.ndim < 2 or input._data.shape[-1] != input._data.shape[-2]:
+        raise RuntimeError("linalg.matrix_power: A must be batches of square matrices, but they are "
+                           f"{' by '.join(str(s) for s in input.shape[-2:])} matrices")
+    if n == 0:
+        be = input._be
+        k = input._data.shape[-1]
+        ar = be.arange(0, k, 1, "int64")
+        eye = be.astype(be.eq(be.reshape(ar, (k, 1)), be.reshape(ar, (1, k))), input.dtype.name)
+        return _make(be.copy(be.broadcast_to(eye, input._data.shape)), be)
+    base = inverse(input) if n < 0 else input
+    out = None
+    power = base
+    n = abs(n)
+    while n:  # square-and-multiply
+        if n & 1:
+            out = power if out is None else matmul(out, power)
+        n >>= 1
+        if n:
+            power = matmul(power, power)
+    return out
+
+
+# ---- inverse, determinants, solve -----------------------------------------------------------
+def _square(a: Tensor, op: str) -> None:
+    if a.ndim < 2 or a._data.shape[-1] != a._data.shape[-2]:
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are "
+                           f"{' by '.join(str(s) for s in a.shape[-2:])} matrices")
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"{op}: Expected a floating point or complex tensor as input. Got {a.dtype.word}")
+
+
+def _linalg_call(fn: Any, op: str, *args: Any) -> Any:
+    """A backend solver, its singular-matrix error as PyTorch's (a RuntimeError)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # numpy.linalg.LinAlgError, cupy's equivalent
+        if "singular" in str(exc).lower():
+            raise RuntimeError(f"{op}: The diagonal element 1 is zero, the inversion could not be "
+                               "completed because the input matrix is singular.") from exc
+        raise
+
+
+class LinalgInvExBackward0(Node):
+    __slots__ = ()
+    saved_outputs = (0,)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (inv,) = self.unpack()
+        it = inv.transpose(-2, -1)
+        return -matmul(matmul(it, g), it)
+
+
+def inverse(input: Tensor) -> Tensor:
+    """The inverse of a square matrix (or of each in a batch)."""
+    _square(input, "linalg.inv")
+    be = input._be
+    data = _linalg_call(be.inv, "linalg.inv", input._data)
+    return record(_make(data, be), LinalgInvExBackward0, (input,), save_output=True)
+
+
+class LinalgDetBackward0(Node):
+    __slots__ = ()
+    saved_outputs = (1,)
+
+    def backward(self, g: Tensor) -> Tensor:
+        a, det = self.unpack()
+        return (g * det).unsqueeze(-1).unsqueeze(-1) * inverse(a).transpose(-2, -1)
+
+
+
+def det(input: Tensor) -> Tensor:
+    """Determinant of a square matrix (or of each in a batch)."""
+    _square(input, "linalg.det")
+    be = input._be
+    return record(_make(be.det(input._data), be), LinalgDetBackward0, (input,), saved=(input,),
+                  save_output=True)
+
+
+class LinalgSlogdetBackward0(Node):
+    __slots__ = ()
+
+    def backward(self, g: Tensor) -> Tensor:
+        (a,) = self.unpack()
+        return g.unsqueeze(-1).unsqueeze(-1) * inverse(a).transpose(-2, -1)
+
+
+class SlogdetSignBackward(Node):
+    """The sign output of ``slogdet``: piecewise constant, so its gradient is 0 (PyTorch
+    records it too, as output 0 of the same node)."""
+
+    __slots__ = ("in_shape",)
+    torch_name = "LinalgSlogdetBackward0"
+
+    def backward(self, g: Tensor) -> Tensor:
+        return (g * 0).unsqueeze(-1).unsqueeze(-1).expand(self.in_shape)
+
+
+return_slogdet = _return_type("slogdet", ("sign", "logabsdet"))
+
+
+def slogdet(input: Tensor) -> Any:
+    """``(sign, logabsdet)`` of the determinant; only ``logabsdet`` has a gradient."""
+    _square(input, "linalg.slogdet")
+    be = input._be
+    sign, logabs = be.slogdet(input._data)
+    logabs_t = record(_make(logabs, be), LinalgSlogdetBackward0, (input,), saved=(input,))
+    sign_t = record(_make(sign, be), SlogdetSignBackward, (input,), in_shape=input._data.shape)
+    return return_slogdet(sign_t, logabs_t)
+
+
+def logdet(input: Tensor) -> Tensor:
+    """``log(det(input))``: NaN where the determinant is negative, -inf where it is 0."""
+    sign, logabs = slogdet(input)
+    be = input._be
+    return logabs + _make(be.log(sign._data), be) if be.any(be.le(sign._data, 0)) else logabs
+
+
+class LinalgSolveExBackward0(Node):
+    __slots__ = ("vector",)
+    saved_outputs = (1,)
+
+    def backward(self, g: Tensor) -> tuple:
+        a, x = self.unpack()
+        ea, eb = edges_of(self)
+        at = a.transpose(-2, -1)
+        gb = solve(at, g)
+        ga = None
+        if ea is not None:
+            if self.vector:
+                ga = -(gb.unsqueeze(-1) * x.unsqueeze(-2))
+            else:
+                ga = -matmul(gb, x.transpose(-2, -1))
+        return ga, (gb if eb is not None else None)
+
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803 - PyTorch's names
+    """``X`` with ``A @ X = B`` (``B`` a vector or matrices; ``left=False``: ``X @ A = B``)."""
+    if not left:
+        return solve(A.transpose(-2, -1), B.transpose(-2, -1)).transpose(-2, -1)
+    _square(A, "linalg.solve")
+    if A._be is not B._be:
+        raise device_mismatch(A, B, "linalg.solve")
+    if A.dtype is not B.dtype:
+        A, B = promote(A, B, "linalg.solve")  # noqa: N806
+    be = A._be
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B._data.shape == A._data.shape[:-1])
+    b = be.reshape(B._data, B._data.shape + (1,)) if vector else B._data
+    data = _linalg_call(be.solve, "linalg.solve", A._data, b)
+    if vector:
+        data = be.reshape(data, data.shape[:-1])
+    return record(_make(data, be), LinalgSolveExBackward0, (A, B), saved=(A,), save_output=True,
+                  vector=vector)
+
+
+class LinalgCholeskyExBackward0(Node):
+    """For ``A = L L^T``: with ``P`` the lower triangle of ``L^T g`` (diagonal halved),
+    ``S = L^-T P L^-1`` and the gradient is its symmetric part."""
+
+    __slots__ = ("upper",)
+    saved_outputs = (0,)
+
+    def backward(self, g: Tensor) -> Tensor:
+        (out,) = self.unpack()
+        low = out.transpose(-2, -1) if self.upper else out
+        if self.upper:
+            g = g.transpose(-2, -1)
+        be = out._be
+        n = out._data.shape[-1]
+        ar = be.arange(0, n, 1, "int64")
+        rows, cols = be.reshape(ar, (n, 1)), be.reshape(ar, (1, n))
+        half = be.where(be.eq(rows, cols), 0.5, be.astype(be.gt(rows, cols), out.dtype.name))
+        phi = matmul(low.transpose(-2, -1), g) * _make(be.astype(half, out.dtype.name), be)
+        inv = inverse(low)
+        s = matmul(matmul(inv.transpose(-2, -1), phi), inv)
+        return (s + s.transpose(-2, -1)) * 0.5
+
+
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """The lower (``upper``: upper) triangular ``L`` with ``input = L @ L.mT``, for symmetric
+    positive-definite matrices."""
+    _square(input, "linalg.cholesky")
+    be = input._be
+    try:
+        data = be.cholesky(input._data)
+    except Exception as exc:  # numpy.linalg.LinAlgError
+        raise RuntimeError("linalg.cholesky: The factorization could not be completed because the "
+                           "input is not positive-definite.") from exc
+    if upper:
+        data = be.copy(be.transpose(data, tuple(range(data.ndim - 2)) + (data.ndim - 1, data.ndim - 2)))
+    return record(_make(data, be), LinalgCholeskyExBackward0, (input,), save_output=True, upper=upper)
+
+
+def pinverse(input: Tensor, rcond: float = 1e-15) -> Tensor:
+    """Pseudo-inverse of a matrix of full column (or row) rank, from the normal equations."""
+    if input.ndim < 2:
+        raise RuntimeError("linalg.pinv(" + str(input.ndim) + "D): expected a matrix")
+    m, n = input._data.shape[-2:]
+    at = input.transpose(-2, -1)
+    if m >= n:
+        return solve(matmul(at, input), at)
+    return solve(matmul(input, at), input).transpose(-2, -1)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """Pairwise ``p``-norm distances between the rows of ``x1`` (..., P, M) and ``x2`` (..., R, M)."""
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise RuntimeError(f"cdist only supports at least 2D tensors, X1 got: {x1.ndim}D")
+    if x1._data.shape[-1] != x2._data.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} "
+                           f"X2: {x2.shape[-1]}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    return norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1)
+
+
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
-FUNCTIONS = ("mm", "matmul", "dot", "bmm", "outer", "ger", "einsum")
+FUNCTIONS = (
+    "mm", "matmul", "dot", "bmm", "outer", "ger", "einsum", "addmm", "addmv", "addr", "baddbmm",
+    "addbmm", "mv", "vdot", "inner", "tensordot", "kron", "cross", "chain_matmul", "matrix_power",
+    "inverse", "det", "slogdet", "logdet", "pinverse", "cdist", "cholesky",
+)
 METHODS = {
     "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
     "matmul": matmul, "mm": mm, "dot": dot, "bmm": bmm, "outer": outer, "ger": outer,
+    "addmm": addmm, "addmv": addmv, "addr": addr, "baddbmm": baddbmm, "addbmm": addbmm, "mv": mv,
+    "vdot": vdot, "inner": inner, "kron": kron, "cross": cross, "matrix_power": matrix_power,
+    "inverse": inverse, "det": det, "slogdet": slogdet, "logdet": logdet, "pinverse": pinverse,
+    "cholesky": cholesky,
 }

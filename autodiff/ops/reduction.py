@@ -87,13 +87,14 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
     return _reduce(input, dim, keepdim, True, dtype, "mean")
 
 
-def _return_type(name: str) -> type:
-    """``(values, indices)`` named tuple printed as PyTorch's ``torch.return_types.max(...)``."""
+def _return_type(name: str, fields: tuple = ("values", "indices")) -> type:
+    """A named tuple printed as PyTorch's ``torch.return_types.<name>(...)``."""
 
     def __repr__(self: Any) -> str:  # noqa: N807
-        return f"torch.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in fields)
+        return f"torch.return_types.{name}(\n{body})"
 
-    return type(name, (namedtuple(name, ["values", "indices"]),), {"__slots__": (), "__repr__": __repr__})
+    return type(name, (namedtuple(name, list(fields)),), {"__slots__": (), "__repr__": __repr__})
 
 
 return_max = _return_type("max")
@@ -466,11 +467,189 @@ def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return record(_make(data, be), CumsumBackward0, (a,), dim=d)
 
 
+# ---- logical and NaN-aware reductions, moments in pairs ------------------------------------
+def _truth(input: Tensor, dim: Any, keepdim: bool, want_all: bool) -> Tensor:
+    be = input._be
+    axes = _axes(dim, input.ndim)
+    # all: no element is zero; any: some element is not (NaN counts as true, as in PyTorch).
+    hits = be.eq(input._data, 0) if want_all else be.ne(input._data, 0)
+    count = be.sum(be.astype(hits, "int64"), axes, keepdim)
+    return _make(be.eq(count, 0) if want_all else be.gt(count, 0), be)
+
+
+def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where every element (over ``dim``) is non-zero."""
+    return _truth(input, dim, keepdim, True)
+
+
+def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some element (over ``dim``) is non-zero."""
+    return _truth(input, dim, keepdim, False)
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
+    be = input._be
+    return _make(be.sum(be.astype(be.ne(input._data, 0), "int64"), _axes(dim, input.ndim)), be)
+
+
+def nansum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """``sum`` treating NaN as zero (NaNs get no gradient)."""
+    if input.dtype.kind == "f":
+        input = where(input != input, 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype)
+
+
+def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """``mean`` of the non-NaN elements."""
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got {input.dtype.word}")
+    be = input._be
+    count = be.sum(be.astype(be.logical_not(be.isnan(input._data)), input.dtype.name), _axes(dim, input.ndim),
+                   keepdim)
+    return nansum(input, dim, keepdim, dtype=dtype) / _make(count, be)
+
+
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+             correction: Any = None) -> tuple:
+    """``(var, mean)`` over ``dim`` (see ``var``)."""
+    dim, corr = _var_args(dim, unbiased, correction)
+    return var(input, dim, keepdim=keepdim, correction=corr), mean(float_result(input), dim, keepdim)
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+             correction: Any = None) -> tuple:
+    """``(std, mean)`` over ``dim`` (see ``std``)."""
+    dim, corr = _var_args(dim, unbiased, correction)
+    return std(input, dim, keepdim=keepdim, correction=corr), mean(float_result(input), dim, keepdim)
+
+
+return_aminmax = _return_type("aminmax", ("min", "max"))
+
+
+def aminmax(input: Tensor, *, dim: int | None = None, keepdim: bool = False) -> Any:
+    """``(min, max)`` of all elements or over ``dim`` (ties share the gradient, as ``amax``)."""
+    if input.numel() == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    d = () if dim is None else dim
+    return return_aminmax(amin(input, d, keepdim), amax(input, d, keepdim))
+
+
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other``."""
+    return norm(input - other, p)
+
+
+def trace(input: Tensor) -> Tensor:
+    """Sum of the main diagonal of a matrix."""
+    if input.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    return sum(input.diagonal())
+
+
+# ---- scans: cumprod, logcumsumexp ----------------------------------------------------------
+class CumprodBackward0(Node):
+    """Without zeros: a reversed cumsum of ``g * out`` divided by ``x``; with zeros, each
+    element's gradient from the products of the others (exact)."""
+
+    __slots__ = ("dim",)
+    saved_outputs = (1,)
+
+    def backward(self, g: Tensor) -> Tensor:
+        x, out = self.unpack()
+        d = self.dim
+        if not x.ndim:
+            return g
+        be = x._be
+        if not be.any(be.eq(x._data, 0)):
+            return flip(cumsum(flip(g * out, (d,)), d), (d,)) / x
+        n = x._data.shape[d]
+        xm = x.movedim(d, -1)
+        # others[..., i, j] = x[..., j] except 1 at j == i; its cumprod along j is, for j >= i,
+        # d out[j] / d x[i].
+        rows = xm.unsqueeze(-2).expand(xm.shape[:-1] + (n, n))
+        ar = be.arange(0, n, 1, "int64")
+        eye = _make(be.eq(be.reshape(ar, (n, 1)), be.reshape(ar, (1, n))), be)
+        upper = _make(be.astype(be.le(be.reshape(ar, (n, 1)), be.reshape(ar, (1, n))), x.dtype.name), be)
+        jac = cumprod(where(eye, 1.0, rows), -1) * upper
+        gm = g.movedim(d, -1).unsqueeze(-2)
+        return (jac * gm).sum(-1).movedim(-1, d)
+
+
+def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """Running product along ``dim``."""
+    a = cast(input, dtype) if dtype is not None else input
+    if dtype is None and a.dtype.kind != "f":
+        a = cast(a, dtypes.int64)
+    d = wrap_dim(dim, a.ndim)
+    be = a._be
+    data = be.cumprod(a._data, d) if a.ndim else be.copy(a._data)
+    return record(_make(data, be), CumprodBackward0, (a,), saved=(a,), save_output=True, dim=d)
+
+
+def logcumsumexp(input: Tensor, dim: int) -> Tensor:
+    """``log(cumsum(exp(x)))`` along ``dim``, shifted by the maximum along ``dim``."""
+    a = float_result(input)
+    d = wrap_dim(dim, a.ndim)
+    if not a.ndim:
+        return a * 1.0
+    be = a._be
+    m = be.amax(a._data, (d,), True)
+    m = _make(be.where(be.isinf(m), be.zeros((), a.dtype.name), m), be)
+    return cumsum(exp(a - m), d).log() + m
+
+
+# ---- covariance ----------------------------------------------------------------------------
+def cov(input: Tensor, *, correction: int = 1, fweights: Tensor | None = None,
+        aweights: Tensor | None = None) -> Tensor:
+    """Covariance of the variables in the rows of ``input`` (observations in columns)."""
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with {input.ndim} dimensions")
+    x = float_result(input)
+    x = x.reshape(1, -1) if x.ndim < 2 else x
+    n = x._data.shape[1]
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    if w is None:
+        avg = x.mean(1, keepdim=True)
+        total = float(n)
+        factor = total - correction
+    else:
+        total_t = w.sum()
+        avg = (x * w).sum(1, keepdim=True) / total_t
+        total = total_t
+        if aweights is None:
+            factor = total_t - correction
+        else:
+            factor = total_t - correction * (w * aweights.to(x.dtype)).sum() / total_t
+    xc = x - avg
+    xw = xc if w is None else xc * w
+    if isinstance(factor, float) and factor < 0:
+        factor = 0.0  # PyTorch's rule: too few observations give inf/nan, not a negative scale
+    out = xw.mm(xc.t()) / factor
+    return out.squeeze() if input.ndim < 2 else out
+
+
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in the rows of ``input``."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = c.diagonal()
+    stddev = d.sqrt()
+    c = c / stddev.unsqueeze(1) / stddev.unsqueeze(0)
+    return c.clamp(-1, 1)
+
+
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
     "sum", "mean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "var", "std",
-    "logsumexp", "norm", "cumsum",
+    "logsumexp", "norm", "cumsum", "all", "any", "count_nonzero", "nansum", "nanmean", "var_mean",
+    "std_mean", "aminmax", "dist", "trace", "cumprod", "logcumsumexp", "cov", "corrcoef",
 )
 METHODS = {name: globals()[name] for name in FUNCTIONS}

@@ -7,15 +7,19 @@ Views share storage and the version counter with their base, as in PyTorch.
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
+from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._prep import cast, check_same_device, promote, size_arg, wrap_dim, wrap_dims
-from autodiff.ops.indexing import getitem
-from autodiff.tensor import Tensor, _make, as_view
+from autodiff.ops.comparison import where as _where
+from autodiff.ops.creation import zeros
+from autodiff.ops.indexing import getitem, index_select, scatter_into
+from autodiff.tensor import Size, Tensor, _make, as_view
 
 
 def _as_view(out: Tensor, base: Tensor, fn: Any, *args: Any) -> Tensor:
@@ -242,6 +246,7 @@ def cat(tensors: Any, dim: int = 0) -> Tensor:
 
 
 concat = cat
+concatenate = cat
 
 
 def stack(tensors: Any, dim: int = 0) -> Tensor:
@@ -394,12 +399,549 @@ def contiguous(input: Tensor) -> Tensor:
     return clone(input)
 
 
+# ---- moving, swapping and rolling dims ------------------------------------------------------
+def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
+    """Move dims ``source`` to positions ``destination`` (ints or sequences); a view."""
+    ndim = input.ndim
+    src = (source,) if isinstance(source, int) else tuple(source)
+    dst = (destination,) if isinstance(destination, int) else tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)")
+    src, dst = wrap_dims(src, ndim) if ndim else (), wrap_dims(dst, ndim) if ndim else ()
+    order = [d for d in range(ndim) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(input, tuple(order))
+
+
+moveaxis = movedim
+
+
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """``transpose`` under NumPy's name."""
+    return transpose(input, axis0, axis1)
+
+
+def swapdims(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    return transpose(input, dim0, dim1)
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims (real tensors: ``mT``); a view."""
+    if input.ndim < 2:
+        raise RuntimeError("tensor.adjoint() is only supported on matrices or batches of matrices. "
+                           f"Got {input.ndim}-D tensor.")
+    return transpose(input, -2, -1)
+
+
+class RollBackward0(Node):
+    __slots__ = ("shifts", "dims")
+
+    def backward(self, g: Tensor) -> Tensor:
+        shifts = tuple(-s for s in self.shifts)
+        return roll(g, shifts[0] if self.dims is None else shifts, self.dims)
+
+
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Shift elements along ``dims`` cyclically (along the flattened tensor without dims)."""
+    sh = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+    if dims is None:
+        if len(sh) != 1:
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(sh)}, dims: 0")
+        be = input._be
+        return record(_make(be.roll(input._data, sh[0], None), be), RollBackward0, (input,), shifts=sh,
+                      dims=None)
+    dd = (dims,) if isinstance(dims, int) else tuple(dims)
+    if len(sh) != len(dd):
+        raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(sh)}, dims: {len(dd)}")
+    dd = tuple(wrap_dim(d, input.ndim) for d in dd)
+    be = input._be
+    data = be.roll(input._data, sh, dd)
+    return record(_make(data, be), RollBackward0, (input,), shifts=sh, dims=dd)
+
+
+def rot90(input: Tensor, k: int = 1, dims: Any = (0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims`` (from the first towards the second)."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"expected total dims >= 2, but got total dims = {input.ndim}")
+    d0, d1 = wrap_dim(dims[0], input.ndim), wrap_dim(dims[1], input.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {d0} and dim1 = {d1}")
+    k %= 4
+    if k == 1:
+        return flip(input, (d1,)).transpose(d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return flip(input, (d0,)).transpose(d0, d1)
+    return clone(input)
+
+
+def fliplr(input: Tensor) -> Tensor:
+    if input.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    if input.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+def tile(input: Tensor, dims: Any) -> Tensor:
+    """``repeat``, where fewer ``dims`` than the input has are padded with leading 1s."""
+    dims = tuple(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+def ravel(input: Tensor) -> Tensor:
+    return reshape(input, (-1,))
+
+
+def unflatten(input: Tensor, dim: int, sizes: Any) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one may be -1)."""
+    shape = input._data.shape
+    d = wrap_dim(dim, len(shape))
+    sizes = tuple(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    new = _infer_shape(sizes, shape[d], input)
+    return view(input, shape[:d] + new + shape[d + 1:]) if input._be.is_contiguous(input._data) \
+        else reshape(input, shape[:d] + new + shape[d + 1:])
+
+
+# ---- pieces: narrow, unbind, tensor_split -------------------------------------------------
+def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    """The view of ``length`` elements from ``start`` along ``dim``."""
+    d = wrap_dim(dim, input.ndim)
+    n = input._data.shape[d]
+    start = int(start.item()) if isinstance(start, Tensor) else int(start)
+    if not -n <= start <= n:
+        raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+    start %= n if n else 1
+    if start + length > n or length < 0:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return getitem(input, (slice(None),) * d + (slice(start, start + length),))
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without it."""
+    d = wrap_dim(dim, input.ndim)
+    return tuple(getitem(input, (slice(None),) * d + (i,)) for i in range(input._data.shape[d]))
+
+
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    """``sections`` nearly equal pieces (the first ones one larger), or pieces cut at the
+    given indices, along ``dim``; views."""
+    if input.ndim == 0:
+        raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor "
+                           "with 0 dims")
+    d = wrap_dim(dim, input.ndim)
+    n = input._data.shape[d]
+    ios = indices_or_sections
+    if isinstance(ios, Tensor):
+        ios = ios.item() if ios.ndim == 0 else ios.tolist()
+    if isinstance(ios, int):
+        if ios <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {ios}")
+        q, r = divmod(n, ios)
+        bounds = [0]
+        for i in range(ios):
+            bounds.append(bounds[-1] + q + (1 if i < r else 0))
+    else:
+        bounds = [0] + [min(max(int(i) if i >= 0 else n + int(i), 0), n) for i in ios] + [n]
+    prefix = (slice(None),) * d
+    return tuple(getitem(input, prefix + (slice(a, max(a, b)),)) for a, b in zip(bounds, bounds[1:]))
+
+
+def _nsplit(input: Tensor, ios: Any, dim: int, name: str, min_dims: int) -> tuple:
+    if input.ndim < min_dims:
+        raise RuntimeError(f"torch.{name} requires a tensor with at least {min_dims} dimension, but got "
+                           f"a tensor with {input.ndim} dimensions!")
+    if isinstance(ios, int) and input._data.shape[dim] % ios:
+        raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                           f"dimension {input._data.shape[dim]} is not divisible by the split_size {ios}!")
+    return tensor_split(input, ios, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    return _nsplit(input, indices_or_sections, 1 if input.ndim > 1 else 0, "hsplit", 1)
+
+
+def vsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    return _nsplit(input, indices_or_sections, 0, "vsplit", 2)
+
+
+def dsplit(input: Tensor, indices_or_sections: Any) -> tuple:
+    return _nsplit(input, indices_or_sections, 2, "dsplit", 3)
+
+
+def split_with_sizes(input: Tensor, split_sizes: Any, dim: int = 0) -> tuple:
+    return split(input, list(split_sizes), dim)
+
+
+# ---- stacking --------------------------------------------------------------------------------
+def _tensors(args: tuple) -> list:
+    """``f(a, b)`` or ``f([a, b])``."""
+    return list(args[0]) if len(args) == 1 and isinstance(args[0], (list, tuple)) else list(args)
+
+
+def _atleast(args: tuple, n: int) -> Any:
+    single = len(args) == 1 and isinstance(args[0], Tensor)
+    out = []
+    for x in _tensors(args):
+        if x.ndim < n:
+            shape = x._data.shape
+            if n == 1 or x.ndim == 0:
+                new = (1,) * n
+            elif n == 2:  # (k,) -> (1, k)
+                new = (1,) + shape
+            else:  # (k,) -> (1, k, 1); (a, b) -> (a, b, 1)
+                new = (1,) + shape + (1,) if x.ndim == 1 else shape + (1,)
+            x = reshape(x, new)
+        out.append(x)
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors: Any) -> Any:
+    return _atleast(tensors, 1)
+
+
+def atleast_2d(*tensors: Any) -> Any:
+    return _atleast(tensors, 2)
+
+
+def atleast_3d(*tensors: Any) -> Any:
+    return _atleast(tensors, 3)
+
+
+def hstack(tensors: Any) -> Tensor:
+    """Join along dim 1 (dim 0 for 1-D tensors)."""
+    ts = atleast_1d(*tensors) if len(tensors) else list(tensors)
+    ts = [ts] if isinstance(ts, Tensor) else list(ts)
+    return cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Any) -> Tensor:
+    """Join as rows (1-D tensors become rows)."""
+    ts = atleast_2d(*tensors)
+    return cat([ts] if isinstance(ts, Tensor) else list(ts), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Any) -> Tensor:
+    """Join along dim 2 (after ``atleast_3d``)."""
+    ts = atleast_3d(*tensors)
+    return cat([ts] if isinstance(ts, Tensor) else list(ts), 2)
+
+
+def column_stack(tensors: Any) -> Tensor:
+    """Join as columns: 0-D and 1-D tensors become columns, others join along dim 1."""
+    cols = [reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in tensors]
+    return cat(cols, 1)
+
+
+# ---- diagonals -------------------------------------------------------------------------------
+def _diag_index(shape: tuple, offset: int, d1: int, d2: int) -> tuple:
+    """Length of the diagonal, the axis order that moves ``d1, d2`` last, and the row and
+    column offsets of its first element."""
+    n1, n2 = shape[d1], shape[d2]
+    length = max(0, min(n1 + min(offset, 0), n2 - max(offset, 0)))
+    order = tuple(i for i in range(len(shape)) if i not in (d1, d2)) + (d1, d2)
+    return length, order, max(-offset, 0), max(offset, 0)
+
+
+def _diag_place(src: Tensor, shape: tuple, offset: int, d1: int, d2: int, cls: type) -> Tensor:
+    """A zero tensor of ``shape`` with ``src`` (diagonal dim last) written on the diagonal
+    ``offset`` of dims ``d1, d2``; differentiable in ``src`` (its backward is ``diagonal``)."""
+    be = src._be
+    length, order, r0, c0 = _diag_index(shape, offset, d1, d2)
+    moved = tuple(shape[i] for i in order)
+    data = be.zeros(moved, src.dtype.name)
+    ar = be.arange(0, length, 1, "int64")
+    be.setitem(data, (Ellipsis, be.add(ar, r0), be.add(ar, c0)), src._data)
+    inverse = tuple(sorted(range(len(order)), key=order.__getitem__))
+    data = be.copy(be.transpose(data, inverse))
+    return record(_make(data, be), cls, (src,), offset=offset, dim1=d1, dim2=d2)
+
+
+class DiagonalBackward0(Node):
+    __slots__ = ("in_shape", "offset", "dim1", "dim2")
+
+    def backward(self, g: Tensor) -> Tensor:
+        return _diag_place(g, self.in_shape, self.offset, self.dim1, self.dim2, DiagEmbedBackward0)
+
+
+class DiagEmbedBackward0(Node):
+    __slots__ = ("offset", "dim1", "dim2")
+
+    def backward(self, g: Tensor) -> Tensor:
+        return diagonal(g, self.offset, self.dim1, self.dim2)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """The diagonal ``offset`` of the planes of dims ``dim1, dim2``, as the last dim.
+    (A copy here; PyTorch's is a view, so writing into it does not reach ``input``.)"""
+    ndim = input.ndim
+    if ndim < 2:
+        raise RuntimeError(f"diagonal dimensions requires ndim larger than 1, got {ndim}")
+    d1, d2 = wrap_dim(dim1, ndim), wrap_dim(dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    be = input._be
+    length, order, r0, c0 = _diag_index(input._data.shape, offset, d1, d2)
+    moved = be.transpose(input._data, order)
+    ar = be.arange(0, length, 1, "int64")
+    data = be.getitem(moved, (Ellipsis, be.add(ar, r0), be.add(ar, c0)))
+    return record(_make(data, be), DiagonalBackward0, (input,), in_shape=input._data.shape,
+                  offset=offset, dim1=d1, dim2=d2)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Matrices (in dims ``dim1, dim2`` of the result) with the last dim of ``input`` on
+    their diagonal ``offset``."""
+    ndim = input.ndim + 1
+    d1, d2 = wrap_dim(dim1, ndim), wrap_dim(dim2, ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    rest = list(input._data.shape[:-1])
+    n = (input._data.shape[-1] if input.ndim else 1) + abs(offset)
+    shape = []
+    for i in range(ndim):
+        shape.append(n if i in (d1, d2) else rest.pop(0))
+    src = input if input.ndim else reshape(input, (1,))
+    return _diag_place(src, tuple(shape), offset, d1, d2, DiagEmbedBackward0)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: F811 - PyTorch's parameter name
+    """A 1-D tensor: the square matrix with it on diagonal ``diagonal``; a matrix: that
+    diagonal, as a 1-D tensor."""
+    if input.ndim == 1:
+        return diag_embed(input, diagonal, 0, 1)
+    if input.ndim == 2:
+        return _diagonal(input, diagonal, 0, 1)
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+_diagonal = diagonal
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A copy of ``input`` with ``src`` written on its diagonal ``offset`` of ``dim1, dim2``."""
+    expect = diagonal(input.detach(), offset, dim1, dim2)._data.shape
+    if src._data.shape != expect:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(expect)}")
+    d1, d2 = wrap_dim(dim1, input.ndim), wrap_dim(dim2, input.ndim)
+    be = input._be
+    ones = _make(be.ones(expect, "bool"), be)
+    mask = _diag_place(ones, input._data.shape, offset, d1, d2, DiagEmbedBackward0)
+    placed = _diag_place(cast(src, input.dtype), input._data.shape, offset, d1, d2, DiagEmbedBackward0)
+    return _where(mask, placed, input)
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """The square matrix with the flattened ``input`` on diagonal ``offset``."""
+    return diag_embed(reshape(input, (-1,)), offset, 0, 1)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """The block-diagonal matrix of the given matrices (0-D and 1-D count as one row)."""
+    mats = [reshape(t, (1, -1)) if t.ndim < 2 else t for t in tensors]
+    if any(m.ndim != 2 for m in mats):
+        raise RuntimeError("torch.block_diag: Input tensors must have 2 or fewer dimensions.")
+    if not mats:
+        return zeros((1, 0))
+    check_same_device(mats, "block_diag")
+    dt = mats[0].dtype
+    for m in mats[1:]:
+        dt = dtypes.promote_types(dt, m.dtype)
+    width = sum(m._data.shape[1] for m in mats)
+    rows, left = [], 0
+    for m in mats:
+        w = m._data.shape[1]
+        rows.append(pad(cast(m, dt), (left, width - left - w)))
+        left += w
+    return cat(rows, 0)
+
+
+# ---- broadcasting many tensors, grids --------------------------------------------------------
+def broadcast_shapes(*shapes: Any) -> Any:
+    """The shape all ``shapes`` broadcast to (PyTorch's error when they do not)."""
+    dims: list = []
+    for s in shapes:
+        s = (s,) if isinstance(s, int) else tuple(s)
+        for i, n in enumerate(reversed(s)):
+            if i == len(dims):
+                dims.append(n)
+            elif dims[i] == 1:
+                dims[i] = n
+            elif n != 1 and n != dims[i]:
+                raise RuntimeError(
+                    f"Shape mismatch: objects cannot be broadcast to a single shape.  Mismatch is "
+                    f"between arg 0 and arg {shapes.index(s) if s in shapes else 1}.")
+    return Size(tuple(reversed(dims)))
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    """Every tensor expanded to their common broadcast shape (views)."""
+    ts = _tensors(tensors)
+    shape = tuple(broadcast_shapes(*[t._data.shape for t in ts]))
+    return tuple(t.expand(shape) for t in ts)
+
+
+def meshgrid(*tensors: Tensor, indexing: str | None = None) -> tuple:
+    """Coordinate grids of 1-D tensors; ``indexing="ij"`` (the default) or ``"xy"``
+    (the first two dims swapped, as NumPy's default)."""
+    ts = _tensors(tensors)
+    if indexing is None:
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    for t in ts:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t.ndim}D")
+    check_same_device(ts, "meshgrid")
+    swap = indexing == "xy" and len(ts) >= 2
+    order = ts[:]
+    if swap:
+        order[0], order[1] = order[1], order[0]
+    shape = tuple(t.numel() for t in order)
+    n = len(order)
+    grids = []
+    for i, t in enumerate(order):
+        view_shape = tuple(shape[i] if k == i else 1 for k in range(n))
+        grids.append(reshape(t, view_shape).expand(shape))
+    if swap:  # the grids of the swapped pair, handed back in the order of the inputs
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """All combinations of the elements of 1-D tensors, one per row."""
+    ts = _tensors(tensors)
+    if len(ts) == 1:
+        return ts[0]
+    return stack([g.reshape(-1) for g in meshgrid(*ts, indexing="ij")], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """The length-``r`` combinations of the elements of a 1-D tensor, one per row."""
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    n = input._data.shape[0]
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(pick(range(n), r))
+    if not rows:
+        return reshape(getitem(input, ([],)), (0,) if r == 0 else (0, r))
+    return stack([getitem(input, ([row[k] for row in rows],)) for k in range(r)], 1)
+
+
+def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *,
+                      output_size: int | None = None) -> Tensor:
+    """Repeat each element ``repeats`` times (an int, or a tensor of one count per element)
+    along ``dim`` (the flattened input without). ``repeat_interleave(counts)`` alone gives
+    the repeated indices ``0, 0, 1, ...``."""
+    if repeats is None:  # repeat_interleave(repeats): the indices, repeated
+        counts = input
+        be = counts._be
+        ar = _make(be.arange(0, counts.numel(), 1, "int64"), be)
+        return repeat_interleave(ar, counts, 0)
+    x = reshape(input, (-1,)) if dim is None else input
+    d = 0 if dim is None else wrap_dim(dim, x.ndim)
+    n = x._data.shape[d] if x.ndim else 1
+    be = x._be
+    if isinstance(repeats, Tensor):
+        if repeats.ndim > 1 or (repeats.ndim == 1 and repeats.numel() not in (1, n)):
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor with as many elements as "
+                               "the input has along dim")
+        counts = be.reshape(be.astype(repeats._data, "int64"), (-1,))
+        if counts.shape[0] == 1:
+            counts = be.full((n,), be.item(be.reshape(counts, ())), "int64")
+    else:
+        if repeats < 0:
+            raise RuntimeError("repeats can not be negative")
+        counts = be.full((n,), int(repeats), "int64")
+    if n and be.any(be.lt(counts, 0)):
+        raise RuntimeError("repeats can not be negative")
+    ends = be.cumsum(counts, 0)
+    total = int(be.item(be.reshape(be.getitem(ends, (slice(-1, None),)), ()))) if n else 0
+    index = be.searchsorted(ends, be.arange(0, total, 1, "int64"), True)
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    return index_select(x, d, _make(be.astype(index, "int64"), be))
+
+
+class UnfoldBackward0(Node):
+    __slots__ = ("in_shape", "dim", "index")
+
+    def backward(self, g: Tensor) -> Tensor:
+        moved = movedim(g, (self.dim, -1), (-2, -1)) if g.ndim > 1 else g
+        shape = list(self.in_shape)
+        n = shape.pop(self.dim)
+        full = scatter_into(moved, tuple(shape) + (n,), (Ellipsis, self.index), True)
+        return movedim(full, -1, self.dim)
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Windows of ``size`` elements every ``step`` along ``dimension``: that dim becomes the
+    window count and a last dim of ``size`` is added."""
+    x = reshape(input, (1,)) if input.ndim == 0 else input
+    d = wrap_dim(dimension, x.ndim)
+    n = x._data.shape[d]
+    if size > n:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {n} but size is {size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    count = (n - size) // step + 1
+    be = x._be
+    index = be.add(be.reshape(be.mul(be.arange(0, count, 1, "int64"), step), (count, 1)),
+                   be.reshape(be.arange(0, size, 1, "int64"), (1, size)))
+    moved = be.transpose(x._data, tuple(i for i in range(x.ndim) if i != d) + (d,))
+    data = be.getitem(moved, (Ellipsis, index))  # (..., count, size)
+    order = list(range(data.ndim - 2))
+    order.insert(d, data.ndim - 2)
+    data = be.copy(be.transpose(data, tuple(order) + (data.ndim - 1,)))
+    return record(_make(data, be), UnfoldBackward0, (x,), in_shape=x._data.shape, dim=d, index=index)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (after joining ``prepend``/``append``)."""
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    d = wrap_dim(dim, input.ndim)
+    parts = [p for p in (prepend, input, append) if p is not None]
+    x = cat(parts, d) if len(parts) > 1 else input
+    prefix = (slice(None),) * d
+    for _ in range(n):
+        if x.dtype.kind == "b":
+            x = getitem(x, prefix + (slice(1, None),)) != getitem(x, prefix + (slice(0, -1),))
+        else:
+            x = getitem(x, prefix + (slice(1, None),)) - getitem(x, prefix + (slice(0, -1),))
+    return x
+
+
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and
 # the Tensor methods and operators in METHODS (autodiff/__init__.py and
 # autodiff/tensor_methods.py read both).
 FUNCTIONS = (
     "reshape", "flatten", "permute", "transpose", "t", "unsqueeze", "squeeze", "cat", "concat",
-    "stack", "split", "chunk", "flip", "clone",
+    "concatenate", "stack", "split", "chunk", "flip", "clone",
+    "movedim", "moveaxis", "swapaxes", "swapdims", "adjoint", "roll", "rot90", "fliplr", "flipud",
+    "tile", "ravel", "unflatten", "narrow", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit",
+    "split_with_sizes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack",
+    "dstack", "column_stack", "diagonal", "diag_embed", "diag", "diagflat", "block_diag",
+    "broadcast_shapes", "broadcast_tensors", "meshgrid", "cartesian_prod", "combinations",
+    "repeat_interleave", "diff", "diagonal_scatter",
 )
 METHODS = {
     "view": view, "reshape": reshape,
@@ -408,4 +950,11 @@ METHODS = {
     "flatten": flatten, "t": t, "transpose": transpose, "permute": permute,
     "unsqueeze": unsqueeze, "squeeze": squeeze, "split": split, "chunk": chunk, "flip": flip,
     "repeat": repeat, "clone": clone, "contiguous": contiguous,
+    "movedim": movedim, "moveaxis": movedim, "swapaxes": swapaxes, "swapdims": swapdims,
+    "adjoint": adjoint, "roll": roll, "rot90": rot90, "fliplr": fliplr, "flipud": flipud,
+    "tile": tile, "ravel": ravel, "unflatten": unflatten, "narrow": narrow, "unbind": unbind,
+    "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit,
+    "split_with_sizes": split_with_sizes, "diagonal": diagonal, "diag_embed": diag_embed,
+    "diag": diag, "diagflat": diagflat, "repeat_interleave": repeat_interleave, "unfold": unfold,
+    "diff": diff, "diagonal_scatter": diagonal_scatter,
 }

@@ -6,7 +6,8 @@ Modules, each importing only the ones before it:
   one call of an op spec);
 - ``op_params``: the shape and parameter strategies of particular ops (dims, sizes,
   indices, class targets, conv configurations), grouped like ``autodiff/ops/``;
-- ``op_specs``: ``OpSpec`` and the table ``SPECS``, one row per op or variant;
+- ``op_specs``: ``OpSpec`` and the table ``SPECS``, one row per op or variant (and
+  ``COMPOSITE_SPECS``, the rows of composite ops, which only the PyTorch oracle runs);
 - ``programs``: ``op_graphs``, random differentiable ``Program``s made of the spec rows.
 
 ``api_coverage`` (docs/coverage.md: PyTorch's public names and which autodiff has),
@@ -23,7 +24,8 @@ from typing import Any
 from autodiff.testing.simulated_cuda import simulate_cuda
 
 _LAZY = {
-    "OpSpec": "op_specs", "SPECS": "op_specs", "SPECS_BY_ID": "op_specs", "GRAPH_SPECS": "op_specs",
+    "OpSpec": "op_specs", "SPECS": "op_specs", "COMPOSITE_SPECS": "op_specs", "SPECS_BY_ID": "op_specs",
+    "GRAPH_SPECS": "op_specs",
     "Program": "programs", "op_graphs": "programs",
     **{name: "strategies" for name in [
         "BOUNDED", "DISTINCT", "NONZERO", "POSITIVE", "REAL", "Case", "Domain",
@@ -41,7 +43,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["simulate_cuda",
-    "OpSpec", "SPECS", "SPECS_BY_ID", "GRAPH_SPECS", "Domain", "REAL", "BOUNDED", "POSITIVE",
+    "OpSpec", "SPECS", "COMPOSITE_SPECS", "SPECS_BY_ID", "GRAPH_SPECS", "Domain", "REAL", "BOUNDED", "POSITIVE",
     "NONZERO", "DISTINCT", "Case", "Program", "shapes", "broadcastable_shapes", "tensors",
     "op_inputs", "op_graphs", "make_tensor",
 ]

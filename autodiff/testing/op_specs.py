@@ -203,6 +203,43 @@ def _gumbel_softmax(m: Any, a: Any) -> Any:
     return m.nn.functional.gumbel_softmax(a, tau=0.5)
 
 
+def _chain_matmul(m: Any, a: Any, b: Any, c: Any) -> Any:
+    with warnings.catch_warnings():  # PyTorch warns that chain_matmul is deprecated
+        warnings.simplefilter("ignore", UserWarning)
+        return m.chain_matmul(a, b, c)
+
+
+def _cholesky(m: Any, a: Any) -> Any:
+    """Both factors of the positive-definite ``a @ a.mT + 3 I``."""
+    spd = _well_conditioned(m, a @ a.transpose(-2, -1))
+    with warnings.catch_warnings():  # PyTorch warns that torch.cholesky is deprecated
+        warnings.simplefilter("ignore", UserWarning)
+        return m.cholesky(spd), m.linalg.cholesky(spd, upper=True)
+
+
+def _index_reduce(m: Any, a: Any, b: Any, reduce: str) -> Any:
+    with warnings.catch_warnings():  # PyTorch warns that index_reduce is in beta
+        warnings.simplefilter("ignore", UserWarning)
+        return m.index_reduce(a, 0, _idx(m, a, [1, 0, 1]), b, reduce, include_self=False)
+
+
+def _with_nans(m: Any, a: Any) -> Any:
+    """A (2, 3) ``a`` with NaN at two places, one per row (for the NaN-ignoring ops)."""
+    nan = float("nan")
+    return a + _const(m, a, [[0.0, nan, 0.0], [0.0, 0.0, nan]])
+
+
+def _well_conditioned(m: Any, a: Any) -> Any:
+    """``a`` plus 3 on the diagonal: with entries in [-1, 1], far from singular."""
+    n = a.shape[-1]
+    return a + _const(m, a, [[3.0 if i == j else 0.0 for j in range(n)] for i in range(n)])
+
+
+def _q(m: Any, like: Any, values: Any) -> Any:
+    """Quantile levels in ``like``'s dtype and device."""
+    return m.tensor(values, dtype=like.dtype, device=like.device)
+
+
 LOW_PRECISION = {"eps": 1e-3, "atol": 1e-3, "rtol": 1e-2}  # outputs rounded to float32
 HALF_PRECISION = {"eps": 0.1, "atol": 5e-2, "rtol": 5e-2}  # outputs rounded to float16
 TWO = broadcastable_shapes(2)
@@ -226,11 +263,12 @@ A_B = fixed(A, B)
 MID = Domain(0.5, 1.5)
 REM_A, REM_B = Domain(2.2, 2.8), Domain(1.0, 1.05)  # remainder: a / b in (2, 3), away from its jumps
 MID_NOT_1 = Domain(0.5, 1.5, avoid=(1.0,), margin=0.05)  # where(a > 1, ...) switches at 1
+UNIT_SIGNED = Domain(-1.0, 1.0)  # matrix entries around a well-conditioned diagonal
 MID_ABS_CLAMP = Domain(0.5, 1.5, avoid=(0.6 ** 0.5, 1.0, 1.5 ** 0.5), margin=0.05)  # the kinks
 F = "nn.functional."
 
 # fmt: off
-SPECS: tuple[OpSpec, ...] = (
+ROWS: tuple[OpSpec, ...] = (
     # ---- unary (autodiff/ops/unary.py) -----------------------------------------------------------
     OpSpec("exp", lambda m, a: m.exp(a), domain=BOUNDED, graph="unary"),
     OpSpec("exp", lambda m, a, b: (a * b).exp() + (a * a).log() * (a + b).sqrt(), A_B, MID,
@@ -446,6 +484,35 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("norm", lambda m, a: m.norm(a, float("inf")), domain=ABS_DISTINCT, variant="inf"),
     OpSpec("cumsum", lambda m, a, dim: m.cumsum(a, dim), params=one_dim),
     OpSpec("cumsum", lambda m, a: a.cumsum(-1), variant="last", graph="unary"),
+    OpSpec("nansum", lambda m, a: m.nansum(_with_nans(m, a), 1), fixed((2, 3))),
+    OpSpec("nanmean", lambda m, a: m.nanmean(_with_nans(m, a), 1, keepdim=True), fixed((2, 3))),
+    OpSpec("var_mean", lambda m, a: m.var_mean(a, 1), fixed((2, 3))),
+    OpSpec("std_mean", lambda m, a: m.std_mean(a, 0, correction=0), fixed((3, 2)), DISTINCT),
+    OpSpec("aminmax", lambda m, a: m.aminmax(a, dim=1), fixed((2, 3)), DISTINCT),
+    OpSpec("dist", lambda m, a, b: m.dist(a, b) + m.dist(a, b, 1), fixed((2, 3), (3,)), DISTINCT),
+    OpSpec("trace", lambda m, a: m.trace(a), fixed((3, 2))),
+    OpSpec("cumprod", lambda m, a: m.cumprod(a, 1), fixed((2, 3)), NEAR_ONE),
+    OpSpec("cumprod", lambda m, a: m.cumprod(a * _const(m, a, [[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]]), 1),
+           fixed((2, 3)), NEAR_ONE, variant="zeros"),
+    OpSpec("logcumsumexp", lambda m, a: m.logcumsumexp(a, 0), fixed((3, 2))),
+    OpSpec("cov", lambda m, a: m.cov(a), fixed((2, 4))),
+    # (the added pattern keeps the rows off perfect correlation, where corrcoef is clamped)
+    OpSpec("corrcoef", lambda m, a: m.corrcoef(a + _const(m, a, [[0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]])),
+           fixed((2, 4))),
+    # ---- sorting (autodiff/ops/sorting.py): distinct values (ties are kinks; their gradient
+    # rule is checked against PyTorch in tests/ops/test_sorting.py) ----------------------------
+    OpSpec("sort", lambda m, a: m.sort(a, 1, descending=True), fixed((2, 3)), DISTINCT),
+    OpSpec("msort", lambda m, a: m.msort(a), fixed((3, 2)), DISTINCT),
+    OpSpec("topk", lambda m, a: m.topk(a, 2, 1) + m.topk(a, 1, 0, largest=False), fixed((2, 3)), DISTINCT),
+    OpSpec("kthvalue", lambda m, a: m.kthvalue(a, 2, 0, keepdim=True), fixed((3, 2)), DISTINCT),
+    OpSpec("median", lambda m, a: m.median(a) + m.median(a, 1).values.sum(), fixed((2, 3)), DISTINCT),
+    OpSpec("nanmedian", lambda m, a: m.nanmedian(_with_nans(m, a), 1).values.sum() + m.nanmedian(_with_nans(m, a)),
+           fixed((2, 3)), DISTINCT),
+    OpSpec("mode", lambda m, a: m.mode(a, 1), fixed((2, 3)), DISTINCT),
+    OpSpec("quantile", lambda m, a: m.quantile(a, _q(m, a, [0.25, 0.6]), 1), fixed((2, 4)), DISTINCT),
+    OpSpec("nanquantile", lambda m, a: m.nanquantile(_with_nans(m, a), 0.3), fixed((2, 3)), DISTINCT),
+    OpSpec("cummax", lambda m, a: m.cummax(a, 1), fixed((2, 3)), DISTINCT),
+    OpSpec("cummin", lambda m, a: m.cummin(a, 0), fixed((3, 2)), DISTINCT),
     # ---- shape (autodiff/ops/shape.py) -----------------------------------------------------------
     OpSpec("reshape", lambda m, a, shape: m.reshape(a, shape), params=new_shape),
     OpSpec("Tensor.reshape", lambda m, a, shape: a.reshape(*shape),  # x.reshape() takes >= 1 size
@@ -497,6 +564,45 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec("clone", lambda m, a: (a * a).clone() * a.t().contiguous().t(), fixed(A), MID,
            variant="with-contiguous"),
     OpSpec("Tensor.contiguous", lambda m, a: a.transpose(0, -1).contiguous()),
+    OpSpec("movedim", lambda m, a: m.movedim(a, (0, 1), (2, 0)), fixed((2, 1, 3))),
+    OpSpec("swapaxes", lambda m, a: m.swapaxes(a, 0, -1), fixed((2, 3))),
+    OpSpec("swapdims", lambda m, a: m.swapdims(a, 1, 0), fixed((2, 3))),
+    OpSpec("adjoint", lambda m, a: m.adjoint(a), fixed((2, 1, 3))),
+    OpSpec("roll", lambda m, a: m.roll(a, (1, -2), (0, 1)) * m.roll(a, 4), fixed((2, 3))),
+    OpSpec("rot90", lambda m, a: (m.rot90(a), m.rot90(a, -1, (1, 0)), m.rot90(a, 2)), fixed((2, 3))),
+    OpSpec("fliplr", lambda m, a: m.fliplr(a), fixed((2, 3))),
+    OpSpec("flipud", lambda m, a: m.flipud(a), fixed((2, 3))),
+    OpSpec("tile", lambda m, a: m.tile(a, (2,)) * 1.5, fixed((2, 2))),
+    OpSpec("ravel", lambda m, a: m.ravel(a.t()), fixed((2, 3))),
+    OpSpec("unflatten", lambda m, a: m.unflatten(a, 1, (2, -1)), fixed((2, 4))),
+    OpSpec("narrow", lambda m, a: m.narrow(a, 1, 1, 2), fixed((2, 3))),
+    OpSpec("unbind", lambda m, a: m.unbind(a, 1), fixed((2, 3))),
+    OpSpec("tensor_split", lambda m, a: m.tensor_split(a, 2, 1) + m.tensor_split(a, [1], 0), fixed((2, 3))),
+    OpSpec("hsplit", lambda m, a: m.hsplit(a, [1, 2]), fixed((2, 3))),
+    OpSpec("vsplit", lambda m, a: m.vsplit(a, 2), fixed((2, 3))),
+    OpSpec("dsplit", lambda m, a: m.dsplit(a, 2), fixed((1, 2, 2))),
+    OpSpec("split_with_sizes", lambda m, a: m.split_with_sizes(a, [1, 2], 1), fixed((2, 3))),
+    OpSpec("atleast_1d", lambda m, a, b: m.atleast_1d(a, b), fixed((), (2,))),
+    OpSpec("atleast_2d", lambda m, a: m.atleast_2d(a), fixed((3,))),
+    OpSpec("atleast_3d", lambda m, a, b: m.atleast_3d([a, b]), fixed((3,), (2, 2))),
+    OpSpec("hstack", lambda m, a, b: m.hstack([a, b]), fixed((2, 1), (2, 2))),
+    OpSpec("vstack", lambda m, a, b: m.vstack([a, b]), fixed((3,), (2, 3))),
+    OpSpec("dstack", lambda m, a, b: m.dstack((a, b)), fixed((3,), (3,))),
+    OpSpec("column_stack", lambda m, a, b: m.column_stack([a, b]), fixed((2,), (2, 2))),
+    OpSpec("diagonal", lambda m, a: m.diagonal(a, 1, 2, 0), fixed((3, 1, 2))),
+    OpSpec("diag_embed", lambda m, a: m.diag_embed(a, -1, 0, 2), fixed((2, 2))),
+    OpSpec("diag", lambda m, a, b: (m.diag(a, 1), m.diag(b, -1)), fixed((2,), (3, 2))),
+    OpSpec("diagflat", lambda m, a: m.diagflat(a), fixed((2, 1))),
+    OpSpec("diagonal_scatter", lambda m, a, b: m.diagonal_scatter(a, b, 1), fixed((2, 3), (2,))),
+    OpSpec("block_diag", lambda m, a, b, c: m.block_diag(a, b, c), fixed((2, 2), (3,), ())),
+    OpSpec("broadcast_tensors", lambda m, a, b: m.broadcast_tensors(a, b), fixed((2, 1), (3,))),
+    OpSpec("meshgrid", lambda m, a, b: m.meshgrid(a, b, indexing="xy"), fixed((2,), (3,))),
+    OpSpec("cartesian_prod", lambda m, a, b: m.cartesian_prod(a, b), fixed((2,), (3,))),
+    OpSpec("combinations", lambda m, a: m.combinations(a, 2), fixed((3,))),
+    OpSpec("repeat_interleave", lambda m, a: (m.repeat_interleave(a, 2), m.repeat_interleave(
+        a, _idx(m, a, [0, 2]), dim=0)), fixed((2, 2))),
+    OpSpec("diff", lambda m, a, b: m.diff(a, 2, 1, prepend=b), fixed((2, 3), (2, 1))),
+    OpSpec("Tensor.unfold", lambda m, a: a.unfold(1, 2, 1), fixed((2, 4))),
     # ---- indexing (autodiff/ops/indexing.py) -----------------------------------------------------
     OpSpec("Tensor.__getitem__", lambda m, a, index: a[index], params=basic_index),
     OpSpec("Tensor.__getitem__", lambda m, a, index: a[index], one(1), params=advanced_index,
@@ -519,6 +625,30 @@ SPECS: tuple[OpSpec, ...] = (
            st.tuples(shapes(), st.just(())), params=broadcast_mask, variant="tensor"),
     OpSpec("masked_fill", lambda m, a, mask: m.masked_fill(a, _bool(m, a, mask), 1.5),
            params=broadcast_mask, variant="function"),
+    OpSpec("index_add", lambda m, a, b: m.index_add(a, 1, _idx(m, a, [2, 0, 2]), b, alpha=2),
+           fixed((2, 3), (2, 3))),
+    OpSpec("index_copy", lambda m, a, b: m.index_copy(a, 0, _idx(m, a, [2, 0]), b), fixed((3, 2), (2, 2))),
+    OpSpec("index_fill", lambda m, a, v: (a.index_fill(1, _idx(m, a, [1]), -0.5), a.index_fill(0, _idx(m, a, [0]), v)),
+           fixed((2, 3), ())),
+    OpSpec("index_reduce", _index_reduce,
+           fixed((2, 3), (3, 3)), DISTINCT, params=lambda s: st.fixed_dictionaries(
+               {"reduce": st.sampled_from(["prod", "mean", "amax", "amin"])})),
+    OpSpec("put", lambda m, a, b: (m.put(a, _idx(m, a, [[4, 0]]), b), a.put(_idx(m, a, [1, 1]), b[0], accumulate=True)),
+           fixed((2, 3), (1, 2))),
+    OpSpec("take", lambda m, a: m.take(a, _idx(m, a, [[0, 5], [3, 3]])), fixed((2, 3))),
+    OpSpec("take_along_dim", lambda m, a: m.take_along_dim(a, _idx(m, a, [[0], [2]]), 1), fixed((2, 3))),
+    OpSpec("masked_select", lambda m, a: m.masked_select(a, _bool(m, a, [True, False, True])), fixed((2, 3))),
+    OpSpec("masked_scatter", lambda m, a, b: m.masked_scatter(a, _bool(m, a, [[True], [False]]), b),
+           fixed((2, 3), (2, 2))),
+    OpSpec("select", lambda m, a: m.select(a, 1, -1), fixed((2, 3))),
+    OpSpec("select_scatter", lambda m, a, b: m.select_scatter(a, b, 1, 0), fixed((2, 3), (2,))),
+    OpSpec("slice_scatter", lambda m, a, b: m.slice_scatter(a, b, 1, 0, 3, 2), fixed((2, 3), (2, 2))),
+    OpSpec("scatter", lambda m, a, b: (m.scatter(a, 0, _idx(m, a, [[1, 0, 1]]), b), a.scatter(1, _idx(m, a, [[2], [0]]), 0.5)),
+           fixed((2, 3), (1, 3))),
+    OpSpec("scatter_reduce", lambda m, a, b, reduce, include_self: m.scatter_reduce(
+        a, 0, _idx(m, a, [[1, 0, 1], [1, 1, 0]]), b, reduce, include_self=include_self), fixed((2, 3), (2, 3)),
+        DISTINCT, params=lambda s: st.fixed_dictionaries({
+            "reduce": st.sampled_from(["sum", "prod", "mean", "amax", "amin"]), "include_self": st.booleans()})),
     # ---- linalg (autodiff/ops/linalg.py) ---------------------------------------------------------
     OpSpec("mm", lambda m, a, b: m.mm(a, b),
            st.tuples(*[st.integers(1, 3)] * 3).map(lambda n: ((n[0], n[1]), (n[1], n[2])))),
@@ -544,6 +674,34 @@ SPECS: tuple[OpSpec, ...] = (
            variant="nobias"),
     OpSpec(F + "linear", lambda m, x, w: m.nn.functional.linear(x, w),
            linear_shapes(vector_weight=True), variant="vector"),
+    OpSpec("addmm", lambda m, c, a, b: m.addmm(c, a, b, beta=0.5, alpha=2), fixed((3,), (2, 2), (2, 3))),
+    OpSpec("addmv", lambda m, c, a, b: m.addmv(c, a, b, alpha=-1), fixed((2,), (2, 3), (3,))),
+    OpSpec("addr", lambda m, c, a, b: m.addr(c, a, b, beta=2), fixed((2, 1), (2,), (3,))),
+    OpSpec("baddbmm", lambda m, c, a, b: m.baddbmm(c, a, b), fixed((1, 3), (2, 2, 2), (2, 2, 3))),
+    OpSpec("addbmm", lambda m, c, a, b: m.addbmm(c, a, b, beta=0.5), fixed((2, 3), (2, 2, 2), (2, 2, 3))),
+    OpSpec("mv", lambda m, a, b: m.mv(a, b), fixed((2, 3), (3,))),
+    OpSpec("vdot", lambda m, a, b: m.vdot(a, b), fixed((3,), (3,))),
+    OpSpec("inner", lambda m, a, b: m.inner(a, b), fixed((2, 3), (2, 3))),
+    OpSpec("tensordot", lambda m, a, b: (m.tensordot(a, b, 1), m.tensordot(a, b, ([0, 1], [1, 0]))),
+           fixed((2, 3), (3, 2))),
+    OpSpec("kron", lambda m, a, b: m.kron(a, b), fixed((2, 2), (3,))),
+    OpSpec("cross", lambda m, a, b: m.cross(a, b, dim=1), fixed((2, 3), (1, 3))),
+    OpSpec("chain_matmul", _chain_matmul, fixed((2, 3), (3, 2), (2, 2))),
+    OpSpec("matrix_power", lambda m, a: (m.matrix_power(a, 3), m.matrix_power(_well_conditioned(m, a), -2)),
+           fixed((2, 2)), UNIT_SIGNED),
+    OpSpec("inverse", lambda m, a: m.inverse(_well_conditioned(m, a)), fixed((2, 2, 2)), UNIT_SIGNED),
+    OpSpec("det", lambda m, a: m.det(_well_conditioned(m, a)), fixed((3, 3)), UNIT_SIGNED),
+    OpSpec("slogdet", lambda m, a: m.slogdet(-_well_conditioned(m, a)), fixed((2, 3, 3)), UNIT_SIGNED),
+    OpSpec("logdet", lambda m, a: m.logdet(_well_conditioned(m, a)), fixed((3, 3)), UNIT_SIGNED),
+    OpSpec("linalg.solve", lambda m, a, b, c: (m.linalg.solve(_well_conditioned(m, a), b),
+                                             m.linalg.solve(_well_conditioned(m, a), c)),
+           fixed((2, 2), (2, 3), (2,)), (UNIT_SIGNED, REAL, REAL)),
+    OpSpec("cholesky", lambda m, a: _cholesky(m, a), fixed((2, 3, 3)), UNIT_SIGNED),
+    OpSpec("pinverse", lambda m, a: m.pinverse(a + _const(m, a, [[3.0, 0.0], [0.0, 3.0], [0.0, 0.0]])),
+           fixed((3, 2)), UNIT_SIGNED),
+    # PyTorch has no double backward for cdist: its oracle row compares first derivatives only
+    # where they exist, so the row is checked by gradgradcheck here and by values there.
+    OpSpec("cdist", lambda m, a, b: m.cdist(a, b), fixed((2, 3), (3, 3)), DISTINCT, torch=False),
     # ---- activation (autodiff/ops/activation.py; dropout: autodiff/nn/functional.py) -------------
     OpSpec("relu", lambda m, a: m.relu(a), domain=KINK_AT_0, graph="unary"),
     OpSpec(F + "leaky_relu", lambda m, a: m.nn.functional.leaky_relu(a, 0.2), domain=KINK_AT_0,
@@ -761,13 +919,13 @@ _NOT_VS_TORCH = {"relu_", "atanh_", "arctanh_", "asinh_", "arcsinh_", "acosh_", 
 
 def _twin_row(name: str) -> OpSpec:
     base = _ALIASES.get(name[:-1], name[:-1])
-    like = next(s for s in SPECS if s.op in (base, "Tensor." + base) and not s.variant)
+    like = next(s for s in ROWS if s.op in (base, "Tensor." + base) and not s.variant)
     return OpSpec("Tensor." + name, lambda m, a: getattr(a.clone(), name)(), fixed((2, 3)), like.domain,
                   gradcheck=like.gradcheck, tol32=like.tol32, torch=like.torch and name not in _NOT_VS_TORCH)
 
 
 # fmt: off
-SPECS = SPECS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
+ROWS = ROWS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
     OpSpec("Tensor.multiply_", lambda m, a, b: a.clone().multiply_(b), ONTO),
     OpSpec("Tensor.divide_", lambda m, a, b: a.clone().divide_(b), ONTO, (REAL, NONZERO)),
     OpSpec("Tensor.true_divide_", lambda m, a, b: a.clone().true_divide_(b), fixed((2, 3), (3,)),
@@ -845,5 +1003,23 @@ def _exp_row_of_view(a: Any) -> Any:
     return y
 
 
+
+
+# Ops written as compositions of ops that have rows above (their gradients are those ops'
+# own): their rows are compared with PyTorch (values, first and second derivatives) by
+# tests/test_torch_oracle.py but skip the finite-difference and graph property tests, which
+# would re-check the same nodes at a cost of about a second per row.
+COMPOSITE_OPS = frozenset({
+    "nansum", "nanmean", "var_mean", "std_mean", "aminmax", "dist", "trace", "logcumsumexp", "cov",
+    "corrcoef", "msort", "quantile", "nanquantile", "movedim", "swapaxes", "swapdims", "adjoint", "rot90",
+    "fliplr", "flipud", "tile", "ravel", "unflatten", "narrow", "unbind", "tensor_split", "hsplit", "vsplit",
+    "dsplit", "split_with_sizes", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack",
+    "column_stack", "diag", "diagflat", "diagonal_scatter", "block_diag", "broadcast_tensors", "meshgrid",
+    "cartesian_prod", "combinations", "repeat_interleave", "diff", "index_fill", "take", "take_along_dim",
+    "masked_select", "masked_scatter", "put", "index_reduce", "select", "select_scatter", "slice_scatter", "mv", "vdot", "inner",
+    "tensordot", "kron", "cross", "chain_matmul", "matrix_power", "logdet", "pinverse",
+})
+SPECS: tuple[OpSpec, ...] = tuple(s for s in ROWS if s.op not in COMPOSITE_OPS)
+COMPOSITE_SPECS: tuple[OpSpec, ...] = tuple(s for s in ROWS if s.op in COMPOSITE_OPS)
 SPECS_BY_ID: dict[str, OpSpec] = {s.id: s for s in SPECS}
 GRAPH_SPECS: tuple[OpSpec, ...] = tuple(s for s in SPECS if s.graph is not None)

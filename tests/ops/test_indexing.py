@@ -107,3 +107,49 @@ def test_setitem_refuses_what_torch_refuses(device):
     x[1] = 2
     x[2] = np.float64(3.0)  # a float subclass: a number
     assert x.tolist() == [1.0, 2.0, 3.0]
+
+
+def _index_op_results(m):
+    """Values and first derivatives of the newer index ops in library ``m`` (autodiff or torch)."""
+    x = m.arange(12.0).reshape(3, 4).requires_grad_()
+    i = m.tensor([2, 0, 2])
+    src = m.ones(3, 3) * m.tensor([[1.0], [2.0], [3.0]])
+    idx = m.tensor([[0, 1, 0], [2, 2, 1]])
+    s = m.arange(6.0).reshape(2, 3) + 1
+    r = [m.index_add(x, 1, i, src, alpha=2), x.index_copy(0, m.tensor([2, 0]), m.zeros(2, 4)),
+         x.index_fill(1, m.tensor([1, 3]), -1.0), m.take(x, m.tensor([[0, 11], [5, 5]])),
+         m.take_along_dim(x, m.tensor([[0], [2], [1]]), 1), m.take_along_dim(x, m.tensor([[0, 1, 2, 0]]), 0),
+         m.masked_select(x, x > 5), m.masked_select(x, m.tensor([True, False, True, False])),
+         m.masked_scatter(x, m.tensor([True, False, True, False]), m.arange(100.0, 112.0).reshape(3, 4)),
+         m.nonzero(m.tensor([[1, 0], [0, 3]])), *m.nonzero(m.tensor([[1, 0], [0, 3]]), as_tuple=True),
+         m.argwhere(m.tensor([0, 1, 1])), m.select(x, 1, -1), m.select_scatter(x, m.zeros(3), 1, 0),
+         m.slice_scatter(x, m.zeros(3, 2), 1, 0, 4, 2), m.scatter(x, 0, idx, s), x.scatter(1, idx, 9.5),
+         x[range(2)], x[:, [1, 0]], x[[0, 2]]]
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):
+        for include_self in (True, False):
+            r.append(m.scatter_reduce(x, 0, idx, s, reduce, include_self=include_self))
+    y = ((m.index_add(x, 1, i, src, alpha=2) ** 2).sum() + (x.index_copy(0, m.tensor([2, 0]), x[:2] * 3) ** 2).sum()
+         + m.take_along_dim(x, m.tensor([[0], [2], [1]]), 1).sum() + (m.masked_scatter(x, x > 4, x * 2) ** 2).sum()
+         + m.scatter(x, 0, idx, s).sum())
+    for reduce in ("sum", "prod", "mean", "amax", "amin"):  # x has a 0: prod's exact gradient
+        for include_self in (True, False):
+            y = y + (m.scatter_reduce(x + 1, 0, idx, x[:2, :3] + 2, reduce, include_self=include_self) ** 2).sum()
+            y = y + (m.scatter_reduce(x, 0, idx, x[:2, :3] - 1, reduce, include_self=include_self) ** 2).sum()
+    (g,) = m.autograd.grad(y, x)
+    return [t.tolist() for t in r] + [g.tolist()]
+
+
+def test_newer_index_ops_match_torch():
+    torch = pytest.importorskip("torch")
+    for k, (mine, theirs) in enumerate(zip(_index_op_results(autodiff), _index_op_results(torch))):
+        assert mine == theirs, k
+
+
+def test_scatter_keeps_the_last_write_on_every_device(device):
+    x = autodiff.zeros(3, device=device)
+    out = x.scatter(0, autodiff.tensor([1, 1, 2], device=device), autodiff.tensor([5.0, 6.0, 7.0], device=device))
+    assert out.tolist() == [0.0, 6.0, 7.0]
+    y = autodiff.arange(6.0, device=device).reshape(2, 3)
+    assert y[range(1, 2)].tolist() == [[3.0, 4.0, 5.0]] and y[:, [2, 0]].tolist() == [[2.0, 0.0], [5.0, 3.0]]
+    got = autodiff.scatter_reduce(y, 1, autodiff.tensor([[0, 0, 1]], device=device), y[:1] + 1, "prod")
+    assert got.tolist() == [[0.0, 3.0, 2.0], [3.0, 4.0, 5.0]]

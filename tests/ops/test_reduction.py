@@ -62,3 +62,29 @@ def test_grad_fn_names():
     assert x.amax(1).grad_fn.name() == "AmaxBackward0"
     assert x.prod().grad_fn.name() == "ProdBackward0"
     assert x.cumsum(0).grad_fn.name() == "CumsumBackward0"
+
+
+def _newer_reduction_results(m):
+    """Values, first and second derivatives of the newer reductions in library ``m``."""
+    x = m.tensor([[1.0, 0, 2], [float("nan"), 3, -1]], dtype=m.float64)
+    r = [m.all(x), m.any(x, 1), x.all(0, keepdim=True), m.count_nonzero(x, 0), m.count_nonzero(x), m.nansum(x),
+         m.nansum(x, 1), m.nanmean(x, 0), m.nanmean(x)]
+    y = m.tensor([[1.0, 0, 2], [4, 3, -1]], dtype=m.float64, requires_grad=True)
+    r += [*m.var_mean(y, 1), *m.std_mean(y, unbiased=False), *m.aminmax(y, dim=0), m.dist(y[0], y[1]),
+          m.dist(y[0], y[1], 1), m.trace(y)]
+    z = m.tensor([[1.0, 0, 2, 3], [2, 3, 0, 0], [1, 2, 3, 4]], dtype=m.float64, requires_grad=True)
+    r += [m.cumprod(z, 1), m.logcumsumexp(z, 0), m.cov(z), m.corrcoef(z),
+          m.cov(z, correction=0, fweights=m.tensor([1, 2, 1, 1]), aweights=m.tensor([0.5, 1.0, 1, 2], dtype=m.float64))]
+    loss = ((m.cumprod(z, 1) * m.arange(4.0).double()).sum() + (m.logcumsumexp(z, 1) ** 2).sum()
+            + (m.cov(z) * m.arange(9.0).double().reshape(3, 3)).sum() + m.corrcoef(z)[0, 1] + m.nansum(z * 2)
+            + m.nanmean(z))
+    (g,) = m.autograd.grad(loss, z, create_graph=True)
+    (gg,) = m.autograd.grad((g ** 2).sum(), z)
+    return [np.asarray(t.tolist(), dtype=float) for t in r + [g, gg]]
+
+
+def test_newer_reductions_match_torch():
+    torch = pytest.importorskip("torch")
+    for k, (mine, theirs) in enumerate(zip(_newer_reduction_results(autodiff), _newer_reduction_results(torch))):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12, atol=1e-12, err_msg=str(k))
+    assert repr(autodiff.aminmax(autodiff.tensor([1.0, 2.0]))).startswith("torch.return_types.aminmax(\nmin=")
