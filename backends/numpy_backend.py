@@ -46,6 +46,9 @@ except (ImportError, AttributeError):  # NumPy < 2: errstate (thread-local there
 SILENCED = (
     "div", "pow", "idiv", "exp", "log", "sqrt", "expm1", "log1p", "log2", "sin", "cos", "tan",
     "erf", "var", "prod", "astype", "einsum", "cumsum",
+    "arcsin", "arccos", "arccosh", "arctanh", "sinh", "cosh", "exp2", "log10", "fmod",
+    "remainder", "floor_divide", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0",
+    "cumprod", "inv", "det", "slogdet", "solve",
 )
 
 

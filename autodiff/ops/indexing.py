@@ -401,6 +401,9 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
         raise device_mismatch(input, source, "index_add")
     _source_shape_check(input, d, index, source, "index_add")
     if source.dtype is not input.dtype:
+        raise RuntimeError(f"index_add_(): self ({input.dtype.word}) and source ({source.dtype.word}) must "
+                           "have the same scalar type")
+    if source.dtype is not input.dtype:
         source = cast(source, input.dtype)
     be = input._be
     idx = _along(d, index) if input.ndim else ()
@@ -462,6 +465,9 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
     ``index`` of the flattened tensor."""
     if index.dtype.kind not in "iu":
         raise RuntimeError("put(): Expected a long tensor for index, but got " + str(index.dtype))
+    if isinstance(source, Tensor) and source.dtype is not input.dtype:
+        raise RuntimeError("put_(): self and source expected to have the same dtype, but got self.dtype = "
+                           f"{input.dtype.word} and source.dtype = {source.dtype.word}")
     if index.numel() != source.numel():
         raise RuntimeError(f"put_(): Expected source and index to have the same number of elements, but "
                            f"got source.numel() = {source.numel()}, index.numel() = {index.numel()}")
@@ -514,6 +520,9 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     if not isinstance(mask, Tensor) or mask.dtype is not dtypes.bool:
         raise RuntimeError("masked_scatter_ only supports boolean masks, but got mask with dtype "
                            f"{getattr(mask, 'dtype', mask)}")
+    if isinstance(source, Tensor) and source.dtype is not input.dtype:
+        raise RuntimeError("masked_scatter: expected self and source to have same dtypes but got"
+                           f"{input.dtype.word} and {source.dtype.word}")
     be = input._be
     m = expand(mask, input._data.shape) if mask._data.shape != input._data.shape else mask
     count = int(be.item(be.sum(be.astype(m._data, "int64"))))
@@ -704,10 +713,6 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     return scatter_reduce(input, d, idx, source, reduce, include_self=include_self)
 
 
-# In-place twins of the ops above (``x.index_add_(...)`` = ``x`` replaced by
-# ``index_add(x, ...)`` through ``inplace.apply_inplace``), wired up in ops/inplace.py.
-INPLACE_TWINS = ("index_add", "index_copy", "index_fill", "put", "scatter", "scatter_reduce",
-                 "index_reduce", "masked_scatter")
 
 
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and

@@ -62,6 +62,13 @@ VALUE_TWINS: dict[str, str] = {
     "bitwise_or_": "bitwise_or", "bitwise_xor_": "bitwise_xor", "bitwise_not_": "bitwise_not",
     "bitwise_left_shift_": "bitwise_left_shift", "bitwise_right_shift_": "bitwise_right_shift",
     "gcd_": "gcd", "lcm_": "lcm",
+    # more indexing (ops/indexing.py)
+    "index_add_": "index_add", "index_copy_": "index_copy", "index_fill_": "index_fill",
+    "put_": "put", "scatter_": "scatter", "scatter_reduce_": "scatter_reduce",
+    "index_reduce_": "index_reduce", "masked_scatter_": "masked_scatter",
+    # linear algebra and cumulative products (ops/linalg.py, sorting.py)
+    "addmm_": "addmm", "addmv_": "addmv", "addr_": "addr", "addbmm_": "addbmm",
+    "baddbmm_": "baddbmm", "cumprod_": "cumprod",
 }
 
 # in-place name -> the view op whose result ``x`` becomes (metadata only).

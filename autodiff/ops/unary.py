@@ -498,7 +498,7 @@ fix = trunc
 def frac(input: Tensor) -> Tensor:
     """The fractional part ``x - trunc(x)``, with the sign of ``x`` (float tensors only)."""
     if input.dtype.kind != "f":
-        raise RuntimeError(f"\"frac_cpu\" not implemented for '{input.dtype.word}'")
+        raise NotImplementedError(f"\"frac_cpu\" not implemented for '{input.dtype.word}'")
     be = input._be
     data = be.sub(input._data, be.trunc(input._data))
     return record(_make(data, be), FracBackward0, (input,))

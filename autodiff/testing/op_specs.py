@@ -992,8 +992,33 @@ ROWS = ROWS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
     OpSpec("Tensor.not_equal_", lambda m, a: a.clone().not_equal_(a.detach() + 1.0) + a, fixed((2, 3))),
     OpSpec("Tensor.logical_xor_", lambda m, a: a.clone().logical_xor_(a > 0) + a, fixed((2, 3)),
            Domain(avoid=(0.0,)), torch=False),
+    OpSpec("Tensor.index_add_", lambda m, a, b: a.clone().index_add_(0, _idx(m, a, [2, 0]), b, alpha=2),
+           fixed((3, 2), (2, 2))),
+    OpSpec("Tensor.index_copy_", lambda m, a, b: a.clone().index_copy_(0, _idx(m, a, [2, 0]), b),
+           fixed((3, 2), (2, 2))),
+    OpSpec("Tensor.index_fill_", lambda m, a: a.clone().index_fill_(1, _idx(m, a, [1]), -1.0), fixed((3, 2))),
+    OpSpec("Tensor.put_", lambda m, a, b: a.clone().put_(_idx(m, a, [5, 0]), b), fixed((2, 3), (2,))),
+    OpSpec("Tensor.scatter_", lambda m, a, b: a.clone().scatter_(1, _idx(m, a, [[0], [2]]), b), fixed((2, 3), (2, 1))),
+    OpSpec("Tensor.scatter_reduce_", lambda m, a, b: a.clone().scatter_reduce_(
+        1, _idx(m, a, [[0, 0], [2, 1]]), b, "sum"), fixed((2, 3), (2, 2))),
+    OpSpec("Tensor.index_reduce_", lambda m, a, b: _in_place_index_reduce(m, a, b), fixed((3, 2), (3, 2)),
+           DISTINCT),
+    OpSpec("Tensor.masked_scatter_", lambda m, a, b: a.clone().masked_scatter_(a > 0, b), fixed((2, 3), (2, 3)),
+           Domain(avoid=(0.0,))),
+    OpSpec("Tensor.addmm_", lambda m, a, b, c: a.clone().addmm_(b, c, beta=0.5), fixed((2, 3), (2, 4), (4, 3))),
+    OpSpec("Tensor.addmv_", lambda m, a, b, c: a.clone().addmv_(b, c), fixed((2,), (2, 3), (3,))),
+    OpSpec("Tensor.addr_", lambda m, a, b, c: a.clone().addr_(b, c), fixed((2, 3), (2,), (3,))),
+    OpSpec("Tensor.addbmm_", lambda m, a, b, c: a.clone().addbmm_(b, c), fixed((2, 3), (2, 2, 4), (2, 4, 3))),
+    OpSpec("Tensor.baddbmm_", lambda m, a, b, c: a.clone().baddbmm_(b, c), fixed((2, 2, 3), (2, 2, 4), (2, 4, 3))),
+    OpSpec("Tensor.cumprod_", lambda m, a: a.clone().cumprod_(1), fixed((2, 3))),
 )
 # fmt: on
+
+
+def _in_place_index_reduce(m: Any, a: Any, b: Any) -> Any:
+    with warnings.catch_warnings():  # PyTorch warns that index_reduce is in beta
+        warnings.simplefilter("ignore", UserWarning)
+        return a.clone().index_reduce_(0, _idx(m, a, [1, 0, 1]), b, "amax")
 
 
 def _exp_row_of_view(a: Any) -> Any:
