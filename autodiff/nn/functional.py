@@ -6,7 +6,16 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
-from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
+from autodiff.ops.conv import (
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    max_pool2d,
+    unfold,
+)
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_reduction,
@@ -15,7 +24,18 @@ from autodiff.ops.loss import (
     mse_loss,
     nll_loss,
 )
+from autodiff.ops.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+)
 from autodiff.ops.shape import pad
+from autodiff.ops.upsampling import interpolate, pixel_shuffle, pixel_unshuffle
 from autodiff.ops.unary import sigmoid, tanh
 from autodiff.tensor import Tensor, _make
 
@@ -23,6 +43,10 @@ __all__ = [
     "linear", "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
     "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "max_pool2d", "avg_pool2d", "pad", "one_hot",
+    # convolution, pooling, sampling, embeddings and attention (nn layers for sequences and images)
+    "conv1d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
+    "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
 ]
 
 

@@ -1,0 +1,161 @@
+"""Pooling beyond the 2-D windows of conv.py: the 1-D forms (a 2-D pool with a height of
+1), adaptive pools (the output size is given; window ``i`` of ``n`` over ``L`` spans
+``[floor(i * L / n), ceil((i + 1) * L / n))``) and power-average (LP) pools.
+
+Adaptive average pooling is linear, so it is a matmul with a constant averaging matrix;
+adaptive max pooling gathers every window (padded to the longest with ``-inf``) and takes
+the max, one spatial dim at a time. Everything is composed of differentiable ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autodiff import dtypes
+from autodiff.ops.conv import _batched, _single, avg_pool2d, max_pool2d
+from autodiff.ops.creation import tensor
+from autodiff.tensor import Tensor
+
+
+def _batched1d(input: Tensor, op: str) -> tuple[Tensor, bool]:
+    if input.ndim == 2:
+        return input.unsqueeze(0), True
+    if input.ndim != 3:
+        raise RuntimeError(f"{op}: Expected 2D or 3D (batch mode) tensor for input, but got: "
+                           f"{list(input.shape)}")
+    return input, False
+
+
+def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """The maximum of each window of ``(N, C, L)`` (and its position, with ``return_indices``)."""
+    x, unbatched = _batched1d(input, "max_pool1d")
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None or stride == [] or stride == () else _single(stride, "stride")
+    out = max_pool2d(x.unsqueeze(2), (1, k), (1, s), (0, _single(padding, "padding")),
+                     (1, _single(dilation, "dilation")), ceil_mode, return_indices)
+    if return_indices:
+        v, i = out[0].squeeze(2), out[1].squeeze(2)
+        return (v.squeeze(0), i.squeeze(0)) if unbatched else (v, i)
+    out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of ``(N, C, L)``."""
+    x, unbatched = _batched1d(input, "avg_pool1d")
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None or stride == [] or stride == () else _single(stride, "stride")
+    out = avg_pool2d(x.unsqueeze(2), (1, k), (1, s), (0, _single(padding, "padding")), ceil_mode,
+                     count_include_pad).squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _bounds(n_in: int, n_out: int) -> list[tuple[int, int]]:
+    return [((i * n_in) // n_out, -(-((i + 1) * n_in) // n_out)) for i in range(n_out)]
+
+
+def _out_sizes(output_size: Any, spatial: tuple, op: str) -> tuple:
+    if isinstance(output_size, int) or output_size is None:
+        output_size = (output_size,) * len(spatial)
+    output_size = tuple(output_size)
+    if len(output_size) == 1 and len(spatial) > 1:
+        output_size = output_size * len(spatial)
+    if len(output_size) != len(spatial):
+        raise RuntimeError(f"{op}: output_size must be {len(spatial)} integers")
+    sizes = tuple(n if o is None else o for o, n in zip(output_size, spatial))
+    if any(o < 0 for o in sizes):
+        raise RuntimeError(f"{op}: elements of output_size must be greater than or equal to 0")
+    return sizes
+
+
+def _check_adaptive(input: Tensor, nd: int, op: str) -> None:
+    if input.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}(): Expected {nd + 1}D or {nd + 2}D tensor, but got {list(input.shape)}")
+    if any(n == 0 for n in input.shape[-nd:]):
+        raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch dimensions, "
+                           f"but input has sizes {list(input.shape)}")
+
+
+def _adaptive_avg(x: Tensor, dim: int, n_out: int) -> Tensor:
+    n_in = x._data.shape[dim]
+    rows = [[0.0] * n_in for _ in range(n_out)]
+    for i, (lo, hi) in enumerate(_bounds(n_in, n_out)):
+        for j in range(lo, hi):
+            rows[i][j] = 1.0 / (hi - lo)
+    avg = tensor(rows, dtype=x.dtype, device=x.device)  # (n_out, n_in)
+    return x.transpose(dim, -1).matmul(avg.t()).transpose(dim, -1)
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    """``(N, C, L)`` -> ``(N, C, output_size)``: the mean of each adaptive window."""
+    _check_adaptive(input, 1, "adaptive_avg_pool1d")
+    (o,) = _out_sizes(output_size, input.shape[-1:], "adaptive_avg_pool1d")
+    return _adaptive_avg(input, input.ndim - 1, o)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """``(N, C, H, W)`` -> ``(N, C, *output_size)``: the mean of each adaptive window."""
+    _check_adaptive(input, 2, "adaptive_avg_pool2d")
+    oh, ow = _out_sizes(output_size, input.shape[-2:], "adaptive_avg_pool2d")
+    return _adaptive_avg(_adaptive_avg(input, input.ndim - 2, oh), input.ndim - 1, ow)
+
+
+def _max_along(x: Tensor, dim: int, n_out: int) -> tuple[Tensor, Tensor]:
+    """The max of every adaptive window along ``dim`` and its position along ``dim``."""
+    n_in = x._data.shape[dim]
+    bounds = _bounds(n_in, n_out)
+    width = max((hi - lo for lo, hi in bounds), default=1)
+    # short windows repeat their last element; max picks the first maximum, so the winner's
+    # offset is always inside its window
+    flat = [min(lo + j, hi - 1) for lo, hi in bounds for j in range(width)]
+    windows = x.index_select(dim, tensor(flat, dtype=dtypes.int64, device=x.device))
+    best = windows.reshape(x.shape[:dim] + (n_out, width) + x.shape[dim + 1:]).max(dim + 1)
+    starts = tensor([lo for lo, _ in bounds], dtype=dtypes.int64, device=x.device)
+    return best.values, best.indices + starts.reshape((n_out,) + (1,) * (x.ndim - 1 - dim))
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """``(N, C, L)`` -> ``(N, C, output_size)``: the max of each adaptive window."""
+    _check_adaptive(input, 1, "adaptive_max_pool1d")
+    (o,) = _out_sizes(output_size, input.shape[-1:], "adaptive_max_pool1d")
+    values, pos = _max_along(input, input.ndim - 1, o)
+    return (values, pos) if return_indices else values
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = False) -> Any:
+    """``(N, C, H, W)`` -> ``(N, C, *output_size)``: the max of each adaptive window (rows,
+    then columns; the index is the flat position in the ``H * W`` plane)."""
+    _check_adaptive(input, 2, "adaptive_max_pool2d")
+    oh, ow = _out_sizes(output_size, input.shape[-2:], "adaptive_max_pool2d")
+    h_dim, w_dim = input.ndim - 2, input.ndim - 1
+    cols, col_pos = _max_along(input, w_dim, ow)  # (..., H, ow)
+    values, row_pos = _max_along(cols, h_dim, oh)  # (..., oh, ow)
+    if not return_indices:
+        return values
+    # the column of each row's maximum, read at the winning row
+    col_at_row = col_pos.gather(h_dim, row_pos)
+    return values, row_pos * input.shape[-1] + col_at_row
+
+
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """``(sum of x ** p over each window) ** (1 / p)``."""
+    k = _single(kernel_size, "kernel_size")
+    out = avg_pool1d(input.pow(norm_type), k, stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(k).pow(1.0 / norm_type)
+
+
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
+              ceil_mode: bool = False) -> Tensor:
+    """``(sum of x ** p over each 2-D window) ** (1 / p)``."""
+    from autodiff.ops.conv import _pair
+    kh, kw = _pair(kernel_size, "kernel_size")
+    out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
+    return (out.sign() * out.abs().relu()).mul(kh * kw).pow(1.0 / norm_type)
+
+
+# ---- the public API of this file (functions of autodiff.nn.functional only)
+FUNCTIONS = ()
+METHODS: dict = {}
