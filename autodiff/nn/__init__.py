@@ -15,8 +15,35 @@ from autodiff.nn.activation import (
     Tanh,
 )
 from autodiff.nn.container import ModuleList, Sequential
-from autodiff.nn.conv import Conv2d
-from autodiff.nn.linear import Identity, Linear
+from autodiff.nn.conv import (
+    Conv1d,
+    Conv2d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    LazyConv1d,
+    LazyConv2d,
+)
+from autodiff.nn.linear import Bilinear, Identity, LazyLinear, Linear
 from autodiff.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from autodiff.nn.module import Module
-from autodiff.nn.parameter import Parameter
+from autodiff.nn.parameter import Parameter, UninitializedParameter
+from autodiff.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    Fold,
+    LPPool1d,
+    LPPool2d,
+    MaxPool1d,
+    Unfold,
+)
+from autodiff.nn.sparse import Embedding, EmbeddingBag
+from autodiff.nn.upsampling import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)

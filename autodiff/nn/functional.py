@@ -16,6 +16,7 @@ from autodiff.ops.conv import (
     max_pool2d,
     unfold,
 )
+from autodiff.ops.embedding import embedding, embedding_bag
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_reduction,
@@ -47,6 +48,7 @@ __all__ = [
     "conv1d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
+    "embedding", "embedding_bag", "bilinear",
 ]
 
 
@@ -126,3 +128,23 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     classes = be.arange(0, num_classes, 1, "int64")
     data = be.astype(be.eq(be.reshape(tensor._data, tensor._data.shape + (1,)), classes), dtypes.int64.name)
     return _make(data, be)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]``."""
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out, in1, in2), but got {list(weight.shape)}")
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} "
+                           f"and {list(input2.shape[:-1])}")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input sizes {input1.shape[-1]} and {input2.shape[-1]} do not match "
+                           f"the weight's {list(weight.shape)}")
+    lead = input1.shape[:-1]
+    x1 = input1.reshape(-1, input1.shape[-1])
+    x2 = input2.reshape(-1, input2.shape[-1])
+    # (B, I) @ (O, I, J) -> (O, B, J); times x2 summed over J -> (O, B)
+    out = (x1.matmul(weight) * x2).sum(-1).t()
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, weight.shape[0])

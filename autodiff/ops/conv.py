@@ -155,7 +155,7 @@ def _check_conv(input: Tensor, weight: Tensor, bias: Tensor | None, op: str, ndi
 
 
 def _conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple, padding: tuple,
-            dilation: tuple, groups: int, padding_mode: str, op: str) -> Tensor:
+            dilation: tuple, groups: int, op: str) -> Tensor:
     """The batched 2-D case every convolution reduces to; ``padding`` is ``((t, b), (l, r))``."""
     o, cg, kh, kw = weight._data.shape
     c = x._data.shape[1]
@@ -168,10 +168,7 @@ def _conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple, paddi
         raise RuntimeError(f"{op}: bias should have shape [{o}], but got {list(bias.shape)}")
     (pt, pb), (pl, pr) = padding
     if pt or pb or pl or pr:
-        if padding_mode == "zeros":
-            x = pad(x, (pl, pr, pt, pb))
-        else:
-            x = _mode_pad(x, (pl, pr, pt, pb), padding_mode, op)
+        x = pad(x, (pl, pr, pt, pb))
     cols = _windows(x, (kh, kw), stride, (0, 0), dilation, 0.0, op)
     n, _, _, _, oh, ow = cols._data.shape
     cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
@@ -183,14 +180,13 @@ def _conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple, paddi
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1, *, padding_mode: str = "zeros") -> Tensor:
-    """2-D cross-correlation of ``(N, C, H, W)`` with ``(O, C // groups, kh, kw)`` filters.
-    (``padding_mode`` is not in ``torch.nn.functional.conv2d``; ``nn.Conv2d`` passes it.)"""
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of ``(N, C, H, W)`` with ``(O, C // groups, kh, kw)`` filters."""
     _check_conv(input, weight, bias, "conv2d", 2)
     x, unbatched = _batched(input, "conv2d")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
     padding = _conv_padding(padding, weight._data.shape[2:], stride, dilation, "conv2d")
-    out = _conv2d(x, weight, bias, stride, padding, dilation, groups, padding_mode, "conv2d")
+    out = _conv2d(x, weight, bias, stride, padding, dilation, groups, "conv2d")
     return out.squeeze(0) if unbatched else out
 
 
@@ -213,7 +209,7 @@ def _batched1d(input: Tensor, op: str) -> tuple[Tensor, bool]:
 
 
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
-           padding: Any = 0, dilation: Any = 1, groups: int = 1, *, padding_mode: str = "zeros") -> Tensor:
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """1-D cross-correlation of ``(N, C, L)`` with ``(O, C // groups, k)`` filters (a 2-D one
     with a height of 1)."""
     _check_conv(input, weight, bias, "conv1d", 1)
@@ -221,7 +217,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
     (p,) = _conv_padding(padding, weight._data.shape[2:], (stride,), (dilation,), "conv1d")
     out = _conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), ((0, 0), p), (1, dilation),
-                  groups, padding_mode, "conv1d").squeeze(2)
+                  groups, "conv1d").squeeze(2)
     return out.squeeze(0) if unbatched else out
 
 
