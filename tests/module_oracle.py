@@ -94,3 +94,8 @@ def check_module(make: Any, inputs: list, device: str = "cpu", train: bool = Fal
         assert p.grad is not None, f"{name}: no gradient (torch has one)"
         np.testing.assert_allclose(_np(p.grad), _np(tp.grad), rtol=rtol, atol=atol, err_msg=f"{name} grad")
     return mod, tmod
+
+
+def layer(name: str, *args: Any, **kwargs: Any) -> Any:
+    """``make`` for ``check_module``: ``lib.nn.<name>(*args, **kwargs)`` in either library."""
+    return lambda lib: getattr(lib.nn, name)(*args, **kwargs)

@@ -36,8 +36,8 @@ from autodiff.ops.pooling import (
     max_pool1d,
 )
 from autodiff.ops.shape import pad
-from autodiff.ops.upsampling import interpolate, pixel_shuffle, pixel_unshuffle
 from autodiff.ops.unary import sigmoid, tanh
+from autodiff.ops.upsampling import interpolate, pixel_shuffle, pixel_unshuffle
 from autodiff.tensor import Tensor, _make
 
 __all__ = [

@@ -8,8 +8,6 @@ value but get no gradient: they are read through a detached copy.
 
 from __future__ import annotations
 
-from typing import Any
-
 from autodiff import dtypes
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.ops.comparison import where

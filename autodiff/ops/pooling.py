@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.ops.conv import _batched, _single, avg_pool2d, max_pool2d
+from autodiff.ops.conv import _single, avg_pool2d, max_pool2d
 from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor
 
