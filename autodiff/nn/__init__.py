@@ -1,6 +1,6 @@
 """``autodiff.nn``: modules, parameters, losses and the functional API, as in ``torch.nn``."""
 
-from autodiff.nn import functional, init
+from autodiff.nn import functional, init, utils
 from autodiff.nn.activation import (
     GELU,
     AvgPool2d,
@@ -39,6 +39,7 @@ from autodiff.nn.pooling import (
     MaxPool1d,
     Unfold,
 )
+from autodiff.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from autodiff.nn.sparse import Embedding, EmbeddingBag
 from autodiff.nn.upsampling import (
     PixelShuffle,
