@@ -81,7 +81,7 @@ def check_module(make: Any, inputs: list, device: str = "cpu", train: bool = Fal
     total.backward()
     ttotal.backward()
     for k, (x, t) in enumerate(zip(xs, ts)):
-        if isinstance(t, torch.Tensor) and t.requires_grad:
+        if isinstance(t, torch.Tensor) and t.requires_grad and t.grad is not None:  # (float masks get none)
             np.testing.assert_allclose(_np(x.grad), _np(t.grad), rtol=rtol, atol=atol, err_msg=f"input {k} grad")
     tparams = dict(tmod.named_parameters())
     params = dict(mod.named_parameters())

@@ -14,6 +14,7 @@ from autodiff.nn.activation import (
     Softmax,
     Tanh,
 )
+from autodiff.nn.attention import MultiheadAttention
 from autodiff.nn.container import ModuleList, Sequential
 from autodiff.nn.conv import (
     Conv1d,
@@ -41,6 +42,13 @@ from autodiff.nn.pooling import (
 )
 from autodiff.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from autodiff.nn.sparse import Embedding, EmbeddingBag
+from autodiff.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from autodiff.nn.upsampling import (
     PixelShuffle,
     PixelUnshuffle,

@@ -6,6 +6,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
+from autodiff.ops.attention import scaled_dot_product_attention
 from autodiff.ops.conv import (
     avg_pool2d,
     conv1d,
@@ -48,7 +49,7 @@ __all__ = [
     "conv1d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
-    "embedding", "embedding_bag", "bilinear",
+    "embedding", "embedding_bag", "bilinear", "scaled_dot_product_attention",
 ]
 
 

@@ -597,6 +597,12 @@ SPECS: tuple[OpSpec, ...] = (
            fixed((2, 3), (2, 2), (4, 3, 2), (4,))),
     OpSpec(F + "bilinear", lambda m, a, b, w: m.nn.functional.bilinear(a, b, w),
            fixed((2, 1, 3), (2, 1, 2), (4, 3, 2)), variant="no_bias"),
+    # ---- attention (autodiff/ops/attention.py) ---------------------------------------------------
+    OpSpec(F + "scaled_dot_product_attention", lambda m, q, k, v, **p: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, **p), fixed((1, 3, 2), (1, 4, 2), (1, 4, 3)),
+        params=lambda s: st.sampled_from([dict(), dict(is_causal=True), dict(scale=0.5)])),
+    OpSpec(F + "scaled_dot_product_attention", lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask), fixed((2, 3, 2), (2, 4, 2), (2, 4, 1), (3, 4)), variant="float_mask"),
     # ---- inplace (autodiff/ops/inplace.py) -------------------------------------------------------
     OpSpec("Tensor.add_", lambda m, a, b: a.clone().add_(b, alpha=0.5), ONTO),
     OpSpec("Tensor.sub_", lambda m, a, b: a.clone().sub_(b), ONTO),
