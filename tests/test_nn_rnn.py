@@ -145,3 +145,35 @@ def test_lstm_runs_on_every_device(device):
     out, (h, c) = model(packed)
     (out.data.sum() + h.sum() + c.sum()).backward()
     assert model.weight_ih_l0.grad.device == x.device
+
+
+def test_char_rnn_example_matches_torch():
+    """A few training steps of examples/char_rnn.py's model in both libraries, same weights."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    try:
+        import char_rnn
+    finally:
+        sys.path.pop(0)
+    from tests.module_oracle import copy_weights
+
+    text = char_rnn.zen_of_python()
+    vocab = sorted(set(text))
+    data = np.array([vocab.index(c) for c in text[:200]], dtype=np.int64)
+    models = {lib: char_rnn.make_model(lib, len(vocab), embed=8, hidden=16).double() for lib in (autodiff, torch)}
+    copy_weights(models[autodiff], models[torch])
+    losses: dict = {autodiff: [], torch: []}
+    for lib, model in models.items():
+        opt = lib.optim.Adam(model.parameters(), lr=1e-2)
+        rng = np.random.default_rng(0)
+        for _ in range(3):
+            chunk = np.stack([data[s:s + 9] for s in rng.integers(0, 190, size=4)])
+            logits, _ = model(lib.tensor(chunk[:, :-1]))
+            loss = lib.nn.functional.cross_entropy(logits.reshape(-1, len(vocab)), lib.tensor(chunk[:, 1:]).reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses[lib].append(loss.item())
+    np.testing.assert_allclose(losses[autodiff], losses[torch], rtol=1e-9)
