@@ -96,7 +96,7 @@ def sample(lib: Any, model: Any, stoi: dict, itos: list, device: str, prompt: st
     return out
 
 
-def train(lib: Any, device: str = "cpu", steps: int = 300, seed: int = 0, batch: int = 32, window: int = 48,
+def train(lib: Any, device: str = "cpu", steps: int = 200, seed: int = 0, batch: int = 32, window: int = 48,
           lr: float = 1e-2, progress: bool = True) -> dict:
     text = zen_of_python()
     itos = sorted(set(text))
@@ -135,7 +135,7 @@ def train(lib: Any, device: str = "cpu", steps: int = 300, seed: int = 0, batch:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch", action="store_true", help="run the same program with PyTorch")
     args = parser.parse_args()

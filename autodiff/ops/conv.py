@@ -1,7 +1,9 @@
-"""2-D convolution and pooling through im2col: ``unfold2d`` gathers every sliding window
+"""Convolution and 2-D pooling through im2col: ``unfold2d`` gathers every sliding window
 into its own axis, ``fold2d`` adds windows back (its adjoint). Each is the other's
-backward, so ``conv2d``, ``max_pool2d`` and ``avg_pool2d`` composed from them (with
-``pad``, ``matmul``, ``max``, ``mean``) are differentiable to any order.
+backward, so what is composed from them (with ``pad``, ``matmul``, ``max``, ``sum``) is
+differentiable to any order: ``conv2d`` and ``conv1d`` (a 2-D one with a height of 1),
+``conv_transpose2d``/``conv_transpose1d`` (a matmul scattering each input pixel, then
+``fold2d``), ``unfold``/``fold``, ``max_pool2d`` and ``avg_pool2d``.
 """
 
 from __future__ import annotations
