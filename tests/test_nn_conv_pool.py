@@ -231,3 +231,24 @@ def test_layers_run_on_every_device(device):
     out = e(autodiff.tensor([[1, 2], [3, 3]], device=device))
     out.sum().backward()
     assert e.weight.grad.device == out.device
+
+
+def test_max_unpool_inverts_max_pool_like_torch():
+    def call(m, x):
+        lib = torch_module() if not isinstance(x, autodiff.Tensor) else autodiff
+        values, idx = lib.nn.functional.max_pool2d(x, 2, 2, return_indices=True)
+        return m(values, idx, output_size=x.shape[-2:])
+    check_module(layer("MaxUnpool2d", 2, 2), [_x(2, 3, 5, 4)], call=call)
+
+    def call1(m, x):
+        lib = torch_module() if not isinstance(x, autodiff.Tensor) else autodiff
+        values, idx = lib.nn.functional.max_pool1d(x, 3, 2, 1, return_indices=True)
+        return m(values, idx)
+    check_module(layer("MaxUnpool1d", 3, 2, 1), [_x(2, 3, 7)], call=call1)
+    with pytest.raises(RuntimeError, match="invalid max index"):
+        nn.functional.max_unpool2d(autodiff.ones(1, 1, 1, 1), autodiff.tensor([[[[9]]]]), 2)
+
+
+def torch_module():
+    import torch
+    return torch

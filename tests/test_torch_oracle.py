@@ -102,7 +102,7 @@ GRAPH_DIFFERS = {
     "nn.functional.conv1d", "nn.functional.conv_transpose1d", "nn.functional.conv_transpose2d",
     "nn.functional.conv_transpose2d-groups_unbatched", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
     "nn.functional.adaptive_avg_pool1d", "nn.functional.adaptive_avg_pool2d", "nn.functional.adaptive_max_pool1d",
-    "nn.functional.adaptive_max_pool2d",
+    "nn.functional.adaptive_max_pool2d", "nn.functional.max_unpool1d", "nn.functional.max_unpool2d",
 }
 GRAPH_SPECS = [s for s in TORCH_SPECS if s.id not in GRAPH_DIFFERS]
 

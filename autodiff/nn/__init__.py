@@ -38,6 +38,8 @@ from autodiff.nn.pooling import (
     LPPool1d,
     LPPool2d,
     MaxPool1d,
+    MaxUnpool1d,
+    MaxUnpool2d,
     Unfold,
 )
 from autodiff.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase

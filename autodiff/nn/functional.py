@@ -35,6 +35,8 @@ from autodiff.ops.pooling import (
     lp_pool1d,
     lp_pool2d,
     max_pool1d,
+    max_unpool1d,
+    max_unpool2d,
 )
 from autodiff.ops.shape import pad
 from autodiff.ops.unary import sigmoid, tanh
@@ -48,7 +50,7 @@ __all__ = [
     # convolution, pooling, sampling, embeddings and attention (nn layers for sequences and images)
     "conv1d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-    "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
+    "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
     "embedding", "embedding_bag", "bilinear", "scaled_dot_product_attention",
 ]
 

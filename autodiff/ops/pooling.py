@@ -156,6 +156,55 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
     return (out.sign() * out.abs().relu()).mul(kh * kw).pow(1.0 / norm_type)
 
 
+def _unpool(input: Tensor, indices: Tensor, kernel: tuple, stride: tuple, padding: tuple,
+            output_size: Any, op: str) -> Tensor:
+    """Scatter each pooled value to the flat position its index names in the output plane."""
+    nd = len(kernel)
+    if indices.dtype.kind != "i" or tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{op}: Expected shape of indices to be same as that of the input tensor "
+                           f"({list(input.shape)}) but got indices tensor with shape: {list(indices.shape)}")
+    spatial = input.shape[-nd:]
+    default = tuple((i - 1) * s - 2 * p + k for i, s, p, k in zip(spatial, stride, padding, kernel))
+    size = default if output_size is None else tuple(output_size)[-nd:]
+    if len(size) != nd:
+        raise ValueError(f"{op}: output_size should have {nd} or {nd + 2} elements, got {list(output_size)}")
+    lead = input.shape[:-nd]
+    plane = 1
+    for n in size:
+        plane *= n
+    flat_in = input.reshape(*lead, -1)
+    flat_idx = indices.reshape(*lead, -1)
+    if flat_idx.numel() and (int(flat_idx.min().item()) < 0 or int(flat_idx.max().item()) >= plane):
+        raise RuntimeError(f"{op}: Found an invalid max index (the output plane has {plane} elements)")
+    # an assignment, not a sum: overlapping windows may name one position twice (the same
+    # maximum), and each copy then gets the whole gradient there, as in PyTorch
+    from autodiff.ops.creation import arange, zeros
+    rows = 1
+    for n in lead:
+        rows *= n
+    out = zeros(rows, plane, dtype=input.dtype, device=input.device)
+    which = arange(rows, device=input.device).reshape(rows, 1).expand(rows, flat_idx.shape[-1])
+    out[which, flat_idx.reshape(rows, -1)] = flat_in.reshape(rows, -1)
+    return out.reshape(*lead, *size)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """The partial inverse of ``max_pool1d``: each value back at its index, zeros elsewhere."""
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None else _single(stride, "stride")
+    return _unpool(input, indices, (k,), (s,), (_single(padding, "padding"),), output_size, "max_unpool1d")
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 output_size: Any = None) -> Tensor:
+    """The partial inverse of ``max_pool2d``: each value back at its index, zeros elsewhere."""
+    from autodiff.ops.conv import _pair
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None else _pair(stride, "stride")
+    return _unpool(input, indices, k, s, _pair(padding, "padding"), output_size, "max_unpool2d")
+
+
 # ---- the public API of this file (functions of autodiff.nn.functional only)
 FUNCTIONS = ()
 METHODS: dict = {}

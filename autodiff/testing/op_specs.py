@@ -569,6 +569,10 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec(F + "lp_pool2d", lambda m, a, **p: m.nn.functional.lp_pool2d(a, **p), fixed((1, 2, 4, 3)), POSITIVE,
            params=lambda s: st.sampled_from([dict(norm_type=2, kernel_size=2),
                                              dict(norm_type=1.5, kernel_size=(2, 3), stride=1)])),
+    OpSpec(F + "max_unpool2d", lambda m, a: m.nn.functional.max_unpool2d(
+        a, _idx(m, a, [[[[0, 3], [9, 14]]]]), 2, output_size=(4, 4)), fixed((1, 1, 2, 2))),
+    OpSpec(F + "max_unpool1d", lambda m, a: m.nn.functional.max_unpool1d(a, _idx(m, a, [[1, 2, 5]]), 2),
+           fixed((1, 3))),
     # ---- upsampling (autodiff/ops/upsampling.py) -------------------------------------------------
     OpSpec(F + "interpolate", lambda m, a, **p: m.nn.functional.interpolate(a, **p), fixed((1, 2, 3, 4)),
            params=lambda s: st.sampled_from(
