@@ -118,3 +118,15 @@ def test_transformer_state_dict_matches_torch():
         [(k, tuple(v.shape)) for k, v in theirs.state_dict().items()]
     with pytest.raises(RuntimeError, match="activation should be relu/gelu"):
         nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+def test_multi_head_attention_forward_matches_torch():
+    def call(m, q, k, v, kp, am):
+        lib = torch if isinstance(q, torch.Tensor) else autodiff
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return lib.nn.functional.multi_head_attention_forward(
+                q, k, v, 8, 2, m.in_proj_weight, m.in_proj_bias, m.bias_k, m.bias_v, False, 0.0,
+                m.out_proj.weight, m.out_proj.bias, training=False, key_padding_mask=kp, attn_mask=am)
+    check_module(layer("MultiheadAttention", 8, 2, add_bias_kv=True),
+                 [_x(5, 3, 8), _x(4, 3, 8), _x(4, 3, 8), KEY_PADDING, CAUSAL], call=call)

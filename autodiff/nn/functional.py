@@ -6,6 +6,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.ops.activation import gelu, leaky_relu, log_softmax, relu, softmax
+from autodiff.ops.attention import multi_head_attention as _multi_head_attention
 from autodiff.ops.attention import scaled_dot_product_attention
 from autodiff.ops.conv import (
     avg_pool2d,
@@ -52,6 +53,7 @@ __all__ = [
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
     "embedding", "embedding_bag", "bilinear", "scaled_dot_product_attention",
+    "multi_head_attention_forward",
 ]
 
 
@@ -151,3 +153,43 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
     if bias is not None:
         out = out + bias
     return out.reshape(*lead, weight.shape[0])
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int,
+                                 num_heads: int, in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
+                                 bias_k: Tensor | None, bias_v: Tensor | None, add_zero_attn: bool,
+                                 dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
+                                 training: bool = True, key_padding_mask: Tensor | None = None,
+                                 need_weights: bool = True, attn_mask: Tensor | None = None,
+                                 use_separate_proj_weight: bool = False, q_proj_weight: Tensor | None = None,
+                                 k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None,
+                                 static_k: Tensor | None = None, static_v: Tensor | None = None,
+                                 average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+    """``nn.MultiheadAttention``'s computation on ``(L, N, E)`` (or unbatched ``(L, E)``) inputs."""
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not supported")
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint.")
+    if query.shape[-1] != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got "
+                             f"{query.shape[-1]}")
+    if embed_dim_to_check % num_heads:
+        raise AssertionError(f"embed_dim {embed_dim_to_check} not divisible by num_heads {num_heads}")
+    unbatched = query.ndim == 2
+    if unbatched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    if use_separate_proj_weight:
+        q_w, k_w, v_w = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        q_w, k_w, v_w = in_proj_weight.chunk(3, 0)
+    biases = in_proj_bias.chunk(3, 0) if in_proj_bias is not None else (None, None, None)
+    out, weights = _multi_head_attention(
+        query, key, value, num_heads, q_w, k_w, v_w, *biases, out_proj_weight, out_proj_bias, bias_k, bias_v,
+        add_zero_attn, dropout_p if training else 0.0, key_padding_mask, need_weights, attn_mask,
+        average_attn_weights)
+    if unbatched:
+        out = out.squeeze(1)
+        weights = weights.squeeze(0) if weights is not None else None
+    return out, weights

@@ -607,6 +607,9 @@ SPECS: tuple[OpSpec, ...] = (
         params=lambda s: st.sampled_from([dict(), dict(is_causal=True), dict(scale=0.5)])),
     OpSpec(F + "scaled_dot_product_attention", lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
         q, k, v, attn_mask=mask), fixed((2, 3, 2), (2, 4, 2), (2, 4, 1), (3, 4)), variant="float_mask"),
+    OpSpec(F + "multi_head_attention_forward", lambda m, q, k, w, b, ow, ob:
+           m.nn.functional.multi_head_attention_forward(q, k, k, 4, 2, w, b, None, None, False, 0.0, ow, ob)[0],
+           fixed((3, 1, 4), (2, 1, 4), (12, 4), (12,), (4, 4), (4,))),
     # ---- inplace (autodiff/ops/inplace.py) -------------------------------------------------------
     OpSpec("Tensor.add_", lambda m, a, b: a.clone().add_(b, alpha=0.5), ONTO),
     OpSpec("Tensor.sub_", lambda m, a, b: a.clone().sub_(b), ONTO),
