@@ -47,6 +47,12 @@ def test_conv1d_module_matches_torch(args):
     check_module(lambda m: m.nn.Conv1d(4, 6, 3, **args), [_x(2, 4, 9)])
 
 
+@pytest.mark.parametrize("args", CONV2D_ARGS, ids=str)
+def test_conv3d_module_matches_torch(args):
+    args = {k: (v + (1,) if isinstance(v, tuple) else v) for k, v in args.items()}
+    check_module(layer("Conv3d", 4, 6, (3, 2, 3), **args), [_x(2, 4, 6, 5, 6)])
+
+
 def test_conv_modules_take_unbatched_input_and_even_same_kernels():
     check_module(lambda m: m.nn.Conv2d(2, 3, (2, 4), padding="same"), [_x(2, 5, 6)])
     check_module(lambda m: m.nn.Conv1d(2, 3, 4, padding="same", dilation=3), [_x(2, 12)])

@@ -99,7 +99,7 @@ GRAPH_DIFFERS = {
     "relu", "nn.functional.leaky_relu", "nn.functional.nll_loss", "nn.functional.nll_loss-weight",
     "nn.functional.conv2d", "nn.functional.max_pool2d", "nn.functional.avg_pool2d",
     "nn.functional.avg_pool2d-divisor", "nn.functional.max_pool2d-ceil", "nn.functional.avg_pool2d-ceil",
-    "nn.functional.conv1d", "nn.functional.conv_transpose1d", "nn.functional.conv_transpose2d",
+    "nn.functional.conv1d", "nn.functional.conv3d", "nn.functional.conv_transpose1d", "nn.functional.conv_transpose2d",
     "nn.functional.conv_transpose2d-groups_unbatched", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
     "nn.functional.adaptive_avg_pool1d", "nn.functional.adaptive_avg_pool2d", "nn.functional.adaptive_max_pool1d",
     "nn.functional.adaptive_max_pool2d", "nn.functional.max_unpool1d", "nn.functional.max_unpool2d",

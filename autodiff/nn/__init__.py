@@ -19,6 +19,7 @@ from autodiff.nn.container import ModuleList, Sequential
 from autodiff.nn.conv import (
     Conv1d,
     Conv2d,
+    Conv3d,
     ConvTranspose1d,
     ConvTranspose2d,
     LazyConv1d,

@@ -12,6 +12,7 @@ from autodiff.ops.conv import (
     avg_pool2d,
     conv1d,
     conv2d,
+    conv3d,
     conv_transpose1d,
     conv_transpose2d,
     fold,
@@ -49,7 +50,7 @@ __all__ = [
     "mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "conv2d", "max_pool2d", "avg_pool2d", "pad", "one_hot",
     # convolution, pooling, sampling, embeddings and attention (nn layers for sequences and images)
-    "conv1d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
+    "conv1d", "conv3d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
     "embedding", "embedding_bag", "bilinear", "scaled_dot_product_attention",

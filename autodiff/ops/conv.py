@@ -223,6 +223,53 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     return out.squeeze(0) if unbatched else out
 
 
+def _triple(v: Any, name: str) -> tuple[int, int, int]:
+    if isinstance(v, int):
+        return (v, v, v)
+    v = tuple(v)
+    if len(v) == 1:
+        return v * 3
+    if len(v) != 3:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 3 values")
+    return v
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """3-D cross-correlation of ``(N, C, D, H, W)`` with ``(O, C // groups, kd, kh, kw)``
+    filters: for each kernel depth ``j``, a 2-D convolution of the depth slices it meets
+    (folded into the batch), summed over ``j``."""
+    _check_conv(input, weight, bias, "conv3d", 3)
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"conv3d: Expected 4D (unbatched) or 5D (batched) input to conv3d, but got input "
+                           f"of size: {list(input.shape)}")
+    unbatched = input.ndim == 4
+    x = input.unsqueeze(0) if unbatched else input
+    stride, dilation = _triple(stride, "stride"), _triple(dilation, "dilation")
+    kd = weight._data.shape[2]
+    pads = _conv_padding(padding, weight._data.shape[2:], stride, dilation, "conv3d")
+    (pd0, pd1), hw_pads = pads[0], pads[1:]
+    if pd0 or pd1:
+        x = pad(x, (0, 0, 0, 0, pd0, pd1))
+    n, c, depth, h, w = x._data.shape
+    od = (depth - dilation[0] * (kd - 1) - 1) // stride[0] + 1
+    if od < 1:
+        raise RuntimeError(f"conv3d: Calculated padded input size per channel: ({depth} x {h} x {w}). "
+                           f"Kernel size can't be greater than actual input size")
+    out = None
+    for j in range(kd):
+        lo = j * dilation[0]
+        xs = x[:, :, lo:lo + stride[0] * (od - 1) + 1:stride[0]]  # (N, C, od, H, W)
+        xs = xs.transpose(1, 2).reshape(n * od, c, h, w)
+        term = _conv2d(xs, weight[:, :, j], None, stride[1:], hw_pads, dilation[1:], groups, "conv3d")
+        out = term if out is None else out + term
+    o, oh, ow = out._data.shape[1:]
+    out = out.reshape(n, od, o, oh, ow).transpose(1, 2)
+    if bias is not None:
+        out = out + bias.reshape(1, o, 1, 1, 1)
+    return out.squeeze(0) if unbatched else out
+
+
 def _conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple, padding: tuple,
                       output_padding: tuple, groups: int, dilation: tuple, op: str) -> Tensor:
     """The adjoint of ``conv2d`` in its input: each input pixel scatters ``weight`` times

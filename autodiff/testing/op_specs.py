@@ -531,6 +531,9 @@ SPECS: tuple[OpSpec, ...] = (
                [dict(groups=2), dict(stride=2, padding=1, groups=2), dict(padding="same", dilation=2, groups=2)])),
     OpSpec(F + "conv1d", lambda m, x, w: m.nn.functional.conv1d(x, w, padding="same"),
            fixed((2, 5), (3, 2, 2)), variant="unbatched_even_same"),
+    OpSpec(F + "conv3d", lambda m, x, w, b, **p: m.nn.functional.conv3d(x, w, b, **p),
+           fixed((1, 2, 3, 3, 2), (2, 1, 2, 2, 1), (2,)), params=lambda s: st.sampled_from(
+               [dict(groups=2), dict(stride=(2, 1, 1), padding=1, groups=2), dict(padding="same", groups=2)])),
     OpSpec(F + "conv_transpose2d", lambda m, x, w, b, **p: m.nn.functional.conv_transpose2d(x, w, b, **p),
            fixed((1, 2, 3, 2), (2, 2, 2, 2), (2,)), params=lambda s: st.sampled_from(
                [dict(), dict(stride=2, padding=1, output_padding=1), dict(stride=(2, 1), dilation=2)])),
