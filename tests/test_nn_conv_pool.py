@@ -152,6 +152,15 @@ def test_pool1d_modules_match_torch(args):
         check_module(layer("AvgPool1d", count_include_pad=count_include_pad, **args), [_x(2, 3, 9)])
 
 
+@pytest.mark.parametrize("args", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                  dict(kernel_size=(3, 2, 2), stride=(1, 2, 1), padding=(1, 0, 1))], ids=str)
+def test_pool3d_modules_match_torch(args):
+    check_module(layer("MaxPool3d", **args), [_x(2, 3, 5, 6, 4)])
+    check_module(layer("MaxPool3d", dilation=(1, 2, 1), **args), [_x(3, 5, 6, 5)])
+    check_module(layer("AvgPool3d", **args), [_x(2, 3, 5, 6, 4)])
+    check_module(layer("AvgPool3d", divisor_override=3, **args), [_x(3, 5, 6, 4)])
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 5, (2, 4), (None, 3)], ids=str)
 def test_adaptive_pools_match_torch(size):
     check_module(lambda m: m.nn.AdaptiveAvgPool2d(size), [_x(2, 3, 7, 5)])

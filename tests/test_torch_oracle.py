@@ -103,6 +103,7 @@ GRAPH_DIFFERS = {
     "nn.functional.conv_transpose2d-groups_unbatched", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
     "nn.functional.adaptive_avg_pool1d", "nn.functional.adaptive_avg_pool2d", "nn.functional.adaptive_max_pool1d",
     "nn.functional.adaptive_max_pool2d", "nn.functional.max_unpool1d", "nn.functional.max_unpool2d",
+    "nn.functional.max_pool3d", "nn.functional.avg_pool3d",
 }
 GRAPH_SPECS = [s for s in TORCH_SPECS if s.id not in GRAPH_DIFFERS]
 

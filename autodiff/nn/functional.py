@@ -34,9 +34,11 @@ from autodiff.ops.pooling import (
     adaptive_max_pool1d,
     adaptive_max_pool2d,
     avg_pool1d,
+    avg_pool3d,
     lp_pool1d,
     lp_pool2d,
     max_pool1d,
+    max_pool3d,
     max_unpool1d,
     max_unpool2d,
 )
@@ -52,7 +54,7 @@ __all__ = [
     # convolution, pooling, sampling, embeddings and attention (nn layers for sequences and images)
     "conv1d", "conv3d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-    "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "max_unpool1d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
+    "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
     "embedding", "embedding_bag", "bilinear", "scaled_dot_product_attention",
     "multi_head_attention_forward",
 ]

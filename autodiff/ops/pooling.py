@@ -52,6 +52,68 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return out.squeeze(0) if unbatched else out
 
 
+def _depth_slices(input: Tensor, kernel: Any, stride: Any, padding: Any, dilation: Any, value: float,
+                  op: str) -> tuple:
+    """For 3-D pooling: the depth-padded input's slices met by each kernel depth ``j``, as
+    ``(N, C * OD, H, W)`` tensors, and the shapes to restore."""
+    from autodiff.ops.conv import _triple
+    from autodiff.ops.shape import pad
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"{op}: Expected 4D or 5D input, but got {list(input.shape)}")
+    kernel = _triple(kernel, "kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else _triple(stride, "stride")
+    padding, dilation = _triple(padding, "padding"), _triple(dilation, "dilation")
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but got pad={list(padding)} "
+                           f"and kernel_size={list(kernel)}")
+    unbatched = input.ndim == 4
+    x = input.unsqueeze(0) if unbatched else input
+    if padding[0]:
+        x = pad(x, (0, 0, 0, 0, padding[0], padding[0]), value=value)
+    n, c, depth, h, w = x.shape
+    od = (depth - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    if od < 1:
+        raise RuntimeError(f"{op}: the kernel ({kernel[0]}) is deeper than the padded input ({depth})")
+    slices = []
+    for j in range(kernel[0]):
+        lo = j * dilation[0]
+        slices.append(x[:, :, lo:lo + stride[0] * (od - 1) + 1:stride[0]].reshape(n, c * od, h, w))
+    return slices, (kernel, stride, padding, dilation), (n, c, od), unbatched
+
+
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    """The maximum of each 3-D window of ``(N, C, D, H, W)``: the 2-D pool of each depth
+    slice, then the maximum over the kernel depth."""
+    if ceil_mode or return_indices:
+        raise NotImplementedError("max_pool3d: ceil_mode and return_indices are not supported")
+    slices, (k, s, p, d), (n, c, od), unbatched = _depth_slices(input, kernel_size, stride, padding, dilation,
+                                                                 float("-inf"), "max_pool3d")
+    out = None
+    for xs in slices:
+        term = max_pool2d(xs, k[1:], s[1:], p[1:], d[1:])
+        out = term if out is None else out.maximum(term)
+    out = out.reshape(n, c, od, *out.shape[-2:])
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """The mean of each 3-D window of ``(N, C, D, H, W)`` (zero padding counted)."""
+    if ceil_mode or (not count_include_pad and padding not in (0, (0, 0, 0), [0, 0, 0])):
+        raise NotImplementedError("avg_pool3d: ceil_mode and count_include_pad=False with padding are not "
+                                  "supported")
+    slices, (k, s, p, _), (n, c, od), unbatched = _depth_slices(input, kernel_size, stride, padding, 1, 0.0,
+                                                                 "avg_pool3d")
+    out = None
+    for xs in slices:
+        term = avg_pool2d(xs, k[1:], s[1:], p[1:], divisor_override=1)  # window sums
+        out = term if out is None else out + term
+    out = out / (divisor_override or k[0] * k[1] * k[2])
+    out = out.reshape(n, c, od, *out.shape[-2:])
+    return out.squeeze(0) if unbatched else out
+
+
 def _bounds(n_in: int, n_out: int) -> list[tuple[int, int]]:
     return [((i * n_in) // n_out, -(-((i + 1) * n_in) // n_out)) for i in range(n_out)]
 

@@ -572,6 +572,12 @@ SPECS: tuple[OpSpec, ...] = (
     OpSpec(F + "lp_pool2d", lambda m, a, **p: m.nn.functional.lp_pool2d(a, **p), fixed((1, 2, 4, 3)), POSITIVE,
            params=lambda s: st.sampled_from([dict(norm_type=2, kernel_size=2),
                                              dict(norm_type=1.5, kernel_size=(2, 3), stride=1)])),
+    OpSpec(F + "max_pool3d", lambda m, a, **p: m.nn.functional.max_pool3d(a, **p), fixed((1, 3, 3, 2)),
+           WIDE_DISTINCT, params=lambda s: st.sampled_from([dict(kernel_size=2, stride=1),
+                                                           dict(kernel_size=(3, 2, 1), stride=2, padding=(1, 1, 0))])),
+    OpSpec(F + "avg_pool3d", lambda m, a, **p: m.nn.functional.avg_pool3d(a, **p), fixed((1, 1, 3, 3, 2)),
+           params=lambda s: st.sampled_from([dict(kernel_size=2, stride=1), dict(kernel_size=(3, 2, 1), padding=(1, 1, 0),
+                                                                                 divisor_override=4)])),
     OpSpec(F + "max_unpool2d", lambda m, a: m.nn.functional.max_unpool2d(
         a, _idx(m, a, [[[[0, 3], [9, 14]]]]), 2, output_size=(4, 4)), fixed((1, 1, 2, 2))),
     OpSpec(F + "max_unpool1d", lambda m, a: m.nn.functional.max_unpool1d(a, _idx(m, a, [[1, 2, 5]]), 2),
