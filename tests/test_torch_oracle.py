@@ -100,6 +100,13 @@ GRAPH_DIFFERS = {
     # index_reduce(include_self=False): autodiff's gradient for input is the incoming one with
     # the written positions zeroed; PyTorch's formula records a dependence on the input
     "index_reduce",
+    # autodiff's backward of these convolutions and pools is a constant scatter or sum
+    "nn.functional.max_pool2d-ceil", "nn.functional.avg_pool2d-ceil",
+    "nn.functional.conv1d", "nn.functional.conv3d", "nn.functional.conv_transpose1d", "nn.functional.conv_transpose2d",
+    "nn.functional.conv_transpose2d-groups_unbatched", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
+    "nn.functional.adaptive_avg_pool1d", "nn.functional.adaptive_avg_pool2d", "nn.functional.adaptive_max_pool1d",
+    "nn.functional.adaptive_max_pool2d", "nn.functional.max_unpool1d", "nn.functional.max_unpool2d",
+    "nn.functional.max_pool3d", "nn.functional.avg_pool3d",
 }
 GRAPH_SPECS = [s for s in TORCH_SPECS if s.id not in GRAPH_DIFFERS]
 

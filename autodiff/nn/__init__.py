@@ -36,11 +36,20 @@ from autodiff.nn.activation import (
     Threshold,
     Unflatten,
 )
+from autodiff.nn.attention import MultiheadAttention
 from autodiff.nn.container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from autodiff.nn.conv import Conv2d
+from autodiff.nn.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    LazyConv1d,
+    LazyConv2d,
+)
 from autodiff.nn.distance import CosineSimilarity, PairwiseDistance
 from autodiff.nn.dropout import AlphaDropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
-from autodiff.nn.linear import Identity, Linear
+from autodiff.nn.linear import Bilinear, Identity, LazyLinear, Linear
 from autodiff.nn.loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -93,4 +102,36 @@ from autodiff.nn.padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
-from autodiff.nn.parameter import Parameter
+from autodiff.nn.parameter import Parameter, UninitializedParameter
+from autodiff.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool3d,
+    Fold,
+    LPPool1d,
+    LPPool2d,
+    MaxPool1d,
+    MaxPool3d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    Unfold,
+)
+from autodiff.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from autodiff.nn.sparse import Embedding, EmbeddingBag
+from autodiff.nn.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from autodiff.nn.upsampling import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)

@@ -33,6 +33,8 @@ from autodiff.ops.activation import (
     tanhshrink,
     threshold,
 )
+from autodiff.ops.attention import multi_head_attention as _multi_head_attention
+from autodiff.ops.attention import scaled_dot_product_attention
 from autodiff.ops.composite_loss import (
     cosine_embedding_loss,
     cosine_similarity,
@@ -51,8 +53,19 @@ from autodiff.ops.composite_loss import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
-from autodiff.ops.conv import avg_pool2d, conv2d, max_pool2d
+from autodiff.ops.conv import (
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    fold,
+    max_pool2d,
+    unfold,
+)
 from autodiff.ops.creation import tensor as _tensor
+from autodiff.ops.embedding import embedding, embedding_bag
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
     _check_batch,
@@ -71,8 +84,23 @@ from autodiff.ops.normalization import (
     normalize,
     rms_norm,
 )
+from autodiff.ops.pooling import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool3d,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool3d,
+    max_unpool1d,
+    max_unpool2d,
+)
 from autodiff.ops.shape import pad as _constant_pad
 from autodiff.ops.unary import sigmoid, tanh
+from autodiff.ops.upsampling import interpolate, pixel_shuffle, pixel_unshuffle
 from autodiff.tensor import Tensor, _make
 
 __all__ = [
@@ -88,6 +116,12 @@ __all__ = [
     "multi_margin_loss", "multilabel_margin_loss", "hinge_embedding_loss", "margin_ranking_loss",
     "cosine_similarity", "pairwise_distance", "cosine_embedding_loss", "triplet_margin_loss",
     "triplet_margin_with_distance_loss",
+    # convolution, pooling, sampling, embeddings and attention (nn layers for sequences and images)
+    "conv1d", "conv3d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold",
+    "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "lp_pool1d", "lp_pool2d", "max_pool3d", "avg_pool3d", "max_unpool1d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle",
+    "embedding", "embedding_bag", "bilinear", "scaled_dot_product_attention",
+    "multi_head_attention_forward",
 ]
 
 
@@ -340,6 +374,66 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     classes = be.arange(0, num_classes, 1, "int64")
     data = be.astype(be.eq(be.reshape(tensor._data, tensor._data.shape + (1,)), classes), dtypes.int64.name)
     return _make(data, be)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]``."""
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out, in1, in2), but got {list(weight.shape)}")
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} "
+                           f"and {list(input2.shape[:-1])}")
+    if input1.shape[-1] != weight.shape[1] or input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input sizes {input1.shape[-1]} and {input2.shape[-1]} do not match "
+                           f"the weight's {list(weight.shape)}")
+    lead = input1.shape[:-1]
+    x1 = input1.reshape(-1, input1.shape[-1])
+    x2 = input2.reshape(-1, input2.shape[-1])
+    # (B, I) @ (O, I, J) -> (O, B, J); times x2 summed over J -> (O, B)
+    out = (x1.matmul(weight) * x2).sum(-1).t()
+    if bias is not None:
+        out = out + bias
+    return out.reshape(*lead, weight.shape[0])
+
+
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int,
+                                 num_heads: int, in_proj_weight: Tensor | None, in_proj_bias: Tensor | None,
+                                 bias_k: Tensor | None, bias_v: Tensor | None, add_zero_attn: bool,
+                                 dropout_p: float, out_proj_weight: Tensor, out_proj_bias: Tensor | None,
+                                 training: bool = True, key_padding_mask: Tensor | None = None,
+                                 need_weights: bool = True, attn_mask: Tensor | None = None,
+                                 use_separate_proj_weight: bool = False, q_proj_weight: Tensor | None = None,
+                                 k_proj_weight: Tensor | None = None, v_proj_weight: Tensor | None = None,
+                                 static_k: Tensor | None = None, static_v: Tensor | None = None,
+                                 average_attn_weights: bool = True, is_causal: bool = False) -> tuple:
+    """``nn.MultiheadAttention``'s computation on ``(L, N, E)`` (or unbatched ``(L, E)``) inputs."""
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k/static_v are not supported")
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint.")
+    if query.shape[-1] != embed_dim_to_check:
+        raise AssertionError(f"was expecting embedding dimension of {embed_dim_to_check}, but got "
+                             f"{query.shape[-1]}")
+    if embed_dim_to_check % num_heads:
+        raise AssertionError(f"embed_dim {embed_dim_to_check} not divisible by num_heads {num_heads}")
+    unbatched = query.ndim == 2
+    if unbatched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    if use_separate_proj_weight:
+        q_w, k_w, v_w = q_proj_weight, k_proj_weight, v_proj_weight
+    else:
+        q_w, k_w, v_w = in_proj_weight.chunk(3, 0)
+    biases = in_proj_bias.chunk(3, 0) if in_proj_bias is not None else (None, None, None)
+    out, weights = _multi_head_attention(
+        query, key, value, num_heads, q_w, k_w, v_w, *biases, out_proj_weight, out_proj_bias, bias_k, bias_v,
+        add_zero_attn, dropout_p if training else 0.0, key_padding_mask, need_weights, attn_mask,
+        average_attn_weights)
+    if unbatched:
+        out = out.squeeze(1)
+        weights = weights.squeeze(0) if weights is not None else None
+    return out, weights
 
 
 # Bad arguments raise PyTorch's exception classes (autodiff/ops/_prep.py, ``checked``).

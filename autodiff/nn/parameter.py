@@ -41,3 +41,25 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("Parameters are saved with autodiff.save (state dicts), not pickled")
+
+
+class UninitializedParameter(Parameter):
+    """A parameter whose shape is not known yet (a lazy module's); ``materialize(shape)``
+    gives it storage, after which it behaves as an (uninitialized) ``Parameter``."""
+
+    __slots__ = ()
+
+    def __new__(cls, requires_grad: bool = True, device: Any = None, dtype: Any = None) -> UninitializedParameter:
+        p = Parameter.__new__(cls, empty(0, device=device, dtype=dtype), requires_grad)
+        return p
+
+    def materialize(self, shape: tuple, device: Any = None, dtype: Any = None) -> None:
+        """Give it (uninitialized) storage of ``shape``; it becomes a plain ``Parameter``, in
+        place, so optimizers and modules holding it keep holding it."""
+        self.data = empty(*shape, device=device or self.device, dtype=dtype or self.dtype)
+        self.__class__ = Parameter
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__

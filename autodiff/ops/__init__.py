@@ -5,7 +5,7 @@ Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``sorting``, ``shape``, ``indexing``, ``linalg``,
 ``special`` (gamma, erf and Bessel functions), ``activation``, ``normalization``, ``loss`` (and
-``composite_loss``: losses made of other ops), ``conv``, ``creation``, ``conversion``
+``composite_loss``: losses made of other ops), ``conv``, ``pooling``, ``upsampling``, ``embedding``, ``attention``, ``creation``, ``conversion``
 (dtype and device), ``inplace`` (in-place ops, on tensors and on views), ``inplace_twins``
 (``x.exp_()`` and the like, one table), ``sampling`` (random draws and fills),
 ``triangular`` (``tril``, ``triu``) and ``queries`` (``isclose``, ``equal``, strides).
@@ -17,18 +17,21 @@ dims). Each file ends with its public API, ``FUNCTIONS`` and ``METHODS``, which
 from autodiff.ops import (
     activation,
     arithmetic,
+    attention,
     broadcasting,
     comparison,
     composite_loss,
     conv,
     conversion,
     creation,
+    embedding,
     indexing,
     inplace,
     inplace_twins,
     linalg,
     loss,
     normalization,
+    pooling,
     queries,
     reduction,
     sampling,
@@ -37,10 +40,12 @@ from autodiff.ops import (
     special,
     triangular,
     unary,
+    upsampling,
 )
 
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, special, arithmetic, indexing, shape,
     reduction, sorting, linalg, activation, normalization, loss, composite_loss,
-    conv, inplace, sampling, triangular, queries, inplace_twins,
+    conv, pooling, upsampling, embedding, attention, inplace, sampling, triangular, queries,
+    inplace_twins,
 )

@@ -861,6 +861,108 @@ ROWS: tuple[OpSpec, ...] = (
            params=pool_params),
     OpSpec(F + "avg_pool2d", lambda m, a, **p: m.nn.functional.avg_pool2d(a, divisor_override=3, **p),
            pool_shapes(), params=pool_params, variant="divisor"),
+    OpSpec(F + "max_pool2d", lambda m, a, **p: m.nn.functional.max_pool2d(a, return_indices=True, **p)[0],
+           fixed((1, 2, 5, 4)), WIDE_DISTINCT, params=lambda s: st.sampled_from(
+               [dict(kernel_size=2, stride=2, ceil_mode=True), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)]),
+           variant="ceil"),
+    OpSpec(F + "avg_pool2d", lambda m, a, **p: m.nn.functional.avg_pool2d(a, **p), fixed((1, 2, 5, 4)),
+           params=lambda s: st.sampled_from([dict(kernel_size=2, stride=2, ceil_mode=True),
+                                             dict(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+                                             dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
+                                                  count_include_pad=False)]), variant="ceil"),
+    OpSpec(F + "conv1d", lambda m, x, w, b, **p: m.nn.functional.conv1d(x, w, b, **p),
+           fixed((2, 2, 5), (4, 1, 3), (4,)), params=lambda s: st.sampled_from(
+               [dict(groups=2), dict(stride=2, padding=1, groups=2), dict(padding="same", dilation=2, groups=2)])),
+    OpSpec(F + "conv1d", lambda m, x, w: m.nn.functional.conv1d(x, w, padding="same"),
+           fixed((2, 5), (3, 2, 2)), variant="unbatched_even_same"),
+    OpSpec(F + "conv3d", lambda m, x, w, b, **p: m.nn.functional.conv3d(x, w, b, **p),
+           fixed((1, 2, 3, 3, 2), (2, 1, 2, 2, 1), (2,)), params=lambda s: st.sampled_from(
+               [dict(groups=2), dict(stride=(2, 1, 1), padding=1, groups=2), dict(padding="same", groups=2)])),
+    OpSpec(F + "conv_transpose2d", lambda m, x, w, b, **p: m.nn.functional.conv_transpose2d(x, w, b, **p),
+           fixed((1, 2, 3, 2), (2, 2, 2, 2), (2,)), params=lambda s: st.sampled_from(
+               [dict(), dict(stride=2, padding=1, output_padding=1), dict(stride=(2, 1), dilation=2)])),
+    OpSpec(F + "conv_transpose2d", lambda m, x, w, b: m.nn.functional.conv_transpose2d(x, w, b, groups=2, stride=2),
+           fixed((2, 3, 2), (2, 1, 2, 2), (2,)), variant="groups_unbatched"),
+    OpSpec(F + "conv_transpose1d", lambda m, x, w, b, **p: m.nn.functional.conv_transpose1d(x, w, b, **p),
+           fixed((2, 2, 3), (2, 3, 3), (3,)), params=lambda s: st.sampled_from(
+               [dict(), dict(stride=2, padding=1, output_padding=1), dict(dilation=2, padding=2)])),
+    OpSpec(F + "unfold", lambda m, a, **p: m.nn.functional.unfold(a, **p), fixed((1, 2, 4, 3)),
+           params=lambda s: st.sampled_from([dict(kernel_size=2), dict(kernel_size=(2, 1), dilation=2, padding=1,
+                                                                       stride=(1, 2))])),
+    OpSpec(F + "fold", lambda m, a: m.nn.functional.fold(a, (3, 4), 2), fixed((1, 8, 6))),
+    OpSpec(F + "fold", lambda m, a: m.nn.functional.fold(a, (3, 3), 2, dilation=1, padding=1, stride=2),
+           fixed((4, 4)), variant="unbatched_strided"),
+    # ---- pooling (autodiff/ops/pooling.py) -------------------------------------------------------
+    OpSpec(F + "max_pool1d", lambda m, a, **p: m.nn.functional.max_pool1d(a, **p), fixed((2, 2, 6)),
+           WIDE_DISTINCT, params=lambda s: st.sampled_from(
+               [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                dict(kernel_size=2, dilation=2)])),
+    OpSpec(F + "avg_pool1d", lambda m, a, **p: m.nn.functional.avg_pool1d(a, **p), fixed((2, 7)),
+           params=lambda s: st.sampled_from(
+               [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)])),
+    OpSpec(F + "adaptive_avg_pool1d", lambda m, a, o: m.nn.functional.adaptive_avg_pool1d(a, o), fixed((2, 2, 5)),
+           params=lambda s: st.fixed_dictionaries({"o": st.integers(1, 6)})),
+    OpSpec(F + "adaptive_avg_pool2d", lambda m, a, o: m.nn.functional.adaptive_avg_pool2d(a, o), fixed((2, 5, 4)),
+           params=lambda s: st.fixed_dictionaries({"o": st.sampled_from([1, 3, (2, 3), (None, 2)])})),
+    OpSpec(F + "adaptive_max_pool1d", lambda m, a, o: m.nn.functional.adaptive_max_pool1d(a, o), fixed((2, 2, 5)),
+           WIDE_DISTINCT, params=lambda s: st.fixed_dictionaries({"o": st.integers(1, 6)})),
+    OpSpec(F + "adaptive_max_pool2d", lambda m, a, o: m.nn.functional.adaptive_max_pool2d(a, o),
+           fixed((1, 2, 5, 4)), WIDE_DISTINCT,
+           params=lambda s: st.fixed_dictionaries({"o": st.sampled_from([1, 3, (2, 3), (None, 2)])})),
+    OpSpec(F + "lp_pool1d", lambda m, a, **p: m.nn.functional.lp_pool1d(a, **p), fixed((2, 2, 5)), POSITIVE,
+           params=lambda s: st.sampled_from([dict(norm_type=2, kernel_size=2),
+                                             dict(norm_type=3.0, kernel_size=3, stride=1, ceil_mode=True)])),
+    OpSpec(F + "lp_pool2d", lambda m, a, **p: m.nn.functional.lp_pool2d(a, **p), fixed((1, 2, 4, 3)), POSITIVE,
+           params=lambda s: st.sampled_from([dict(norm_type=2, kernel_size=2),
+                                             dict(norm_type=1.5, kernel_size=(2, 3), stride=1)])),
+    OpSpec(F + "max_pool3d", lambda m, a, **p: m.nn.functional.max_pool3d(a, **p), fixed((1, 3, 3, 2)),
+           WIDE_DISTINCT, params=lambda s: st.sampled_from([dict(kernel_size=2, stride=1),
+                                                           dict(kernel_size=(3, 2, 1), stride=2, padding=(1, 1, 0))])),
+    OpSpec(F + "avg_pool3d", lambda m, a, **p: m.nn.functional.avg_pool3d(a, **p), fixed((1, 1, 3, 3, 2)),
+           params=lambda s: st.sampled_from([dict(kernel_size=2, stride=1), dict(kernel_size=(3, 2, 1), padding=(1, 1, 0),
+                                                                                 divisor_override=4)])),
+    OpSpec(F + "max_unpool2d", lambda m, a: m.nn.functional.max_unpool2d(
+        a, _idx(m, a, [[[[0, 3], [9, 14]]]]), 2, output_size=(4, 4)), fixed((1, 1, 2, 2))),
+    OpSpec(F + "max_unpool1d", lambda m, a: m.nn.functional.max_unpool1d(a, _idx(m, a, [[1, 2, 5]]), 2),
+           fixed((1, 3))),
+    # ---- upsampling (autodiff/ops/upsampling.py) -------------------------------------------------
+    OpSpec(F + "interpolate", lambda m, a, **p: m.nn.functional.interpolate(a, **p), fixed((1, 2, 3, 4)),
+           params=lambda s: st.sampled_from(
+               [dict(scale_factor=2), dict(size=(5, 3)), dict(size=(4, 7), mode="nearest-exact"),
+                dict(scale_factor=1.5, mode="bilinear"), dict(size=(5, 2), mode="bilinear", align_corners=True)])),
+    OpSpec(F + "interpolate", lambda m, a, **p: m.nn.functional.interpolate(a, **p), fixed((2, 2, 4)),
+           params=lambda s: st.sampled_from([dict(size=7, mode="linear"), dict(scale_factor=0.6, mode="linear",
+                                                                             align_corners=True)]),
+           variant="linear"),
+    OpSpec(F + "pixel_shuffle", lambda m, a: m.nn.functional.pixel_shuffle(a, 2), fixed((1, 8, 2, 3))),
+    OpSpec(F + "pixel_unshuffle", lambda m, a: m.nn.functional.pixel_unshuffle(a, 2), fixed((2, 4, 2))),
+    # ---- embedding (autodiff/ops/embedding.py) ---------------------------------------------------
+    # padding_idx names a row that is not looked up: a looked-up padding row has no gradient
+    # by design (not what finite differences see); tests/test_nn_conv_pool.py checks that
+    OpSpec(F + "embedding", lambda m, w, **p: m.nn.functional.embedding(
+        _idx(m, w, [[1, 0, 4], [4, 4, 3]]), w, **p), fixed((5, 3)),
+        params=lambda s: st.sampled_from([dict(), dict(padding_idx=2), dict(padding_idx=-3)])),
+    OpSpec(F + "embedding_bag", lambda m, w, **p: m.nn.functional.embedding_bag(
+        _idx(m, w, [1, 0, 4, 4, 2, 3, 1]), w, _idx(m, w, [0, 2, 2, 5]), **p), fixed((5, 3)), WIDE_DISTINCT,
+        params=lambda s: st.sampled_from([dict(mode="sum"), dict(mode="mean"), dict(mode="max"),
+                                          dict(mode="mean", padding_idx=4)])),
+    OpSpec(F + "embedding_bag", lambda m, w, psw: m.nn.functional.embedding_bag(
+        _idx(m, w, [[1, 0, 4], [2, 2, 3]]), w, mode="sum", per_sample_weights=psw), fixed((5, 3), (2, 3)),
+        variant="per_sample_weights", torch=False),  # PyTorch has no second derivative here
+    OpSpec(F + "bilinear", lambda m, a, b, w, bias: m.nn.functional.bilinear(a, b, w, bias),
+           fixed((2, 3), (2, 2), (4, 3, 2), (4,))),
+    OpSpec(F + "bilinear", lambda m, a, b, w: m.nn.functional.bilinear(a, b, w),
+           fixed((2, 1, 3), (2, 1, 2), (4, 3, 2)), variant="no_bias"),
+    # ---- attention (autodiff/ops/attention.py) ---------------------------------------------------
+    OpSpec(F + "scaled_dot_product_attention", lambda m, q, k, v, **p: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, **p), fixed((1, 3, 2), (1, 4, 2), (1, 4, 3)),
+        params=lambda s: st.sampled_from([dict(), dict(is_causal=True), dict(scale=0.5)])),
+    OpSpec(F + "scaled_dot_product_attention", lambda m, q, k, v, mask: m.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=mask), fixed((2, 3, 2), (2, 4, 2), (2, 4, 1), (3, 4)), variant="float_mask"),
+    OpSpec(F + "multi_head_attention_forward", lambda m, q, k, w, b, ow, ob:
+           m.nn.functional.multi_head_attention_forward(q, k, k, 4, 2, w, b, None, None, False, 0.0, ow, ob)[0],
+           fixed((3, 1, 4), (2, 1, 4), (12, 4), (12,), (4, 4), (4,))),
     # ---- inplace (autodiff/ops/inplace.py) -------------------------------------------------------
     OpSpec("Tensor.add_", lambda m, a, b: a.clone().add_(b, alpha=0.5), ONTO),
     OpSpec("Tensor.sub_", lambda m, a, b: a.clone().sub_(b), ONTO),
