@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -20,6 +21,10 @@ settings.register_profile(
     "dev", deadline=None, max_examples=200, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# Hypothesis's pytest plugin nests each parametrized item's settings in the previous one's,
+# and reading them recurses once per item: a test over the whole op table on several
+# devices (over 1,000 items) passes Python's default limit of 1,000 frames.
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
 
 HAS_CUDA = autodiff.cuda.is_available()
 # The CUDA device the device-parametrized tests run on: a real GPU, or simulated ones

@@ -588,6 +588,8 @@ INPLACE_CALLS = {
     "__ipow__": lambda y: y.__ipow__(2.0),
     "add_": lambda y: y.add_(1.0), "sub_": lambda y: y.sub_(1.0), "mul_": lambda y: y.mul_(2.0),
     "div_": lambda y: y.div_(2.0), "pow_": lambda y: y.pow_(2.0),
+    "floor_divide_": lambda y: y.floor_divide_(2.0), "remainder_": lambda y: y.remainder_(2.0),
+    "__ifloordiv__": lambda y: y.__ifloordiv__(2.0), "__imod__": lambda y: y.__imod__(2.0),
     "clamp_": lambda y: y.clamp_(0.0, 0.5), "clip_": lambda y: y.clip_(0.0, 0.5),
     "zero_": lambda y: y.zero_(), "fill_": lambda y: y.fill_(3.0),
     "copy_": lambda y: y.copy_(autodiff.zeros(3)),

@@ -136,10 +136,23 @@ def _run(m, f, values, dtype):
     return np.array(y.detach().tolist(), dtype=dtype), np.array(g.tolist(), dtype=dtype)
 
 
+# Where PyTorch is the less accurate one, each with why:
+LOOSER = {
+    ("F.hardsigmoid", "float64"): 1e-7,  # its float64 gradient uses a float32 1/6
+    ("F.softsign", "float32"): 1e-5,  # its float32 gradient rounds 1 / (1 + |x|)^2 differently
+}
+# soft_margin_loss(-100) in float32: PyTorch's log(1 + exp(100)) overflows to inf; ours is 100.
+OVERFLOWS_IN_TORCH = {("F.soft_margin_loss", "float32")}
+
+
 def _check(name, mine, theirs, dtype):
-    rtol = 2e-6 if dtype == "float32" else 1e-13
+    rtol = LOOSER.get((name, dtype), 2e-6 if dtype == "float32" else 1e-13)
     for what, a, e in zip(("value", "gradient"), mine, theirs):
         assert a.shape == e.shape, f"{name} {dtype}: {what} shape"
+        if (name, dtype) in OVERFLOWS_IN_TORCH:
+            finite = np.isfinite(e)
+            assert np.isfinite(a).all(), f"{name} {dtype}: {what} must stay finite"
+            a, e = a[finite], e[finite]
         # atol: float32 PyTorch flushes some results to zero where autodiff keeps a
         # denormal (sigmoid(-100) = 3.8e-44); anything that matters is far above this.
         np.testing.assert_allclose(a, e, rtol=rtol, atol=1e-30, err_msg=f"{name} {dtype}: {what}")

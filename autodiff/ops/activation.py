@@ -287,7 +287,12 @@ class HardtanhBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where((x > self.lo).logical_and(x < self.hi), g, 0.0)
+        return link_gradient(where((x > self.lo).logical_and(x < self.hi), g, 0.0),
+                             HardtanhBackwardBackward0, (x,))
+
+
+class HardtanhBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -352,7 +357,7 @@ class ThresholdBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where(x > self.threshold, g, 0.0)
+        return link_gradient(where(x > self.threshold, g, 0.0), ThresholdBackwardBackward0, (x,))
 
 
 def _threshold(input: Tensor, level: float, value: float) -> Tensor:
@@ -371,7 +376,12 @@ class HardshrinkBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where((x > self.lambd).logical_or(x < -self.lambd), g, 0.0)
+        return link_gradient(where((x > self.lambd).logical_or(x < -self.lambd), g, 0.0),
+                             HardshrinkBackwardBackward0, (x,))
+
+
+class HardshrinkBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -385,7 +395,12 @@ class SoftshrinkBackward0(Node):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        return where((x > self.lambd).logical_or(x < -self.lambd), g, 0.0)
+        return link_gradient(where((x > self.lambd).logical_or(x < -self.lambd), g, 0.0),
+                             SoftshrinkBackwardBackward0, (x,))
+
+
+class SoftshrinkBackwardBackward0(GradientLink):
+    __slots__ = ()
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:

@@ -713,7 +713,7 @@ class RemainderBackward1(FmodBackward1):
 
 def _modulo(input: Any, other: Any, op: str, scalar_cls: type, tensor_cls: type) -> Tensor:
     if not isinstance(input, Tensor):
-        input = _scalar_tensor(input, other)
+        input = _scalar_tensor(input, other, op)
     a, b = promote(input, other, op)
     be = a._be
     fn = be.fmod if op == "fmod" else be.remainder
@@ -726,8 +726,12 @@ def _modulo(input: Any, other: Any, op: str, scalar_cls: type, tensor_cls: type)
     return record(_make(fn(a._data, b), be), scalar_cls, (a,))
 
 
-def _scalar_tensor(value: Any, like: Tensor) -> Tensor:
-    """A Python number on the left of a tensor op: a 0-d tensor on ``like``'s device."""
+def _scalar_tensor(value: Any, like: Tensor, op: str = "op") -> Tensor:
+    """A Python number on the left of a tensor op: a 0-d tensor on ``like``'s device
+    (anything else, a list say, is PyTorch's TypeError)."""
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
+                        f"({type(value).__name__}, {type(like).__name__})")
     return number_as_tensor(value, like)
 
 
@@ -768,12 +772,12 @@ class NotImplementedBackward(Node):
 def floor_divide(input: Any, other: Any) -> Tensor:
     """``floor(input / other)`` (integer tensors stay integer); not differentiable."""
     if not isinstance(input, Tensor):
-        input = _scalar_tensor(input, other)
+        input = _scalar_tensor(input, other, "floor_divide")
     a, b = promote(input, other, "floor_divide")
     be = a._be
     bd = b._data if isinstance(b, Tensor) else b
     if a.dtype.kind == "f":
-        data = be.floor(be.div(a._data, bd))
+        data = be.floor_divide(a._data, bd)  # (Python's //: inf // 2 is nan, as in PyTorch)
     else:
         if isinstance(b, Tensor):
             _no_integer_zero(b, "floor_divide")
@@ -785,7 +789,7 @@ def floor_divide(input: Any, other: Any) -> Tensor:
 
 
 def _rfloor_divide(input: Tensor, other: Any) -> Tensor:
-    return floor_divide(_scalar_tensor(other, input), input)
+    return floor_divide(_scalar_tensor(other, input, "floor_divide"), input)
 
 
 class FmaxBackward0(Node):

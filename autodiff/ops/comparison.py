@@ -13,7 +13,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import as_tensor, device_mismatch, number_as_tensor, promote
+from autodiff.ops._prep import as_tensor, broadcast_error, device_mismatch, number_as_tensor, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
 
@@ -154,8 +154,13 @@ def _integer_op(input: Any, other: Any, op: str, fn: str) -> Tensor:
     if not isinstance(input, Tensor):
         input = as_tensor(input, other)
     a, b = promote(input, other, op)
-    _integral(a, op)
     be = a._be
+    if a.dtype.kind == "f" and isinstance(b, Tensor):  # (PyTorch checks the shapes first)
+        try:
+            be.broadcast_shapes(a._data.shape, b._data.shape)
+        except ValueError:
+            raise broadcast_error(a._data.shape, b._data.shape) from None
+    _integral(a, op)
     return _make(getattr(be, fn)(a._data, b._data if isinstance(b, Tensor) else b), be)
 
 

@@ -253,6 +253,8 @@ def _check_fill(value: Any, dtype: dtypes.dtype, op: str) -> Any:
     would cast NaN to INT_MIN, or wrap around, silently)."""
     if isinstance(value, bool) or not isinstance(value, (int, builtins.float)):
         return value
+    if isinstance(value, int) and not -(2 ** 63) <= value < 2 ** 64:
+        raise OverflowError(f"{op}(): int too big to convert")  # (PyTorch's class, any dtype)
     fits = True
     if dtype.name in _INT_RANGES:
         lo, hi, c_type = _INT_RANGES[dtype.name]

@@ -1112,7 +1112,7 @@ ROWS = ROWS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
     OpSpec("Tensor.addr_", lambda m, a, b, c: a.clone().addr_(b, c), fixed((2, 3), (2,), (3,))),
     OpSpec("Tensor.addbmm_", lambda m, a, b, c: a.clone().addbmm_(b, c), fixed((2, 3), (2, 2, 4), (2, 4, 3))),
     OpSpec("Tensor.baddbmm_", lambda m, a, b, c: a.clone().baddbmm_(b, c), fixed((2, 2, 3), (2, 2, 4), (2, 4, 3))),
-    OpSpec("Tensor.cumprod_", lambda m, a: a.clone().cumprod_(1), fixed((2, 3))),
+    OpSpec("Tensor.cumprod_", lambda m, a: a.clone().cumprod_(1), fixed((2, 3)), NEAR_ONE),
 )
 # fmt: on
 

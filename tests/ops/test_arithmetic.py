@@ -47,7 +47,7 @@ def test_alpha_and_lerp_arguments_are_checked_as_in_torch(device):
     with pytest.raises(RuntimeError, match="For integral input tensors, argument alpha must not be a floating"):
         autodiff.add(ints, ints, alpha=2.5)
     for args in ((x, [1.0, 2.0, 3.0], 0.5), (x, y, [0.5]), ([1.0, 1.0, 1.0], y, 0.5), (x, y, "w")):
-        with pytest.raises(TypeError, match="lerp\\(\\) received an invalid combination of arguments"):
+        with pytest.raises(TypeError, match="lerp\\(\\)"):
             autodiff.lerp(*args)
     assert autodiff.lerp(x, y, 0.25).tolist() == [1.25] * 3
 

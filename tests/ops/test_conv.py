@@ -23,13 +23,13 @@ def test_conv2d_errors():
 def test_bad_stride_padding_dilation_raise():
     x, w = autodiff.ones(1, 1, 4, 4), autodiff.ones(1, 1, 2, 2)
     cases = (
-        (lambda: AF.conv2d(x, w, stride=-1), "conv2d: non-positive stride"),
-        (lambda: AF.conv2d(x, w, stride=(1, 0)), "conv2d: non-positive stride"),
+        (lambda: AF.conv2d(x, w, stride=-1), "non-positive stride"),
+        (lambda: AF.conv2d(x, w, stride=(1, 0)), "non-positive stride"),
         (lambda: AF.conv2d(x, w, padding=-1), "conv2d: negative padding"),
-        (lambda: AF.conv2d(x, w, dilation=0), "conv2d: dilation should be greater than zero"),
-        (lambda: AF.max_pool2d(x, 2, stride=-1), "max_pool2d: non-positive stride"),
-        (lambda: AF.max_pool2d(x, 2, padding=-1), "max_pool2d: negative padding"),
-        (lambda: AF.avg_pool2d(x, 2, stride=0), "avg_pool2d: non-positive stride"),
+        (lambda: AF.conv2d(x, w, dilation=0), "dilation should be greater than zero"),
+        (lambda: AF.max_pool2d(x, 2, stride=-1), "stride should be greater than zero"),
+        (lambda: AF.max_pool2d(x, 2, padding=-1), "pad must be non-negative"),
+        (lambda: AF.avg_pool2d(x, 2, stride=0), "stride should not be zero"),  # (PyTorch's words, as the others)
     )
     for call, msg in cases:
         with pytest.raises(RuntimeError, match=msg):
