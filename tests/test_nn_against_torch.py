@@ -68,6 +68,10 @@ CASES = [
     ModuleCase("Identity"),
     ModuleCase("Linear", (4, 5)),
     ModuleCase("Linear", (4, 5), {"bias": False}, id="no-bias"),
+    ModuleCase("BatchNorm3d", (2,), inputs=_real(3, 2, 2, 3, 2)),
+    ModuleCase("InstanceNorm1d", (2,), {"affine": True}, inputs=_real(3, 2, 5)),
+    ModuleCase("InstanceNorm2d", (2,), inputs=_real(3, 2, 4, 3)),
+    ModuleCase("InstanceNorm3d", (2,), {"affine": True}, inputs=_real(2, 2, 3, 2, 3)),
     ModuleCase("Conv2d", (2, 4, 3), inputs=_real(2, 2, 7, 7)),
     ModuleCase("Conv2d", (2, 4, 3), {"stride": 2, "padding": 1, "dilation": 2, "bias": False},
                inputs=_real(2, 2, 9, 9), id="stride-padding-dilation"),
@@ -155,3 +159,21 @@ def test_module_and_module_list_match_torch() -> None:
     np.testing.assert_allclose(_numpy(out), tout.detach().numpy(), rtol=1e-10)
     for g, tg in zip(grads, tgrads):
         np.testing.assert_allclose(_numpy(g), tg.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_transformer_decoder_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+
+    def build(m: Any) -> Any:
+        layer = m.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+        return m.nn.TransformerDecoder(layer, 2).double().eval()
+
+    ours, theirs = build(autodiff), build(torch)
+    theirs.load_state_dict({k: torch.from_numpy(_numpy(v)) for k, v in ours.state_dict().items()})
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((2, 3, 8)), rng.standard_normal((2, 4, 8))]  # target, memory
+    out, grads = _run(autodiff, ours, arrays)
+    tout, tgrads = _run(torch, theirs, arrays)
+    np.testing.assert_allclose(_numpy(out), tout.detach().numpy(), rtol=1e-9, atol=1e-12)
+    for g, tg in zip(grads, tgrads):
+        np.testing.assert_allclose(_numpy(g), tg.numpy(), rtol=1e-8, atol=1e-10)
