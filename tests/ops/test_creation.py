@@ -89,13 +89,13 @@ def _same(ours, theirs):
     lambda m: m.tril(m.arange(12.0).reshape(3, 4), 1), lambda m: m.triu(m.arange(24.0).reshape(2, 3, 4), -1),
     lambda m: m.zeros(2, dtype=m.int64).new_tensor([1.5]), lambda m: m.zeros(2).new_full((2,), 3),
     lambda m: m.zeros(2, dtype=m.float64).new_zeros(2, 3), lambda m: m.zeros(2).new_ones((1, 2)),
-    lambda m: m.zeros(2).new_empty(size=(2, 3)) * 0, lambda m: m.full_like(m.zeros(2, dtype=m.int32), 4),
+    lambda m: m.zeros(2).new_empty(size=(2, 3)).zero_(), lambda m: m.full_like(m.zeros(2, dtype=m.int32), 4),
     lambda m: m.randint(3, (2,)) * 0, lambda m: m.randint(low=1, high=3, size=(2,)) * 0,
     lambda m: m.randint(3, 10, (2,), dtype=m.float32) * 0, lambda m: m.randint_like(m.zeros(2), 3, 5) * 0,
     lambda m: m.randperm(3, dtype=m.float32) * 0, lambda m: m.full((2,), 1, dtype=m.bool),
-    lambda m: m.Tensor(2, 3) * 0, lambda m: m.Tensor([1, 2]), lambda m: m.Tensor(), lambda m: m.Tensor((2, 3)),
+    lambda m: m.Tensor(2, 3).zero_(), lambda m: m.Tensor([1, 2]), lambda m: m.Tensor(), lambda m: m.Tensor((2, 3)),
     lambda m: m.zeros(2, dtype=m.int64).new(2, 3) * 0, lambda m: m.zeros(2, dtype=m.int64).new([1.5, 2]),
-    lambda m: m.zeros(2, dtype=m.float64).new(), lambda m: m.Tensor(m.Size([2])) * 0, lambda m: m.LongTensor([1.5, 2]), lambda m: m.ByteTensor(3) * 0,
+    lambda m: m.zeros(2, dtype=m.float64).new(), lambda m: m.Tensor(m.Size([2])).zero_(), lambda m: m.LongTensor([1.5, 2]), lambda m: m.ByteTensor(3) * 0,
     lambda m: m.DoubleTensor([[1, 2]]), lambda m: m.BoolTensor([1, 0]), lambda m: m.zeros(2).type(m.int32),
     lambda m: m.zeros(2).type("torch.LongTensor"), lambda m: m.zeros(2).type(m.DoubleTensor),
     lambda m: m.isclose(m.tensor([1.0, float("inf"), float("nan"), 2.0]), m.tensor([1.0, float("inf"), float("nan"), 2.1])),
@@ -104,6 +104,7 @@ def _same(ours, theirs):
     lambda m: m.tensor([1.0, 2.0]).isclose(m.tensor([1.0, 2.5]), atol=0.6),
 ])
 def test_factories_match_torch(call):
+    # (uninitialised tensors are zeroed first: garbage may hold inf, and inf * 0 is nan)
     torch = torch_or_skip("torch")
     _same(call(autodiff), call(torch))
 
