@@ -1,8 +1,9 @@
-"""Pooling layers beyond ``MaxPool2d``/``AvgPool2d``: 1-D, adaptive and LP pools, and
-``Fold``/``Unfold`` (sliding windows to columns and back)."""
+"""Pooling layers: max and average pools in 1, 2 and 3 dims, adaptive and LP pools,
+unpooling, and ``Fold``/``Unfold`` (sliding windows to columns and back)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from autodiff.nn import functional as F
@@ -10,7 +11,11 @@ from autodiff.nn.module import Module
 from autodiff.tensor import Tensor
 
 
-class MaxPool1d(Module):
+class _MaxPoolNd(Module):
+    """``MaxPool1d``/``2d``/``3d``: the same arguments; ``pool`` is the functional form."""
+
+    pool: Callable
+
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                  return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__()
@@ -20,12 +25,24 @@ class MaxPool1d(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor) -> Any:
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+        return type(self).pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                               self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    pool = staticmethod(F.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    pool = staticmethod(F.max_pool2d)
+
+
+class MaxPool3d(_MaxPoolNd):
+    pool = staticmethod(F.max_pool3d)
 
 
 class AvgPool1d(Module):
@@ -152,13 +169,11 @@ class MaxUnpool2d(_MaxUnpool):
         return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
-class MaxPool3d(MaxPool1d):
-    def forward(self, input: Tensor) -> Tensor:
-        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+class _AvgPoolNd(Module):
+    """``AvgPool2d``/``3d``: the same arguments; ``pool`` is the functional form."""
 
+    pool: Callable
 
-class AvgPool3d(Module):
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
@@ -168,8 +183,16 @@ class AvgPool3d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return type(self).pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                               self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(_AvgPoolNd):
+    pool = staticmethod(F.avg_pool2d)
+
+
+class AvgPool3d(_AvgPoolNd):
+    pool = staticmethod(F.avg_pool3d)
