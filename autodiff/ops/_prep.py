@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.grad_mode import state as _grad
 from autodiff.ops.conversion import to_backend, to_dtype
 from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor, wrap_dim
@@ -328,6 +329,50 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
 _TRANSLATED = (*_INTERNAL, ValueError, IndexError, TypeError)
 
 
+def _taking_out(name: str, fn: Any) -> Any:
+    """``fn`` that also takes PyTorch's ``out=`` (a tensor, or a tuple for several results)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs or "out" not in kwargs:
+            return fn(*args, **kwargs)
+        out = kwargs.pop("out")
+        if out is None:
+            return fn(*args, **kwargs)
+        if _grad.enabled and any(isinstance(a, Tensor) and a._requires_grad
+                                 for a in (*args, *kwargs.values())):
+            raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                               "differentiation, but one of the arguments requires grad.")
+        result = fn(*args, **kwargs)
+        write_out(name, result, out)
+        return out
+
+    return call
+
+
+def write_out(name: str, result: Any, out: Any) -> None:
+    """Write ``result`` into ``out`` as PyTorch's ``out=`` does: each output keeps its dtype
+    (the result must cast to it) and device, and is resized when its shape differs."""
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    results = result if isinstance(result, tuple) else (result,)
+    if len(outs) != len(results) or not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(f"{name}(): argument 'out' must be {'a tuple of ' if len(results) > 1 else ''}"
+                        f"Tensor{'s' if len(results) > 1 else ''}, not {type(out).__name__}")
+    for o, r in zip(outs, results):
+        if not dtypes.can_cast(r.dtype, o.dtype):
+            raise RuntimeError(f"result type {r.dtype.word} can't be cast to the desired output type "
+                               f"{o.dtype.word}")
+        if o._be is not r._be:
+            raise RuntimeError(f"{name}(): Expected out tensor to be on {r.device}, but got {o.device}")
+        if o._data.shape != r._data.shape:
+            if o._base is not None:
+                raise RuntimeError(f"{name}(): cannot resize out, a view of another tensor, from "
+                                   f"{list(o.shape)} to {list(r.shape)}")
+            o._data = o._be.astype(r._data, o.dtype.name)  # resized: a new array of the result
+        else:
+            o._be.copyto(o._data, r._data)
+        o._version[0] += 1
+
+
 def checked(name: str, fn: Any, method: bool = False) -> Any:
     """``fn`` raising PyTorch's exception classes for bad input (see ``translate``).
 
@@ -366,6 +411,8 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
 
     if required or flags:
         call = call_checked
+    if not method:
+        call = _taking_out(name, call)
 
     call.__name__, call.__qualname__, call.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     call.__module__, call.__wrapped__ = fn.__module__, fn

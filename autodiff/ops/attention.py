@@ -8,7 +8,9 @@ import math
 from autodiff import dtypes
 from autodiff.ops.activation import softmax
 from autodiff.ops.comparison import where
-from autodiff.ops.creation import ones
+from autodiff.ops.creation import arange, ones
+from autodiff.ops.linalg import linear
+from autodiff.ops.shape import cat, pad
 from autodiff.tensor import Tensor, _make
 
 
@@ -23,7 +25,6 @@ def _dropout(x: Tensor, p: float) -> Tensor:
 
 
 def _tril(n_queries: int, n_keys: int, like: Tensor) -> Tensor:
-    from autodiff.ops.creation import arange
     rows = arange(n_queries, device=like.device).reshape(n_queries, 1)
     cols = arange(n_keys, device=like.device).reshape(1, n_keys)
     return cols <= rows
@@ -86,8 +87,6 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, num_heads: i
     """The computation of ``nn.MultiheadAttention`` on ``(L, N, E)`` query and ``(S, N, *)``
     key/value (sequence first): project, split into heads, attend, merge, project out.
     Masks follow MultiheadAttention: a bool True marks a key that must NOT be attended."""
-    from autodiff.ops.linalg import linear
-    from autodiff.ops.shape import cat, pad
 
     n_q, batch, embed = query.shape
     head = embed // num_heads

@@ -14,6 +14,7 @@ from autodiff import dtypes
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import GradientLink, LinkedOutput, link_output, record
 from autodiff.ops._prep import device_mismatch
+from autodiff.ops.creation import arange, ones, tensor
 from autodiff.ops.shape import pad
 from autodiff.tensor import Tensor, _make
 
@@ -128,7 +129,6 @@ def _mode_pad(x: Tensor, pads: tuple, mode: str, op: str) -> Tensor:
     """Pad the last ``len(pads) // 2`` dims (``pads`` as for ``pad``) by ``mode``:
     'reflect', 'replicate' or 'circular', as an ``index_select`` per dim (so the
     gradient of a repeated element sums over its copies)."""
-    from autodiff.ops.creation import tensor
     for i in range(len(pads) // 2):
         lo, hi = pads[2 * i], pads[2 * i + 1]
         if not lo and not hi:
@@ -455,7 +455,6 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                ceil_mode: bool = False, return_indices: bool = False) -> Any:
     """The maximum of each window (the gradient goes to one maximal element per window);
     with ``return_indices`` also each maximum's flat position in its ``H * W`` plane."""
-    from autodiff.ops.creation import arange
     kernel, stride, padding = _pool_args(kernel_size, stride, padding, "max_pool2d")
     dilation = _pair(dilation, "dilation")
     x, unbatched = _batched(input, "max_pool2d")
@@ -478,7 +477,6 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """The mean of each window. The divisor counts the zero padding when
     ``count_include_pad`` (never the part of a ``ceil_mode`` window past the padding)."""
-    from autodiff.ops.creation import ones
     kernel, stride, padding = _pool_args(kernel_size, stride, padding, "avg_pool2d")
     x, unbatched = _batched(input, "avg_pool2d")
     cols = _pool_windows(x, kernel, stride, padding, (1, 1), ceil_mode, 0.0, "avg_pool2d")

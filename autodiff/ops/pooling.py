@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.ops.conv import _single, avg_pool2d, max_pool2d
-from autodiff.ops.creation import tensor
+from autodiff.ops.conv import _pair, _single, _triple, avg_pool2d, max_pool2d
+from autodiff.ops.creation import arange, tensor, zeros
+from autodiff.ops.shape import pad
 from autodiff.tensor import Tensor
 
 
@@ -56,8 +57,6 @@ def _depth_slices(input: Tensor, kernel: Any, stride: Any, padding: Any, dilatio
                   op: str) -> tuple:
     """For 3-D pooling: the depth-padded input's slices met by each kernel depth ``j``, as
     ``(N, C * OD, H, W)`` tensors, and the shapes to restore."""
-    from autodiff.ops.conv import _triple
-    from autodiff.ops.shape import pad
     if input.ndim not in (4, 5):
         raise RuntimeError(f"{op}: Expected 4D or 5D input, but got {list(input.shape)}")
     kernel = _triple(kernel, "kernel_size")
@@ -212,7 +211,6 @@ def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int, stride: Any = N
 def lp_pool2d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = None,
               ceil_mode: bool = False) -> Tensor:
     """``(sum of x ** p over each 2-D window) ** (1 / p)``."""
-    from autodiff.ops.conv import _pair
     kh, kw = _pair(kernel_size, "kernel_size")
     out = avg_pool2d(input.pow(norm_type), (kh, kw), stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu()).mul(kh * kw).pow(1.0 / norm_type)
@@ -240,7 +238,6 @@ def _unpool(input: Tensor, indices: Tensor, kernel: tuple, stride: tuple, paddin
         raise RuntimeError(f"{op}: Found an invalid max index (the output plane has {plane} elements)")
     # an assignment, not a sum: overlapping windows may name one position twice (the same
     # maximum), and each copy then gets the whole gradient there, as in PyTorch
-    from autodiff.ops.creation import arange, zeros
     rows = 1
     for n in lead:
         rows *= n
@@ -261,7 +258,6 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any =
 def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  output_size: Any = None) -> Tensor:
     """The partial inverse of ``max_pool2d``: each value back at its index, zeros elsewhere."""
-    from autodiff.ops.conv import _pair
     k = _pair(kernel_size, "kernel_size")
     s = k if stride is None else _pair(stride, "stride")
     return _unpool(input, indices, k, s, _pair(padding, "padding"), output_size, "max_unpool2d")
