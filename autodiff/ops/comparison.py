@@ -267,7 +267,13 @@ FUNCTIONS = (
     "isposinf", "isneginf", "isreal", "signbit", "isin", "bitwise_and", "bitwise_or", "bitwise_xor",
     "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm",
 )
+def _where_method(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    """``x.where(condition, y)``: ``x`` where ``condition``, else ``y`` (PyTorch's method)."""
+    return where(condition, self, other)
+
+
 METHODS = {
+    "where": _where_method,
     "__eq__": _operator(eq), "__ne__": _operator(ne), "__lt__": _operator(lt), "__le__": _operator(le),
     "__gt__": _operator(gt), "__ge__": _operator(ge),
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,

@@ -100,7 +100,15 @@ def _pin_memory(self: Tensor, device: Any = None) -> Tensor:
     return self
 
 
+def _type_as(self: Tensor, other: Tensor) -> Tensor:
+    """This tensor in ``other``'s dtype (PyTorch's ``type_as``; the device stays)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"type_as(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    return to(self, other.dtype)
+
+
 METHODS = {
+    "type_as": _type_as,
     "to": to, "cpu": lambda self: to(self, "cpu"), "cuda": _cuda, "get_device": _get_device,
     "pin_memory": _pin_memory,
     "float": _cast_method(dtypes.float32), "double": _cast_method(dtypes.float64),

@@ -426,6 +426,7 @@ ROWS: tuple[OpSpec, ...] = (
     OpSpec("where", lambda m, c, a, b: m.where(c > 0, a, b), THREE,
            (NONZERO, REAL, REAL)),
     OpSpec("where", lambda m, c, a: m.where(c > 0, a, 0.25), TWO, (NONZERO, REAL), variant="scalar"),
+    OpSpec("Tensor.where", lambda m, c, a, b: a.where(c > 0, b), THREE, (NONZERO, REAL, REAL)),
     OpSpec("where", lambda m, a, b: m.where(a > 1, a * a, b * a), A_B, (MID_NOT_1, MID), variant="composite"),
     # ---- broadcasting (autodiff/ops/broadcasting.py) ---------------------------------------------
     OpSpec("broadcast_to", lambda m, a, shape: m.broadcast_to(a, shape), params=expanded),
@@ -993,6 +994,7 @@ ROWS: tuple[OpSpec, ...] = (
     # ---- conversion (autodiff/ops/conversion.py) -------------------------------------------------
     OpSpec("to", lambda m, a: a.to(m.float32), gradcheck=LOW_PRECISION),
     OpSpec("Tensor.float", lambda m, a: a.float(), gradcheck=LOW_PRECISION),
+    OpSpec("Tensor.type_as", lambda m, a: a.type_as(a.float()), gradcheck=LOW_PRECISION),
     OpSpec("Tensor.double", lambda m, a: a.float().double(), gradcheck=LOW_PRECISION),
     OpSpec("Tensor.half", lambda m, a: a.half(), gradcheck=HALF_PRECISION, tol32=2e-3),
     OpSpec("Tensor.cpu", lambda m, a: a.cpu() * 2),
