@@ -329,24 +329,17 @@ def translate(name: str, fn: Any, method: bool, args: tuple, kwargs: dict, exc: 
 _TRANSLATED = (*_INTERNAL, ValueError, IndexError, TypeError)
 
 
-def _taking_out(name: str, fn: Any) -> Any:
-    """``fn`` that also takes PyTorch's ``out=`` (a tensor, or a tuple for several results)."""
-
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if not kwargs or "out" not in kwargs:
-            return fn(*args, **kwargs)
-        out = kwargs.pop("out")
-        if out is None:
-            return fn(*args, **kwargs)
-        if _grad.enabled and any(isinstance(a, Tensor) and a._requires_grad
-                                 for a in (*args, *kwargs.values())):
-            raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
-                               "differentiation, but one of the arguments requires grad.")
-        result = fn(*args, **kwargs)
-        write_out(name, result, out)
-        return out
-
-    return call
+def _call_with_out(name: str, fn: Any, args: tuple, kwargs: dict) -> Any:
+    """``fn(*args, **kwargs)`` for a call that passed PyTorch's ``out=`` (a tensor, or a tuple
+    for several results): the result is written into ``out``, which is returned."""
+    out = kwargs.pop("out")
+    if out is None:
+        return fn(*args, **kwargs)
+    if _grad.enabled and any(isinstance(a, Tensor) and a._requires_grad for a in (*args, *kwargs.values())):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    write_out(name, fn(*args, **kwargs), out)
+    return out
 
 
 def write_out(name: str, result: Any, out: Any) -> None:
@@ -383,7 +376,11 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
                      if not optional and not kwonly and (i > 0 or not method))
     flags = _bool_params(fn)
 
+    takes_out = not method  # (``torch.add(a, b, out=c)``; checked here: no frame of its own)
+
     def call(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and takes_out and "out" in kwargs:
+            return _call_with_out(name, call, args, kwargs)
         try:
             return fn(*args, **kwargs)
         except _TRANSLATED as exc:
@@ -393,6 +390,8 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             raise better from exc
 
     def call_checked(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and takes_out and "out" in kwargs:
+            return _call_with_out(name, call_checked, args, kwargs)
         for i in required:
             if i < len(args) and not isinstance(args[i], Tensor):
                 raise translate(name, fn, method, args, kwargs, TypeError())
@@ -411,8 +410,6 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
 
     if required or flags:
         call = call_checked
-    if not method:
-        call = _taking_out(name, call)
 
     call.__name__, call.__qualname__, call.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
     call.__module__, call.__wrapped__ = fn.__module__, fn
