@@ -87,28 +87,6 @@ def test_every_spec_matches_torch(spec, data) -> None:
     _compare(_derivatives(autodiff, f(autodiff), xs), _derivatives(torch, f(torch), ts), spec.id, tols)
 
 
-# Rows whose first derivative autodiff computes as a constant (a mask, a scatter, a sum of
-# ``g``) where PyTorch records its backward op: autodiff's gradient then has
-# ``requires_grad=False`` under ``create_graph`` where PyTorch's is True (the second
-# derivative is 0 either way; values are compared above). Each should record its
-# derivative through ``GradientLink`` (autograd/record.py) as relu does; until then, listed.
-GRAPH_DIFFERS = {
-    "nn.functional.relu", "nn.functional.hinge_embedding_loss", "nn.functional.margin_ranking_loss",
-    "nn.functional.pad-reflect-2d", "nn.functional.pad-replicate",
-    "nn.functional.batch_norm", "nn.functional.batch_norm-running-stats", "nn.functional.instance_norm",
-    "layer_norm",
-    # index_reduce(include_self=False): autodiff's gradient for input is the incoming one with
-    # the written positions zeroed; PyTorch's formula records a dependence on the input
-    "index_reduce",
-    # autodiff's backward of these convolutions and pools is a constant scatter or sum
-    "nn.functional.max_pool2d-ceil", "nn.functional.avg_pool2d-ceil",
-    "nn.functional.conv1d", "nn.functional.conv3d", "nn.functional.conv_transpose1d", "nn.functional.conv_transpose2d",
-    "nn.functional.conv_transpose2d-groups_unbatched", "nn.functional.max_pool1d", "nn.functional.avg_pool1d",
-    "nn.functional.adaptive_avg_pool1d", "nn.functional.adaptive_avg_pool2d", "nn.functional.adaptive_max_pool1d",
-    "nn.functional.adaptive_max_pool2d", "nn.functional.max_unpool1d", "nn.functional.max_unpool2d",
-    "nn.functional.max_pool3d", "nn.functional.avg_pool3d",
-}
-GRAPH_SPECS = [s for s in TORCH_SPECS if s.id not in GRAPH_DIFFERS]
 
 
 def _gradient_graph(m, spec, case):
@@ -129,11 +107,11 @@ def _gradient_graph(m, spec, case):
     return first, [g is None for g in m.autograd.grad(total, xs, allow_unused=True)]
 
 
-@pytest.mark.parametrize("spec", GRAPH_SPECS, ids=[s.id for s in GRAPH_SPECS])
+@pytest.mark.parametrize("spec", TORCH_SPECS, ids=[s.id for s in TORCH_SPECS])
 @settings(max_examples=4)
 @given(data=st.data())
 def test_every_spec_differentiates_the_inputs_torch_does(spec, data) -> None:
-    """Every row but GRAPH_DIFFERS: unused inputs get None, the first derivative taken with
+    """Every row: unused inputs get None, the first derivative taken with
     ``create_graph`` requires grad, and a second derivative exists, exactly where PyTorch's
     do. (A backward that only masks, scatters or sums ``g`` is recorded as a function of the
     op's inputs too, as PyTorch's ``...BackwardBackward0`` nodes are: see GradientLink.)"""

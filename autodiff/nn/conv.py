@@ -12,8 +12,9 @@ from autodiff.nn import functional as F
 from autodiff.nn import init
 from autodiff.nn.module import Module
 from autodiff.nn.parameter import Parameter, UninitializedParameter
-from autodiff.ops.conv import PADDING_MODES, _conv_padding, _mode_pad
+from autodiff.ops.conv import PADDING_MODES, _conv_padding
 from autodiff.ops.creation import empty
+from autodiff.ops.padding import mode_pad
 from autodiff.tensor import Tensor
 
 
@@ -97,7 +98,7 @@ class _ConvNd(Module):
         flat: tuple = ()
         for lo, hi in reversed(pads):
             flat += (lo, hi)
-        return _mode_pad(input, flat, self.padding_mode, type(self).__name__), 0
+        return mode_pad(input, flat, self.padding_mode), 0
 
     def extra_repr(self) -> str:
         n = self._nd

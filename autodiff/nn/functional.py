@@ -64,7 +64,6 @@ from autodiff.ops.conv import (
     max_pool2d,
     unfold,
 )
-from autodiff.ops.creation import tensor as _tensor
 from autodiff.ops.embedding import embedding, embedding_bag
 from autodiff.ops.linalg import linear
 from autodiff.ops.loss import (
@@ -84,6 +83,7 @@ from autodiff.ops.normalization import (
     normalize,
     rms_norm,
 )
+from autodiff.ops.padding import MODES, mode_pad
 from autodiff.ops.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -250,25 +250,12 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
 
 
 # ---- padding -----------------------------------------------------------------------------------
-def _pad_index(n: int, lo: int, hi: int, mode: str) -> list[int]:
-    """The source index of each padded position along one dim of size ``n``."""
-    out = []
-    for j in range(-lo, n + hi):
-        if mode == "reflect":
-            out.append(-j if j < 0 else (2 * (n - 1) - j if j >= n else j))
-        elif mode == "replicate":
-            out.append(min(max(j, 0), n - 1))
-        else:  # circular
-            out.append(j % n)
-    return out
-
-
 def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last ``len(pad) // 2`` dims (``pad = (left, right, top, bottom, ...)``), with
     ``value`` (mode 'constant') or by reflecting, replicating or wrapping the edges."""
     if mode == "constant":
         return _constant_pad(input, pad, mode, value)
-    if mode not in ("reflect", "replicate", "circular"):
+    if mode not in MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     pad = tuple(pad)
     k = len(pad) // 2
@@ -279,26 +266,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
         )
     if value is not None and value != 0:
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
-    out = input
-    for i in range(k):
-        d = input.ndim - 1 - i
-        lo, hi = pad[2 * i], pad[2 * i + 1]
-        n = input.shape[d]
-        if min(lo, hi) < 0:
-            raise NotImplementedError(f"pad: negative padding is not supported in mode '{mode}'")
-        limit = n - 1 if mode == "reflect" else n
-        if mode != "replicate" and max(lo, hi) > limit:
-            raise RuntimeError(
-                f"Padding size should be less than{' ' if mode == 'reflect' else ' or equal to '}the "
-                f"corresponding input dimension, but got: padding ({lo}, {hi}) at dimension {d} of input "
-                f"{list(input.shape)}"
-            )
-        if n == 0:
-            raise RuntimeError(f"pad: cannot pad an empty dimension {d} in mode '{mode}'")
-        if lo or hi:
-            index = _tensor(_pad_index(n, lo, hi, mode), dtype=dtypes.int64, device=input.device)
-            out = out.index_select(d, index)
-    return out
+    return mode_pad(input, pad, mode)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,

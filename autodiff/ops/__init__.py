@@ -5,7 +5,7 @@ Where a new op goes is read off the file list: ``unary`` (math of one tensor),
 ``arithmetic`` (of two), ``comparison`` (bool results, ``where``), ``broadcasting``
 (``expand``, ``sum_to``), ``reduction``, ``sorting``, ``shape``, ``indexing``, ``linalg``,
 ``special`` (gamma, erf and Bessel functions), ``activation``, ``normalization``, ``loss`` (and
-``composite_loss``: losses made of other ops), ``conv``, ``pooling``, ``upsampling``, ``embedding``, ``attention``, ``creation``, ``conversion``
+``composite_loss``: losses made of other ops), ``conv``, ``padding`` (reflect, replicate, circular), ``pooling``, ``upsampling``, ``embedding``, ``attention``, ``creation``, ``conversion``
 (dtype and device), ``inplace`` (in-place ops, on tensors and on views), ``inplace_twins``
 (``x.exp_()`` and the like, one table), ``sampling`` (random draws and fills),
 ``triangular`` (``tril``, ``triu``) and ``queries`` (``isclose``, ``equal``, strides).
@@ -31,6 +31,7 @@ from autodiff.ops import (
     linalg,
     loss,
     normalization,
+    padding,
     pooling,
     queries,
     reduction,
@@ -46,6 +47,6 @@ from autodiff.ops import (
 OP_MODULES = (
     creation, conversion, broadcasting, comparison, unary, special, arithmetic, indexing, shape,
     reduction, sorting, linalg, activation, normalization, loss, composite_loss,
-    conv, pooling, upsampling, embedding, attention, inplace, sampling, triangular, queries,
+    conv, padding, pooling, upsampling, embedding, attention, inplace, sampling, triangular, queries,
     inplace_twins,
 )

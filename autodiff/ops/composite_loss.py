@@ -218,7 +218,9 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
                          reduce: Any = None, reduction: str = "mean") -> Tensor:
     """``x`` where ``y == 1``, ``max(0, margin - x)`` where ``y == -1``."""
     x, t = _check_same(input, target, "hinge_embedding_loss")
-    el = where(t != -1, x, 0.0) + where(t != 1, relu(margin - x), 0.0)
+    # clamp_min, not relu: its gradient is a mask of g alone, as in PyTorch's composite (whose
+    # first derivative has no graph of its own under create_graph)
+    el = where(t != -1, x, 0.0) + where(t != 1, (margin - x).clamp_min(0.0), 0.0)
     return _reduce(el, reduction)
 
 
@@ -230,7 +232,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
             f"margin_ranking_loss : All input tensors should have same dimension but got sizes: input1: "
             f"{list(input1.shape)}, input2: {list(input2.shape)}, target: {list(target.shape)} "
         )
-    return _reduce(relu(-target * (input1 - input2) + margin), reduction)
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0.0), reduction)
 
 
 # ---- embeddings and distances -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from autodiff import dtypes
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import GradientLink, LinkedOutput, link_output, record
 from autodiff.ops._prep import device_mismatch
-from autodiff.ops.creation import arange, ones, tensor
+from autodiff.ops.creation import arange, ones
 from autodiff.ops.shape import pad
 from autodiff.tensor import Tensor, _make
 
@@ -125,36 +125,6 @@ def _windows(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
     return unfold2d(x, kernel, stride, dilation)
 
 
-def _mode_pad(x: Tensor, pads: tuple, mode: str, op: str) -> Tensor:
-    """Pad the last ``len(pads) // 2`` dims (``pads`` as for ``pad``) by ``mode``:
-    'reflect', 'replicate' or 'circular', as an ``index_select`` per dim (so the
-    gradient of a repeated element sums over its copies)."""
-    for i in range(len(pads) // 2):
-        lo, hi = pads[2 * i], pads[2 * i + 1]
-        if not lo and not hi:
-            continue
-        d = x.ndim - 1 - i
-        n = x._data.shape[d]
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise RuntimeError(f"{op}: padding ({lo}, {hi}) must be smaller than the input size {n} "
-                               "with padding_mode='reflect'")
-        if mode == "circular" and (lo > n or hi > n):
-            raise RuntimeError(f"{op}: padding ({lo}, {hi}) must be at most the input size {n} "
-                               "with padding_mode='circular'")
-        idx = []
-        for j in range(-lo, n + hi):
-            if mode == "replicate":
-                idx.append(min(max(j, 0), n - 1))
-            elif mode == "circular":
-                idx.append(j % n)
-            else:
-                period = 2 * (n - 1) if n > 1 else 1
-                k = j % period
-                idx.append(k if k < n else period - k)
-        x = x.index_select(d, tensor(idx, dtype=dtypes.int64, device=x.device))
-    return x
-
-
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
@@ -262,7 +232,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     (p,) = _conv_padding(padding, weight._data.shape[2:], (stride,), (dilation,), "conv1d")
     out = _conv2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), ((0, 0), p), (1, dilation),
                   groups, "conv1d").squeeze(2)
-    return out.squeeze(0) if unbatched else out
+    return link_output(out.squeeze(0) if unbatched else out, ConvolutionBackward0, (input, weight))
 
 
 def _triple(v: Any, name: str) -> tuple[int, int, int]:
@@ -309,7 +279,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     out = out.reshape(n, od, o, oh, ow).transpose(1, 2)
     if bias is not None:
         out = out + bias.reshape(1, o, 1, 1, 1)
-    return out.squeeze(0) if unbatched else out
+    return link_output(out.squeeze(0) if unbatched else out, ConvolutionBackward0, (input, weight))
 
 
 def _conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None, stride: tuple, padding: tuple,
@@ -356,7 +326,7 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     out = _conv_transpose2d(x, weight, bias, _pair(stride, "stride"), _pair(padding, "padding"),
                             _pair(output_padding, "output_padding"), groups, _pair(dilation, "dilation"),
                             "conv_transpose2d")
-    return out.squeeze(0) if unbatched else out
+    return link_output(out.squeeze(0) if unbatched else out, ConvolutionBackward0, (input, weight))
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
@@ -367,7 +337,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     out = _conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")),
                             (0, _single(padding, "padding")), (0, _single(output_padding, "output_padding")),
                             groups, (1, _single(dilation, "dilation")), "conv_transpose1d").squeeze(2)
-    return out.squeeze(0) if unbatched else out
+    return link_output(out.squeeze(0) if unbatched else out, ConvolutionBackward0, (input, weight))
 
 
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0, stride: Any = 1) -> Tensor:
@@ -470,6 +440,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     pos = _pool_windows(where_, kernel, stride, padding, dilation, ceil_mode, -1, "max_pool2d")
     pos = pos.reshape(1, 1, kh * kw, oh, ow).expand(n, c, kh * kw, oh, ow)
     idx = pos.gather(2, best.indices.unsqueeze(2)).squeeze(2)
+    out = link_output(out, MaxPool2DWithIndicesBackward0, (input,))
     return (out.squeeze(0), idx.squeeze(0)) if unbatched else (out, idx)
 
 

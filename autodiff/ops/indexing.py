@@ -12,7 +12,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
-from autodiff.autograd.record import record
+from autodiff.autograd.record import GradientLink, link_gradient, record
 from autodiff.ops._prep import as_tensor, cast, device_mismatch, wrap_dim
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
@@ -631,6 +631,12 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     return record(_make(data, be), ScatterBackward1, (input,), dim=d, index=index)
 
 
+class ScatterReduceBackwardBackward0(GradientLink):
+    """The input's gradient of a ``prod`` scatter/index reduce without ``include_self``."""
+
+    __slots__ = ()
+
+
 class ScatterReduceBackward0(Node):
     __slots__ = ("dim", "index", "reduce", "include_self")
     saved_outputs = (2,)
@@ -670,8 +676,8 @@ class ScatterReduceBackward0(Node):
             gi = None
             if self.include_self:
                 gi = g * where(zeros == 0, out / x_safe, where((zeros == 1) & (x == 0), nonzero_prod, 0.0))
-            else:
-                gi = where(hit, 0.0, g)
+            else:  # recorded as a function of x too, as PyTorch's formula for prod is
+                gi = link_gradient(where(hit, 0.0, g), ScatterReduceBackwardBackward0, (x,))
             zg = _gather(zeros, d, index)
             others = where(zg == 0, _gather(out, d, index) / s_safe,
                            where((zg == 1) & (src == 0), _gather(nonzero_prod, d, index), 0.0))

@@ -17,7 +17,7 @@ from typing import Any
 
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.node import Node, edges_of
-from autodiff.autograd.record import record
+from autodiff.autograd.record import GradientLink, link_gradient, record
 from autodiff.ops._prep import float_result, wrap_dim
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.creation import zeros
@@ -27,6 +27,8 @@ from autodiff.tensor import Tensor, _make
 
 class _NormalizeBackward(Node):
     __slots__ = ("dims", "stat_shape", "wshape", "eps")
+    # records the bias's gradient (a sum of g) as a function of x and w, where PyTorch does
+    link_cls: type[GradientLink] | None = None
 
     def backward(self, g: Tensor) -> tuple:
         x, w, b, mean_c, rstd_c = self.unpack()
@@ -53,15 +55,27 @@ class _NormalizeBackward(Node):
             gw = sum_to(g * xhat.reshape(x.shape), self.wshape).reshape(w.shape)
         if eb is not None:
             gb = sum_to(g, self.wshape).reshape(b.shape)
+            if self.link_cls is not None:
+                gb = link_gradient(gb, self.link_cls, tuple(t for t in (x, w) if t is not None))
         return gx, gw, gb
 
 
+class NativeBatchNormBackwardBackward0(GradientLink):
+    __slots__ = ()
+
+
 class NativeBatchNormBackward0(_NormalizeBackward):
+    __slots__ = ()
+    link_cls = NativeBatchNormBackwardBackward0
+
+
+class NativeLayerNormBackwardBackward0(GradientLink):
     __slots__ = ()
 
 
 class NativeLayerNormBackward0(_NormalizeBackward):
     __slots__ = ()
+    link_cls = NativeLayerNormBackwardBackward0
 
 
 class NativeGroupNormBackward0(_NormalizeBackward):

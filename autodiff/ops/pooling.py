@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.record import GradientLink, LinkedOutput, link_output
 from autodiff.ops.conv import _pair, _single, _triple, avg_pool2d, max_pool2d
 from autodiff.ops.creation import arange, tensor, zeros
 from autodiff.ops.shape import pad
@@ -139,6 +140,26 @@ def _check_adaptive(input: Tensor, nd: int, op: str) -> None:
                            f"but input has sizes {list(input.shape)}")
 
 
+# As conv.py's pools: the result goes through an identity node named as PyTorch's, which
+# links the gradient to the input under create_graph (see LinkedOutput).
+class AdaptiveAvgPool2DBackwardBackward0(GradientLink):
+    __slots__ = ()
+
+
+class AdaptiveAvgPool2DBackward0(LinkedOutput):
+    __slots__ = ()
+    backward_cls = AdaptiveAvgPool2DBackwardBackward0
+
+
+class AdaptiveMaxPool2DBackwardBackward0(GradientLink):
+    __slots__ = ()
+
+
+class AdaptiveMaxPool2DBackward0(LinkedOutput):
+    __slots__ = ()
+    backward_cls = AdaptiveMaxPool2DBackwardBackward0
+
+
 def _adaptive_avg(x: Tensor, dim: int, n_out: int) -> Tensor:
     n_in = x._data.shape[dim]
     rows = [[0.0] * n_in for _ in range(n_out)]
@@ -153,14 +174,19 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """``(N, C, L)`` -> ``(N, C, output_size)``: the mean of each adaptive window."""
     _check_adaptive(input, 1, "adaptive_avg_pool1d")
     (o,) = _out_sizes(output_size, input.shape[-1:], "adaptive_avg_pool1d")
-    return _adaptive_avg(input, input.ndim - 1, o)
+    if o == 1:  # a mean, as PyTorch computes it (no node of the pool's own)
+        return input.mean(-1, True)
+    return link_output(_adaptive_avg(input, input.ndim - 1, o), AdaptiveAvgPool2DBackward0, (input,))
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """``(N, C, H, W)`` -> ``(N, C, *output_size)``: the mean of each adaptive window."""
     _check_adaptive(input, 2, "adaptive_avg_pool2d")
     oh, ow = _out_sizes(output_size, input.shape[-2:], "adaptive_avg_pool2d")
-    return _adaptive_avg(_adaptive_avg(input, input.ndim - 2, oh), input.ndim - 1, ow)
+    if oh == ow == 1:  # a mean, as PyTorch computes it (no node of the pool's own)
+        return input.mean((-2, -1), True)
+    out = _adaptive_avg(_adaptive_avg(input, input.ndim - 2, oh), input.ndim - 1, ow)
+    return link_output(out, AdaptiveAvgPool2DBackward0, (input,))
 
 
 def _max_along(x: Tensor, dim: int, n_out: int) -> tuple[Tensor, Tensor]:
@@ -182,6 +208,7 @@ def adaptive_max_pool1d(input: Tensor, output_size: Any, return_indices: bool = 
     _check_adaptive(input, 1, "adaptive_max_pool1d")
     (o,) = _out_sizes(output_size, input.shape[-1:], "adaptive_max_pool1d")
     values, pos = _max_along(input, input.ndim - 1, o)
+    values = link_output(values, AdaptiveMaxPool2DBackward0, (input,))
     return (values, pos) if return_indices else values
 
 
@@ -193,6 +220,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     h_dim, w_dim = input.ndim - 2, input.ndim - 1
     cols, col_pos = _max_along(input, w_dim, ow)  # (..., H, ow)
     values, row_pos = _max_along(cols, h_dim, oh)  # (..., oh, ow)
+    values = link_output(values, AdaptiveMaxPool2DBackward0, (input,))
     if not return_indices:
         return values
     # the column of each row's maximum, read at the winning row
