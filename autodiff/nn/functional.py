@@ -7,6 +7,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.ops import activation as _act
+from autodiff.ops import padding as _padding
 from autodiff.ops._prep import checked as _checked
 from autodiff.ops.activation import (
     celu,
@@ -83,7 +84,6 @@ from autodiff.ops.normalization import (
     normalize,
     rms_norm,
 )
-from autodiff.ops.padding import MODES, mode_pad
 from autodiff.ops.pooling import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -255,7 +255,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
     ``value`` (mode 'constant') or by reflecting, replicating or wrapping the edges."""
     if mode == "constant":
         return _constant_pad(input, pad, mode, value)
-    if mode not in MODES:
+    if mode not in _padding.MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     pad = tuple(pad)
     k = len(pad) // 2
@@ -266,7 +266,7 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
         )
     if value is not None and value != 0:
         raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument.")
-    return mode_pad(input, pad, mode)
+    return _padding.mode_pad(input, pad, mode)
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
