@@ -250,7 +250,7 @@ class Tensor:
         """A DLPack capsule of the tensor's memory (``np.from_dlpack(t)``,
         ``torch.from_dlpack(t)``, ``cupy.from_dlpack(t)`` share it without a copy)."""
         if self._requires_grad:
-            raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
         return self._be.to_dlpack(self._data, stream, max_version, dl_device, copy)
 
     def __dlpack_device__(self) -> tuple[int, int]:
