@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 INSTALL_HINT = (
-    'Install CuPy with pip install "autodiff[cuda12]" or pip install "autodiff[cuda13]", '
+    'Install CuPy with pip install "autodiff-tape[cuda12]" or pip install "autodiff-tape[cuda13]", '
     "matching the CUDA version your NVIDIA driver supports (nvidia-smi shows it)."
 )
 
