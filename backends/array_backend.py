@@ -176,7 +176,7 @@ class ArrayBackend:
     def adopt(self, a: Any) -> Any:
         """``a`` itself when it is an array of this backend's kind on this device (so a
         tensor can hold it without a copy), else None."""
-        return a if isinstance(a, self._array_type) else None
+        return a if a.__class__ is self._array_type else None  # (not a subclass: np.matrix...)
 
     def to_dlpack(self, a: Any, stream: Any = None, max_version: tuple[int, int] | None = None,
                   dl_device: Any = None, copy: bool | None = None) -> Any:

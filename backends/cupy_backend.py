@@ -114,7 +114,7 @@ class CupyBackend(ArrayBackend):
         return a.base is not None
 
     def adopt(self, a: Any) -> Any:
-        return a if isinstance(a, self._array_type) and a.device.id == self.index else None
+        return a if a.__class__ is self._array_type and a.device.id == self.index else None
 
     def cuda_array_interface(self, a: Any) -> dict:
         """``a``'s ``__cuda_array_interface__`` (version 3: shape, typestr, data pointer, strides, stream)."""

@@ -97,6 +97,14 @@ def test_as_tensor_copies_for_another_dtype_and_asarray_copy_false_refuses() -> 
         autodiff.asarray(a, dtype=autodiff.float64, copy=False)
     assert autodiff.asarray(a, copy=False).data_ptr() == a.__array_interface__["data"][0]
 
+    class Subclass(np.ndarray):
+        pass
+
+    sub = np.ones(2, dtype=np.float32).view(Subclass)  # a subclass keeps its own behaviour: copied
+    held = autodiff.as_tensor(sub)
+    sub[0] = 3.0
+    assert held.tolist() == [1, 1] and type(np.asarray(held)) is np.ndarray
+
 
 def test_dlpack_of_a_strided_view_and_every_dtype() -> None:
     t = _sample()
@@ -226,8 +234,10 @@ def test_cupy_arrays_become_cuda_tensors_without_a_copy(cupy) -> None:
     t.mul_(2)
     assert cupy.asnumpy(src).tolist() == [14, 2, 2]
     moved = autodiff.as_tensor(src, device="cpu")  # another device: a copy
+    copied = autodiff.tensor(src)  # torch.tensor copies, on the array's GPU
     src[1] = 0.0
-    assert moved.tolist() == [14, 2, 2]
+    assert moved.tolist() == [14, 2, 2] and moved.device.type == "cpu"
+    assert copied.tolist() == [14, 2, 2] and copied.device == autodiff.device("cuda", 0)
 
 
 def test_cuda_array_interface_describes_the_tensor_memory(cupy) -> None:

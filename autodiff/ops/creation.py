@@ -79,12 +79,12 @@ def tensor(
         be = data._be if device is None else factory_backend(device)
         src = data.detach().to(device=be.name, dtype=dtype or data.dtype, copy=True)
         return _finish(src._data, be, requires_grad)
-    be = factory_backend(device)
     src = backends.device_of_array(data)
-    if src is not None and backends.get(src) is not be:  # a CuPy array for another device
+    if src is not None:  # a CuPy array: copied on its own GPU, or to ``device``
         held = _shared(data, None, src)
         if held is not None:
-            return tensor(held, dtype=dtype, device=be.name, requires_grad=requires_grad)
+            return tensor(held, dtype=dtype, device=src if device is None else device, requires_grad=requires_grad)
+    be = factory_backend(device)
     if isinstance(data, (list, tuple, int, float, bool)):
         data = _flatten_tensors(data)
         dt = dtype or _infer_dtype(data)
