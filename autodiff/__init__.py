@@ -66,6 +66,8 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 from autodiff import accelerator, linalg, nn, optim, profiler  # noqa: E402,I001
 from autodiff.serialization import load, save
+from autodiff.utils import dlpack as _dlpack  # noqa: E402 - autodiff.utils.dlpack, as torch.utils.dlpack
+from autodiff.utils.dlpack import from_dlpack  # noqa: E402
 
 # Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
 from autodiff import random  # noqa: E402

@@ -10,6 +10,13 @@ with a pointer to ``state_dict()``. Tensors keep their dtype, shape, device,
 twice loads as one object. ``map_location`` moves tensors elsewhere (a CUDA-saved
 checkpoint loads on a CPU-only machine with ``map_location="cpu"``).
 
+A path ending in ``.safetensors`` is read and written in Hugging Face's safetensors format
+instead (``pip install "autodiff-tape[safetensors]"``): a flat dict of named tensors, as
+``safetensors.torch.save_file`` writes a PyTorch ``state_dict()``, so weights go both ways
+between autodiff and PyTorch (``model.load_state_dict(autodiff.load("m.safetensors"))``).
+It stores dtypes, shapes and values only: loaded tensors are plain CPU tensors (or on
+``map_location``), as ``safetensors.torch.load_file`` gives them.
+
 A file that is not a well-formed checkpoint (truncated, damaged, crafted) raises one
 ``RuntimeError`` naming the file and the problem, as ``torch.load`` does for a damaged
 archive; ``backends.npz`` checks sizes before allocating and checksums every array.
@@ -23,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import backends.npz
+import backends.safetensors_file
 from autodiff import cuda, dtypes
 from autodiff.device import backend_for
 from autodiff.device import device as _device
@@ -102,6 +110,9 @@ def save(obj: Any, f: Any, pickle_module: Any = None, pickle_protocol: int = 2,
     Writing to a path goes through a temporary file, so a failed save leaves the old file.
     The pickle arguments are accepted for ``torch.save`` compatibility and unused.
     """
+    if _is_safetensors(f):
+        _save_safetensors(obj, f)
+        return
     enc = _Encoder()
     try:
         tree = enc.encode(obj)
@@ -238,6 +249,8 @@ def load(f: Any, map_location: str | Any | dict | Callable | None = None, weight
     accepted for compatibility: loading never unpickles, whatever its value.
     """
     _location("cpu", map_location)  # a bad map_location is the caller's error, not the file's
+    if _is_safetensors(f):
+        return _load_safetensors(f, map_location)
     try:
         reader = backends.npz.Reader(f)
     except CorruptArchiveError as e:
@@ -255,3 +268,40 @@ def load(f: Any, map_location: str | Any | dict | Callable | None = None, weight
         except RecursionError:
             raise RuntimeError(f"autodiff.load: {_name(f)} is not a valid checkpoint: "
                                "its structure is nested too deeply") from None
+
+
+# ---- safetensors ---------------------------------------------------------------------------
+def _is_safetensors(f: Any) -> bool:
+    return isinstance(f, (str, os.PathLike)) and os.fspath(f).lower().endswith(".safetensors")
+
+
+def _save_safetensors(obj: Any, f: Any) -> None:
+    if not isinstance(obj, dict) or not all(isinstance(k, str) and isinstance(v, Tensor) for k, v in obj.items()):
+        raise TypeError(f"autodiff.save: a .safetensors file holds a flat dict of tensors keyed by strings "
+                        f"(a state_dict()), got {type(obj).__name__}{' with other keys or values' if isinstance(obj, dict) else ''}; "
+                        "save other objects to a .pt or .npz path")
+    arrays = {k: v._be.to_host(v.detach()._data) for k, v in obj.items()}
+    # "pt": the layout and names are PyTorch's (what Hugging Face's loaders check for).
+    backends.safetensors_file.write(f, arrays, {"format": "pt"})
+
+
+def _load_safetensors(f: Any, map_location: Any) -> dict[str, Tensor]:
+    try:
+        arrays, _ = backends.safetensors_file.read(f)
+    except backends.safetensors_file.SafetensorsFileError as e:
+        raise RuntimeError(f"autodiff.load: {_name(f)} is not a valid safetensors file: {e}") from None
+    except backends.safetensors_file.UnsupportedDtypeError as e:
+        raise TypeError(f"autodiff.load: {_name(f)}: {e}") from None
+    cpu = backend_for("cpu")
+    dev = _location("cpu", map_location)
+    out = {}
+    for key, arr in arrays.items():
+        t = _make(cpu.from_host(arr), cpu)
+        if dev is None:  # a callable map_location: (cpu tensor, "cpu") -> tensor or None
+            moved = map_location(t, "cpu")
+            t = t if moved is None else moved
+        elif dev != "cpu":
+            _check_device(dev)
+            t = t.to(dev)
+        out[key] = t
+    return out

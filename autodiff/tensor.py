@@ -221,6 +221,57 @@ class Tensor:
             )
         return self._be.to_host(self._data)
 
+    # ---- interchange: NumPy's array protocol, DLPack, the CUDA array interface ----------
+    # NumPy and the other libraries see the tensor's own memory (no copy); as in PyTorch,
+    # a tensor that requires grad is not handed out (its data would escape the graph), and
+    # writes made through the other library are not seen by autograd's version counter.
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> Any:
+        """``np.asarray(t)``: the CPU tensor's memory as an ndarray (a copy if ``copy`` or
+        another ``dtype`` is asked for)."""
+        if self._be.type != "cpu":
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. "
+                "Use Tensor.cpu() to copy the tensor to host memory first."
+            )
+        if self._requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
+        return self._be.host_array(self._data, dtype, copy)
+
+    def __array_wrap__(self, array: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        """A NumPy ufunc's result on tensors comes back as a tensor (``np.sin(t)``), as in
+        PyTorch; a dtype tensors cannot hold stays an ndarray."""
+        data = self._be.wrap_host_result(array)
+        return array if data is None else _make(data, self._be)
+
+    def __dlpack__(self, *, stream: Any = None, max_version: tuple[int, int] | None = None,
+                   dl_device: Any = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule of the tensor's memory (``np.from_dlpack(t)``,
+        ``torch.from_dlpack(t)``, ``cupy.from_dlpack(t)`` share it without a copy)."""
+        if self._requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        return self._be.to_dlpack(self._data, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        """DLPack's ``(device_type, index)``: ``(1, 0)`` on the CPU, ``(2, i)`` on ``cuda:i``."""
+        return self._be.dlpack_device(self._data)
+
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """CuPy's and Numba's view of a CUDA tensor's memory (absent on CPU tensors)."""
+        if self._be.type != "cuda":
+            raise AttributeError(
+                f"Can't get __cuda_array_interface__ on non-CUDA tensor type: {self.type()} "
+                "If CUDA data is required use tensor.cuda() to copy tensor to device memory."
+            )
+        if self._requires_grad:
+            raise RuntimeError(
+                "Can't get __cuda_array_interface__ on Variable that requires grad. If gradients "
+                "aren't required, use var.detach() to get Variable that doesn't require grad."
+            )
+        return self._be.cuda_array_interface(self._data)
+
     def item(self) -> Any:
         n = math.prod(self._data.shape)
         if n != 1:

@@ -11,6 +11,7 @@ device. This package never imports ``autodiff``; it can be used on its own::
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from backends.array_backend import ArrayBackend
 from backends.numpy_backend import NumpyBackend, restore_float_errors, silence_float_errors
 
 __all__ = ["ArrayBackend", "register", "get", "parse_device", "registered_types", "loaded", "seed_all",
-           "silence_float_errors", "restore_float_errors"]
+           "silence_float_errors", "restore_float_errors", "device_of_array"]
 
 # device type -> factory(index) returning a backend; factories run lazily on first use,
 # so CuPy is imported only when a CUDA device is first asked for.
@@ -107,6 +108,15 @@ def seed_all(seed: int, device_type: str | None = None) -> None:
 def set_default_index(device_type: str, index: int) -> None:
     """The device ``"cuda"`` (no index) means from now on (``torch.cuda.set_device``)."""
     _default_index[device_type] = index
+
+
+def device_of_array(obj: Any) -> str | None:
+    """``"cuda:N"`` for a CuPy array on GPU N, None for anything else (CuPy is not imported
+    for this: an array of it exists only once it is)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and isinstance(obj, cupy.ndarray):
+        return f"cuda:{obj.device.id}"
+    return None
 
 
 def _numpy_factory(index: int | None) -> Any:

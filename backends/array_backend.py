@@ -172,6 +172,30 @@ class ArrayBackend:
         """True when ``a`` shares memory it does not own (so it must not be mutated as a copy)."""
         return a.base is not None
 
+    # ---- interchange: DLPack, the CUDA array interface, foreign arrays --------------
+    def adopt(self, a: Any) -> Any:
+        """``a`` itself when it is an array of this backend's kind on this device (so a
+        tensor can hold it without a copy), else None."""
+        return a if a.__class__ is self._array_type else None  # (not a subclass: np.matrix...)
+
+    def to_dlpack(self, a: Any, stream: Any = None, max_version: tuple[int, int] | None = None,
+                  dl_device: Any = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule of ``a``'s memory (the arguments are the DLPack protocol's;
+        unset ones are left to the array library's defaults)."""
+        kwargs = {k: v for k, v in (("stream", stream), ("max_version", max_version),
+                                    ("dl_device", dl_device), ("copy", copy)) if v is not None}
+        return a.__dlpack__(**kwargs)
+
+    def dlpack_device(self, a: Any) -> tuple[int, int]:
+        """DLPack's ``(device_type, device_id)`` of ``a`` (1: CPU, 2: CUDA)."""
+        kind, index = a.__dlpack_device__()
+        return int(kind), int(index)
+
+    def from_dlpack(self, obj: Any) -> Any:
+        """An array of this device sharing the memory of ``obj`` (an object with
+        ``__dlpack__`` and ``__dlpack_device__``)."""
+        return self.xp.from_dlpack(obj)
+
     # ---- elementwise ----------------------------------------------------------
     def exp(self, a: Any) -> Any:
         return self.xp.exp(a)

@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 INSTALL_HINT = (
-    'Install CuPy with pip install "autodiff[cuda12]" or pip install "autodiff[cuda13]", '
+    'Install CuPy with pip install "autodiff-tape[cuda12]" or pip install "autodiff-tape[cuda13]", '
     "matching the CUDA version your NVIDIA driver supports (nvidia-smi shows it)."
 )
 
@@ -51,6 +51,7 @@ SCATTER_ADD_DTYPES = frozenset(["int32", "int64", "uint32", "uint64", "float16",
 NO_KERNEL = frozenset([
     "name", "dtype_name", "name_of_dtype", "is_view", "strides", "data_ptr", "rng_state", "is_contiguous", "overlaps", "to_host", "tolist",
     "item", "scalar_operand", "broadcast_shapes",
+    "adopt", "to_dlpack", "dlpack_device", "cuda_array_interface",
 ])
 
 
@@ -111,6 +112,13 @@ class CupyBackend(ArrayBackend):
 
     def is_view(self, a: Any) -> bool:
         return a.base is not None
+
+    def adopt(self, a: Any) -> Any:
+        return a if a.__class__ is self._array_type and a.device.id == self.index else None
+
+    def cuda_array_interface(self, a: Any) -> dict:
+        """``a``'s ``__cuda_array_interface__`` (version 3: shape, typestr, data pointer, strides, stream)."""
+        return a.__cuda_array_interface__
 
     def index_add(self, a: Any, index: Any, values: Any) -> None:
         name = self.dtype_name(a)

@@ -23,6 +23,7 @@ import os
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -112,11 +113,18 @@ def write(f: Any, arrays: dict[str, Any], doc: dict) -> None:
     if hasattr(f, "write"):
         _write_zip(f, host, meta)
         return
+    write_atomically(f, lambda out: _write_zip(out, host, meta))
+
+
+def write_atomically(f: Any, fill: Callable[[Any], None]) -> None:
+    """Write the file at path ``f`` with ``fill(binary_file)`` through a temporary file in the
+    same folder, renamed over ``f`` at the end: a failed write leaves the old file as it was."""
     path = os.fspath(f)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=os.path.dirname(os.path.abspath(path)))
+    suffix = os.path.splitext(path)[1] or ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=os.path.dirname(os.path.abspath(path)))
     try:
         with os.fdopen(fd, "wb") as out:
-            _write_zip(out, host, meta)
+            fill(out)
             out.flush()
             os.fsync(out.fileno())
         # mkstemp makes the file private; keep the old file's mode, or a plain 0644

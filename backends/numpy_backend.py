@@ -265,5 +265,17 @@ class NumpyBackend(ArrayBackend):
     def to_host(self, a: Any) -> Any:
         return a
 
+    def host_array(self, a: Any, dtype: Any = None, copy: bool | None = None) -> Any:
+        """``a`` for ``np.asarray(tensor, dtype, copy=...)``: the array itself (shared
+        memory) unless another dtype or a copy is asked for; ``copy=False`` with another
+        dtype raises NumPy's ValueError."""
+        return _asarray(a, dtype=dtype, copy=copy)
+
+    def wrap_host_result(self, a: Any) -> Any:
+        """A NumPy function's result on tensors, as this backend's array, or None when its
+        dtype is not one a tensor can hold (complex, strings, ...)."""
+        a = _asarray(a)
+        return a if a.dtype in self._dtype_names else None
+
     def from_host(self, a: Any) -> Any:
         return _asarray(a)

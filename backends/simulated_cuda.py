@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 import backends
+from backends.dlpack import capsule_device, set_capsule_device
 from backends.numpy_backend import silenced
 from backends.special_functions import special
 
@@ -55,6 +56,9 @@ IMPLICIT = (
 )
 # CuPy's scatter_add has kernels for these dtypes only.
 SCATTER_ADD_DTYPES = frozenset(["int32", "int64", "uint32", "uint64", "float16", "float32", "float64"])
+
+
+_KDLCPU, _KDLCUDA = 1, 2  # DLPack's device types
 
 
 class CUDARuntimeError(RuntimeError):
@@ -151,6 +155,29 @@ class ndarray:  # noqa: N801 - CuPy's name
     @property
     def flags(self) -> Any:
         return self._a.flags
+
+    # ---- interchange: DLPack and the CUDA array interface ---------------------------------
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """Version 3 of the interface, with the host address of the simulated memory."""
+        host = self._a.__array_interface__
+        return {"shape": self._a.shape, "typestr": self._a.dtype.str, "descr": host["descr"],
+                "data": host["data"], "strides": None if self._a.flags.c_contiguous else self._a.strides,
+                "version": 3, "stream": 1}
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (_KDLCUDA, self._dev)
+
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: Any = None) -> Any:
+        # NumPy makes the capsule of the (host) memory; it is relabelled as this device's,
+        # so consumers treat it as CuPy's (NumPy refuses it, this module's from_dlpack takes it).
+        if dl_device is not None and tuple(int(x) for x in dl_device) != (_KDLCUDA, self._dev):
+            raise BufferError(f"the array is on CUDA device {self._dev}; it cannot be exported to {dl_device}")
+        kwargs = {} if max_version is None else {"max_version": max_version}
+        capsule = self._a.__dlpack__(copy=copy, **kwargs)
+        set_capsule_device(capsule, _KDLCUDA, self._dev)
+        return capsule
 
     @property
     def base(self) -> Any:
@@ -443,6 +470,41 @@ def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subo
     if isinstance(obj, ndarray):
         obj = _operand(obj)
     return _new(np.array(obj, dtype=dtype, order=order, ndmin=ndmin))
+
+
+class _HostCapsule:
+    """A capsule of simulated memory, offered to ``np.from_dlpack`` as the CPU memory it is."""
+
+    def __init__(self, capsule: Any) -> None:
+        self._capsule = capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (_KDLCPU, 0)
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self._capsule
+
+
+def from_dlpack(array: Any, *, device: Any = None, copy: Any = None) -> ndarray:
+    """``cupy.from_dlpack``: an array sharing the memory of a (simulated) CUDA array that
+    ``array`` exports by DLPack, on the device it lives on."""
+    kind, dev = array.__dlpack_device__()
+    if int(kind) != _KDLCUDA:
+        raise BufferError(f"cupy.from_dlpack: the array is not on a CUDA device (DLPack device type {int(kind)}); "
+                          "simulated CUDA imports only simulated CUDA arrays")
+    _valid(int(dev))
+    try:  # a versioned capsule (DLPack 1.0) says whether the memory is writable; a legacy one does not
+        capsule = array.__dlpack__(stream=None, max_version=(1, 0))
+    except TypeError:
+        capsule = array.__dlpack__(stream=None)
+    kind, dev = capsule_device(capsule)
+    if kind != _KDLCUDA:
+        raise BufferError(f"cupy.from_dlpack: the exported memory is not on a CUDA device (DLPack device type {kind})")
+    set_capsule_device(capsule, _KDLCPU, 0)  # the simulated device memory is host memory
+    host = np.from_dlpack(_HostCapsule(capsule), copy=copy)
+    out = object.__new__(ndarray)  # shared memory: nothing is allocated from the pool
+    out._a, out._dev, out._base = host, int(dev), None
+    return out
 
 
 def asnumpy(a: Any, stream: Any = None, order: str = "C", out: Any = None, *, blocking: bool = True) -> Any:
@@ -974,7 +1036,7 @@ def _module(name: str, **attrs: Any) -> types.ModuleType:
 
 
 _ARRAY_NAMES = [
-    "ndarray", "dtype", "finfo", "iinfo", "inf", "asarray", "array", "asnumpy", "get_array_module", "zeros", "ones", "empty",
+    "ndarray", "dtype", "finfo", "iinfo", "inf", "asarray", "array", "asnumpy", "from_dlpack", "get_array_module", "zeros", "ones", "empty",
     "full", "arange", "ascontiguousarray", "broadcast_to", "broadcast_shapes", "concatenate", "stack",
     "where", "copyto", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
     "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "unique", "unravel_index",

@@ -1,7 +1,7 @@
 """Train a small CNN on scikit-learn's handwritten digits (8x8 images, no download).
 
 Run: ``python examples/digits.py [--device cpu|cuda] [--epochs N]``. Needs the ``examples``
-extra (``pip install "autodiff[examples]"``: scikit-learn and tqdm). Prints the accuracy on a
+extra (``pip install "autodiff-tape[examples]"``: scikit-learn and tqdm). Prints the accuracy on a
 held-out 20% split and the training time.
 """
 

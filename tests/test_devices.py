@@ -102,7 +102,7 @@ def test_missing_cuda_error_says_what_is_missing(monkeypatch):
     msg = str(info.value)
     assert "CuPy is not installed" in msg or "no NVIDIA GPU" in msg
     if "CuPy is not installed" in msg:
-        assert 'pip install "autodiff[cuda12]"' in msg and "autodiff[cuda13]" in msg
+        assert 'pip install "autodiff-tape[cuda12]"' in msg and "autodiff-tape[cuda13]" in msg
     with pytest.raises(RuntimeError):
         torch.ones(2).cuda()
 

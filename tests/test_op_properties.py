@@ -24,7 +24,7 @@ from tests.spec_utils import assert_close, flat, grads_of, host, loss, outputs, 
 # Exported names that are not differentiable ops, each with the reason.
 NOT_DIFFERENTIABLE = {
     # creation and random numbers: no tensor inputs to differentiate
-    "arange", "as_tensor", "empty", "empty_like", "from_numpy", "full", "full_like", "ones",
+    "arange", "as_tensor", "empty", "empty_like", "from_numpy", "from_dlpack", "full", "full_like", "ones",
     "ones_like", "rand", "rand_like", "randint", "randn", "randn_like", "tensor", "zeros",
     "zeros_like", "manual_seed",
     # comparisons and logic: bool results, never part of a graph

@@ -79,6 +79,11 @@ def tensor(
         be = data._be if device is None else factory_backend(device)
         src = data.detach().to(device=be.name, dtype=dtype or data.dtype, copy=True)
         return _finish(src._data, be, requires_grad)
+    src = backends.device_of_array(data)
+    if src is not None:  # a CuPy array: copied on its own GPU, or to ``device``
+        held = _shared(data, None, src)
+        if held is not None:
+            return tensor(held, dtype=dtype, device=src if device is None else device, requires_grad=requires_grad)
     be = factory_backend(device)
     if isinstance(data, (list, tuple, int, float, bool)):
         data = _flatten_tensors(data)
@@ -93,19 +98,48 @@ def tensor(
     return _finish(arr, be, requires_grad)
 
 
+def _shared(data: Any, dtype: dtypes.dtype | None, device: Any) -> Tensor | None:
+    """A tensor holding ``data`` itself, when it is an array of the target device (a NumPy
+    array for the CPU, a CuPy array on the same GPU) of the asked dtype; else None."""
+    if isinstance(data, (list, tuple, int, float, bool)):
+        return None
+    if device is None:
+        device = backends.device_of_array(data)  # a CuPy array stays on its GPU
+    be = factory_backend(device)
+    arr = be.adopt(data)
+    if arr is None:
+        return None
+    name = be.dtype_name(arr)
+    if name not in dtypes.BY_NAME or (dtype is not None and dtype.name != name):
+        return None
+    return _make(arr, be)
+
+
 def as_tensor(data: Any, dtype: dtypes.dtype | None = None, device: Any = None) -> Tensor:
+    """``data`` as a tensor without a copy when it already is one, or is a NumPy array
+    (for the CPU) or a CuPy array (for its GPU) of the asked dtype; else a copy."""
     if isinstance(data, Tensor) and (dtype is None or dtype is data.dtype) and device is None:
         return data
+    if not isinstance(data, Tensor):
+        out = _shared(data, dtype, device)
+        if out is not None:
+            return out
     return tensor(data, dtype=dtype, device=device)
 
 
 def asarray(obj: Any, *, dtype: dtypes.dtype | None = None, device: Any = None, copy: bool | None = None,
             requires_grad: bool = False) -> Tensor:
-    """``obj`` as a tensor, sharing a tensor's memory unless a copy is asked for or needed."""
+    """``obj`` as a tensor, sharing the memory of a tensor, NumPy array or CuPy array unless
+    a copy is asked for or needed."""
     if isinstance(obj, Tensor) and not copy:
         out = as_tensor(obj, dtype=dtype, device=device)
         if copy is False and out is not obj:
             raise ValueError("asarray(): copy=False, but a copy is needed to change the dtype or device")
+    elif not copy and (shared := _shared(obj, dtype, device)) is not None:
+        out = shared
+    elif copy is False:
+        raise ValueError("asarray(): copy=False, but the object cannot be shared without a copy "
+                         "(another dtype or device, or not an array)")
     else:
         out = tensor(obj, dtype=dtype, device=device)
     if requires_grad:

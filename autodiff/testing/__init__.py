@@ -33,6 +33,12 @@ _LAZY = {
 }
 
 
+def needs_hypothesis(module: str) -> str:
+    """The message of the ImportError a module needing hypothesis raises without it."""
+    return (f"autodiff.testing.{module} needs the hypothesis package, which comes with the test extra: "
+            'pip install "autodiff-tape[test]" (or pip install hypothesis)')
+
+
 def __getattr__(name: str) -> Any:
     # A lazy load: hypothesis is imported only when a name that needs it is asked for.
     if name in _LAZY:

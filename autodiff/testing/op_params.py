@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import strategies as st
+from autodiff.testing import needs_hypothesis
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # hypothesis comes with the [test] extra
+    raise ImportError(needs_hypothesis("op_params")) from exc
 
 from autodiff.testing.strategies import Shape, _nest, _numel, broadcastable_shapes, shapes
 

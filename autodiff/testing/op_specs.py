@@ -22,7 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import strategies as st
+from autodiff.testing import needs_hypothesis
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # hypothesis comes with the [test] extra
+    raise ImportError(needs_hypothesis("op_specs")) from exc
 
 from autodiff.testing.op_params import (
     advanced_index,

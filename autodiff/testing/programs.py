@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import strategies as st
+from autodiff.testing import needs_hypothesis
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # hypothesis comes with the [test] extra
+    raise ImportError(needs_hypothesis("programs")) from exc
 
 from autodiff.testing.op_specs import GRAPH_SPECS, SPECS_BY_ID
 from autodiff.testing.strategies import REAL, Case, _numel, _values

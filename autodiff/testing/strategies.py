@@ -9,7 +9,7 @@ graphs (``op_graphs``, ``Program``), which need the spec table, in programs.py.
 
 Values are drawn as Python floats and built with ``m.tensor`` where ``m`` is ``autodiff``
 (or ``torch``, for differential tests), so the same draw runs on every device and library.
-Needs ``hypothesis`` (``pip install autodiff[test]``).
+Needs ``hypothesis`` (``pip install "autodiff-tape[test]"``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import strategies as st
+from autodiff.testing import needs_hypothesis
+
+try:
+    from hypothesis import strategies as st
+except ImportError as exc:  # hypothesis comes with the [test] extra
+    raise ImportError(needs_hypothesis("strategies")) from exc
 
 import autodiff
 
