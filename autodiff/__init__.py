@@ -39,6 +39,7 @@ from autodiff.dtypes import (
 )
 from autodiff.ops import OP_MODULES as _OP_MODULES
 from autodiff.ops._prep import checked as _checked
+from autodiff.ops._prep import placed as _placed
 from autodiff.tensor import Size, Tensor
 from autodiff.tensor_methods import attach as _attach
 
@@ -48,7 +49,7 @@ _attach()
 # raising PyTorch's exception classes for bad arguments (ops/_prep.py, ``checked``).
 for _module in _OP_MODULES:
     for _name in _module.FUNCTIONS:
-        globals()[_name] = _checked(_name, getattr(_module, _name))
+        globals()[_name] = _placed(_checked(_name, getattr(_module, _name)), __name__, _name)
 del _module, _name
 
 divide, multiply, subtract, true_divide = div, mul, sub, div  # noqa: F821 (set just above)
