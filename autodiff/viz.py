@@ -188,15 +188,12 @@ def make_dot(var: Tensor | tuple[Tensor, ...], params: dict[str, Tensor] | None 
             seen.add(id(fn))
             key = str(id(fn))
             if show_saved:
-                drawn: set[int] = set()
                 for attr, value in _saved_attributes(fn):
                     tensors = [(attr, value)] if isinstance(value, Tensor) else (
                         [(f"{attr}[{i}]", v) for i, v in enumerate(value) if isinstance(v, Tensor)]
                         if isinstance(value, tuple) else [])
                     for label, t in tensors:
-                        if id(t) not in drawn:  # (mm keeps one operand twice when one needs no grad)
-                            drawn.add(id(t))
-                            dot.edge(key, tensor_node(t, SAVED, label), dir="none")
+                        dot.edge(key, tensor_node(t, SAVED, label), dir="none")
             if isinstance(fn, AccumulateGrad):
                 leaf = fn.variable
                 if leaf is not None:
