@@ -18,6 +18,9 @@ import pytest
 import autodiff
 from autodiff.viz import Digraph, make_dot
 
+# torchviz compares versions with distutils' LooseVersion, which warns on Python 3.11.
+pytestmark = pytest.mark.filterwarnings("ignore:distutils Version classes:DeprecationWarning")
+
 
 def structure(nodes: dict[str, dict], edges: list[tuple[str, str, dict]]) -> tuple[Counter, Counter]:
     """(multiset of node (label, colour), multiset of edges between them)."""
