@@ -39,6 +39,7 @@ from autodiff.dtypes import (
 )
 from autodiff.ops import OP_MODULES as _OP_MODULES
 from autodiff.ops._prep import checked as _checked
+from autodiff.ops._prep import placed as _placed
 from autodiff.tensor import Size, Tensor
 from autodiff.tensor_methods import attach as _attach
 
@@ -48,7 +49,7 @@ _attach()
 # raising PyTorch's exception classes for bad arguments (ops/_prep.py, ``checked``).
 for _module in _OP_MODULES:
     for _name in _module.FUNCTIONS:
-        globals()[_name] = _checked(_name, getattr(_module, _name))
+        globals()[_name] = _placed(_checked(_name, getattr(_module, _name)), __name__, _name)
 del _module, _name
 
 divide, multiply, subtract, true_divide = div, mul, sub, div  # noqa: F821 (set just above)
@@ -64,7 +65,7 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-from autodiff import accelerator, linalg, nn, optim, profiler  # noqa: E402,I001
+from autodiff import accelerator, linalg, nn, optim, profiler, viz  # noqa: E402,I001
 from autodiff.serialization import load, save
 from autodiff.utils import dlpack as _dlpack  # noqa: E402 - autodiff.utils.dlpack, as torch.utils.dlpack
 from autodiff.utils.dlpack import from_dlpack  # noqa: E402

@@ -128,6 +128,11 @@ class Tensor:
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    def _is_view(self) -> bool:
+        """Whether this tensor is a view of another (``_base``), as PyTorch's private method,
+        which graph tools (torchviz) call."""
+        return self._base is not None
+
     @property
     def output_nr(self) -> int:
         return self._output_nr

@@ -13,7 +13,7 @@ from autodiff.autograd.api import tensor_backward
 from autodiff.autograd.hooks import register_post_accumulate_grad_hook, register_tensor_hook, retain_grad
 from autodiff.legacy import construct, convert_type, new
 from autodiff.ops import OP_MODULES
-from autodiff.ops._prep import UNCHECKED, checked
+from autodiff.ops._prep import UNCHECKED, checked, placed
 from autodiff.ops.shape import permute, transpose
 from autodiff.tensor import Tensor
 
@@ -69,6 +69,8 @@ def attach() -> None:
         # Bad arguments raise PyTorch's exception classes (ops/_prep.py, ``checked``); the
         # hottest operators check their own; properties have no arguments to check.
         plain = name in UNCHECKED or not callable(fn)
-        setattr(Tensor, name, fn if plain else checked(_op_name(name), fn, method=True))
+        if not plain:
+            fn = placed(checked(_op_name(name), fn, method=True), Tensor.__module__, f"Tensor.{name}")
+        setattr(Tensor, name, fn)
     for name, fn in OTHER_METHODS.items():
         setattr(Tensor, name, fn)

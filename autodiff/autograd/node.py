@@ -240,7 +240,7 @@ class Node:
         raw = name.startswith("_raw_saved_")
         if raw or name.startswith("_saved_"):
             key = name[len("_raw_saved_" if raw else "_saved_"):]
-            names = self._saved_tensor_names()
+            names = self._names_of_saved()
             if key in names:
                 i = names.index(key)
                 return SavedTensor(self, i) if raw else self.unpack()[i]
@@ -248,7 +248,28 @@ class Node:
                 return getattr(self, key)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
-    def _saved_tensor_names(self) -> tuple:
+    def __dir__(self) -> list:
+        # PyTorch lists a node's saved values among its attributes (``_saved_self``,
+        # ``_saved_dim``...), and graph tools (torchviz) find them there: the saved tensors
+        # (a custom Function's are ``ctx.saved_tensors`` instead, as in PyTorch) and the
+        # fields backward reads, those that are set and immutable as PyTorch's are.
+        names = set(super().__dir__())
+        if type(self) is AccumulateGrad:  # (it saves nothing; its slots are its own)
+            return sorted(names)
+        if self.saved is not FREED and not hasattr(type(self), "saved_tensors"):
+            names.update(f"_saved_{n}" for n in self._names_of_saved())
+        for slot in _slot_names(type(self)) - _slot_names(Node):
+            value = getattr(self, slot, _UNSET)
+            if value is _UNSET or isinstance(value, (Tensor, Node)):
+                continue
+            try:
+                hash(value)
+            except TypeError:
+                continue
+            names.add(f"_saved_{slot}")
+        return sorted(names)
+
+    def _names_of_saved(self) -> tuple:
         saved = self.saved
         if saved is FREED:
             raise RuntimeError(SECOND_BACKWARD)
@@ -263,6 +284,9 @@ class Node:
 
     def __repr__(self) -> str:
         return f"<{self.torch_name or type(self).__name__} object at {hex(id(self))}>"
+
+
+_UNSET = object()
 
 
 def _slot_names(cls: type) -> set:

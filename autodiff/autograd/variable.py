@@ -1,16 +1,28 @@
-"""``autograd.Variable``: PyTorch's legacy wrapper, today a plain function returning a Tensor."""
+"""``autograd.Variable``: PyTorch's legacy wrapper, today a class whose call returns a Tensor."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from autodiff.tensor import Tensor
 
 
-def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802
-    """A new leaf sharing ``data``'s memory (as ``data.detach()``), requiring grad when asked:
-    what PyTorch's ``Variable`` has returned since Variable and Tensor merged (0.4)."""
-    if not isinstance(data, Tensor):
-        raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
-    out = data.detach()
-    if requires_grad:
-        out.requires_grad_(True)
-    return out
+class _VariableMeta(type):
+    # ``isinstance(t, Variable)`` is ``isinstance(t, Tensor)``, as in PyTorch (old code and
+    # tools such as torchviz still check it).
+    def __instancecheck__(cls, other: Any) -> bool:
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """``Variable(data, requires_grad=False)``: a new leaf sharing ``data``'s memory (as
+    ``data.detach()``), requiring grad when asked -- what PyTorch's ``Variable`` has returned
+    since Variable and Tensor merged (0.4). Every tensor is an instance of ``Variable``."""
+
+    def __new__(cls, data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = data.detach()
+        if requires_grad:
+            out.requires_grad_(True)
+        return out

@@ -366,6 +366,20 @@ def write_out(name: str, result: Any, out: Any) -> None:
         o._version[0] += 1
 
 
+def placed(fn: Any, module: str, qualname: str) -> Any:
+    """``fn`` (a wrapper made by ``checked``) named after where it is reached, when the
+    function it wraps was made by a factory (a closure, a lambda): ``inspect`` and the API
+    reference (docs/hooks/api_reference.py) then find it at ``module.qualname`` instead of
+    at ``<locals>``.
+
+    The wrapped function is named too (tools that follow ``__wrapped__`` read its names),
+    by the first place that reaches it: ``Tensor.abs_`` before ``autodiff.abs_``."""
+    for f in (fn, getattr(fn, "__wrapped__", fn)):
+        if "<" in f.__qualname__:
+            f.__module__, f.__qualname__, f.__name__ = module, qualname, qualname.rpartition(".")[2]
+    return fn
+
+
 def checked(name: str, fn: Any, method: bool = False) -> Any:
     """``fn`` raising PyTorch's exception classes for bad input (see ``translate``).
 
