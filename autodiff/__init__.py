@@ -64,7 +64,7 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-from autodiff import accelerator, linalg, nn, optim, profiler  # noqa: E402,I001
+from autodiff import accelerator, distributed, linalg, nn, optim, profiler  # noqa: E402,I001
 from autodiff.serialization import load, save
 
 # Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
