@@ -87,7 +87,8 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
             f"init_process_group(world_size={world_size}) in a process no MPI launcher started: start the "
             f"job with python -m autodiff.distributed.run -n {world_size} script.py"
         )
-    host: ProcessGroup = LocalGroup(engine) if size is None else MpiGroup(engine)
+    name = engine if engine == "nccl" or backend is None else str(backend)  # get_backend() answers it
+    host: ProcessGroup = LocalGroup(name) if size is None else MpiGroup(name)
     for given, actual, what in ((world_size, host.size(), "world_size"), (rank, host.rank(), "rank")):
         if given != -1 and given != actual:
             raise ValueError(f"init_process_group({what}={given}) but the MPI launcher made it {actual}")
