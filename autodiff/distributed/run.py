@@ -6,7 +6,8 @@ others waiting in a collective forever), and ``rank_entry`` sets ``RANK``, ``WOR
 ``LOCAL_RANK`` and ``LOCAL_WORLD_SIZE`` as torchrun does before running the script. For
 containers it allows Open MPI to run as root, and it lets Open MPI start more ranks than
 there are cores (``--oversubscribe``) when asked for more than ``os.cpu_count()`` on one
-machine. ``--hostfile`` spreads the ranks over machines (docs/distributed.md).
+machine. ``--hostfile`` spreads the ranks over machines (docs/distributed.md). As torchrun,
+it sets ``OMP_NUM_THREADS=1`` for jobs of more than one rank unless it is set already.
 """
 
 from __future__ import annotations
@@ -83,8 +84,11 @@ def build_command(args: argparse.Namespace, open_mpi: bool) -> list[str]:
     return cmd + args.script_and_args
 
 
-def launch_env(open_mpi: bool) -> dict[str, str]:
+def launch_env(open_mpi: bool, nproc: int = 1) -> dict[str, str]:
     env = dict(os.environ)
+    if nproc > 1:
+        # As torchrun: one BLAS thread per rank, or N ranks' thread pools fight over the cores.
+        env.setdefault("OMP_NUM_THREADS", "1")
     if open_mpi and hasattr(os, "geteuid") and os.geteuid() == 0:
         # Containers run as root; Open MPI refuses root unless both are set.
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         print(" ".join(cmd))
         return 0
     try:
-        return subprocess.call(cmd, env=launch_env(open_mpi))
+        return subprocess.call(cmd, env=launch_env(open_mpi, args.nproc))
     except KeyboardInterrupt:  # mpiexec got the signal too and stops the ranks
         return 130
 
