@@ -91,3 +91,4 @@ class NcclGroup(ProcessGroup):
         for comm in self._comms.values():
             comm.destroy()
         self._comms.clear()
+        self.host.shutdown()

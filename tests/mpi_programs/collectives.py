@@ -10,6 +10,7 @@ import numpy as np
 
 import autodiff as torch
 import autodiff.distributed as dist
+from autodiff.distributed.mpi import MpiGroup
 from autodiff.testing import simulate_cuda
 
 dist.init_process_group("mpi")
@@ -122,6 +123,21 @@ with simulate_cuda(1):
     outs = [torch.zeros(2, 3, dtype=torch.float64, device="cuda") for _ in range(size)]
     dist.all_gather(outs, t)
     np.testing.assert_array_equal(np.stack([o.cpu().numpy() for o in outs]), np.stack([data(0)] * size))
+
+# Without the communication thread (an MPI library that refuses calls from a second
+# thread): MPI's nonblocking calls. The default group's thread is idle here (all waited).
+plain = MpiGroup()
+plain.shutdown()
+t = torch.tensor(data(rank))
+w = dist.all_reduce(t, op=Op.MAX, group=plain, async_op=True)
+assert w.wait() and w.is_completed()
+np.testing.assert_array_equal(t.numpy(), every().max(0))
+dist.broadcast(t, src=0, group=plain)
+outs = [torch.zeros(2, 3, dtype=torch.float64) for _ in range(size)]
+dist.all_gather(outs, torch.tensor(data(rank)), group=plain, async_op=True).wait()
+np.testing.assert_array_equal(np.stack([o.numpy() for o in outs]), every())
+dist.barrier(group=plain)
+assert dist.get_world_size(plain) == size
 
 dist.destroy_process_group()
 print(f"collectives ok rank {rank} of {size}", flush=True)
