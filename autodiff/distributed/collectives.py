@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from autodiff import cuda
 from autodiff.distributed.mpi import MpiGroup, import_mpi, mpi_available
 from autodiff.distributed.nccl import NcclGroup
 from autodiff.distributed.process_group import LocalGroup, ProcessGroup, ReduceOp, Work
@@ -58,8 +59,6 @@ def is_mpi_available() -> bool:
 
 
 def is_nccl_available() -> bool:
-    from autodiff import cuda
-
     return cuda.is_available()
 
 
