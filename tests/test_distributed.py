@@ -171,6 +171,14 @@ def test_nccl_path_on_simulated_cuda(world):
         assert not pg._comms
 
 
+def test_importing_autodiff_does_not_load_mpi():
+    code = "import sys, autodiff; autodiff.distributed.init_process_group(); assert 'mpi4py' not in sys.modules"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for var in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE"):
+        env.pop(var, None)
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
 # ---- the launcher --------------------------------------------------------------------
 def test_launcher_command_line(monkeypatch: pytest.MonkeyPatch):
     args = launcher.parse_args(["-n", "64", "--mpiexec", "/opt/mpi/bin/mpiexec", "train.py", "--lr", "0.1"])

@@ -116,7 +116,7 @@ class DistributedDataParallel(Module):
     def __init__(self, module: Module, device_ids: Any = None, output_device: Any = None, dim: int = 0,
                  broadcast_buffers: bool = True, process_group: Any = None, bucket_cap_mb: float | None = None,
                  find_unused_parameters: bool = False, check_reduction: bool = False,
-                 gradient_as_bucket_view: bool = False, static_graph: bool = False, **kwargs: Any) -> None:
+                 gradient_as_bucket_view: bool = False, static_graph: bool = False, init_sync: bool = True) -> None:
         super().__init__()
         self.module = module
         self.process_group = default_group() if process_group is None else process_group
@@ -130,7 +130,8 @@ class DistributedDataParallel(Module):
         self.require_backward_grad_sync = True
         self.bucket_bytes_cap = int((DEFAULT_BUCKET_MB if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
         self._params = [p for p in module.parameters() if p.requires_grad]
-        self._sync_module_states()
+        if init_sync:
+            self._sync_module_states()
         self._buckets, self._slot = self._make_buckets()
         self._expect_hooks = False  # a synchronized forward ran: its backward reduces
         self._reducing = False  # the current backward started filling buckets
