@@ -26,7 +26,7 @@ from autodiff.autograd.node import AccumulateGrad
 from autodiff.distributed.collectives import default_group
 from autodiff.nn.module import Module
 from autodiff.ops.creation import zeros
-from autodiff.tensor import Tensor
+from autodiff.tensor import Tensor, _make
 
 FIRST_BUCKET_BYTES = 1024 * 1024  # a small first bucket starts communication early (as PyTorch)
 DEFAULT_BUCKET_MB = 25
@@ -234,9 +234,10 @@ class DistributedDataParallel(Module):
         self._ready[index] = True
         bucket, k = self._slot[index]
         if grad is not None:
-            start = bucket.offsets[k]
-            with no_grad():
-                bucket.buffer[start:start + grad.numel()].copy_(grad.reshape(-1))
+            # On the arrays: this runs once per parameter per step, and Tensor ops (slice,
+            # reshape, copy_) would cost several times the copy on small parameters.
+            be, start, n = grad._be, bucket.offsets[k], grad.numel()
+            be.copyto(be.getitem(bucket.buffer._data, slice(start, start + n)), be.reshape(grad._data, (n,)))
         bucket.pending -= 1
         if bucket.pending == 0:
             self._launch_ready_buckets()
@@ -245,8 +246,7 @@ class DistributedDataParallel(Module):
         buckets = self._buckets
         while self._next_launch < len(buckets) and buckets[self._next_launch].pending == 0:
             bucket = buckets[self._next_launch]
-            with no_grad():
-                bucket.buffer.div_(self.process_group.size())
+            bucket.buffer._be.idiv(bucket.buffer._data, self.process_group.size())
             bucket.work = dist.all_reduce(bucket.buffer, group=self.process_group, async_op=True)
             self._next_launch += 1
         if self._next_launch == len(buckets):
@@ -258,16 +258,15 @@ class DistributedDataParallel(Module):
             flags = Tensor([float(u) for u in self._used])
             dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=self.process_group)
             used = flags.tolist()
-        with no_grad():
-            for bucket in self._buckets:
-                bucket.work.wait()
-                flat = bucket.buffer
-                for k, i in enumerate(bucket.members):
-                    if used is not None and not used[i]:
-                        continue  # no rank used it: its .grad stays as it was
-                    p = self._params[i]
-                    start = bucket.offsets[k]
-                    p.grad = flat[start:start + p.numel()].view(p.shape)
-                bucket.buffer = bucket.work = None
+        for bucket in self._buckets:
+            bucket.work.wait()
+            flat, be = bucket.buffer._data, bucket.buffer._be
+            for k, i in enumerate(bucket.members):
+                if used is not None and not used[i]:
+                    continue  # no rank used it: its .grad stays as it was
+                p = self._params[i]
+                start = bucket.offsets[k]
+                p.grad = _make(be.reshape(be.getitem(flat, slice(start, start + p.numel())), tuple(p.shape)), be)
+            bucket.buffer = bucket.work = None
         self._reducing = False
         self._expect_hooks = False
