@@ -192,6 +192,8 @@ def test_launcher_command_line(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     env = launcher.launch_env(open_mpi=True)
     assert env["OMPI_ALLOW_RUN_AS_ROOT"] == env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] == "1"
+    assert env["OMPI_MCA_mpi_yield_when_idle"] == "1"
+    assert launcher.launch_env(open_mpi=False, nproc=2)["OMP_NUM_THREADS"] == os.environ.get("OMP_NUM_THREADS", "1")
 
 
 def test_rank_entry_sets_torchruns_variables():

@@ -7,7 +7,8 @@ others waiting in a collective forever), and ``rank_entry`` sets ``RANK``, ``WOR
 containers it allows Open MPI to run as root, and it lets Open MPI start more ranks than
 there are cores (``--oversubscribe``) when asked for more than ``os.cpu_count()`` on one
 machine. ``--hostfile`` spreads the ranks over machines (docs/distributed.md). As torchrun,
-it sets ``OMP_NUM_THREADS=1`` for jobs of more than one rank unless it is set already.
+it sets ``OMP_NUM_THREADS=1`` for jobs of more than one rank unless it is set already, and
+makes Open MPI's waiting ranks yield their core (``mpi_yield_when_idle``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ def launch_env(open_mpi: bool, nproc: int = 1) -> dict[str, str]:
     if nproc > 1:
         # As torchrun: one BLAS thread per rank, or N ranks' thread pools fight over the cores.
         env.setdefault("OMP_NUM_THREADS", "1")
+    if open_mpi:
+        # A rank waiting in a collective yields its core instead of spinning on it: when the
+        # cores are shared (other ranks, other work) the spinning starves the rank it waits
+        # for. On a machine shared with other work, a 2-rank DDP step of the digits CNN took
+        # 47 ms with it and 86 ms without (the step alone: 43 ms); with the core to itself,
+        # a yield returns at once.
+        env.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
     if open_mpi and hasattr(os, "geteuid") and os.geteuid() == 0:
         # Containers run as root; Open MPI refuses root unless both are set.
         env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
