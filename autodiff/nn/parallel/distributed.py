@@ -25,7 +25,7 @@ from autodiff.autograd.grad_mode import is_grad_enabled, no_grad
 from autodiff.autograd.node import AccumulateGrad
 from autodiff.distributed.collectives import default_group
 from autodiff.nn.module import Module
-from autodiff.ops.creation import zeros
+from autodiff.ops.creation import empty, zeros
 from autodiff.tensor import Tensor, _make
 
 FIRST_BUCKET_BYTES = 1024 * 1024  # a small first bucket starts communication early (as PyTorch)
@@ -210,7 +210,9 @@ class DistributedDataParallel(Module):
         self._used = [False] * len(self._params)
         for bucket in self._buckets:
             # A fresh buffer each time: the previous one now holds the parameters' .grad.
-            bucket.buffer = zeros(bucket.numel, dtype=bucket.dtype, device=bucket.device)
+            # Every slot is written by its gradient, except those of unused parameters.
+            make = zeros if self.find_unused_parameters else empty
+            bucket.buffer = make(bucket.numel, dtype=bucket.dtype, device=bucket.device)
             bucket.pending = len(bucket.members)
             bucket.work = None
         for i in self._unused:
