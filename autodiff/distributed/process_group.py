@@ -61,6 +61,7 @@ class Work:
 
     def is_completed(self) -> bool:
         if self._request is not None and self._request.Test():
+            self._request.Wait()  # returns at once; raises the error of a call that failed
             self._complete()
         return self._request is None
 
