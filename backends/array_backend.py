@@ -136,6 +136,16 @@ class ArrayBackend:
     def from_host(self, a: Any) -> Any:
         return self.xp.asarray(a)
 
+    # ---- communication (autodiff.distributed) ------------------------------------
+    def host_buffer(self, a: Any) -> tuple[Any, bool]:
+        """``a``'s values as a host (NumPy) array that a communication library (MPI) reads
+        and writes, and whether it is a copy (then ``copy_from_host`` writes results back)."""
+        return self.to_host(a), True
+
+    def copy_from_host(self, dst: Any, host: Any) -> None:
+        """Write the host array ``host`` into ``dst`` (same shape and dtype) in place."""
+        self.xp.copyto(dst, self.xp.asarray(host))
+
     def scalar_operand(self, value: float, dtype: str) -> Any:
         """The fastest operand for Python float ``value`` against arrays of ``dtype``.
 

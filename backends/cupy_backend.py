@@ -132,6 +132,58 @@ class CupyBackend(ArrayBackend):
         self._scatter_add(wide, index, values.astype("int32") if hasattr(values, "astype") else values)
         self.xp.copyto(a, wide.astype(a.dtype) if name != "bool" else wide != 0, casting="unsafe")
 
+    # ---- NCCL (autodiff.distributed's "nccl" backend) -------------------------------
+    # Each call is enqueued on this device's current stream: later kernels on that stream
+    # see its result, so a collective needs no wait of its own.
+    def nccl_unique_id(self) -> bytes:
+        """A new NCCL id: made on one rank, sent to the others, given to ``nccl_communicator``."""
+        from cupy.cuda import nccl
+
+        return nccl.get_unique_id()
+
+    def nccl_communicator(self, size: int, unique_id: bytes, rank: int) -> Any:
+        """This process's NCCL communicator (rank ``rank`` of ``size``) on this GPU."""
+        from cupy.cuda import nccl
+
+        self._set_device(self.index)  # NCCL binds the communicator to the current device
+        return nccl.NcclCommunicator(size, unique_id, rank)
+
+    def _nccl_args(self, a: Any, op: str | None) -> tuple:
+        """(datatype, op, stream) of a collective on ``a``, as NCCL numbers them."""
+        from cupy.cuda import nccl
+
+        types = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32, "float64": nccl.NCCL_FLOAT64,
+                 "int8": nccl.NCCL_INT8, "uint8": nccl.NCCL_UINT8, "bool": nccl.NCCL_UINT8,
+                 "int32": nccl.NCCL_INT32, "int64": nccl.NCCL_INT64}
+        ops = {"sum": nccl.NCCL_SUM, "prod": nccl.NCCL_PROD, "max": nccl.NCCL_MAX, "min": nccl.NCCL_MIN,
+               "avg": nccl.NCCL_AVG}
+        name = self.dtype_name(a)
+        if name not in types:
+            raise TypeError(f"NCCL has no type for {name} tensors")
+        if name == "bool" and op in ("sum", "prod"):
+            op = "max" if op == "sum" else "min"  # logical or / and on 0-1 bytes
+        return types[name], (None if op is None else ops[op]), self.xp.cuda.get_current_stream().ptr
+
+    def nccl_all_reduce(self, comm: Any, a: Any, op: str) -> None:
+        """``a`` (contiguous) replaced by its reduction (``op``: sum, prod, max, min, avg) over the ranks."""
+        dtype, nop, stream = self._nccl_args(a, op)
+        comm.allReduce(a.data.ptr, a.data.ptr, a.size, dtype, nop, stream)
+
+    def nccl_broadcast(self, comm: Any, a: Any, root: int) -> None:
+        """``a`` (contiguous) replaced by rank ``root``'s."""
+        dtype, _, stream = self._nccl_args(a, None)
+        comm.bcast(a.data.ptr, a.size, dtype, root, stream)
+
+    def nccl_all_gather(self, comm: Any, a: Any, out: Any) -> None:
+        """``out`` (contiguous, ranks x ``a.size`` elements) filled with every rank's ``a``."""
+        dtype, _, stream = self._nccl_args(a, None)
+        comm.allGather(a.data.ptr, out.data.ptr, a.size, dtype, stream)
+
+    def nccl_reduce_scatter(self, comm: Any, a: Any, out: Any, op: str) -> None:
+        """``out`` (contiguous) set to this rank's block of ``a``'s reduction over the ranks."""
+        dtype, nop, stream = self._nccl_args(out, op)
+        comm.reduceScatter(a.data.ptr, out.data.ptr, out.size, dtype, nop, stream)
+
     def _erf(self, a: Any) -> Any:
         from cupyx.scipy.special import erf
 
@@ -200,6 +252,10 @@ for _name, _fn in list(vars(ArrayBackend).items()):
             and not isinstance(_fn, (staticmethod, type))):
         _fn = vars(CupyBackend).get(_name, _fn)
         setattr(CupyBackend, _name, _on_device(_same_layout(_fn) if _name in ELEMENTWISE else _fn))
+
+
+for _name in ("nccl_all_reduce", "nccl_broadcast", "nccl_all_gather", "nccl_reduce_scatter"):
+    setattr(CupyBackend, _name, _on_device(vars(CupyBackend)[_name]))
 
 
 def _in_place(op: Any) -> Any:

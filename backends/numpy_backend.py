@@ -279,3 +279,12 @@ class NumpyBackend(ArrayBackend):
 
     def from_host(self, a: Any) -> Any:
         return _asarray(a)
+
+    def host_buffer(self, a: Any) -> tuple[Any, bool]:
+        # The array itself: MPI reads and writes its memory, no copy (the caller checks it
+        # is contiguous, as a buffer must be).
+        return a, False
+
+    def copy_from_host(self, dst: Any, host: Any) -> None:
+        if host is not dst:
+            np.copyto(dst, host)

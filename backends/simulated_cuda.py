@@ -22,7 +22,9 @@ here has a good chance on a GPU:
 - a random ``Generator`` that belongs to the device it was made on;
 - ``cupyx.scatter_add`` with CuPy's dtypes only, ``cupyx.scipy.special.erf`` without a
   float16 loop, the ``add.at`` of CuPy's ufuncs;
-- streams, events (with timing) and the memory pool's counters.
+- streams, events (with timing) and the memory pool's counters;
+- ``cupy.cuda.nccl`` with one rank (a one-process job): its collectives copy the send
+  buffer to the receive buffer, what NCCL does when it is alone.
 
 Only names and parameters real CuPy has (tests/test_cupy_api.py checks this against the
 real wheel when it is installed). It lives in ``backends/`` because it is an array
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import ctypes
 import inspect
 import math
 import sys
@@ -921,6 +924,10 @@ class Stream:
     def done(self) -> bool:
         return True
 
+    @property
+    def ptr(self) -> int:
+        return 0  # the null stream's handle
+
 
 class _StreamState(threading.local):
     current: Any = None
@@ -1028,6 +1035,60 @@ def polygamma(n: Any, x: Any) -> ndarray:
     return _kernel(kernel, x)
 
 
+# ---- cupy.cuda.nccl: one rank ---------------------------------------------------------------
+# NCCL's numbering of its data types and reductions.
+NCCL_INT8, NCCL_UINT8, NCCL_INT32, NCCL_INT64, NCCL_FLOAT16, NCCL_FLOAT32, NCCL_FLOAT64 = 0, 1, 2, 4, 6, 7, 8
+NCCL_SUM, NCCL_PROD, NCCL_MAX, NCCL_MIN, NCCL_AVG = 0, 1, 2, 3, 4
+_NCCL_ITEMSIZE = {NCCL_INT8: 1, NCCL_UINT8: 1, NCCL_INT32: 4, NCCL_INT64: 8, NCCL_FLOAT16: 2, NCCL_FLOAT32: 4,
+                  NCCL_FLOAT64: 8}
+
+
+def get_unique_id() -> bytes:
+    return bytes(128)  # ncclUniqueId is 128 bytes
+
+
+class NcclCommunicator:
+    """``cupy.cuda.nccl.NcclCommunicator`` for a job of one rank: every collective of a lone
+    rank copies its send buffer to its receive buffer (raw device addresses, as NCCL's)."""
+
+    def __init__(self, ndev: int, commId: bytes, rank: int, config: Any = None) -> None:  # noqa: N803
+        if ndev != 1 or rank != 0:
+            raise RuntimeError(f"the simulated NCCL runs one rank, not rank {rank} of {ndev}")
+        self._dev = _current()
+
+    def _copy(self, dst: int, src: int, count: int, datatype: int) -> None:
+        if dst != src:
+            ctypes.memmove(dst, src, count * _NCCL_ITEMSIZE[datatype])
+
+    def allReduce(self, sendbuf: int, recvbuf: int, count: int, datatype: int, op: int, stream: int) -> None:  # noqa: N802
+        self._copy(recvbuf, sendbuf, count, datatype)
+
+    def broadcast(self, sendbuff: int, recvbuff: int, count: int, datatype: int, root: int, stream: int) -> None:
+        self._copy(recvbuff, sendbuff, count, datatype)
+
+    def bcast(self, buff: int, count: int, datatype: int, root: int, stream: int) -> None:
+        pass
+
+    def allGather(self, sendbuf: int, recvbuf: int, count: int, datatype: int, stream: int) -> None:  # noqa: N802
+        self._copy(recvbuf, sendbuf, count, datatype)
+
+    def reduceScatter(self, sendbuf: int, recvbuf: int, recvcount: int, datatype: int, op: int,  # noqa: N802
+                      stream: int) -> None:
+        self._copy(recvbuf, sendbuf, recvcount, datatype)
+
+    def destroy(self) -> None:
+        pass
+
+    def size(self) -> int:
+        return 1
+
+    def rank_id(self) -> int:
+        return 0
+
+    def device_id(self) -> int:
+        return self._dev
+
+
 # ---- the modules ------------------------------------------------------------------------------
 def _module(name: str, **attrs: Any) -> types.ModuleType:
     mod = types.ModuleType(name, f"Simulated {name} (autodiff.testing.simulated_cuda)")
@@ -1054,7 +1115,11 @@ _ARRAY_NAMES = [
 _runtime = _module("cupy.cuda.runtime", getDeviceCount=getDeviceCount, getDevice=getDevice,
                    setDevice=setDevice, getDeviceProperties=getDeviceProperties,
                    deviceSynchronize=deviceSynchronize, CUDARuntimeError=CUDARuntimeError)
-_cuda = _module("cupy.cuda", Device=Device, Stream=Stream, Event=Event, MemoryPool=MemoryPool,
+_nccl = _module("cupy.cuda.nccl", available=True, NcclCommunicator=NcclCommunicator, get_unique_id=get_unique_id,
+                NCCL_INT8=NCCL_INT8, NCCL_UINT8=NCCL_UINT8, NCCL_INT32=NCCL_INT32, NCCL_INT64=NCCL_INT64,
+                NCCL_FLOAT16=NCCL_FLOAT16, NCCL_FLOAT32=NCCL_FLOAT32, NCCL_FLOAT64=NCCL_FLOAT64,
+                NCCL_SUM=NCCL_SUM, NCCL_PROD=NCCL_PROD, NCCL_MAX=NCCL_MAX, NCCL_MIN=NCCL_MIN, NCCL_AVG=NCCL_AVG)
+_cuda = _module("cupy.cuda", nccl=_nccl, Device=Device, Stream=Stream, Event=Event, MemoryPool=MemoryPool,
                 runtime=_runtime, get_current_stream=get_current_stream,
                 get_elapsed_time=get_elapsed_time, is_available=lambda: _config["count"] > 0)
 _linalg = _module("cupy.linalg", inv=_inv, solve=_solve, det=_det, slogdet=_slogdet, cholesky=_cholesky)
@@ -1070,7 +1135,7 @@ Stream.null = Stream(null=True)
 
 def standin_modules() -> dict[str, types.ModuleType]:
     """The stand-in modules by the name they import as."""
-    return {"cupy": _cupy, "cupy.cuda": _cuda, "cupy.cuda.runtime": _runtime, "cupy.random": _random, "cupy.linalg": _linalg,
+    return {"cupy": _cupy, "cupy.cuda": _cuda, "cupy.cuda.runtime": _runtime, "cupy.cuda.nccl": _nccl, "cupy.random": _random, "cupy.linalg": _linalg,
             "cupyx": _cupyx, "cupyx.scipy": _scipy, "cupyx.scipy.special": _special}
 
 

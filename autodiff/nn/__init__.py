@@ -1,6 +1,6 @@
 """``autodiff.nn``: modules, parameters, losses and the functional API, as in ``torch.nn``."""
 
-from autodiff.nn import functional, init, utils
+from autodiff.nn import functional, init, parallel, utils
 from autodiff.nn.activation import (
     CELU,
     ELU,

@@ -1,0 +1,1 @@
+"""Programs the distributed tests launch under ``mpiexec`` (not collected by pytest)."""
