@@ -65,6 +65,7 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 
 from autodiff import accelerator, linalg, nn, optim, profiler  # noqa: E402,I001
+from autodiff.compiled_step import compile  # noqa: E402
 from autodiff.serialization import load, save
 
 # Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
