@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import functools
 import threading
+import types
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -186,7 +187,8 @@ class _World:
                 todo.extend((o, depth - 1) for o in obj)
             elif isinstance(obj, dict) and depth:
                 todo.extend((o, depth - 1) for o in obj.values())
-            elif depth and hasattr(obj, "__dict__") and not isinstance(obj, type) and not callable(obj):
+            elif (depth and hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
+                  and not callable(obj)):
                 todo.extend((o, depth - 1) for o in vars(obj).values())
         self.params: list = []  # every parameter (modules' and optimizers'), once
         pids: set = set()
@@ -220,6 +222,8 @@ class _World:
                             locs.append(_StateLoc(opt, p, key, f"optimizer {oi} state {key}"))
         for i, t in enumerate(self.tensors):
             locs.append(_FixedLoc(t, f"closure tensor {i}"))
+            if t._requires_grad and t.grad_fn is None:
+                locs.append(_GradLoc(t, f"closure tensor {i} .grad"))
         return locs
 
     def signature(self) -> tuple:
@@ -244,7 +248,8 @@ class _World:
                     else:
                         parts.append(None)
         for t in self.tensors:
-            parts.append((id(t), _meta(t)))
+            g = t._grad
+            parts.append((id(t), _meta(t), None if g is None else _meta(g)))
         return tuple(parts)
 
 
@@ -266,7 +271,8 @@ def _hashable(v: Any) -> Any:
         return ("unhashable", id(v))
 
 
-def _roots(fn: Callable) -> list:
+def _unwrap(fn: Callable) -> tuple[list, Any]:
+    """``fn``'s bound objects and partial arguments, and the plain function under them."""
     roots: list = []
     target = fn
     while True:
@@ -278,10 +284,25 @@ def _roots(fn: Callable) -> list:
             roots.extend(target.keywords.values())
             target = target.func
             continue
-        break
-    target = getattr(target, "__func__", target)
-    code = getattr(target, "__code__", None)
-    if code is None:  # a callable object (a Module): itself
+        return roots, getattr(target, "__func__", target)
+
+
+def _global_names(fn: Callable) -> list:
+    """The global names ``fn`` (and the functions and comprehensions nested in it) read."""
+    code = getattr(_unwrap(fn)[1], "__code__", None)
+    names: set = set()
+    todo = [code] if code is not None else []
+    while todo:
+        c = todo.pop()
+        names.update(c.co_names)
+        todo.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return sorted(names)
+
+
+def _roots(fn: Callable, names: list) -> list:
+    """What ``fn`` can reach directly: bound objects, closure cells, the globals it names."""
+    roots, target = _unwrap(fn)
+    if getattr(target, "__code__", None) is None:  # a callable object (a Module): itself
         return roots + [target]
     for cell in target.__closure__ or ():
         try:
@@ -289,10 +310,6 @@ def _roots(fn: Callable) -> list:
         except ValueError:  # an empty cell
             pass
     g = target.__globals__
-    names = set(code.co_names)
-    for const in code.co_consts:  # nested functions and comprehensions read globals too
-        if hasattr(const, "co_names"):
-            names.update(const.co_names)
     roots.extend(g[n] for n in names if n in g)
     return roots
 
@@ -702,12 +719,13 @@ class CompiledFunction:
         self.worlds: dict = {}
         self.warned: set = set()
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
+        self.names = _global_names(fn)
         functools.update_wrapper(self, fn)
 
-    def _world(self) -> _World:
-        roots = _roots(self.fn)
+    def _world(self, rebuild: bool = False) -> _World:
+        roots = _roots(self.fn, self.names)
         key = tuple(map(id, roots))
-        world = self.worlds.get(key)
+        world = None if rebuild else self.worlds.get(key)
         if world is None:
             if len(self.worlds) > RECOMPILE_LIMIT:
                 self.worlds.clear()
@@ -722,9 +740,16 @@ class CompiledFunction:
         key_in = _input_key((args, kwargs), inputs)
         if key_in is None:
             return self._eager(args, kwargs, "an argument that is not a tensor, number, string or sequence of them")
+        grad_on = grad_mode.is_grad_enabled()
         world = self._world()
-        key = (key_in, grad_mode.is_grad_enabled(), id(world), world.signature())
+        key = (key_in, grad_on, id(world), world.signature())
         program = self.programs.get(key)
+        if program is None:
+            # What the step reaches may have changed (a replaced parameter, a new optimizer
+            # state): look again before recording.
+            world = self._world(rebuild=True)
+            key = (key_in, grad_on, id(world), world.signature())
+            program = self.programs.get(key)
         if program.__class__ is _Program:
             return self._replay(program, world, inputs, args, kwargs)
         if program is not None:
