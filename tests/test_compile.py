@@ -304,10 +304,17 @@ def test_adam_runs_its_step_eagerly_inside_a_replay() -> None:
 
 # ---- the examples ------------------------------------------------------------------------------
 def test_examples_compile_flag_gives_the_same_losses() -> None:
-    from examples import digits, myrelu_two_layer
+    from examples import myrelu_two_layer
 
     assert myrelu_two_layer.train(steps=6, log_every=0) == myrelu_two_layer.train(
         steps=6, log_every=0, compile=True)
-    eager = digits.train(epochs=1, log=False, limit_batches=4)
-    compiled = digits.train(epochs=1, log=False, limit_batches=4, compile=True)
-    assert eager == compiled
+    pytest.importorskip("sklearn")
+    pytest.importorskip("tqdm")
+    from examples import digits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        eager = digits.train(epochs=2, progress=False, max_batches=5)
+        compiled = digits.train(epochs=2, progress=False, max_batches=5, compile=True)
+    for key in ("losses", "test_accuracy", "train_accuracy"):
+        assert eager[key] == compiled[key], key
