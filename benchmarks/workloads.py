@@ -373,22 +373,6 @@ def hvp(ctx: Ctx) -> dict:
 
     systems["autodiff"] = ad_step
 
-    import autodiff
-
-    c0 = ctx.to_ad(v0, True)
-
-    @autodiff.compile
-    def compiled_step() -> Any:  # ad_step, replayed as a flat program
-        v = c0
-        for _ in range(steps):
-            v = v * 1.0001 + 0.001
-        v.sum().backward()
-        g = c0.grad
-        c0.grad = None
-        return g
-
-    systems["compiled"] = compiled_step
-
     xp = ctx.xp
     fx = ctx.to_xp(x)
     m1, m2, m3 = (ctx.to_xp(w) for w in ws)
