@@ -509,10 +509,21 @@ class _Program:
     """A recorded step: the generated function (``source``), where its arguments come from
     (``sources``: an input or a location), and what it writes back and returns."""
 
+    # Replays run by the interpreter before the source is compiled: a program used once or
+    # twice (a shape seen once) never pays for compiling a function of thousands of lines.
+    INTERPRETED_REPLAYS = 2
+
     def __init__(self, run: Callable, out_plan: list, ret: Any, returned: list, source: str) -> None:
         self.run, self.out_plan, self.ret, self.returned, self.source = run, out_plan, ret, returned, source
+        self.replayed = 0
+        self.namespace: dict = {}
         self.sources: list = []  # ("input", i) or ("loc", location), one per argument of run
         self.aliases: list = []  # (location, argument index): a location sharing an earlier one's array
+
+    def compile_source(self) -> None:
+        """Replace the interpreter by the generated straight-line function."""
+        exec(builtins.compile(self.source, "<autodiff.compile program>", "exec"), self.namespace)  # noqa: S102
+        self.run = self.namespace["_program"]
 
 
 def _writeback_plan(before: list, after: list) -> list:
@@ -561,6 +572,7 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     ns: dict = {f"c{k}": v for k, v in enumerate(rec.consts)}
     ns["CheckFailed"] = _CheckFailedError
     lines: list = []
+    ops: list = []  # the same program for the interpreter: ("region", fn, in slots, out slots) or a call
     eager_regions = [r for r in rec.regions if r[5]]
     region_at = {r[1]: r for r in eager_regions}
     skip: set = set()
@@ -585,6 +597,7 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
             targets = ", ".join(f"v{s}" for _loc, s in exit_slots)
             call = f"R{i}({', '.join(f'v{s}' for s in need_in)}{',' if need_in else ''})"
             lines.append(f"    {targets}{',' if exit_slots else ''} = {call}" if exit_slots else f"    {call}")
+            ops.append(("region", ns[f"R{i}"], need_in, [s for _loc, s in exit_slots]))
             # Fix the region-exit snapshot to the slots just bound.
             bound = {loc.ident: s for loc, s in exit_slots}
             snapshots_before = [(loc, t, bound.get(loc.ident, slot), ver) for loc, t, slot, ver in exit_]
@@ -592,6 +605,7 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
             continue
         fn, _name, args, kwargs, out = call_entry
         ns[f"f{i}"] = fn
+        ops.append(("call", fn, args, kwargs, out))
         src_args = [_render(a) for a in args] + [f"{k}={_render(v)}" for k, v in kwargs.items()]
         call = f"f{i}({', '.join(src_args)})"
         if out is None or out[0] == "same":
@@ -625,9 +639,50 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     params = ", ".join(f"v{s}" for s in in_slots)
     body = "\n".join(lines) or "    pass"
     src = f"def _program({params}):\n{body}\n    return ({', '.join(f'v{s}' for s in returned)}{',' if returned else ''})\n"
-    exec(builtins.compile(src, "<autodiff.compile program>", "exec"), ns)  # noqa: S102 - the source is generated above from the log
-    run = ns["_program"]
-    return _Program(run, plan_out, ret_enc, returned, src)
+    program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
+                       plan_out, ret_enc, returned, src)
+    program.namespace = ns
+    return program
+
+
+def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slots: int) -> Callable:
+    """The program run op by op: what runs until the generated source pays for its
+    compilation (see ``_Program.replayed``); the same calls in the same order."""
+
+    def value(enc: tuple, vals: list) -> Any:
+        kind = enc[0]
+        if kind == "v":
+            return vals[enc[1]]
+        if kind == "c":
+            return consts[enc[1]]
+        items = [value(e, vals) for e in enc[1]]
+        return tuple(items) if kind == "t" else items
+
+    def run(*arrays: Any) -> tuple:
+        vals: list = [None] * n_slots
+        for s, a in zip(in_slots, arrays):
+            vals[s] = a
+        for op in ops:
+            if op[0] == "region":
+                for s, a in zip(op[3], op[1](*[vals[s] for s in op[2]])):
+                    vals[s] = a
+                continue
+            _kind, fn, args, kwargs, out = op
+            result = fn(*[value(a, vals) for a in args], **{k: value(v, vals) for k, v in kwargs.items()})
+            if out is None or out[0] == "same":
+                continue
+            if out[0] == "check":
+                if result is not consts[out[1]]:
+                    raise _CheckFailedError
+                continue
+            vals[out[1]] = result
+            if out[0] == "tuple":
+                for j, s in enumerate(out[2]):
+                    if s is not None:
+                        vals[s] = result[j]
+        return tuple(vals[s] for s in returned)
+
+    return run
 
 
 def _slots_in(encs: list) -> set:
@@ -821,6 +876,9 @@ class CompiledFunction:
             if loc.read()._data is not arrays[k]:
                 # Two places that shared one array at the recording no longer do.
                 return self._eager(args, kwargs, f"{loc.label} no longer shares its array as when recorded")
+        program.replayed += 1
+        if program.replayed == program.INTERPRETED_REPLAYS + 1:
+            program.compile_source()
         try:
             out = program.run(*arrays)
         except _CheckFailedError:  # (raised before the program wrote into any array)

@@ -209,21 +209,26 @@ def run_timed(ctx: Any, names: list, quick: bool, faults: dict, inner: dict) -> 
     return out
 
 
-def run_record_cost(ctx: Any, names: list) -> dict:
+def run_record_cost(ctx: Any, names: list, repeats: int = 5) -> dict:
     """For each workload with a ``compiled`` system: its first call (the eager run that
-    records the program) and an eager step (the statistic of 5), both in seconds."""
+    records the program) and a warm eager step, in seconds; each the statistic over
+    ``repeats`` fresh pairs of systems (a first call also meets cold memory and caches)."""
     from benchmarks.workloads import WORKLOADS
 
     sync = make_sync(ctx)
     out = {}
     for name in names:
-        factories = WORKLOADS[name](ctx)  # (fresh systems: nothing recorded yet)
-        if "compiled" not in factories:
-            continue
-        eager = factories["autodiff"]()
-        eager()
-        eager_s = _stat([_once(eager, sync) for _ in range(5)])
-        out[name] = {"record": _once(factories["compiled"](), sync), "eager": eager_s}
+        record, eager = [], []
+        for _ in range(repeats):
+            factories = WORKLOADS[name](ctx)  # (fresh systems: nothing recorded yet)
+            if "compiled" not in factories:
+                break
+            step = factories["autodiff"]()
+            step()
+            eager.append(_once(step, sync))
+            record.append(_once(factories["compiled"](), sync))
+        if record:
+            out[name] = {"record": _stat(record), "eager": _stat(eager)}
     return out
 
 
