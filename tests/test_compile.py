@@ -318,3 +318,38 @@ def test_examples_compile_flag_gives_the_same_losses() -> None:
         compiled = digits.train(epochs=2, progress=False, max_batches=5, compile=True)
     for key in ("losses", "test_accuracy", "train_accuracy"):
         assert eager[key] == compiled[key], key
+
+
+def test_buffers_in_place_grads_and_version_counters() -> None:
+    # BatchNorm's running statistics, zero_grad(set_to_none=False) (grads zeroed and
+    # accumulated in place), Nesterov momentum: state, grads and version counters as eager.
+    def make():
+        autodiff.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3), nn.LayerNorm(3))
+        opt = autodiff.optim.SGD(model.parameters(), lr=0.1, momentum=0.5, nesterov=True)
+
+        def step(x, y):
+            opt.zero_grad(set_to_none=False)
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss, model[1].running_mean
+
+        return model, step
+
+    (m1, eager), (m2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        for _ in range(6):
+            x = autodiff.tensor(rng.standard_normal((5, 4)).astype("float32"))
+            y = autodiff.tensor(rng.standard_normal((5, 3)).astype("float32"))
+            (l1, r1), (l2, r2) = eager(x, y), compiled(x, y)
+            assert _bits(l1) == _bits(l2) and _bits(r1) == _bits(r2)
+            for (name, a), (_, b) in zip(m1.state_dict().items(), m2.state_dict().items()):
+                assert _bits(a) == _bits(b), name
+            for p, q in zip(m1.parameters(), m2.parameters()):
+                assert _bits(p.grad) == _bits(q.grad)
+                assert p._version[0] == q._version[0]
+    assert compiled.stats["replayed"] == 4
