@@ -36,10 +36,11 @@ from autodiff.tensor import Tensor, _make
 __all__ = ["compile", "CompiledFunction", "CaptureBreak"]
 
 RECOMPILE_LIMIT = 8  # programs kept per compiled function (PyTorch's recompile_limit)
+REUSE_BUFFERS = True  # compiled programs write ufunc results into buffers of their own
 
 # Backend methods that answer questions about arrays rather than make them: not logged
 # (their answers depend only on shapes, dtypes and memory layout, which the guards fix).
-_LOOKUPS = frozenset({"name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
+_LOOKUPS = frozenset({"writes_out", "name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
                       "index", "kind", "broadcast_shapes", "strides", "is_contiguous", "type"})
 # Calls that hand a tensor's values to Python, draw random numbers, or make shapes that
 # depend on values: a program cannot replay them.
@@ -66,6 +67,13 @@ _BREAKS = {
 _CHECKS = frozenset({"any", "all"})
 # Calls that write into their first argument.
 _MUTATING = frozenset({"setitem", "copyto", "fill", "iadd", "isub", "imul", "idiv", "index_add", "scatter_reduce"})
+# Calls whose results never share memory with their array arguments: an array only these
+# read can live in a buffer the program reuses at every replay (``out=``).
+_NO_VIEW_CONSUMERS = frozenset({
+    "add", "sub", "mul", "div", "matmul", "neg", "pow", "eq", "ne", "lt", "le", "gt", "ge", "iadd", "isub",
+    "imul", "idiv", "copy", "sum", "mean", "clip", "maximum", "minimum", "where", "exp", "log", "sqrt", "abs",
+    "sign", "any", "all", "setitem", "fill", "copyto", "astype", "amax", "amin", "tanh", "sigmoid", "sin",
+    "cos", "expm1", "log1p", "index_add"})
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
 
@@ -325,6 +333,7 @@ class _Recorder:
         self.slot_of: dict = {}  # id(array) -> slot
         self.keep: list = []  # every object given a slot (so ids stay unique)
         self.calls: list = []  # (fn, name, args, kwargs, result spec)
+        self.call_bes: list = []  # the backend of each call
         self.consts: list = []
         self.const_of: dict = {}
         self.breaks: list = []
@@ -364,7 +373,7 @@ class _Recorder:
         else:
             self.breaks.append(cause)
 
-    def record(self, name: str, fn: Callable, args: tuple, kwargs: dict, result: Any) -> None:
+    def record(self, be: Any, name: str, fn: Callable, args: tuple, kwargs: dict, result: Any) -> None:
         if name in _BREAKS:
             self.note_break(_BREAKS[name])
             return
@@ -382,6 +391,7 @@ class _Recorder:
                 self.note_break(f"a check of values ({name}) after the step wrote into an array")
                 return
             self.calls.append((fn, name, enc_args, enc_kwargs, ("check", self.const(result)[1])))
+            self.call_bes.append(be)
             return
         if result is None or id(result) in self.slot_of:
             out: Any = None if result is None else ("same", self.slot_of[id(result)])
@@ -394,6 +404,7 @@ class _Recorder:
             self.note_break(f"a backend call ({name}) returned a Python value")
             return
         self.calls.append((fn, name, enc_args, enc_kwargs, out))
+        self.call_bes.append(be)
 
 
 def _has_mask(index: tuple) -> bool:
@@ -406,7 +417,7 @@ def _has_mask(index: tuple) -> bool:
     return False
 
 
-def _logged(name: str, fn: Callable, rec: _Recorder) -> Callable:
+def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
     def call(*args: Any, **kwargs: Any) -> Any:
         if rec.depth:  # a backend method calling another: only the outermost call is logged
             return fn(*args, **kwargs)
@@ -415,7 +426,7 @@ def _logged(name: str, fn: Callable, rec: _Recorder) -> Callable:
             result = fn(*args, **kwargs)
         finally:
             rec.depth -= 1
-        rec.record(name, fn, args, kwargs, result)
+        rec.record(be, name, fn, args, kwargs, result)
         return result
 
     return call
@@ -440,7 +451,7 @@ class _Instrumented:
                 attr = getattr(be, name)
                 if callable(attr) and not isinstance(attr, type):
                     self.undo.append((be, name, own.get(name), name in own))
-                    setattr(be, name, _logged(name, attr, rec))
+                    setattr(be, name, _logged(be, name, attr, rec))
         for hook_fn in ("run_tensor_hooks", "_run_pre_hooks", "_after_accumulate"):
             original = getattr(engine, hook_fn)
             self.undo.append((engine, hook_fn, original, True))
@@ -513,17 +524,27 @@ class _Program:
     # twice (a shape seen once) never pays for compiling a function of thousands of lines.
     INTERPRETED_REPLAYS = 2
 
-    def __init__(self, run: Callable, out_plan: list, ret: Any, returned: list, source: str) -> None:
-        self.run, self.out_plan, self.ret, self.returned, self.source = run, out_plan, ret, returned, source
+    def __init__(self, run: Callable, out_plan: list, ret: Any, returned: list) -> None:
+        self.run, self.out_plan, self.ret, self.returned = run, out_plan, ret, returned
         self.replayed = 0
-        self.namespace: dict = {}
+        self.generate: Callable = lambda: ("", {})  # -> (source, namespace); set by _build
+        self._source: str | None = None
         self.sources: list = []  # ("input", i) or ("loc", location), one per argument of run
         self.aliases: list = []  # (location, argument index): a location sharing an earlier one's array
 
+    @property
+    def source(self) -> str:
+        """The program as Python source (``f3`` a backend function, ``c1`` a constant,
+        ``v7`` an array, ``b7`` its reused buffer, ``R5`` an eager optimizer step)."""
+        if self._source is None:
+            self._source = self.generate()[0]
+        return self._source
+
     def compile_source(self) -> None:
         """Replace the interpreter by the generated straight-line function."""
-        exec(builtins.compile(self.source, "<autodiff.compile program>", "exec"), self.namespace)  # noqa: S102
-        self.run = self.namespace["_program"]
+        self._source, namespace = self.generate()
+        exec(builtins.compile(self._source, "<autodiff.compile program>", "exec"), namespace)  # noqa: S102
+        self.run = namespace["_program"]
 
 
 def _writeback_plan(before: list, after: list) -> list:
@@ -566,13 +587,14 @@ def _render(enc: tuple) -> str:
 
 
 def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any, world: _World) -> _Program:
-    """Turn a recording into a program (raises _UnsupportedError when it cannot be expressed)."""
+    """Turn a recording into a program (raises _UnsupportedError when it cannot be expressed).
+
+    The program is a list of ops -- ``("call", fn, args, kwargs, out, name, backend)`` or
+    ``("region", eager function, slots in, slots out)`` -- run by ``_interpreter`` at first;
+    ``_generate`` writes the same ops as Python source when the program has proven reused."""
     if rec.breaks:
         raise _UnsupportedError(rec.breaks[0])
-    ns: dict = {f"c{k}": v for k, v in enumerate(rec.consts)}
-    ns["CheckFailed"] = _CheckFailedError
-    lines: list = []
-    ops: list = []  # the same program for the interpreter: ("region", fn, in slots, out slots) or a call
+    ops: list = []
     eager_regions = [r for r in rec.regions if r[5]]
     region_at = {r[1]: r for r in eager_regions}
     skip: set = set()
@@ -588,37 +610,15 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
             exit_slots = []
             for loc, t, slot, _ver in exit_:
                 if t is not None:
-                    if slot is None:
-                        slot = rec.new_slot(t._data)
-                        exit_slots.append((loc, slot))
-                    else:
-                        exit_slots.append((loc, slot))
-            ns[f"R{i}"] = _eager_region(r[6], plan_in, need_in, exit_slots)
-            targets = ", ".join(f"v{s}" for _loc, s in exit_slots)
-            call = f"R{i}({', '.join(f'v{s}' for s in need_in)}{',' if need_in else ''})"
-            lines.append(f"    {targets}{',' if exit_slots else ''} = {call}" if exit_slots else f"    {call}")
-            ops.append(("region", ns[f"R{i}"], need_in, [s for _loc, s in exit_slots]))
+                    exit_slots.append((loc, rec.new_slot(t._data) if slot is None else slot))
+            ops.append(("region", _eager_region(r[6], plan_in, need_in, exit_slots), need_in,
+                        [s for _loc, s in exit_slots]))
             # Fix the region-exit snapshot to the slots just bound.
             bound = {loc.ident: s for loc, s in exit_slots}
             snapshots_before = [(loc, t, bound.get(loc.ident, slot), ver) for loc, t, slot, ver in exit_]
         if call_entry is None or i in skip:
             continue
-        fn, _name, args, kwargs, out = call_entry
-        ns[f"f{i}"] = fn
-        ops.append(("call", fn, args, kwargs, out))
-        src_args = [_render(a) for a in args] + [f"{k}={_render(v)}" for k, v in kwargs.items()]
-        call = f"f{i}({', '.join(src_args)})"
-        if out is None or out[0] == "same":
-            lines.append(f"    {call}")
-        elif out[0] == "check":
-            lines.append(f"    if {call} is not c{out[1]}:\n        raise CheckFailed")
-        elif out[0] == "new":
-            lines.append(f"    v{out[1]} = {call}")
-        else:
-            lines.append(f"    v{out[1]} = {call}")
-            for j, s in enumerate(out[2]):
-                if s is not None:
-                    lines.append(f"    v{s} = v{out[1]}[{j}]")
+        ops.append(("call", *call_entry, rec.call_bes[i]))
     # Slots used after an eager region must come from its exit snapshot.
     for r in eager_regions:
         made_inside = set()
@@ -636,13 +636,75 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     out_slots = sorted({s for _l, a, s, _e in plan_out if a in ("data", "new")})
     ret_slots = sorted(_ret_slots(ret_enc))
     returned = out_slots + [s for s in ret_slots if s not in out_slots]
+    ops = [(op[0], op[1], op[3], op[4], op[5], op[2], op[6]) if op[0] == "call" else op for op in ops]
+    program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
+                       plan_out, ret_enc, returned)
+    program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, rec.keep)
+    return program
+
+
+def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: list) -> tuple[str, dict]:
+    """The ops as the source of one straight-line function, and the names it uses."""
+    ns: dict = {f"c{k}": v for k, v in enumerate(consts)}
+    ns["CheckFailed"] = _CheckFailedError
+    lines: list = []
+    line_of: dict = {}  # slot -> (its line, its op) for the calls that make one new array
+    for i, op in enumerate(ops):
+        if op[0] == "region":
+            _kind, region, need_in, exit_slots = op
+            ns[f"R{i}"] = region
+            call = f"R{i}({', '.join(f'v{s}' for s in need_in)}{',' if need_in else ''})"
+            targets = ", ".join(f"v{s}" for s in exit_slots)
+            lines.append(f"    {targets}, = {call}" if exit_slots else f"    {call}")
+            continue
+        _kind, fn, args, kwargs, out, _name, _be = op
+        ns[f"f{i}"] = fn
+        src_args = [_render(a) for a in args] + [f"{k}={_render(v)}" for k, v in kwargs.items()]
+        call = f"f{i}({', '.join(src_args)})"
+        if out is None or out[0] == "same":
+            lines.append(f"    {call}")
+        elif out[0] == "check":
+            lines.append(f"    if {call} is not c{out[1]}:\n        raise CheckFailed")
+        elif out[0] == "new":
+            line_of[out[1]] = (len(lines), i)
+            lines.append(f"    v{out[1]} = {call}")
+        else:
+            lines.append(f"    v{out[1]} = {call}")
+            for j, s in enumerate(out[2]):
+                if s is not None:
+                    lines.append(f"    v{s} = v{out[1]}[{j}]")
+    escaping = set(returned)
+    for op in ops:
+        if op[0] == "region":
+            escaping.update(op[2])
+    for s, b in _reusable_buffers(ops, keep, line_of, escaping).items():
+        k, _i = line_of[s]
+        lines[k] = f"{lines[k][:-1]}, out=b{s})"
+        ns[f"b{s}"] = b
     params = ", ".join(f"v{s}" for s in in_slots)
     body = "\n".join(lines) or "    pass"
     src = f"def _program({params}):\n{body}\n    return ({', '.join(f'v{s}' for s in returned)}{',' if returned else ''})\n"
-    program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
-                       plan_out, ret_enc, returned, src)
-    program.namespace = ns
-    return program
+    return src, ns
+
+
+def _reusable_buffers(ops: list, keep: list, line_of: dict, escaping: set) -> dict:
+    """Buffers for the arrays a replay can write into memory of its own (``out=``): made by a
+    function that writes ``out`` (a NumPy ufunc), read only by calls that make no views of
+    them, and never leaving the program (returned, written back, handed to eager code)."""
+    if not REUSE_BUFFERS:
+        return {}
+    bad = set(escaping)
+    for op in ops:
+        if op[0] == "call" and op[5] not in _NO_VIEW_CONSUMERS:
+            bad |= _slots_in(op[2]) | _slots_in(list(op[3].values()))
+    out = {}
+    for s, (_k, i) in line_of.items():
+        _kind, fn, _args, kwargs, _o, _name, be = ops[i]
+        arr = keep[s]
+        if s in bad or "out" in kwargs or arr.__class__ is not be._array_type or not be.writes_out(fn):
+            continue
+        out[s] = be.empty(arr.shape, be.dtype_name(arr))
+    return out
 
 
 def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slots: int) -> Callable:
@@ -667,7 +729,7 @@ def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slot
                 for s, a in zip(op[3], op[1](*[vals[s] for s in op[2]])):
                     vals[s] = a
                 continue
-            _kind, fn, args, kwargs, out = op
+            _kind, fn, args, kwargs, out, _name, _be = op
             result = fn(*[value(a, vals) for a in args], **{k: value(v, vals) for k, v in kwargs.items()})
             if out is None or out[0] == "same":
                 continue
