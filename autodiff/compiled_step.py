@@ -857,6 +857,9 @@ class CompiledFunction:
         key_in = _input_key((args, kwargs), inputs)
         if key_in is None:
             return self._eager(args, kwargs, "an argument that is not a tensor, number, string or sequence of them")
+        if any(t._requires_grad for t in inputs):
+            # A backward would reach its .grad (or the graph behind it), which no location holds.
+            return self._eager(args, kwargs, "an argument that requires grad")
         grad_on = grad_mode.is_grad_enabled()
         world = self._world()
         key = (key_in, grad_on, id(world), world.signature())

@@ -267,6 +267,17 @@ def test_break_hook() -> None:
     assert len(calls) >= 5  # the hook ran at every step
 
 
+def test_break_argument_that_requires_grad() -> None:
+    w = autodiff.ones(3, requires_grad=True)
+    step = autodiff.compile(lambda x: (w * x).sum().backward())
+    with pytest.warns(CaptureBreak, match="argument that requires grad"):
+        for _ in range(3):
+            x = autodiff.ones(3, requires_grad=True)
+            step(x)
+            assert x.grad.tolist() == [1.0, 1.0, 1.0]
+    assert step.stats["eager"] == 3
+
+
 def test_break_random_op() -> None:
     autodiff.manual_seed(0)
     _break_case(lambda loss, ps: loss + autodiff.randn(()) * 0.0, "random op")
