@@ -66,6 +66,7 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 
 from autodiff import accelerator, distributed, linalg, nn, optim, profiler, viz  # noqa: E402,I001
+from autodiff.compiled_step import compile  # noqa: E402
 from autodiff.serialization import load, save
 from autodiff.utils import dlpack as _dlpack  # noqa: E402 - autodiff.utils.dlpack, as torch.utils.dlpack
 from autodiff.utils.dlpack import from_dlpack  # noqa: E402

@@ -178,6 +178,11 @@ class ArrayBackend:
     def copy(self, a: Any) -> Any:
         return a.copy()
 
+    def writes_out(self, fn: Any) -> bool:
+        """True when ``fn`` (one of this backend's functions) takes ``out=`` and writes its
+        whole result there, with the same values (``autodiff.compile`` reuses buffers)."""
+        return False
+
     def is_view(self, a: Any) -> bool:
         """True when ``a`` shares memory it does not own (so it must not be mutated as a copy)."""
         return a.base is not None

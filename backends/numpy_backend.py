@@ -143,6 +143,10 @@ class NumpyBackend(ArrayBackend):
     def as_array(self, a: Any) -> Any:
         return _asarray(a)
 
+    def writes_out(self, fn: Any) -> bool:
+        # A ufunc with one output computes the same values into ``out`` as into a new array.
+        return self._array_type is _ndarray and isinstance(fn, np.ufunc) and fn.nout == 1
+
     def scalar_operand(self, value: float, dtype: str) -> Any:
         # NumPy converts a Python float on every call; with a 0-d array of the other
         # operand's dtype the op runs about twice as fast and gives the same bits

@@ -209,6 +209,29 @@ def run_timed(ctx: Any, names: list, quick: bool, faults: dict, inner: dict) -> 
     return out
 
 
+def run_record_cost(ctx: Any, names: list, repeats: int = 5) -> dict:
+    """For each workload with a ``compiled`` system: its first call (the eager run that
+    records the program) and a warm eager step, in seconds; each the statistic over
+    ``repeats`` fresh pairs of systems (a first call also meets cold memory and caches)."""
+    from benchmarks.workloads import WORKLOADS
+
+    sync = make_sync(ctx)
+    out = {}
+    for name in names:
+        record, eager = [], []
+        for _ in range(repeats):
+            factories = WORKLOADS[name](ctx)  # (fresh systems: nothing recorded yet)
+            if "compiled" not in factories:
+                break
+            step = factories["autodiff"]()
+            step()
+            eager.append(_once(step, sync))
+            record.append(_once(factories["compiled"](), sync))
+        if record:
+            out[name] = {"record": _stat(record), "eager": _stat(eager)}
+    return out
+
+
 def run_deep_chain(ctx: Any, quick: bool, freeze: bool = False) -> dict:
     """Forward + backward through 10,000 and 100,000 ops: time must grow linearly.
 
@@ -425,9 +448,24 @@ def render(res: dict) -> str:
                              f"{_fmt(le * k if le else None)} | {_fmt(ad * k)} | "
                              f"{_fmt(fg / fl)} | {_fmt(_ratio(le, fl))} | {_fmt(ad / fl)} |")
             lines.append("")
+    compiled = {name: t for name, t in timed.items() if "compiled" in t}
+    if compiled:
+        # autodiff.compile: the step recorded once, replayed as a flat program (docs/compile.md).
+        record = res.get("record", {})
+        lines.append("| workload | unit | compiled | eager | floor | compiled / floor | eager / floor | "
+                     "compiled / eager | recording call / eager step |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name, t in compiled.items():
+            unit, k = UNITS[name]
+            c, ad, fl = t["compiled"], t["autodiff"], t["floor"]
+            r = record.get(name)
+            lines.append(f"| {name} | {unit} | {_fmt(c * k)} | {_fmt(ad * k)} | {_fmt(fl * k)} | "
+                         f"{_fmt(c / fl)} | {_fmt(ad / fl)} | {_fmt(c / ad)} | "
+                         f"{_fmt(r['record'] / r['eager']) if r else ''} |")
+        lines.append("")
     faults = res.get("faults")
     if faults:
-        names = [s for s in ("autodiff", "floor", "floor-grad", "lean", "torch")
+        names = [s for s in ("autodiff", "compiled", "floor", "floor-grad", "lean", "torch")
                  if any(s in f for f in faults.values())]
         lines.append("Minor page faults per step, over the timed samples:\n")
         lines.append("| workload | " + " | ".join(names) + " |")
@@ -609,6 +647,7 @@ def main(argv: list | None = None) -> dict:
     if timed:
         res["faults"], res["inner"] = {}, {}
         res["timed"] = run_timed(ctx, timed, args.quick, res["faults"], res["inner"])
+        res["record"] = run_record_cost(ctx, timed)
     if "deep-chain" in names:
         res["deep-chain-own"] = run_deep_chain_own(ctx, args.quick, args.threads, args.malloc)
         res["deep-chain"] = run_deep_chain(ctx, args.quick)

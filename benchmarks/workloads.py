@@ -117,6 +117,34 @@ def mlp(ctx: Ctx, n: int, d_in: int, h: int, d_out: int, lr: float, scale: bool)
 
     systems["autodiff"] = make_autodiff
 
+    def make_compiled() -> Any:
+        import autodiff
+        from examples.myrelu_two_layer import MyReLU
+
+        ax, ay = ctx.to_ad(x), ctx.to_ad(y)
+        aw1, aw2 = ctx.to_ad(w1, True), ctx.to_ad(w2, True)
+
+        @autodiff.compile
+        def train_step() -> Any:  # ad_step's step; the loss is read outside (.item() breaks capture)
+            y_pred = MyReLU.apply(ax.mm(aw1)).mm(aw2)
+            loss = (y_pred - ay).pow(2).sum()
+            loss.backward()
+            with autodiff.no_grad():
+                w1_ = aw1
+                w1_ -= lr * aw1.grad
+                w2_ = aw2
+                w2_ -= lr * aw2.grad
+                aw1.grad.zero_()
+                aw2.grad.zero_()
+            return loss
+
+        def compiled_step() -> Any:
+            return train_step().item()
+
+        return compiled_step
+
+    systems["compiled"] = make_compiled
+
     def make_floor() -> Any:
         xp = ctx.xp
         fx, fy, fw1, fw2 = ctx.to_xp(x), ctx.to_xp(y), ctx.to_xp(w1), ctx.to_xp(w2)
@@ -248,6 +276,22 @@ def chain(ctx: Ctx, n_ops: int) -> dict:
         return g
 
     systems["autodiff"] = ad_step
+
+    import autodiff
+
+    c0 = ctx.to_ad(v0, True)
+
+    @autodiff.compile
+    def compiled_step() -> Any:  # ad_step, replayed as a flat program
+        v = c0
+        for _ in range(steps):
+            v = v * 1.0001 + 0.001
+        v.sum().backward()
+        g = c0.grad
+        c0.grad = None
+        return g
+
+    systems["compiled"] = compiled_step
 
     xp = ctx.xp
     f0 = ctx.to_xp(v0)

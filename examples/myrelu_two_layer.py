@@ -1,7 +1,8 @@
 """The classic two-layer network trained with a hand-written ReLU Function.
 
 This is PyTorch's "defining new autograd functions" example with one line changed
-(``import autodiff as torch``). Run: ``python examples/myrelu_two_layer.py [--device cuda]``.
+(``import autodiff as torch``). Run: ``python examples/myrelu_two_layer.py [--device cuda] [--compile]``;
+``--compile`` records the training step once and replays it (``autodiff.compile``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ class MyReLU(torch.autograd.Function):
         return grad_input
 
 
-def train(device: str = "cpu", steps: int = 500, seed: int = 0, log_every: int = 100) -> list[float]:
-    """Fit random targets from random inputs; returns the loss of every step."""
+def train(device: str = "cpu", steps: int = 500, seed: int = 0, log_every: int = 100,
+          compile: bool = False) -> list[float]:
+    """Fit random targets from random inputs; returns the loss of every step (``compile``:
+    through ``torch.compile``, the same losses)."""
     torch.manual_seed(seed)
     dtype = torch.float
     dev = torch.device(device)
@@ -41,20 +44,26 @@ def train(device: str = "cpu", steps: int = 500, seed: int = 0, log_every: int =
     w2 = torch.randn(H, D_out, device=dev, dtype=dtype, requires_grad=True)
 
     learning_rate = 1e-6
-    losses = []
-    for t in range(steps):
-        relu = MyReLU.apply
+    relu = MyReLU.apply
+
+    def train_step():
         y_pred = relu(x.mm(w1)).mm(w2)
         loss = (y_pred - y).pow(2).sum()
+        loss.backward()
+        with torch.no_grad():
+            w1.sub_(learning_rate * w1.grad)
+            w2.sub_(learning_rate * w2.grad)
+            w1.grad.zero_()
+            w2.grad.zero_()
+        return loss
+
+    step = torch.compile(train_step) if compile else train_step
+    losses = []
+    for t in range(steps):
+        loss = step()
         losses.append(loss.item())
         if log_every and (t % log_every == 0 or t == steps - 1):
             print(t, loss.item())
-        loss.backward()
-        with torch.no_grad():
-            w1 -= learning_rate * w1.grad
-            w2 -= learning_rate * w2.grad
-            w1.grad.zero_()
-            w2.grad.zero_()
     return losses
 
 
@@ -63,13 +72,14 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compile", action="store_true", help="record the step once, then replay it")
     args = parser.parse_args()
     try:  # a device that is not there: one clear line saying what is missing, no traceback
         torch.zeros(1, device=args.device)
     except RuntimeError as exc:
         parser.error(str(exc))
     start = time.perf_counter()
-    losses = train(args.device, args.steps, args.seed)
+    losses = train(args.device, args.steps, args.seed, compile=args.compile)
     elapsed = time.perf_counter() - start
     print(f"final loss: {losses[-1]:.6g} after {args.steps} steps on {args.device} ({elapsed:.2f} s)")
 

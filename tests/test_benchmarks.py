@@ -40,6 +40,20 @@ def test_mlp_systems_agree_after_an_update() -> None:
         assert value != pytest.approx(first[system], rel=1e-3), system  # it did move
 
 
+@pytest.mark.parametrize("workload", ["seed-mlp", "op-chain"])
+def test_compiled_systems_give_the_eager_bits(workload) -> None:
+    from benchmarks.workloads import WORKLOADS
+
+    systems = WORKLOADS[workload](_ctx())
+    assert "compiled" in systems
+    eager, compiled = systems["autodiff"](), systems["compiled"]()
+    for _ in range(4):  # records (twice: .grad appears after the first step), then replays
+        a, b = eager(), compiled()
+        if hasattr(a, "numpy"):
+            a, b = a.numpy(), b.numpy()
+        assert np.array_equal(a, b)
+
+
 def test_lean_engine_gradients_match_autodiff() -> None:
     import autodiff
 

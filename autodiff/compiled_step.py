@@ -1,0 +1,980 @@
+"""``autodiff.compile(fn)``: record a step's backend calls once, replay them as a flat program.
+
+The first call of a compiled function runs it eagerly while every backend instance is
+instrumented (as the profiler does), logging each outermost array call: the function, its
+arguments (an earlier result, an array the step found in its state, or a constant) and its
+result. At the end the log becomes straight-line Python source (``v7 = f3(v2, c1)``), and
+the step's state -- parameters, buffers, ``.grad``, optimizer state, the tensors found in
+``fn``'s closure -- is described as *locations* whose arrays are the program's inputs and
+outputs. Later calls whose guards hold run that program on the live arrays: no Tensor, no
+Node, no dispatch, the same backend calls in the same order (so the same bits on the CPU).
+
+An optimizer's ``step()`` inside ``fn`` is a *region*: when it can be captured (plain SGD)
+its calls join the program; when it reads a tensor's value in Python (Adam's step counter
+goes through ``.item()``) it stays eager at replay -- the program writes the gradients into
+``.grad``, calls ``step()`` and reads the state back.
+
+What cannot be captured (a tensor's value read in Python, a random draw, hooks, shapes
+that depend on values) makes that call run eagerly with a one-time warning naming the
+cause (PyTorch's graph break). See docs/compile.md.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import threading
+import types
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import backends
+from autodiff.autograd import engine, grad_mode
+from autodiff.tensor import Tensor, _make
+
+__all__ = ["compile", "CompiledFunction", "CaptureBreak"]
+
+RECOMPILE_LIMIT = 8  # programs kept per compiled function (PyTorch's recompile_limit)
+REUSE_BUFFERS = True  # compiled programs write ufunc results into buffers of their own
+
+# Backend methods that answer questions about arrays rather than make them: not logged
+# (their answers depend only on shapes, dtypes and memory layout, which the guards fix).
+_LOOKUPS = frozenset({"writes_out", "name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
+                      "index", "kind", "broadcast_shapes", "strides", "is_contiguous", "type"})
+# Calls that hand a tensor's values to Python, draw random numbers, or make shapes that
+# depend on values: a program cannot replay them.
+_BREAKS = {
+    "item": "a tensor's value read in Python (.item(), bool(), float(), int())",
+    "tolist": "a tensor's values read in Python (.tolist())",
+    "to_host": "a tensor's values copied to the host (.numpy(), printing, .cpu())",
+    "data_ptr": "a tensor's address read in Python (.data_ptr())",
+    "random_normal": "a random op (its generator state is not threaded through the program)",
+    "random_uniform": "a random op (its generator state is not threaded through the program)",
+    "random_integers": "a random op (its generator state is not threaded through the program)",
+    "random_poisson": "a random op (its generator state is not threaded through the program)",
+    "random_permutation": "a random op (its generator state is not threaded through the program)",
+    "new_rng": "a random generator made inside the step",
+    "seed": "a random generator seeded inside the step",
+    "rng_state": "a random generator's state read inside the step",
+    "rng_from_state": "a random generator's state set inside the step",
+    "nonzero": "a shape that depends on values (nonzero, masked indexing)",
+    "unique": "a shape that depends on values (unique)",
+    "bincount": "a shape that depends on values (bincount)",
+}
+# Checks of values that ops make before going on (an index in range, no zero divisor): the
+# program repeats them and runs the call eagerly when one answers otherwise.
+_CHECKS = frozenset({"any", "all"})
+# Calls that write into their first argument.
+_MUTATING = frozenset({"setitem", "copyto", "fill", "iadd", "isub", "imul", "idiv", "index_add", "scatter_reduce"})
+# Calls whose results never share memory with their array arguments: an array only these
+# read can live in a buffer the program reuses at every replay (``out=``).
+_NO_VIEW_CONSUMERS = frozenset({
+    "add", "sub", "mul", "div", "matmul", "neg", "pow", "eq", "ne", "lt", "le", "gt", "ge", "iadd", "isub",
+    "imul", "idiv", "copy", "sum", "mean", "clip", "maximum", "minimum", "where", "exp", "log", "sqrt", "abs",
+    "sign", "any", "all", "setitem", "fill", "copyto", "astype", "amax", "amin", "tanh", "sigmoid", "sin",
+    "cos", "expm1", "log1p", "index_add"})
+# Pure functions of constants whose results are never written to: folded into constants.
+_CONSTANT_FOLDED = frozenset({"scalar_operand"})
+
+
+class CaptureBreak(UserWarning):
+    """Warned (once per cause and function) when a call of a compiled function runs eagerly."""
+
+
+# ---- locations: where the step's state lives ------------------------------------------------
+class _Loc:
+    """A place holding a tensor (or None) that the step may read or replace."""
+
+    guard_identity = False
+
+    def read(self) -> Any:
+        raise NotImplementedError
+
+    def write(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+class _DictLoc(_Loc):
+    """A module's parameter or buffer (``module._parameters[name]``): identity is guarded."""
+
+    guard_identity = True
+
+    def __init__(self, table: dict, key: str, label: str) -> None:
+        self.table, self.key, self.label = table, key, label
+        self.ident = ("dict", id(table), key)
+
+    def read(self) -> Any:
+        return self.table.get(self.key)
+
+    def write(self, value: Any) -> None:
+        self.table[self.key] = value
+
+
+class _GradLoc(_Loc):
+    def __init__(self, tensor: Tensor, label: str) -> None:
+        self.tensor, self.label = tensor, label
+        self.ident = ("grad", id(tensor))
+
+    def read(self) -> Any:
+        return self.tensor._grad
+
+    def write(self, value: Any) -> None:
+        self.tensor._grad = value
+
+
+class _StateLoc(_Loc):
+    def __init__(self, opt: Any, p: Tensor, key: str, label: str) -> None:
+        self.opt, self.p, self.key, self.label = opt, p, key, label
+        self.ident = ("state", id(opt), id(p), key)
+
+    def read(self) -> Any:
+        state = self.opt.state.get(self.p)
+        return None if state is None else state.get(self.key)
+
+    def write(self, value: Any) -> None:
+        if value is None:
+            self.opt.state.get(self.p, {}).pop(self.key, None)
+        else:
+            self.opt.state[self.p][self.key] = value
+
+
+class _FixedLoc(_Loc):
+    """A tensor found in ``fn``'s closure or globals: its object is fixed, its data may change."""
+
+    guard_identity = True
+
+    def __init__(self, tensor: Tensor, label: str) -> None:
+        self.tensor, self.label = tensor, label
+        self.ident = ("fixed", id(tensor))
+
+    def read(self) -> Any:
+        return self.tensor
+
+    def write(self, value: Any) -> None:
+        if value is not self.tensor:
+            raise _UnsupportedError("a tensor from the closure was replaced")
+
+
+class _CheckFailedError(Exception):
+    """Raised by a program when a value check answers otherwise than at the recording."""
+
+
+class _UnsupportedError(Exception):
+    """Raised while building a program from a recording it cannot express."""
+
+
+# ---- what the step can reach ------------------------------------------------------------------
+class _World:
+    """The modules, optimizers and tensors reachable from ``fn`` (closure, globals, ``self``)."""
+
+    def __init__(self, roots: list) -> None:
+        from autodiff.nn.module import Module
+        from autodiff.optim.optimizer import Optimizer
+
+        self.modules: list = []
+        self.optimizers: list = []
+        self.tensors: list = []
+        seen: set = set()
+        todo = [(r, 2) for r in roots]
+        while todo:
+            obj, depth = todo.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            if isinstance(obj, Module):
+                for m in obj.modules():
+                    if id(m) not in seen or m is obj:
+                        seen.add(id(m))
+                        self.modules.append(m)
+            elif isinstance(obj, Optimizer):
+                self.optimizers.append(obj)
+            elif isinstance(obj, Tensor):
+                self.tensors.append(obj)
+            elif isinstance(obj, (list, tuple)) and depth:
+                todo.extend((o, depth - 1) for o in obj)
+            elif isinstance(obj, dict) and depth:
+                todo.extend((o, depth - 1) for o in obj.values())
+            elif (depth and hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
+                  and not callable(obj)):
+                todo.extend((o, depth - 1) for o in vars(obj).values())
+        self.params: list = []  # every parameter (modules' and optimizers'), once
+        pids: set = set()
+        for m in self.modules:
+            for p in m._parameters.values():
+                if p is not None and id(p) not in pids:
+                    pids.add(id(p))
+                    self.params.append(p)
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    if id(p) not in pids:
+                        pids.add(id(p))
+                        self.params.append(p)
+        self.tensors = [t for t in self.tensors if id(t) not in pids]
+
+    def locations(self) -> list:
+        locs: list = []
+        for mi, m in enumerate(self.modules):
+            for name in m._parameters:
+                locs.append(_DictLoc(m._parameters, name, f"module {mi} parameter {name}"))
+            for name in m._buffers:
+                locs.append(_DictLoc(m._buffers, name, f"module {mi} buffer {name}"))
+        for i, p in enumerate(self.params):
+            locs.append(_GradLoc(p, f"parameter {i} .grad"))
+        for oi, opt in enumerate(self.optimizers):
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    for key, value in opt.state.get(p, {}).items():
+                        if isinstance(value, Tensor):
+                            locs.append(_StateLoc(opt, p, key, f"optimizer {oi} state {key}"))
+        for i, t in enumerate(self.tensors):
+            locs.append(_FixedLoc(t, f"closure tensor {i}"))
+            if t._requires_grad and t.grad_fn is None:
+                locs.append(_GradLoc(t, f"closure tensor {i} .grad"))
+        return locs
+
+    def signature(self) -> tuple:
+        """What a program's guards compare: modules' mode and parameter identities, the
+        optimizers' hyper-parameters and state layout, every reachable tensor's metadata."""
+        parts: list = []
+        for m in self.modules:
+            parts.append((m.training, tuple(map(id, m._parameters.values())), tuple(map(id, m._buffers.values())),
+                          tuple(map(id, m._modules.values())), _has_hooks(m)))
+        for p in self.params:
+            g = p._grad
+            parts.append((id(p), _meta(p), None if g is None else _meta(g)))
+        for opt in self.optimizers:
+            for group in opt.param_groups:
+                parts.append(tuple((k, _hashable(v)) for k, v in group.items() if k != "params"))
+                parts.append(tuple(map(id, group["params"])))
+                for p in group["params"]:
+                    state = opt.state.get(p)
+                    if state:
+                        parts.append(tuple((k, _meta(v) if isinstance(v, Tensor) else _hashable(v))
+                                           for k, v in state.items()))
+                    else:
+                        parts.append(None)
+        for t in self.tensors:
+            g = t._grad
+            parts.append((id(t), _meta(t), None if g is None else _meta(g)))
+        return tuple(parts)
+
+
+def _has_hooks(m: Any) -> bool:
+    d = m.__dict__
+    return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks")
+                or d.get("_backward_pre_hooks"))
+
+
+def _meta(t: Tensor) -> tuple:
+    return (t._data.shape, t._data.dtype, t._be, t._requires_grad, t.grad_fn is None)
+
+
+def _hashable(v: Any) -> Any:
+    try:
+        hash(v)
+        return v
+    except TypeError:
+        return ("unhashable", id(v))
+
+
+def _unwrap(fn: Callable) -> tuple[list, Any]:
+    """``fn``'s bound objects and partial arguments, and the plain function under them."""
+    roots: list = []
+    target = fn
+    while True:
+        self_obj = getattr(target, "__self__", None)
+        if self_obj is not None:
+            roots.append(self_obj)
+        if isinstance(target, functools.partial):
+            roots.extend(target.args)
+            roots.extend(target.keywords.values())
+            target = target.func
+            continue
+        return roots, getattr(target, "__func__", target)
+
+
+def _global_names(fn: Callable) -> list:
+    """The global names ``fn`` (and the functions and comprehensions nested in it) read."""
+    code = getattr(_unwrap(fn)[1], "__code__", None)
+    names: set = set()
+    todo = [code] if code is not None else []
+    while todo:
+        c = todo.pop()
+        names.update(c.co_names)
+        todo.extend(k for k in c.co_consts if hasattr(k, "co_names"))
+    return sorted(names)
+
+
+def _roots(fn: Callable, names: list) -> list:
+    """What ``fn`` can reach directly: bound objects, closure cells, the globals it names."""
+    roots, target = _unwrap(fn)
+    if getattr(target, "__code__", None) is None:  # a callable object (a Module): itself
+        return roots + [target]
+    for cell in target.__closure__ or ():
+        try:
+            roots.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            pass
+    g = target.__globals__
+    roots.extend(g[n] for n in names if n in g)
+    return roots
+
+
+# ---- recording -----------------------------------------------------------------------------
+_recording = threading.local()
+
+
+class _Recorder:
+    """The log of one eager call: calls, slots (array id -> index) and capture breaks."""
+
+    def __init__(self) -> None:
+        self.slot_of: dict = {}  # id(array) -> slot
+        self.keep: list = []  # every object given a slot (so ids stay unique)
+        self.calls: list = []  # (fn, name, args, kwargs, result spec)
+        self.call_bes: list = []  # the backend of each call
+        self.consts: list = []
+        self.const_of: dict = {}
+        self.breaks: list = []
+        self.depth = 0
+        self.regions: list = []  # [opt, start call index, end index, entry snapshot, exit snapshot, broke]
+        self.region = None
+        self.n_slots = 0
+        self.mutated = False  # a call wrote into an array (a failed check after it cannot go eager)
+
+    def new_slot(self, obj: Any) -> int:
+        k = self.n_slots
+        self.n_slots += 1
+        self.slot_of[id(obj)] = k
+        self.keep.append(obj)
+        return k
+
+    def const(self, value: Any) -> tuple:
+        k = self.const_of.get(id(value))
+        if k is None or self.consts[k] is not value:
+            k = self.const_of[id(value)] = len(self.consts)
+            self.consts.append(value)
+        return ("c", k)
+
+    def encode(self, value: Any) -> tuple:
+        k = self.slot_of.get(id(value))
+        if k is not None:
+            return ("v", k)
+        if value.__class__ in (tuple, list):
+            parts = [self.encode(v) for v in value]
+            if any(p[0] != "c" for p in parts):
+                return ("t" if value.__class__ is tuple else "l", parts)
+        return self.const(value)
+
+    def note_break(self, cause: str) -> None:
+        if self.region is not None:
+            self.region[5] = True
+        else:
+            self.breaks.append(cause)
+
+    def record(self, be: Any, name: str, fn: Callable, args: tuple, kwargs: dict, result: Any) -> None:
+        if name in _BREAKS:
+            self.note_break(_BREAKS[name])
+            return
+        if name == "getitem" and _has_mask(args[1:]):
+            self.note_break(_BREAKS["nonzero"])
+            return
+        enc_args = [self.encode(a) for a in args]
+        enc_kwargs = {k: self.encode(v) for k, v in kwargs.items()}
+        if name in _CONSTANT_FOLDED and all(e[0] == "c" for e in enc_args):
+            return  # the result is met later as a constant
+        if name in _MUTATING or "out" in kwargs:
+            self.mutated = True
+        if name in _CHECKS:
+            if self.mutated:
+                self.note_break(f"a check of values ({name}) after the step wrote into an array")
+                return
+            self.calls.append((fn, name, enc_args, enc_kwargs, ("check", self.const(result)[1])))
+            self.call_bes.append(be)
+            return
+        if result is None or id(result) in self.slot_of:
+            out: Any = None if result is None else ("same", self.slot_of[id(result)])
+        elif hasattr(result, "shape") or hasattr(result, "dtype"):
+            out = ("new", self.new_slot(result))
+        elif result.__class__ in (tuple, list) and all(hasattr(r, "shape") for r in result):
+            k = self.new_slot(result)
+            out = ("tuple", k, [self.new_slot(r) if id(r) not in self.slot_of else None for r in result])
+        else:
+            self.note_break(f"a backend call ({name}) returned a Python value")
+            return
+        self.calls.append((fn, name, enc_args, enc_kwargs, out))
+        self.call_bes.append(be)
+
+
+def _has_mask(index: tuple) -> bool:
+    for ix in index:
+        items = ix if isinstance(ix, tuple) else (ix,)
+        for i in items:
+            dt = getattr(i, "dtype", None)
+            if dt is not None and getattr(dt, "kind", "") == "b":
+                return True
+    return False
+
+
+def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if rec.depth:  # a backend method calling another: only the outermost call is logged
+            return fn(*args, **kwargs)
+        rec.depth += 1
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            rec.depth -= 1
+        rec.record(be, name, fn, args, kwargs, result)
+        return result
+
+    return call
+
+
+class _Instrumented:
+    """While active: every backend logs into ``rec``, the engine's hook runners note a
+    break, and the optimizers' ``step`` mark their regions."""
+
+    def __init__(self, rec: _Recorder, world: _World) -> None:
+        self.rec, self.world = rec, world
+        self.undo: list = []
+
+    def __enter__(self) -> _Instrumented:
+        rec = self.rec
+        backends.get("cpu")
+        for be in backends.loaded():
+            own = vars(be)
+            for name in dir(be):
+                if name.startswith("_") or name in _LOOKUPS:
+                    continue
+                attr = getattr(be, name)
+                if callable(attr) and not isinstance(attr, type):
+                    self.undo.append((be, name, own.get(name), name in own))
+                    setattr(be, name, _logged(be, name, attr, rec))
+        for hook_fn in ("run_tensor_hooks", "_run_pre_hooks", "_after_accumulate"):
+            original = getattr(engine, hook_fn)
+            self.undo.append((engine, hook_fn, original, True))
+            setattr(engine, hook_fn, _breaking(original, rec, "a tensor or node hook ran in backward"))
+        original_after = engine._after_node
+
+        def after_node(node: Any, *a: Any) -> Any:
+            if node.hooks:
+                rec.note_break("a node hook ran in backward")
+            return original_after(node, *a)
+
+        self.undo.append((engine, "_after_node", original_after, True))
+        engine._after_node = after_node
+        for opt in self.world.optimizers:
+            own = vars(opt)
+            self.undo.append((opt, "step", own.get("step"), "step" in own))
+            opt.step = _region(opt, opt.step, rec, self.world)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for obj, name, value, own in reversed(self.undo):
+            if own:
+                setattr(obj, name, value)
+            else:
+                delattr(obj, name)
+
+
+def _breaking(fn: Callable, rec: _Recorder, cause: str) -> Callable:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        rec.note_break(cause)
+        return fn(*args, **kwargs)
+
+    return call
+
+
+def _region(opt: Any, step: Callable, rec: _Recorder, world: _World) -> Callable:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if rec.region is not None or args or kwargs:  # nested, or a closure: not a region
+            if args or kwargs:
+                rec.note_break("optimizer.step(closure) inside the step")
+            return step(*args, **kwargs)
+        region = [opt, len(rec.calls), None, _snapshot(rec, world), None, False, step]
+        rec.region = region
+        try:
+            return step()
+        finally:
+            rec.region = None
+            region[2] = len(rec.calls)
+            region[4] = _snapshot(rec, world)
+            rec.regions.append(region)
+
+    return call
+
+
+def _snapshot(rec: _Recorder, world: _World) -> list:
+    """Each location's tensor now, with the slot of its array (None for an array not logged)."""
+    out = []
+    for loc in world.locations():
+        t = loc.read()
+        out.append((loc, t, None if t is None else rec.slot_of.get(id(t._data)), None if t is None else t._version[0]))
+    return out
+
+
+# ---- the program ----------------------------------------------------------------------------
+class _Program:
+    """A recorded step: the generated function (``source``), where its arguments come from
+    (``sources``: an input or a location), and what it writes back and returns."""
+
+    # Replays run by the interpreter before the source is compiled: a program used once or
+    # twice (a shape seen once) never pays for compiling a function of thousands of lines.
+    INTERPRETED_REPLAYS = 2
+
+    def __init__(self, run: Callable, out_plan: list, ret: Any, returned: list) -> None:
+        self.run, self.out_plan, self.ret, self.returned = run, out_plan, ret, returned
+        self.replayed = 0
+        self.generate: Callable = lambda: ("", {})  # -> (source, namespace); set by _build
+        self._source: str | None = None
+        self.sources: list = []  # ("input", i) or ("loc", location), one per argument of run
+        self.aliases: list = []  # (location, argument index): a location sharing an earlier one's array
+
+    @property
+    def source(self) -> str:
+        """The program as Python source (``f3`` a backend function, ``c1`` a constant,
+        ``v7`` an array, ``b7`` its reused buffer, ``R5`` an eager optimizer step)."""
+        if self._source is None:
+            self._source = self.generate()[0]
+        return self._source
+
+    def compile_source(self) -> None:
+        """Replace the interpreter by the generated straight-line function."""
+        self._source, namespace = self.generate()
+        exec(builtins.compile(self._source, "<autodiff.compile program>", "exec"), namespace)  # noqa: S102
+        self.run = namespace["_program"]
+
+
+def _writeback_plan(before: list, after: list) -> list:
+    """What turns the locations of ``before`` into those of ``after``: (loc, action, slot, extra)."""
+    prev = {loc.ident: (t, slot, ver) for loc, t, slot, ver in before}
+    plan = []
+    seen = set()
+    for loc, t, slot, ver in after:
+        seen.add(loc.ident)
+        old_t, old_slot, old_ver = prev.get(loc.ident, (None, None, None))
+        if t is None:
+            if old_t is not None:
+                plan.append((loc, "none", None, None))
+            continue
+        if t.grad_fn is not None:
+            raise _UnsupportedError(f"{loc.label} holds a tensor with autograd history")
+        if slot is None:
+            raise _UnsupportedError(f"{loc.label} holds an array the recording did not see made")
+        if t is old_t:
+            if slot != old_slot:
+                plan.append((loc, "data", slot, None))
+            if ver != old_ver:
+                plan.append((loc, "version", None, ver - old_ver))
+        else:
+            plan.append((loc, "new", slot, (t._requires_grad, t._be)))
+    for loc, t, _slot, _ver in before:
+        if loc.ident not in seen and t is not None:
+            raise _UnsupportedError(f"{loc.label} disappeared during the step")
+    return plan
+
+
+def _render(enc: tuple) -> str:
+    kind = enc[0]
+    if kind == "v":
+        return f"v{enc[1]}"
+    if kind == "c":
+        return f"c{enc[1]}"
+    inner = ", ".join(_render(e) for e in enc[1])
+    return f"({inner},)" if kind == "t" else f"[{inner}]"
+
+
+def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any, world: _World) -> _Program:
+    """Turn a recording into a program (raises _UnsupportedError when it cannot be expressed).
+
+    The program is a list of ops -- ``("call", fn, args, kwargs, out, name, backend)`` or
+    ``("region", eager function, slots in, slots out)`` -- run by ``_interpreter`` at first;
+    ``_generate`` writes the same ops as Python source when the program has proven reused."""
+    if rec.breaks:
+        raise _UnsupportedError(rec.breaks[0])
+    ops: list = []
+    eager_regions = [r for r in rec.regions if r[5]]
+    region_at = {r[1]: r for r in eager_regions}
+    skip: set = set()
+    for r in eager_regions:
+        skip.update(range(r[1], r[2]))
+    snapshots_before = start
+    for i, call_entry in enumerate(rec.calls + [None]):
+        r = region_at.get(i)
+        if r is not None:
+            entry, exit_ = r[3], r[4]
+            plan_in = _writeback_plan(snapshots_before, entry)
+            need_in = sorted({s for _l, a, s, _e in plan_in if a in ("data", "new")})
+            exit_slots = []
+            for loc, t, slot, _ver in exit_:
+                if t is not None:
+                    exit_slots.append((loc, rec.new_slot(t._data) if slot is None else slot))
+            ops.append(("region", _eager_region(r[6], plan_in, need_in, exit_slots), need_in,
+                        [s for _loc, s in exit_slots]))
+            # Fix the region-exit snapshot to the slots just bound.
+            bound = {loc.ident: s for loc, s in exit_slots}
+            snapshots_before = [(loc, t, bound.get(loc.ident, slot), ver) for loc, t, slot, ver in exit_]
+        if call_entry is None or i in skip:
+            continue
+        ops.append(("call", *call_entry, rec.call_bes[i]))
+    # Slots used after an eager region must come from its exit snapshot.
+    for r in eager_regions:
+        made_inside = set()
+        for *_call, out in rec.calls[r[1]:r[2]]:
+            if out is not None and out[0] in ("new", "tuple"):
+                made_inside.add(out[1])
+                if out[0] == "tuple":
+                    made_inside.update(s for s in out[2] if s is not None)
+        exit_bound = {s for _l, _t, s, _v in r[4] if s is not None}
+        for _fn, _name, args, kwargs, _out in rec.calls[r[2]:]:
+            used = _slots_in(args) | _slots_in(list(kwargs.values()))
+            if used & (made_inside - exit_bound):
+                raise _UnsupportedError("a value made inside optimizer.step() is used after it")
+    plan_out = _writeback_plan(snapshots_before, end)
+    out_slots = sorted({s for _l, a, s, _e in plan_out if a in ("data", "new")})
+    ret_slots = sorted(_ret_slots(ret_enc))
+    returned = out_slots + [s for s in ret_slots if s not in out_slots]
+    ops = [(op[0], op[1], op[3], op[4], op[5], op[2], op[6]) if op[0] == "call" else op for op in ops]
+    program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
+                       plan_out, ret_enc, returned)
+    program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, rec.keep)
+    return program
+
+
+def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: list) -> tuple[str, dict]:
+    """The ops as the source of one straight-line function, and the names it uses."""
+    ns: dict = {f"c{k}": v for k, v in enumerate(consts)}
+    ns["CheckFailed"] = _CheckFailedError
+    lines: list = []
+    line_of: dict = {}  # slot -> (its line, its op) for the calls that make one new array
+    for i, op in enumerate(ops):
+        if op[0] == "region":
+            _kind, region, need_in, exit_slots = op
+            ns[f"R{i}"] = region
+            call = f"R{i}({', '.join(f'v{s}' for s in need_in)}{',' if need_in else ''})"
+            targets = ", ".join(f"v{s}" for s in exit_slots)
+            lines.append(f"    {targets}, = {call}" if exit_slots else f"    {call}")
+            continue
+        _kind, fn, args, kwargs, out, _name, _be = op
+        ns[f"f{i}"] = fn
+        src_args = [_render(a) for a in args] + [f"{k}={_render(v)}" for k, v in kwargs.items()]
+        call = f"f{i}({', '.join(src_args)})"
+        if out is None or out[0] == "same":
+            lines.append(f"    {call}")
+        elif out[0] == "check":
+            lines.append(f"    if {call} is not c{out[1]}:\n        raise CheckFailed")
+        elif out[0] == "new":
+            line_of[out[1]] = (len(lines), i)
+            lines.append(f"    v{out[1]} = {call}")
+        else:
+            lines.append(f"    v{out[1]} = {call}")
+            for j, s in enumerate(out[2]):
+                if s is not None:
+                    lines.append(f"    v{s} = v{out[1]}[{j}]")
+    escaping = set(returned)
+    for op in ops:
+        if op[0] == "region":
+            escaping.update(op[2])
+    for s, b in _reusable_buffers(ops, keep, line_of, escaping).items():
+        k, _i = line_of[s]
+        lines[k] = f"{lines[k][:-1]}, out=b{s})"
+        ns[f"b{s}"] = b
+    params = ", ".join(f"v{s}" for s in in_slots)
+    body = "\n".join(lines) or "    pass"
+    src = f"def _program({params}):\n{body}\n    return ({', '.join(f'v{s}' for s in returned)}{',' if returned else ''})\n"
+    return src, ns
+
+
+def _reusable_buffers(ops: list, keep: list, line_of: dict, escaping: set) -> dict:
+    """Buffers for the arrays a replay can write into memory of its own (``out=``): made by a
+    function that writes ``out`` (a NumPy ufunc), read only by calls that make no views of
+    them, and never leaving the program (returned, written back, handed to eager code)."""
+    if not REUSE_BUFFERS:
+        return {}
+    bad = set(escaping)
+    for op in ops:
+        if op[0] == "call" and op[5] not in _NO_VIEW_CONSUMERS:
+            bad |= _slots_in(op[2]) | _slots_in(list(op[3].values()))
+    out = {}
+    for s, (_k, i) in line_of.items():
+        _kind, fn, _args, kwargs, _o, _name, be = ops[i]
+        arr = keep[s]
+        if s in bad or "out" in kwargs or arr.__class__ is not be._array_type or not be.writes_out(fn):
+            continue
+        out[s] = be.empty(arr.shape, be.dtype_name(arr))
+    return out
+
+
+def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slots: int) -> Callable:
+    """The program run op by op: what runs until the generated source pays for its
+    compilation (see ``_Program.replayed``); the same calls in the same order."""
+
+    def value(enc: tuple, vals: list) -> Any:
+        kind = enc[0]
+        if kind == "v":
+            return vals[enc[1]]
+        if kind == "c":
+            return consts[enc[1]]
+        items = [value(e, vals) for e in enc[1]]
+        return tuple(items) if kind == "t" else items
+
+    def run(*arrays: Any) -> tuple:
+        vals: list = [None] * n_slots
+        for s, a in zip(in_slots, arrays):
+            vals[s] = a
+        for op in ops:
+            if op[0] == "region":
+                for s, a in zip(op[3], op[1](*[vals[s] for s in op[2]])):
+                    vals[s] = a
+                continue
+            _kind, fn, args, kwargs, out, _name, _be = op
+            result = fn(*[value(a, vals) for a in args], **{k: value(v, vals) for k, v in kwargs.items()})
+            if out is None or out[0] == "same":
+                continue
+            if out[0] == "check":
+                if result is not consts[out[1]]:
+                    raise _CheckFailedError
+                continue
+            vals[out[1]] = result
+            if out[0] == "tuple":
+                for j, s in enumerate(out[2]):
+                    if s is not None:
+                        vals[s] = result[j]
+        return tuple(vals[s] for s in returned)
+
+    return run
+
+
+def _slots_in(encs: list) -> set:
+    out: set = set()
+    for e in encs:
+        if e[0] == "v":
+            out.add(e[1])
+        elif e[0] in ("t", "l"):
+            out |= _slots_in(e[1])
+    return out
+
+
+def _eager_region(step: Callable, plan_in: list, need_in: list, exit_slots: list) -> Callable:
+    def region(*arrays: Any) -> Any:
+        values = dict(zip(need_in, arrays))
+        _apply_plan_with(plan_in, values)
+        step()
+        out = []
+        for loc, _slot in exit_slots:
+            out.append(loc.read()._data)
+        return tuple(out)
+
+    return region
+
+
+def _apply_plan_with(plan: list, values: dict) -> None:
+    for loc, action, slot, extra in plan:
+        if action == "data":
+            loc.read()._data = values[slot]
+        elif action == "new":
+            t = _make(values[slot], extra[1])
+            t._requires_grad = extra[0]
+            loc.write(t)
+        elif action == "version":
+            loc.read()._version[0] += extra
+        else:
+            loc.write(None)
+
+
+# ---- returns -----------------------------------------------------------------------------
+def _encode_return(value: Any, rec: _Recorder, loc_objs: dict) -> Any:
+    if isinstance(value, Tensor):
+        if id(value) in loc_objs:
+            return ("loc", loc_objs[id(value)])
+        slot = rec.slot_of.get(id(value._data))
+        if slot is None:
+            raise _UnsupportedError("the step returns a tensor whose array the recording did not see made")
+        return ("tensor", slot, value._be)
+    if value is None or value.__class__ in (int, bool, str):
+        return ("const", value)
+    if value.__class__ in (tuple, list):
+        return (value.__class__, [_encode_return(v, rec, loc_objs) for v in value])
+    if value.__class__ is dict:
+        return (dict, {k: _encode_return(v, rec, loc_objs) for k, v in value.items()})
+    raise _UnsupportedError(f"the step returns a {type(value).__name__}")
+
+
+def _ret_slots(enc: Any) -> set:
+    kind = enc[0]
+    if kind == "tensor":
+        return {enc[1]}
+    if kind in (tuple, list):
+        return set().union(*(_ret_slots(e) for e in enc[1])) if enc[1] else set()
+    if kind is dict:
+        return set().union(*(_ret_slots(e) for e in enc[1].values())) if enc[1] else set()
+    return set()
+
+
+def _decode_return(enc: Any, values: dict) -> Any:
+    kind = enc[0]
+    if kind == "tensor":
+        return _make(values[enc[1]], enc[2])
+    if kind == "loc":
+        return enc[1].read()
+    if kind == "const":
+        return enc[1]
+    if kind is dict:
+        return {k: _decode_return(e, values) for k, e in enc[1].items()}
+    return kind(_decode_return(e, values) for e in enc[1])
+
+
+# ---- the compiled function --------------------------------------------------------------------
+class CompiledFunction:
+    """``fn`` with its recorded programs; call it as ``fn``."""
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+        self.programs: dict = {}  # guard key -> _Program, or the cause that keeps it eager
+        self.worlds: dict = {}
+        self.warned: set = set()
+        self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
+        self.names = _global_names(fn)
+        functools.update_wrapper(self, fn)
+
+    def _world(self, rebuild: bool = False) -> _World:
+        roots = _roots(self.fn, self.names)
+        key = tuple(map(id, roots))
+        world = None if rebuild else self.worlds.get(key)
+        if world is None:
+            if len(self.worlds) > RECOMPILE_LIMIT:
+                self.worlds.clear()
+            world = self.worlds[key] = _World(roots)
+            world.roots = roots  # (kept alive, so the ids in the key stay theirs)
+        return world
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if getattr(_recording, "active", False):  # a compiled function called by one being recorded
+            return self.fn(*args, **kwargs)
+        inputs: list = []
+        key_in = _input_key((args, kwargs), inputs)
+        if key_in is None:
+            return self._eager(args, kwargs, "an argument that is not a tensor, number, string or sequence of them")
+        if any(t._requires_grad for t in inputs):
+            # A backward would reach its .grad (or the graph behind it), which no location holds.
+            return self._eager(args, kwargs, "an argument that requires grad")
+        grad_on = grad_mode.is_grad_enabled()
+        world = self._world()
+        key = (key_in, grad_on, id(world), world.signature())
+        program = self.programs.get(key)
+        if program is None:
+            # What the step reaches may have changed (a replaced parameter, a new optimizer
+            # state): look again before recording.
+            world = self._world(rebuild=True)
+            key = (key_in, grad_on, id(world), world.signature())
+            program = self.programs.get(key)
+        if program.__class__ is _Program:
+            return self._replay(program, world, inputs, args, kwargs)
+        if program is not None:
+            return self._eager(args, kwargs, program)
+        if len(self.programs) >= RECOMPILE_LIMIT:
+            return self._eager(args, kwargs, f"the recompile limit ({RECOMPILE_LIMIT} programs) was reached")
+        return self._record(key, world, args, kwargs, inputs)
+
+    def _eager(self, args: tuple, kwargs: dict, cause: str) -> Any:
+        self.stats["eager"] += 1
+        self._warn(cause)
+        return self.fn(*args, **kwargs)
+
+    def _warn(self, cause: str) -> None:
+        if cause not in self.warned:
+            self.warned.add(cause)
+            name = getattr(self.fn, "__qualname__", repr(self.fn))
+            warnings.warn(f"autodiff.compile: {name} runs eagerly: {cause}", CaptureBreak, stacklevel=4)
+
+    def _record(self, key: tuple, world: _World, args: tuple, kwargs: dict, inputs: list) -> Any:
+        self.stats["recorded"] += 1
+        rec = _Recorder()
+        hooked = next((f"module {type(m).__name__} has forward/backward hooks" for m in world.modules
+                       if _has_hooks(m)), None)
+        if hooked:
+            self.programs[key] = hooked
+            return self._eager(args, kwargs, hooked)
+        sources: list = []
+        aliases: list = []
+        for i, t in enumerate(inputs):
+            if id(t._data) not in rec.slot_of:
+                rec.new_slot(t._data)
+                sources.append(("input", i))
+        start = _snapshot(rec, world)
+        for loc, t, _slot, _ver in start:
+            if t is None:
+                continue
+            k = rec.slot_of.get(id(t._data))
+            if k is None:
+                rec.new_slot(t._data)
+                sources.append(("loc", loc))
+            else:
+                aliases.append((loc, k))
+        start = _snapshot(rec, world)
+        in_slots = list(range(rec.n_slots))
+        _recording.active = True
+        try:
+            with _Instrumented(rec, world):
+                result = self.fn(*args, **kwargs)
+        finally:
+            _recording.active = False
+        end = _snapshot(rec, world)
+        try:
+            loc_objs = {id(t): loc for loc, t, _s, _v in end if t is not None}
+            ret_enc = _encode_return(result, rec, loc_objs)
+            program = _build(rec, start, end, in_slots, ret_enc, world)
+        except _UnsupportedError as exc:
+            self.programs[key] = str(exc)
+            self._warn(str(exc))
+            return result
+        program.sources = sources
+        program.aliases = aliases
+        self.programs[key] = program
+        return result
+
+    def _replay(self, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
+        arrays = [inputs[x]._data if kind == "input" else x.read()._data for kind, x in program.sources]
+        for loc, k in program.aliases:
+            if loc.read()._data is not arrays[k]:
+                # Two places that shared one array at the recording no longer do.
+                return self._eager(args, kwargs, f"{loc.label} no longer shares its array as when recorded")
+        program.replayed += 1
+        if program.replayed == program.INTERPRETED_REPLAYS + 1:
+            program.compile_source()
+        try:
+            out = program.run(*arrays)
+        except _CheckFailedError:  # (raised before the program wrote into any array)
+            return self._eager(args, kwargs, "a check of values answered otherwise than when recorded")
+        self.stats["replayed"] += 1
+        values = dict(zip(program.returned, out))
+        _apply_plan_with(program.out_plan, values)
+        return _decode_return(program.ret, values)
+
+
+def _input_key(value: Any, tensors: list) -> Any:
+    """The guard on the arguments: each tensor's shape, dtype, device and requires_grad,
+    other values themselves; None for an argument that cannot be guarded."""
+    if isinstance(value, Tensor):
+        tensors.append(value)
+        return (Tensor, value._data.shape, value._data.dtype, value._be, value._requires_grad)
+    if value is None or value.__class__ in (int, float, bool, str):
+        return (value.__class__, value)
+    if value.__class__ in (tuple, list):
+        parts = tuple(_input_key(v, tensors) for v in value)
+        return None if None in parts else (value.__class__, parts)
+    if value.__class__ is dict:
+        parts = tuple((k, _input_key(v, tensors)) for k, v in value.items())
+        return None if any(p is None for _k, p in parts) else (dict, parts)
+    return None
+
+
+def compile(fn: Callable | None = None, **options: Any) -> Any:  # noqa: A001 - PyTorch's name
+    """Compile ``fn`` (a training step: forward, ``backward()``, ``optimizer.step()``) into a
+    replayed program; usable as ``@autodiff.compile`` or ``@autodiff.compile(...)``.
+    PyTorch's options (``mode``, ``fullgraph``, ``dynamic``, ``backend``) are accepted and ignored."""
+    if fn is None:
+        return lambda f: CompiledFunction(f)
+    return CompiledFunction(fn)

@@ -1,0 +1,366 @@
+"""``autodiff.compile``: compiled training steps give the bits of eager steps; every guard
+re-records or runs eagerly; every capture break runs eagerly with its warning."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+import autodiff
+from autodiff import nn
+from autodiff.compiled_step import RECOMPILE_LIMIT, CaptureBreak
+from autodiff.testing import op_graphs
+from tests.conftest import DEVICES
+
+OPTIMIZERS = {
+    "sgd": lambda ps: autodiff.optim.SGD(ps, lr=0.05),
+    "sgd-momentum": lambda ps: autodiff.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    "adam": lambda ps: autodiff.optim.Adam(ps, lr=0.01),
+    "adamw": lambda ps: autodiff.optim.AdamW(ps, lr=0.01),
+}
+
+
+def _bits(t) -> bytes | None:
+    return None if t is None else autodiff.Tensor.numpy(t.detach().cpu()).tobytes()
+
+
+def _state_bits(opt) -> list:
+    return [(k, _bits(v) if isinstance(v, autodiff.Tensor) else v)
+            for group in opt.param_groups for p in group["params"]
+            for k, v in sorted(opt.state.get(p, {}).items())]
+
+
+def _assert_same(eager: tuple, compiled: tuple, what: str) -> None:
+    (ps1, opt1), (ps2, opt2) = eager, compiled
+    for i, (p, q) in enumerate(zip(ps1, ps2)):
+        if not isinstance(p, autodiff.Tensor):
+            continue
+        assert _bits(p) == _bits(q), f"{what}: parameter {i}"
+        assert _bits(p.grad) == _bits(q.grad), f"{what}: .grad of parameter {i}"
+    assert _state_bits(opt1) == _state_bits(opt2), f"{what}: optimizer state"
+
+
+def _training(make_params, make_opt, loss_fn):
+    params = make_params()
+    opt = make_opt(params)
+
+    def step(*inputs):
+        opt.zero_grad()
+        loss = loss_fn(params, *inputs)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return params, opt, step
+
+
+def _run_both(make_params, make_opt, loss_fn, inputs_per_step, what, expect_replays=True):
+    params1, opt1, eager = _training(make_params, make_opt, loss_fn)
+    params2, opt2, step = _training(make_params, make_opt, loss_fn)
+    compiled = autodiff.compile(step)
+    for k, inputs in enumerate(inputs_per_step):
+        l1, l2 = eager(*inputs), compiled(*inputs)
+        assert _bits(l1) == _bits(l2), f"{what}: loss of step {k}"
+        _assert_same((params1, opt1), (params2, opt2), f"{what}, step {k}")
+    if expect_replays:
+        assert compiled.stats["replayed"] > 0, (what, compiled.stats, compiled.programs)
+    return compiled
+
+
+# ---- random programs: 5 compiled steps are 5 eager steps, bit for bit --------------------------
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
+@settings(max_examples=4)
+@given(program=op_graphs(max_steps=4))
+def test_random_programs_compiled_equal_eager(program, opt_name, device) -> None:
+    def make_params():
+        return [x.detach().requires_grad_() for x in program.inputs.tensors(autodiff, device=device)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CaptureBreak)  # (a program may hold an op that breaks capture)
+        _run_both(make_params, OPTIMIZERS[opt_name], lambda ps: program.run(autodiff, ps), [()] * 5,
+                  program.describe(), expect_replays=False)
+
+
+# ---- a module and data, as a training loop runs them -------------------------------------------
+def _mlp_case(device="cpu", opt_name="adam"):
+    def make_params():
+        autodiff.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3)).to(device)
+        return list(model.parameters()) + [model]
+
+    def loss_fn(ps, x, y):
+        return nn.functional.cross_entropy(ps[-1](x), y)
+
+    def make_opt(ps):
+        return OPTIMIZERS[opt_name](ps[:-1])
+
+    rng = np.random.default_rng(0)
+    batches = [(autodiff.tensor(rng.standard_normal((5, 4)).astype("float32"), device=device),
+                autodiff.tensor(rng.integers(0, 3, 5), device=device)) for _ in range(5)]
+    return make_params, make_opt, loss_fn, batches
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("opt_name", sorted(OPTIMIZERS))
+def test_module_steps_replay_bit_identical(device, opt_name) -> None:
+    make_params, make_opt, loss_fn, batches = _mlp_case(device, opt_name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        compiled = _run_both(make_params, make_opt, loss_fn, batches, f"mlp {opt_name} on {device}")
+    assert compiled.stats["eager"] == 0
+
+
+def test_returned_tensor_and_program_source() -> None:
+    make_params, make_opt, loss_fn, batches = _mlp_case("cpu", "sgd")
+    _params, _opt, step = _training(make_params, make_opt, loss_fn)
+    compiled = autodiff.compile(step)
+    for x, y in batches:
+        loss = compiled(x, y)
+    assert isinstance(loss, autodiff.Tensor) and loss.shape == () and loss.grad_fn is None
+    programs = [p for p in compiled.programs.values() if not isinstance(p, str)]
+    assert len(programs) == 2  # (.grad is None at the first step, set at the next ones)
+    assert all(p.source.startswith("def _program(") for p in programs)
+
+
+# ---- guards: a change re-records (or runs eagerly) and still equals eager -----------------------
+def _guarded(change, what, expect_records=2):
+    """Steps 0-2 as recorded, then ``change(params, opt, batches)`` and steps 3-5: all equal eager."""
+    make_params, make_opt, loss_fn, batches = _mlp_case("cpu", "sgd-momentum")
+    p1, o1, eager = _training(make_params, make_opt, loss_fn)
+    p2, o2, step = _training(make_params, make_opt, loss_fn)
+    compiled = autodiff.compile(step)
+    batches = list(batches)
+    for k in range(6):
+        if k == 3:
+            batches = change(p1, o1, batches) or batches
+            change(p2, o2, batches)
+        x, y = batches[k % len(batches)]
+        assert _bits(eager(x, y)) == _bits(compiled(x, y)), f"{what}: loss of step {k}"
+        _assert_same((p1, o1), (p2, o2), f"{what}, step {k}")
+    assert compiled.stats["recorded"] >= expect_records, (what, compiled.stats)
+    return compiled
+
+
+def test_guard_input_shape() -> None:
+    rng = np.random.default_rng(1)
+    bigger = [(autodiff.tensor(rng.standard_normal((7, 4)).astype("float32")),
+               autodiff.tensor(rng.integers(0, 3, 7)))] * 5
+    _guarded(lambda ps, opt, b: bigger, "a new batch size", expect_records=3)
+
+
+def test_guard_input_dtype() -> None:
+    def to64(ps, opt, batches):
+        for p in ps[:-1]:
+            p.data = p.data.double()
+            p.grad = None
+        return [(x.double(), y) for x, y in batches]
+
+    # float64 inputs on float32 weights fail eagerly: the weights change dtype with them
+    _guarded(to64, "float64 inputs", expect_records=3)
+
+
+def test_guard_requires_grad() -> None:
+    def freeze(ps, opt, batches):
+        ps[0].requires_grad_(False)
+        ps[0].grad = None
+
+    _guarded(freeze, "a frozen weight", expect_records=3)
+
+
+def test_guard_eval_mode() -> None:
+    def to_eval(ps, opt, batches):
+        ps[-1].eval()
+
+    _guarded(to_eval, "eval()", expect_records=3)
+
+
+def test_guard_learning_rate() -> None:
+    def lower(ps, opt, batches):
+        for g in opt.param_groups:
+            g["lr"] = 0.01
+
+    _guarded(lower, "a new learning rate", expect_records=3)
+
+
+def test_guard_replaced_parameter() -> None:
+    def replace(ps, opt, batches):
+        model = ps[-1]
+        new = nn.Parameter(model[0].weight.detach().clone() * 0.5)
+        model[0].weight = new
+        opt.param_groups[0]["params"][0] = new
+        ps[0] = new
+
+    _guarded(replace, "a replaced parameter", expect_records=3)
+
+
+def test_guard_grad_mode_and_recompile_limit() -> None:
+    w = autodiff.ones(3, requires_grad=True)
+
+    @autodiff.compile
+    def f(x):
+        return (w.sum() * x).sum()
+
+    with autodiff.no_grad():
+        a = f(autodiff.ones(3))
+    assert a.item() == 9.0
+    with pytest.warns(CaptureBreak, match="recompile limit"):
+        for n in range(1, RECOMPILE_LIMIT + 3):  # a new shape each time
+            assert f(autodiff.ones(n)).item() == 3.0 * n
+
+
+def test_outside_in_place_change_is_seen() -> None:
+    # The program reads the live arrays: a weight changed in place between calls is used.
+    w = autodiff.ones(3)
+
+    @autodiff.compile
+    def f(x):
+        return (w * x).sum()
+
+    for k in range(4):
+        with autodiff.no_grad():
+            w.add_(1.0)
+        assert f(autodiff.ones(3)).item() == 3.0 * (k + 2)
+    w.data = autodiff.zeros(3)  # a new array under the same tensor
+    assert f(autodiff.ones(3)).item() == 0.0
+
+
+# ---- capture breaks: eager results and the warning ---------------------------------------------
+def _break_case(body, match):
+    make_params, make_opt, loss_fn, batches = _mlp_case("cpu", "sgd")
+
+    def broken_loss(ps, x, y):
+        loss = loss_fn(ps, x, y)
+        return body(loss, ps)
+
+    with pytest.warns(CaptureBreak, match=match):
+        compiled = _run_both(make_params, make_opt, broken_loss, batches, match, expect_replays=False)
+    assert compiled.stats["replayed"] == 0 and compiled.stats["eager"] > 0
+
+
+def test_break_item() -> None:
+    seen = []
+    _break_case(lambda loss, ps: (seen.append(loss.item()), loss)[1], "value read in Python")
+
+
+def test_break_bool() -> None:
+    _break_case(lambda loss, ps: loss * 2 if loss > 0 else loss, "value read in Python")
+
+
+def test_break_printing() -> None:
+    _break_case(lambda loss, ps: (repr(loss), loss)[1], "value")
+
+
+def test_break_hook() -> None:
+    calls = []
+
+    def body(loss, ps):
+        h = ps[0].register_hook(lambda g: calls.append(1))
+        out = loss * 1.0
+        h.remove() if False else None
+        return out
+
+    _break_case(body, "hook")
+    assert len(calls) >= 5  # the hook ran at every step
+
+
+def test_break_argument_that_requires_grad() -> None:
+    w = autodiff.ones(3, requires_grad=True)
+    step = autodiff.compile(lambda x: (w * x).sum().backward())
+    with pytest.warns(CaptureBreak, match="argument that requires grad"):
+        for _ in range(3):
+            x = autodiff.ones(3, requires_grad=True)
+            step(x)
+            assert x.grad.tolist() == [1.0, 1.0, 1.0]
+    assert step.stats["eager"] == 3
+
+
+def test_break_random_op() -> None:
+    autodiff.manual_seed(0)
+    _break_case(lambda loss, ps: loss + autodiff.randn(()) * 0.0, "random op")
+
+
+def test_break_random_dropout_module_has_eager_values() -> None:
+    def make():
+        autodiff.manual_seed(0)
+        return nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+
+    m1, m2 = make(), make()
+    x = autodiff.ones(2, 4)
+
+    def step(m):
+        return m(x).sum()
+
+    compiled = autodiff.compile(lambda: step(m2))
+    with pytest.warns(CaptureBreak, match="random op"):
+        for _ in range(3):
+            autodiff.manual_seed(1)
+            a = step(m1)
+            autodiff.manual_seed(1)
+            b = compiled()
+            assert _bits(a) == _bits(b)
+
+
+def test_adam_runs_its_step_eagerly_inside_a_replay() -> None:
+    # Adam's step counter is read with .item(): its step() stays eager, the rest replays.
+    make_params, make_opt, loss_fn, batches = _mlp_case("cpu", "adam")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        compiled = _run_both(make_params, make_opt, loss_fn, batches, "adam")
+    assert compiled.stats["replayed"] == 3
+
+
+# ---- the examples ------------------------------------------------------------------------------
+def test_examples_compile_flag_gives_the_same_losses() -> None:
+    from examples import myrelu_two_layer
+
+    assert myrelu_two_layer.train(steps=6, log_every=0) == myrelu_two_layer.train(
+        steps=6, log_every=0, compile=True)
+    pytest.importorskip("sklearn")
+    pytest.importorskip("tqdm")
+    from examples import digits
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        eager = digits.train(epochs=2, progress=False, max_batches=5)
+        compiled = digits.train(epochs=2, progress=False, max_batches=5, compile=True)
+    for key in ("losses", "test_accuracy", "train_accuracy"):
+        assert eager[key] == compiled[key], key
+
+
+def test_buffers_in_place_grads_and_version_counters() -> None:
+    # BatchNorm's running statistics, zero_grad(set_to_none=False) (grads zeroed and
+    # accumulated in place), Nesterov momentum: state, grads and version counters as eager.
+    def make():
+        autodiff.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3), nn.LayerNorm(3))
+        opt = autodiff.optim.SGD(model.parameters(), lr=0.1, momentum=0.5, nesterov=True)
+
+        def step(x, y):
+            opt.zero_grad(set_to_none=False)
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss, model[1].running_mean
+
+        return model, step
+
+    (m1, eager), (m2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        for _ in range(6):
+            x = autodiff.tensor(rng.standard_normal((5, 4)).astype("float32"))
+            y = autodiff.tensor(rng.standard_normal((5, 3)).astype("float32"))
+            (l1, r1), (l2, r2) = eager(x, y), compiled(x, y)
+            assert _bits(l1) == _bits(l2) and _bits(r1) == _bits(r2)
+            for (name, a), (_, b) in zip(m1.state_dict().items(), m2.state_dict().items()):
+                assert _bits(a) == _bits(b), name
+            for p, q in zip(m1.parameters(), m2.parameters()):
+                assert _bits(p.grad) == _bits(q.grad)
+                assert p._version[0] == q._version[0]
+    assert compiled.stats["replayed"] == 4
