@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from autodiff.autograd.forward_ad import forward_record
+from autodiff.autograd.forward_state import set_tangent
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.hooks import move_retain
 from autodiff.autograd.node import AccumulateGrad, Node, edges_of, output_alias, split_edge
@@ -51,8 +54,11 @@ def record(out: Tensor, node_cls: type[Node], inputs: tuple, /, saved: tuple | N
     ``inputs`` are the tensors that get an edge (``None`` for an operand that never gets
     one, such as a condition); ``saved`` the tensors backward reads through ``unpack()``;
     with ``save_output`` the output is saved after them (see ``Node.saved_outputs``);
-    ``fields`` become attributes of the node.
+    ``fields`` become attributes of the node. Inside a forward AD level (``_fw.active``, the
+    one check forward mode costs elsewhere) ``out`` also gets its tangent (forward_ad.py).
     """
+    if _fw.active:
+        forward_record(out, node_cls, inputs, saved, save_output, fields)
     if not _grad.enabled:
         return out
     for t in inputs:
@@ -84,6 +90,9 @@ class GradientLink(Node):
 
     __slots__ = ("zeros",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0]  # (the identity on the derivative, which is edge 0)
+
     def backward(self, gg: Tensor) -> tuple:
         be = gg._be
         return (gg,) + tuple(_make(be.zeros(shape, dt), be) for shape, dt in self.zeros)
@@ -96,7 +105,10 @@ def link_gradient(grad: Tensor, node_cls: type[GradientLink], inputs: tuple) -> 
         return grad
     node = node_cls((edge_of(grad),) + tuple(edge_of(t) for t in inputs))
     node.zeros = tuple((t._data.shape, t.dtype.name) for t in inputs)
-    return _make(grad._data, grad._be, node)
+    out = _make(grad._data, grad._be, node)
+    if _fw.active:  # forward-over-reverse: the identity keeps the derivative's tangent
+        set_tangent(out, getattr(grad, "_fw_grad", None))
+    return out
 
 
 class LinkedOutput(Node):
@@ -106,6 +118,9 @@ class LinkedOutput(Node):
 
     __slots__ = ()
     backward_cls: type[GradientLink]
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0]  # an identity
 
     def backward(self, g: Tensor) -> Tensor:
         return link_gradient(g, self.backward_cls, self.unpack())

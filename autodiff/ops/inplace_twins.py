@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from autodiff.autograd.forward_ad import symmetric_jvp
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
@@ -85,6 +86,7 @@ class ComparisonBackward0(Node):
     gradient flows on as if the op had not happened; here it is zero, like the others."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return g * 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff.autograd.forward_ad import derived_jvp, linear_sum
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
@@ -22,6 +24,10 @@ from autodiff.tensor import Tensor, _make
 
 class MmBackward0(Node):
     __slots__ = ()
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (a, b), (ta, tb) = inputs, tangents
+        return linear_sum((None if ta is None else mm(ta, b), None if tb is None else mm(a, tb)))
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
@@ -61,6 +67,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         )
     be = a._be
     data = be.matmul(a._data, b._data)
+    if _fw.active:  # forward AD: through record, which computes the tangent
+        return record(_make(data, be), MmBackward0, (a, b), saved=(a, b))
     if _grad.enabled and (a._requires_grad or b._requires_grad):
         # Recorded inline, not through ``record``: mm is one of the hot ops
         # (docs/architecture.md), and it saves only what the needed gradients use.
@@ -76,6 +84,10 @@ class MatmulBackward(Node):
     """General matmul: 1-D operands are promoted to matrices, batch dims broadcast."""
 
     __slots__ = ("a_shape", "b_shape")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (a, b), (ta, tb) = inputs, tangents  # (matmul, mv, dot, bmm: all bilinear)
+        return linear_sum((None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb)))
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
@@ -189,6 +201,12 @@ ger = outer
 class EinsumBackward0(Node):
     __slots__ = ("ins", "out", "shapes")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        expr = ",".join(self.ins) + "->" + self.out
+        ops = self.unpack()
+        return linear_sum(
+            einsum(expr, *(ops[:i] + (tx,) + ops[i + 1:])) for i, tx in enumerate(tangents) if tx is not None)
+
     def backward(self, g: Tensor) -> tuple:
         ops = self.unpack()
         grads = []
@@ -280,6 +298,10 @@ class AddmmBackward0(Node):
 
     __slots__ = ("bias_shape",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (_, x, w), (tb, tx, tw) = inputs, tangents  # bias + x @ w.T
+        return linear_sum((tb, None if tx is None else tx.mm(w.t()), None if tw is None else x.mm(tw.t())))
+
     def backward(self, g: Tensor) -> tuple:
         x, w = self.unpack()
         eb, ex, ew = edges_of(self)
@@ -324,6 +346,7 @@ class _AddProductBackward(Node):
     """``beta * input + alpha * product(m1, m2)``; subclasses name the product."""
 
     __slots__ = ("beta", "alpha", "in_shape")
+    jvp = derived_jvp
 
     def grads(self, g: Tensor, m1: Tensor, m2: Tensor) -> tuple:
         raise NotImplementedError
@@ -606,6 +629,7 @@ def _linalg_call(fn: Any, op: str, *args: Any) -> Any:
 
 class LinalgInvExBackward0(Node):
     __slots__ = ()
+    jvp = derived_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -624,6 +648,7 @@ def inverse(input: Tensor) -> Tensor:
 
 class LinalgDetBackward0(Node):
     __slots__ = ()
+    jvp = derived_jvp
     saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -642,6 +667,7 @@ def det(input: Tensor) -> Tensor:
 
 class LinalgSlogdetBackward0(Node):
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (a,) = self.unpack()
@@ -653,6 +679,7 @@ class SlogdetSignBackward(Node):
     records it too, as output 0 of the same node)."""
 
     __slots__ = ("in_shape",)
+    jvp = derived_jvp
     torch_name = "LinalgSlogdetBackward0"
 
     def backward(self, g: Tensor) -> Tensor:
@@ -681,6 +708,7 @@ def logdet(input: Tensor) -> Tensor:
 
 class LinalgSolveExBackward0(Node):
     __slots__ = ("vector",)
+    jvp = derived_jvp
     saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> tuple:
@@ -722,6 +750,7 @@ class LinalgCholeskyExBackward0(Node):
     ``S = L^-T P L^-1`` and the gradient is its symmetric part."""
 
     __slots__ = ("upper",)
+    jvp = derived_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff.autograd.forward_ad import derived_jvp
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
@@ -27,6 +28,7 @@ from autodiff.tensor import Tensor, _make
 
 class _NormalizeBackward(Node):
     __slots__ = ("dims", "stat_shape", "wshape", "eps")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         x, w, b, mean_c, rstd_c = self.unpack()
