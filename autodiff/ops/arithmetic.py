@@ -378,7 +378,7 @@ class DivBackward2(Node):
     reading ``g`` (as in PyTorch, they need no graph even under ``create_graph``)."""
 
     __slots__ = ("a_shape", "b_shape", "dtypes")
-    jvp = symmetric_jvp
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         be = g._be

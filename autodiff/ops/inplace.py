@@ -315,6 +315,8 @@ def _fill(t: Tensor, value: Any, node_cls: type) -> Tensor:
         _rebase(t, node_cls((edge_of(t),)), 0)
     t._be.fill(t._data, value)
     t._version[0] += 1
+    if _fw.active:
+        _set_inplace_tangent(t, None)  # a constant now
     return t
 
 
@@ -339,6 +341,9 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     finally:
         _grad.enabled = prev
     _write(t, moved)
+    if _fw.active:  # t's tangent is now src's, broadcast (none: zero)
+        tangent = tangent_of(src)
+        _set_inplace_tangent(t, None if tangent is None else expand(tangent.to(t.dtype), t.shape).clone())
     if tracked:
         node = CopyBackwards((edge_of(t), edge_of(src)))
         node.src_shape = src._data.shape
@@ -357,7 +362,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         raise TypeError(f"can't assign a {name} to a {t.type()}")
     _check_overlap(t)
     idx, _ = _convert_index(t, index)
-    if not (_grad.enabled and (
+    if not _fw.active and not (_grad.enabled and (
         t._requires_grad
         or (t._base is not None and t._base._requires_grad)
         or (isinstance(value, Tensor) and value._requires_grad)

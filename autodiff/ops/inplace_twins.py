@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from autodiff.autograd.forward_ad import symmetric_jvp
+from autodiff.autograd.forward_state import set_tangent, tangent_of
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
@@ -128,6 +130,8 @@ def _view_twin(op_name: str) -> Callable[..., Tensor]:
             self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
         if out._base is not None and out._base is not self:
             self._base, self._view_fn = out._base, out._view_fn
+        if _fw.active and tangent_of(out) is not None:  # forward AD: the tangent is reshaped too
+            set_tangent(self, tangent_of(out))
         self._version[0] += 1
         return self
 

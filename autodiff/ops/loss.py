@@ -13,6 +13,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.forward_ad import derived_jvp, linear_sum
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
@@ -173,7 +174,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     else:
         data = losses
     out = _make(data, be)
-    if not (input._requires_grad and _grad.enabled):
+    if not (input._requires_grad and _grad.enabled) and not _fw.active:
         return out  # (the gradient's coefficients below are only worth making for a graph)
     onehot = be.zeros(xs, dt)
     idx = be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched else be.reshape(safe_t, (1,))

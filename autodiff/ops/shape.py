@@ -13,6 +13,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.forward_ad import derived_jvp
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
@@ -79,7 +80,7 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
     be = input._be
     in_shape = input._data.shape
     shape = _infer_shape(_shape_arg(shape), math.prod(in_shape), input)
-    if shape == in_shape and not (input._requires_grad and _grad.enabled):
+    if shape == in_shape and not (input._requires_grad and _grad.enabled) and not _fw.active:
         return _as_view(_make(input._data, be), input, reshape, shape)
     data = be.reshape(input._data, shape)
     out = _make(data, be)
