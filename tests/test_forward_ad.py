@@ -253,4 +253,4 @@ def test_tangent_is_differentiable_with_respect_to_the_primal() -> None:
         tangent = fwad.unpack_dual(d.sin()).tangent
         (g,) = autodiff.autograd.grad(tangent.sum(), x)
     expected = [-math.sin(0.5) * 1.0, -math.sin(1.0) * 2.0]
-    assert_close(g, autodiff.tensor(expected), rtol=1e-12)
+    assert_close(g, autodiff.tensor(expected, dtype=autodiff.float64), rtol=1e-12)
