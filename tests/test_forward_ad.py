@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import autodiff
 from autodiff.autograd import forward_ad as fwad
-from autodiff.autograd.forward_ad import derived_jvp, no_jvp, symmetric_jvp
+from autodiff.autograd.forward_rules import derived_jvp, no_jvp, symmetric_jvp
 from autodiff.autograd.node import Node
 from autodiff.ops import OP_MODULES
 from autodiff.testing import COMPOSITE_SPECS, SPECS, op_inputs

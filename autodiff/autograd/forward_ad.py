@@ -18,7 +18,7 @@ node class says how its tangent is computed, next to its backward, in a ``jvp`` 
 the node it is called on has the op's fields and saved tensors. Three kinds:
 
 - a rule of its own, written with Tensor ops (the common ops);
-- ``symmetric_jvp``: for ops of one input whose Jacobian is its own transpose (elementwise
+- (autograd/forward_rules.py) ``symmetric_jvp``: for ops of one input whose Jacobian is its own transpose (elementwise
   ops, whose Jacobian is diagonal; softmax; masks such as ``tril``) -- the tangent is the
   backward applied to the input's tangent;
 - ``derived_jvp``: the Jacobian-vector product derived from the op's backward by linearity
@@ -41,10 +41,8 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from autodiff.autograd.forward_state import set_tangent, state, tangent_of
-from autodiff.autograd.node import Node
+from autodiff.autograd.forward_state import set_tangent, state, tangent_of  # noqa: F401 (tangent_of: public helper)
 from autodiff.tensor import Tensor
 
 UnpackedDualTensor = namedtuple("UnpackedDualTensor", ["primal", "tangent"])
@@ -134,113 +132,5 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
 
 
 # ---- the machinery record calls -----------------------------------------------------------
-class _Sink(Node):
-    """The edge a rule's node gets for an input that has a tangent but needs no gradient:
-    an op's backward computes only the gradients whose edges are set."""
-
-    __slots__ = ()
-
-    def backward(self, *grads: Any) -> tuple:
-        return ()
-
-
-_SINK = _Sink()
-
-
-def forward_record(out: Tensor, node_cls: type[Node], inputs: tuple, saved: tuple | None,
-                   save_output: bool, fields: dict) -> None:
-    """Give ``out`` its tangent when an input has one: ``node_cls.jvp`` on a node holding
-    the op's fields and saved tensors (see the module docstring)."""
-    tangents = tuple([None if t is None else getattr(t, "_fw_grad", None) for t in inputs])
-    for tan in tangents:
-        if tan is not None:
-            break
-    else:
-        return
-    if out._data.dtype.kind != "f":
-        return  # an integer or bool result has no tangent
-    rule = getattr(node_cls, "jvp", None)
-    if rule is None:
-        raise NotImplementedError(
-            f"Trying to use forward AD with {node_cls.__name__.removesuffix('Backward0')} that does not "
-            "support it: its node has no JVP rule")
-    from autodiff.autograd.grad_mode import state as grad_state
-    from autodiff.autograd.record import edge_of
-
-    node = node_cls(tuple([
-        None if t is None
-        else edge_of(t) if grad_state.enabled and t._requires_grad
-        else _SINK if tan is not None else None
-        for t, tan in zip(inputs, tangents)]))
-    for name, value in fields.items():
-        setattr(node, name, value)
-    if save_output:
-        from autodiff.autograd.node import output_alias
-        node.save(*(saved or ()), output_alias(out))
-    elif saved is not None:
-        node.save(*saved)
-    # The rule is recorded for backward only when something in it needs a gradient (a
-    # tangent is then differentiable with respect to the primals, as in PyTorch).
-    grad_was = grad_state.enabled
-    grad_state.enabled = grad_was and (
-        any(t is not None and t._requires_grad for t in inputs)
-        or any(t is not None and t._requires_grad for t in tangents))
-    state.active = False
-    try:
-        tangent = rule(node, out, inputs, tangents)
-    finally:
-        state.active = True
-        grad_state.enabled = grad_was
-    set_tangent(out, tangent)
-
-
-def no_jvp(node: Node, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
-    """The rule of an op that forward mode does not support (its backward is not
-    differentiable, or it has none): a clear error naming it."""
-    raise NotImplementedError(
-        f"Trying to use forward AD with {node.name().removesuffix('Backward0')} that does not support it")
-
-
-def symmetric_jvp(node: Node, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
-    """An op of one input whose Jacobian is its own transpose (elementwise: diagonal): the
-    tangent is its backward applied to the input's tangent."""
-    return node.backward(tangents[0])
-
-
-def linear_sum(terms: Any) -> Tensor | None:
-    """The sum of the terms that are not None (None when all are): rules add the
-    contributions of the inputs that have tangents."""
-    total = None
-    for term in terms:
-        if term is not None:
-            total = term if total is None else total + term
-    return total
-
-
-def derived_jvp(node: Node, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
-    """``J t`` from the op's backward ``u -> J^T u`` by linearity: the gradient of
-    ``sum_i <backward(u)_i, t_i>`` with respect to ``u`` (the "double-vjp trick")."""
-    from autodiff.autograd.api import grad
-    from autodiff.autograd.grad_mode import enable_grad
-    from autodiff.autograd.grad_mode import state as grad_state
-    from autodiff.tensor import _make
-
-    be = out._be
-    u = _make(be.zeros(out._data.shape, be.dtype_name(out._data)), be)
-    u.requires_grad_(True)
-    create = grad_state.enabled and any(t is not None and t._requires_grad for t in tangents)
-    with enable_grad():
-        grads = node.backward(u)
-        if not isinstance(grads, tuple):
-            grads = (grads,)
-        pairs = [(g, t) for g, t in zip(grads, tangents)
-                 if g is not None and t is not None and g._requires_grad]
-        if not pairs:
-            return None
-        (jvp,) = grad([g for g, _ in pairs], (u,), grad_outputs=[t for _, t in pairs],
-                      allow_unused=True, create_graph=create)
-    return jvp
-
-
 __all__ = ["dual_level", "make_dual", "unpack_dual", "enter_dual_level", "exit_dual_level",
            "UnpackedDualTensor"]

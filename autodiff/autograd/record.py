@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from autodiff.autograd.forward_ad import forward_record
 from autodiff.autograd.forward_state import set_tangent
 from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
@@ -44,6 +43,63 @@ def edge_of(t: Tensor) -> Any:
     if acc is None:
         acc = t._accumulator = AccumulateGrad(t)
     return acc
+
+
+class _Sink(Node):
+    """The edge a rule's node gets for an input that has a tangent but needs no gradient:
+    an op's backward computes only the gradients whose edges are set."""
+
+    __slots__ = ()
+
+    def backward(self, *grads: Any) -> tuple:
+        return ()
+
+
+_SINK = _Sink()
+
+
+def forward_record(out: Tensor, node_cls: type[Node], inputs: tuple, saved: tuple | None,
+                   save_output: bool, fields: dict) -> None:
+    """Give ``out`` its tangent when an input has one: ``node_cls.jvp`` on a node holding
+    the op's fields and saved tensors (see the module docstring)."""
+    tangents = tuple([None if t is None else getattr(t, "_fw_grad", None) for t in inputs])
+    for tan in tangents:
+        if tan is not None:
+            break
+    else:
+        return
+    if out._data.dtype.kind != "f":
+        return  # an integer or bool result has no tangent
+    rule = getattr(node_cls, "jvp", None)
+    if rule is None:
+        raise NotImplementedError(
+            f"Trying to use forward AD with {node_cls.__name__.removesuffix('Backward0')} that does not "
+            "support it: its node has no JVP rule")
+    grad_state = _grad
+    node = node_cls(tuple([
+        None if t is None
+        else edge_of(t) if grad_state.enabled and t._requires_grad
+        else _SINK if tan is not None else None
+        for t, tan in zip(inputs, tangents)]))
+    for name, value in fields.items():
+        setattr(node, name, value)
+    if save_output:
+        node.save(*(saved or ()), output_alias(out))
+    elif saved is not None:
+        node.save(*saved)
+    # The rule is recorded for backward only when something in it needs a gradient (a
+    # tangent is then differentiable with respect to the primals, as in PyTorch).
+    grad_was = grad_state.enabled
+    grad_state.enabled = grad_was and (
+        any(t is not None and t._requires_grad for t in inputs)
+        or any(t is not None and t._requires_grad for t in tangents))
+    _fw.active = False
+    try:
+        tangent = rule(node, out, inputs, tangents)
+    finally:
+        _fw.active = True
+        grad_state.enabled = grad_was
+    set_tangent(out, tangent)
 
 
 def record(out: Tensor, node_cls: type[Node], inputs: tuple, /, saved: tuple | None = None,

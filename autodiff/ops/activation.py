@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff.autograd.forward_ad import derived_jvp, symmetric_jvp
+from autodiff.autograd.forward_rules import derived_jvp, symmetric_jvp
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.forward_ad import derived_jvp
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import GradientLink, LinkedOutput, link_output, record
 from autodiff.ops._prep import device_mismatch

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from autodiff.autograd.forward_ad import symmetric_jvp
+from autodiff.autograd.forward_rules import symmetric_jvp
 from autodiff.autograd.forward_state import set_tangent, tangent_of
 from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad

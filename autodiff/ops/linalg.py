@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff.autograd.forward_ad import derived_jvp, linear_sum
+from autodiff.autograd.forward_rules import derived_jvp, linear_sum
 from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.forward_ad import derived_jvp, linear_sum
+from autodiff.autograd.forward_rules import derived_jvp, linear_sum
 from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad

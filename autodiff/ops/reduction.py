@@ -12,7 +12,7 @@ from collections import namedtuple
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.forward_ad import derived_jvp
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dim_or_none, wrap_dims

@@ -16,7 +16,7 @@ import math
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.forward_ad import derived_jvp
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, float_result, wrap_dim

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff.autograd.forward_ad import derived_jvp, symmetric_jvp
+from autodiff.autograd.forward_rules import derived_jvp, symmetric_jvp
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._prep import float_result, number_as_tensor, promote

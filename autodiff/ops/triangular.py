@@ -7,7 +7,7 @@ import operator
 from typing import Any
 
 from autodiff import dtypes
-from autodiff.autograd.forward_ad import symmetric_jvp
+from autodiff.autograd.forward_rules import symmetric_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops.creation import factory_backend

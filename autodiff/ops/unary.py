@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from autodiff.autograd.forward_ad import symmetric_jvp
+from autodiff.autograd.forward_rules import symmetric_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, float_result, promote
