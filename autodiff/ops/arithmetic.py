@@ -228,7 +228,7 @@ class MulBackward0(Node):
     def backward(self, g: Tensor) -> Any:
         other = self.other
         if other is not None:
-            if other.__class__ is float and not g._requires_grad:
+            if other.__class__ is float and not g._requires_grad and not _fw.active:
                 # No graph to record (g * float records only when g requires grad): just
                 # the product, with the operand cached for g's dtype and backend.
                 c = OPERANDS.get((other, g._data.dtype, g._be))
@@ -439,7 +439,7 @@ class PowBackward0(Node):
         if p == 0:
             return g * 0
         if p == 2:
-            if not _grad.enabled:  # nothing to record: g * 2x on the backend
+            if not _grad.enabled and not _fw.active:  # nothing to record: g * 2x on the backend
                 be = g._be
                 return _make(be.mul(g._data, be.add(x._data, x._data)), be)
             return g * (2 * x)

@@ -31,7 +31,8 @@ class SumBackward1(Node):
     __slots__ = ("in_shape", "dims", "keepdim")
 
     def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
-        return tangents[0].sum(self.dims, self.keepdim)
+        # (sum_to also drops leading dims: the result takes out's shape)
+        return tangents[0].sum(self.dims, self.keepdim).reshape(out._data.shape)
 
     def backward(self, g: Tensor) -> Tensor:
         if not self.keepdim:

@@ -32,7 +32,7 @@ class MmBackward0(Node):
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
         ea, eb = edges_of(self)
-        if not _grad.enabled:
+        if not _grad.enabled and not _fw.active:  # (forward AD: tangents need the ops)
             # Nothing to record (no create_graph): the two products straight on the backend,
             # without the transposed views and mm's checks (inputs valid by construction).
             be = g._be

@@ -1,0 +1,543 @@
+"""Batching rules: how each op runs on a whole batch inside ``vmap`` (vmap.py).
+
+A rule is ``rule(fn, level, args, kwargs)``: ``fn`` is the op (calling it on values
+dispatches again for outer levels), ``level`` the vmap level whose batched arguments
+(``batched_at(x, level)``: the value, batch dimension first) it carries through. It returns
+the result wrapped at ``level``, or ``NOT_BATCHED`` to leave the call to the loop fallback.
+``RULES`` maps op names (as ``checked`` names them: ``sum`` is ``torch.sum`` and
+``Tensor.sum``) to rules, one table, grouped by family:
+
+- elementwise ops (with broadcasting): the op on the values, each batched one given size-1
+  dims after its batch dimension so that its sample dims line up with the others';
+- ops with dim arguments (reductions, softmax, cumulative ops, shape ops): the dims shifted
+  past the batch dimension, ``None`` (all dims) spelled out;
+- shape ops with a shape argument (``reshape``, ``view``, ``expand``): the batch size
+  prepended;
+- products (``matmul`` and its 2-D/1-D forms, ``linear``, ``einsum``);
+- indexing (basic indices, and index tensors that are not batched);
+- losses: the unreduced loss through its family's rule, then reduced per sample;
+- random ops, by vmap's ``randomness`` mode.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import Any
+
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff.func.vmap import BatchedTensor, batch_size, batched_at, randomness, wrap
+from autodiff.tensor import Tensor
+
+_MISSING = object()
+
+
+def _wrap_result(result: Any, level: int) -> Any:
+    if isinstance(result, Tensor):
+        return wrap(result, level)
+    if isinstance(result, tuple):
+        parts = [wrap(r, level) if isinstance(r, Tensor) else r for r in result]
+        return result.__class__(*parts) if hasattr(result, "_fields") else tuple(parts)
+    if isinstance(result, list):
+        return [wrap(r, level) if isinstance(r, Tensor) else r for r in result]
+    return result
+
+
+def _lift(v: Tensor, ndim: int, target: int) -> Tensor:
+    """A value (batch dim first, ``ndim`` sample dims) with size-1 dims after its batch
+    dimension up to ``target`` sample dims."""
+    if ndim >= target:
+        return v
+    return v.reshape((v.shape[0],) + (1,) * (target - ndim) + tuple(v.shape[1:]))
+
+
+# ---- elementwise ---------------------------------------------------------------------------
+def elementwise(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+    target = max(t.ndim for t in tensors)
+
+    def lift(a: Any) -> Any:
+        v = batched_at(a, level)
+        return a if v is None else _lift(v, a.ndim, target)
+
+    return _wrap_result(fn(*[lift(a) for a in args], **{k: lift(a) for k, a in kwargs.items()}), level)
+
+
+# ---- dims -------------------------------------------------------------------------------------
+def _shift(d: Any, n: int) -> Any:
+    """Sample dim(s) ``d`` of an ``n``-dim sample as dims of the value."""
+    if isinstance(d, (tuple, list)):
+        return tuple(_shift(x, n) for x in d)
+    if not isinstance(d, int):
+        return _MISSING  # (a named dim: not supported here)
+    if not -max(n, 1) <= d < max(n, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {d})")
+    return (d % max(n, 1)) + 1
+
+
+def dim_op(*positions: tuple[int, str], extra: int = 0, none: str = "keep") -> Callable:
+    """A rule for an op of one batched tensor (argument 0) with dim arguments at
+    ``positions`` ((index, keyword) pairs). ``extra``: 1 for ops whose dim may be one past
+    the last (``unsqueeze``); ``none``: what an absent or None dim means -- ``"keep"`` (the
+    op's default, left alone), ``"all"`` (all sample dims), ``"flat"`` (the flattened sample)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        v = batched_at(x, level)
+        if v is None or _batched_elsewhere(args[1:], kwargs, level):
+            return NOT_BATCHED
+        n = x.ndim + extra
+        if n == 0:
+            return NOT_BATCHED  # (0-d samples: left to the loop)
+        args, kwargs = list(args), dict(kwargs)
+        args[0] = v
+        for pos, kw in positions:
+            in_args = pos < len(args)
+            d = args[pos] if in_args else kwargs.get(kw, _MISSING)
+            if d is _MISSING or d is None:
+                if none == "keep":
+                    continue
+                if none == "flat":
+                    args[0] = v = v.reshape(v.shape[0], -1)
+                    new = 1
+                else:
+                    new = tuple(range(1, x.ndim + 1))
+            else:
+                new = _shift(d, n)
+                if new is _MISSING:
+                    return NOT_BATCHED
+            if in_args:
+                args[pos] = new
+            else:
+                kwargs[kw] = new
+        return _wrap_result(fn(*args, **kwargs), level)
+
+    return rule
+
+
+def _batched_elsewhere(args: Any, kwargs: dict, level: int) -> bool:
+    for a in (*args, *kwargs.values()):
+        if batched_at(a, level) is not None:
+            return True
+        if isinstance(a, (list, tuple)) and any(batched_at(b, level) is not None for b in a):
+            return True
+    return False
+
+
+def softmax_like(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """softmax/log_softmax/softmin: an absent dim is PyTorch's implicit choice for the sample."""
+    x = args[0]
+    if (args[1] if len(args) > 1 else kwargs.get("dim")) is None:
+        implicit = 0 if x.ndim in (0, 1, 3) else 1
+        args = (x, implicit) + tuple(args[2:])
+        kwargs = {k: a for k, a in kwargs.items() if k != "dim"}
+    return dim_op((1, "dim"))(fn, level, args, kwargs)
+
+
+def std_var(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """std/var: ``x.std(True)`` is the old ``unbiased`` form, without a dim."""
+    if len(args) > 1 and isinstance(args[1], bool):
+        kwargs = dict(kwargs, unbiased=args[1])
+        args = args[:1]
+    return dim_op((1, "dim"), none="all")(fn, level, args, kwargs)
+
+
+def max_min(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """max/min: of a tensor (all dims), along a dim, or of two tensors (elementwise)."""
+    if (len(args) > 1 and isinstance(args[1], Tensor)) or isinstance(kwargs.get("other"), Tensor):
+        return elementwise(fn, level, args, kwargs)
+    d = args[1] if len(args) > 1 else kwargs.get("dim", _MISSING)
+    if d is _MISSING or d is None:
+        v = batched_at(args[0], level)
+        if v is None or args[0].ndim == 0:
+            return NOT_BATCHED
+        return _wrap_result(fn(v.reshape(v.shape[0], -1), 1).values, level)
+    return dim_op((1, "dim"))(fn, level, args, kwargs)
+
+
+def two_dims(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    return dim_op((1, "dim0"), (2, "dim1"))(fn, level, args, kwargs)
+
+
+def diagonal_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    args = tuple(args) + (0, 0, 1)[len(args) - 1:] if len(args) < 4 else args
+    return dim_op((2, "dim1"), (3, "dim2"))(fn, level, args, kwargs)
+
+
+def permute_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    dims = kwargs.get("dims", args[1:])
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
+    return wrap(v.permute((0,) + tuple(_shift(d, x.ndim) for d in dims)), level)
+
+
+def t_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    return wrap(v if x.ndim < 2 else v.transpose(1, 2), level)
+
+
+def squeeze_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    d = args[1] if len(args) > 1 else kwargs.get("dim")
+    if d is None:
+        return wrap(v.reshape((v.shape[0],) + tuple(s for s in x.shape if s != 1)), level)
+    dims = d if isinstance(d, (tuple, list)) else (d,)
+    if x.ndim == 0:
+        return wrap(v, level)
+    gone = {_shift(k, x.ndim) - 1 for k in dims}
+    keep = tuple(s for i, s in enumerate(x.shape) if not (i in gone and s == 1))
+    return wrap(v.reshape((v.shape[0],) + keep), level)
+
+
+def flatten_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    if x.ndim == 0:
+        return wrap(v.reshape(v.shape[0], 1), level)
+    start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+    end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+    return wrap(v.flatten(_shift(start, x.ndim), _shift(end, x.ndim)), level)
+
+
+# ---- shapes ---------------------------------------------------------------------------------
+def _shape_args(args: tuple, kwargs: dict, *names: str) -> tuple:
+    for name in names:
+        if name in kwargs:
+            return tuple(kwargs[name])
+    rest = args[1:]
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+        return tuple(rest[0])
+    return tuple(rest)
+
+
+def reshape_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    v = batched_at(args[0], level)
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    shape = _shape_args(args, kwargs, "shape", "size")
+    return wrap(v.reshape((v.shape[0],) + shape), level)
+
+
+def expand_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    sizes = _shape_args(args, kwargs, "size")
+    v = _lift(v, x.ndim, len(sizes))
+    return wrap(v.expand((v.shape[0],) + sizes), level)
+
+
+def expand_as_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, other = args[0], args[1]
+    if batched_at(x, level) is None:
+        return NOT_BATCHED
+    return x.expand(tuple(other.shape))
+
+
+def repeat_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    reps = _shape_args(args, kwargs, "repeats")
+    v = _lift(v, x.ndim, len(reps))
+    return wrap(v.repeat((1,) + reps), level)
+
+
+def _same_batch(tensors: Any, level: int) -> list:
+    """Each tensor as a value batched at ``level`` (unbatched ones expanded)."""
+    size = batch_size(level)
+    out = []
+    for t in tensors:
+        v = batched_at(t, level)
+        out.append(v if v is not None else t.unsqueeze(0).expand((size,) + tuple(t.shape)))
+    return out
+
+
+def cat_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    tensors = args[0] if args else kwargs["tensors"]
+    d = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    n = max(t.ndim for t in tensors)
+    return wrap(fn(_same_batch(tensors, level), _shift(d, n)), level)
+
+
+def stack_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    tensors = args[0] if args else kwargs["tensors"]
+    d = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    return wrap(fn(_same_batch(tensors, level), _shift(d, tensors[0].ndim + 1)), level)
+
+
+# ---- products ---------------------------------------------------------------------------------
+def matmul_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """matmul and its forms (mm, bmm, mv, dot, @): 1-D operands made matrices, the matrix
+    dims' batch parts lined up, and the added dims dropped again."""
+    from autodiff.ops.linalg import matmul
+
+    a, b = args[0], args[1] if len(args) > 1 else kwargs.get("other", kwargs.get("mat2", kwargs.get("vec")))
+    if getattr(fn, "args", None) == ("__rmatmul__",):  # (b @ a, called on a)
+        a, b = b, a
+    va, vb = batched_at(a, level), batched_at(b, level)
+    na, nb = a.ndim, b.ndim
+    if va is None and vb is None:
+        return NOT_BATCHED
+    xa = va if va is not None else a
+    xb = vb if vb is not None else b
+    if na == 1:
+        xa = xa.unsqueeze(-2)
+    if nb == 1:
+        xb = xb.unsqueeze(-1)
+    ma, mb = max(na, 2), max(nb, 2)
+    target = max(ma, mb)
+    if va is not None:
+        xa = _lift(xa, ma, target)
+    if vb is not None:
+        xb = _lift(xb, mb, target)
+    if va is None:  # only b batched: a's dims must sit right of b's batch dim
+        xa = xa.reshape((1,) * (target - ma + 1) + tuple(xa.shape))
+    out = matmul(xa, xb) if not isinstance(xa, BatchedTensor) and not isinstance(xb, BatchedTensor) else xa @ xb
+    if nb == 1:
+        out = out.squeeze(-1)
+    if na == 1:
+        out = out.squeeze(-2)
+    return wrap(out, level)
+
+
+def linear_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x = args[0]
+    w = args[1] if len(args) > 1 else kwargs["weight"]
+    b = args[2] if len(args) > 2 else kwargs.get("bias")
+    vx = batched_at(x, level)
+    if vx is not None and batched_at(w, level) is None and (b is None or batched_at(b, level) is None) \
+            and x.ndim >= 1:
+        return wrap(fn(vx, w, b), level)  # the common case: linear takes any leading dims
+    out = x @ (w.t() if w.ndim == 2 else w)
+    return out if b is None else out + b
+
+
+def addmm_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    bias, m1, m2 = args[:3]
+    beta, alpha = kwargs.get("beta", 1), kwargs.get("alpha", 1)
+    prod = m1 @ m2
+    return (bias if beta == 1 else bias * beta) + (prod if alpha == 1 else prod * alpha)
+
+
+def einsum_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    equation, operands = args[0], args[1:]
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    ins = lhs.split(",")
+    if not arrow:
+        letters = "".join(ins)
+        rhs = ("..." if "..." in letters else "") + "".join(
+            sorted(c for c in set(letters) if c != "." and letters.count(c) == 1))
+    free = next(c for c in string.ascii_letters if c not in equation)
+    values = []
+    for i, op in enumerate(operands):
+        v = batched_at(op, level)
+        if v is not None:
+            ins[i] = free + ins[i]
+            values.append(v)
+        else:
+            values.append(op)
+    return wrap(fn(",".join(ins) + "->" + free + rhs, *values), level)
+
+
+# ---- indexing ---------------------------------------------------------------------------------
+def getitem_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, index = args
+    v = batched_at(x, level)
+    idx = index if isinstance(index, tuple) else (index,)
+    if v is None or any(batched_at(i, level) is not None for i in idx):
+        return NOT_BATCHED
+    advanced = [k for k, i in enumerate(idx) if isinstance(i, (Tensor, list))]
+    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
+        return NOT_BATCHED  # separated index tensors move their dims first: left to the loop
+    return wrap(v[(slice(None),) + idx], level)
+
+
+def index_select_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    return dim_op((1, "dim"))(fn, level, args, kwargs)
+
+
+def gather_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x = args[0]
+    d = args[1] if len(args) > 1 else kwargs["dim"]
+    index = args[2] if len(args) > 2 else kwargs["index"]
+    vx, vi = _same_batch((x, index), level)
+    return wrap(fn(vx, _shift(d, x.ndim), vi), level)
+
+
+# ---- losses ---------------------------------------------------------------------------------
+def _reduction(args: tuple, kwargs: dict, pos: int) -> str:
+    return args[pos] if len(args) > pos and isinstance(args[pos], str) else kwargs.get("reduction", "mean")
+
+
+def elementwise_loss(pos: int) -> Callable:
+    """Losses that are elementwise before their reduction (``reduction`` at ``pos`` when
+    positional): unreduced through the elementwise rule, then reduced per sample."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        how = _reduction(args, kwargs, pos)
+        args = tuple(a for i, a in enumerate(args) if not (i == pos and isinstance(a, str)))
+        kwargs = dict(kwargs, reduction="none")
+        if fn.__name__ == "kl_div" and how == "batchmean":
+            loss = elementwise(fn, level, args, kwargs)
+            return loss.sum() / args[0].shape[0]
+        loss = elementwise(fn, level, args, kwargs)
+        return loss if how == "none" else loss.sum() if how == "sum" else loss.mean()
+
+    return rule
+
+
+def class_loss(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """cross_entropy and nll_loss with class-index targets: the batch merged into the loss's
+    own batch dimension, the unreduced loss reduced per sample."""
+    x, target = args[0], args[1] if len(args) > 1 else kwargs["target"]
+    weight = args[2] if len(args) > 2 else kwargs.get("weight")
+    if target.dtype.is_floating_point or _batched_elsewhere((weight,), {}, level):
+        return NOT_BATCHED
+    ignore = kwargs.get("ignore_index", -100)
+    how = kwargs.get("reduction", "mean")
+    rest = {k: a for k, a in kwargs.items() if k not in ("target", "weight", "reduction")}
+    vx, vt = _same_batch((x, target), level)
+    size = vx.shape[0]
+    if x.ndim == 1:  # one sample of C scores: the batch is the loss's batch
+        loss = fn(vx, vt, weight, reduction="none", **rest)
+    else:
+        flat_x = vx.reshape((-1,) + tuple(vx.shape[2:]))
+        flat_t = vt.reshape((-1,) + tuple(vt.shape[2:]))
+        loss = fn(flat_x, flat_t, weight, reduction="none", **rest).reshape((size,) + tuple(vt.shape[1:]))
+    if how == "none":
+        return wrap(loss, level)
+    per_sample = loss.reshape(size, -1).sum(1)
+    if how == "sum":
+        return wrap(per_sample, level)
+    kept = (vt != ignore).to(loss.dtype)
+    if weight is not None:
+        kept = kept * weight[vt.clamp(min=0)]
+    return wrap(per_sample / kept.reshape(size, -1).sum(1), level)
+
+
+# ---- random ops ----------------------------------------------------------------------------
+RANDOM_ERROR = (
+    "vmap: called random operation while in randomness error mode. Please either use the "
+    "'same' or 'different' randomness flags on vmap or perform the randomness operation out of vmap")
+
+RANDOM_FACTORIES = frozenset(("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial"))
+
+
+def random_factory(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """A random op with no batched input inside vmap: per the innermost vmap's randomness."""
+    from autodiff._vmap_state import state
+
+    level, size, mode = state.levels[-1]
+    if mode == "error":
+        raise RuntimeError(RANDOM_ERROR)
+    if mode == "same" or name not in ("rand", "randn"):
+        return NOT_BATCHED  # (one draw for the batch; "different" draws of the others: not batched yet)
+    shape = _shape_args((None,) + tuple(args), kwargs, "size")
+    return wrap(fn((size,) + shape, **kwargs), level)
+
+
+def random_op(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """dropout, rand_like, bernoulli... of a batched tensor: per ``randomness``."""
+    mode = randomness(level)
+    training = kwargs.get("training", args[2] if len(args) > 2 and fn.__name__ == "dropout" else True)
+    if fn.__name__ == "dropout" and not training:
+        return elementwise(fn, level, args, kwargs)
+    if mode == "error":
+        raise RuntimeError(RANDOM_ERROR)
+    if mode == "different":
+        return elementwise(fn, level, args, kwargs)
+    if fn.__name__ == "dropout":  # one mask for the whole batch
+        x = args[0]
+        p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+        from autodiff.ops.creation import ones
+
+        mask = fn(ones(tuple(x.shape), dtype=x.dtype, device=x.device), p, True)
+        return x * mask
+    if fn.__name__ in ("rand_like", "randn_like"):
+        from autodiff.ops.sampling import rand, randn
+
+        x = args[0]
+        return (rand if fn.__name__ == "rand_like" else randn)(tuple(x.shape), dtype=x.dtype, device=x.device)
+    return NOT_BATCHED
+
+
+# ---- the table ------------------------------------------------------------------------------
+_ELEMENTWISE = (
+    # arithmetic and comparisons (both operands broadcast)
+    "add", "sub", "mul", "div", "true_divide", "pow", "rsub", "remainder", "fmod", "atan2",
+    "arctan2", "maximum", "minimum", "fmax", "fmin", "hypot", "copysign", "logaddexp",
+    "logaddexp2", "xlogy", "lerp", "addcmul", "addcdiv", "where", "clamp", "clip", "clamp_min",
+    "clamp_max", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "masked_fill", "isclose", "float_power", "nextafter", "ldexp", "heaviside", "floor_divide",
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+    "__rtruediv__", "__pow__", "__rpow__", "__neg__", "and", "or", "xor", "invert",
+    "floordiv", "rfloordiv", "mod", "rmod", "abs", "neg",
+    # one tensor
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+    "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sigmoid", "erf",
+    "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0", "sinc", "sign", "sgn", "floor",
+    "ceil", "round", "trunc", "frac", "fix", "reciprocal", "negative", "positive", "absolute",
+    "deg2rad", "rad2deg", "logit", "nan_to_num", "isnan", "isinf", "isfinite", "isposinf",
+    "isneginf", "signbit", "clone", "contiguous", "detach", "to", "float", "double", "half",
+    "type_as", "relu", "relu6", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus",
+    "softsign", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "leaky_relu", "threshold",
+    "hardshrink", "softshrink", "tanhshrink", "tril", "triu", "zeros_like", "ones_like",
+    "full_like", "empty_like", "requires_grad_", "mvlgamma", "bitwise_not",
+)
+_REDUCE_ALL = ("sum", "mean", "prod", "amax", "amin", "logsumexp", "nansum", "nanmean",
+               "count_nonzero", "all", "any", "norm")
+
+RULES: dict[str, Callable] = {name: elementwise for name in _ELEMENTWISE}
+RULES.update({name: dim_op((1, "dim"), none="all") for name in _REDUCE_ALL})
+RULES.update({
+    "norm": dim_op((2, "dim"), none="all"),
+    "prod": dim_op((1, "dim"), none="flat"),
+    "argmax": dim_op((1, "dim"), none="flat"), "argmin": dim_op((1, "dim"), none="flat"),
+    "max": max_min, "min": max_min,
+    "std": std_var, "var": std_var,
+    "cumsum": dim_op((1, "dim")), "cumprod": dim_op((1, "dim")), "logcumsumexp": dim_op((1, "dim")),
+    "softmax": softmax_like, "log_softmax": softmax_like, "softmin": softmax_like,
+    "sort": dim_op((1, "dim")), "argsort": dim_op((1, "dim")), "topk": dim_op((2, "dim")),
+    "kthvalue": dim_op((2, "dim")), "cummax": dim_op((1, "dim")), "cummin": dim_op((1, "dim")),
+    "median": dim_op((1, "dim")),
+    "unsqueeze": dim_op((1, "dim"), extra=1), "squeeze": squeeze_rule, "flatten": flatten_rule,
+    "unflatten": dim_op((1, "dim")), "transpose": two_dims, "swapaxes": two_dims,
+    "swapdims": two_dims, "movedim": dim_op((1, "source"), (2, "destination")),
+    "moveaxis": dim_op((1, "source"), (2, "destination")), "permute": permute_rule, "t": t_rule,
+    "flip": dim_op((1, "dims")), "roll": dim_op((2, "dims")), "narrow": dim_op((1, "dim")),
+    "select": dim_op((1, "dim")), "split": dim_op((2, "dim")), "chunk": dim_op((2, "dim")),
+    "unbind": dim_op((1, "dim")), "diagonal": diagonal_rule, "glu": dim_op((1, "dim")),
+    "normalize": dim_op((2, "dim")), "cosine_similarity": dim_op((2, "dim")),
+    "reshape": reshape_rule, "view": reshape_rule, "expand": expand_rule, "broadcast_to": expand_rule,
+    "expand_as": expand_as_rule, "reshape_as": lambda fn, lv, a, k: a[0].reshape(tuple(a[1].shape)),
+    "view_as": lambda fn, lv, a, k: a[0].reshape(tuple(a[1].shape)), "repeat": repeat_rule,
+    "cat": cat_rule, "concat": cat_rule, "concatenate": cat_rule, "stack": stack_rule,
+    "matmul": matmul_rule, "mm": matmul_rule, "bmm": matmul_rule, "mv": matmul_rule,
+    "dot": matmul_rule, "__matmul__": matmul_rule, "__rmatmul__": matmul_rule,
+    "linear": linear_rule, "addmm": addmm_rule, "einsum": einsum_rule,
+    "__getitem__": getitem_rule, "index_select": index_select_rule, "gather": gather_rule,
+    "take_along_dim": gather_rule,
+    "mse_loss": elementwise_loss(4), "l1_loss": elementwise_loss(4),
+    "smooth_l1_loss": elementwise_loss(4), "huber_loss": elementwise_loss(2),
+    "binary_cross_entropy": elementwise_loss(5), "binary_cross_entropy_with_logits": elementwise_loss(5),
+    "kl_div": elementwise_loss(4), "soft_margin_loss": elementwise_loss(4),
+    "cross_entropy": class_loss, "nll_loss": class_loss,
+    "dropout": random_op, "rand_like": random_op, "randn_like": random_op,
+    "bernoulli": random_op, "normal": random_op,
+})
+
+
+def _layer_norm(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """layer_norm/rms_norm normalize the last dims: the same on the value, when the affine
+    parameters are not batched."""
+    v = batched_at(args[0], level)
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    return wrap(fn(v, *args[1:], **kwargs), level)
+
+
+RULES["layer_norm"] = _layer_norm
+RULES["rms_norm"] = _layer_norm
+
