@@ -64,7 +64,8 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-from autodiff import accelerator, linalg, nn, optim, profiler  # noqa: E402,I001
+from autodiff import accelerator, func, linalg, nn, optim, profiler  # noqa: E402,I001
+from autodiff.func import vmap  # noqa: E402 (torch.vmap is torch.func.vmap)
 from autodiff.serialization import load, save
 
 # Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
