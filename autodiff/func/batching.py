@@ -269,8 +269,6 @@ def matmul_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     from autodiff.ops.linalg import matmul
 
     a, b = args[0], args[1] if len(args) > 1 else kwargs.get("other", kwargs.get("mat2", kwargs.get("vec")))
-    if getattr(fn, "args", None) == ("__rmatmul__",):  # (b @ a, called on a)
-        a, b = b, a
     va, vb = batched_at(a, level), batched_at(b, level)
     na, nb = a.ndim, b.ndim
     if va is None and vb is None:
@@ -529,6 +527,35 @@ RULES.update({
 })
 
 
+def inplace_elementwise(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``x.add_(y)`` and the like: the op on x's value, in place (x must be batched)."""
+    if batched_at(args[0], level) is None:
+        raise RuntimeError(
+            "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor "
+            "`other` in extra_args that has more elements than `self`. This happened due to `other` "
+            "being vmapped over but `self` not being vmapped over in a vmap.")
+    elementwise(fn, level, args, kwargs)
+    return args[0]
+
+
+def last_dims(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """Ops of one tensor that work on its last dims and take any leading (batch) dims
+    (``det``, ``inverse``, ``embedding`` of batched indices...): the op on the value."""
+    v = batched_at(args[0], level)
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    return _wrap_result(fn(v, *args[1:], **kwargs), level)
+
+
+def pad_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    return last_dims(fn, level, args, kwargs) if mode == "constant" else NOT_BATCHED
+
+
+def _swapped_matmul(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    return matmul_rule(fn, level, (args[1], args[0]), kwargs)
+
+
 def _layer_norm(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     """layer_norm/rms_norm normalize the last dims: the same on the value, when the affine
     parameters are not batched."""
@@ -540,4 +567,76 @@ def _layer_norm(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
 
 RULES["layer_norm"] = _layer_norm
 RULES["rms_norm"] = _layer_norm
+RULES.update({
+    # the operators' other names (``checked`` names Tensor.__radd__ "radd")
+    "radd": elementwise, "rmul": elementwise, "truediv": elementwise, "rtruediv": elementwise,
+    "rpow": elementwise, "pos": elementwise, "multiply": elementwise, "divide": elementwise,
+    "subtract": elementwise, "int": elementwise, "long": elementwise, "bool": elementwise,
+    "byte": elementwise, "short": elementwise, "char": elementwise, "cpu": elementwise,
+    "cuda": elementwise, "float_power": elementwise,
+    "rmatmul": _swapped_matmul, "__rmatmul__": _swapped_matmul, "getitem": getitem_rule,
+    "addmv": addmm_rule, "baddbmm": addmm_rule,
+    "outer": lambda fn, lv, a, k: a[0].unsqueeze(-1) * a[1].unsqueeze(-2),
+    "ger": lambda fn, lv, a, k: a[0].unsqueeze(-1) * a[1].unsqueeze(-2),
+    "ravel": lambda fn, lv, a, k: a[0].reshape(-1),
+    "trace": lambda fn, lv, a, k: a[0].diagonal(0, 0, 1).sum(),
+    "det": last_dims, "inverse": last_dims, "logdet": last_dims, "slogdet": last_dims,
+    "cholesky": last_dims, "matrix_power": last_dims, "embedding": last_dims, "one_hot": last_dims,
+    "pad": pad_rule,
+})
+# In-place elementwise ops (``x.add_(y)``, ``x.exp_()``): their out-of-place op's rule, in place.
+RULES.update({name + "_": inplace_elementwise for name in _ELEMENTWISE
+              if name.isidentifier() and not name.startswith("_")})
+
+# Names ``checked`` wraps that are not ops on tensor values (creation, queries, metadata):
+# vmap never sees a batched tensor go into them (or their result does not depend on one).
+NOT_OPS = frozenset((
+    "arange", "as_tensor", "asarray", "empty", "eye", "from_numpy", "full", "linspace", "logspace",
+    "ones", "zeros", "tensor", "scalar_tensor", "tril_indices", "triu_indices", "rand", "randn",
+    "randint", "randperm", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+    "broadcast_shapes", "result_type", "is_complex", "is_floating_point", "is_nonzero",
+    "is_same_size", "is_signed", "is_contiguous", "is_cpu", "is_meta", "is_mkldnn", "is_nested",
+    "is_pinned", "is_quantized", "is_sparse", "is_sparse_csr", "data_ptr", "dim_order", "itemsize",
+    "nbytes", "ndimension", "storage_offset", "stride", "get_device", "pin_memory", "allclose",
+    "equal", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "multinomial",
+))
+
+# Ops that run under vmap through the loop fallback (one call per sample, a one-time
+# warning naming the op): the documented list of ops without a batching rule yet.
+LOOPS = frozenset((
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "addbmm", "addr", "adjoint", "alpha_dropout", "aminmax", "argwhere", "atleast_1d",
+    "atleast_2d", "atleast_3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear",
+    "bincount", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
+    "bitwise_xor", "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist",
+    "chain_matmul", "column_stack", "combinations", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cosine_embedding_loss", "cov",
+    "cross", "diag", "diag_embed", "diagflat", "diagonal_scatter", "diff", "dist", "dropout1d",
+    "dropout2d", "dropout3d", "dsplit", "dstack", "embedding_bag", "feature_alpha_dropout", "fill_",
+    "fliplr", "flipud", "fold", "gaussian_nll_loss", "gcd", "group_norm", "gumbel_softmax",
+    "hinge_embedding_loss", "histc", "hsplit", "hstack", "index_add", "index_copy", "index_fill",
+    "index_put", "index_reduce", "inner", "instance_norm", "interpolate", "isin", "isreal",
+    "kron", "lcm", "local_response_norm", "lp_pool1d", "lp_pool2d", "margin_ranking_loss",
+    "masked_scatter", "masked_select", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d",
+    "max_unpool2d", "meshgrid", "mode", "msort", "multi_head_attention_forward",
+    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nanmedian",
+    "nanquantile", "nonzero", "pairwise_distance", "pinverse", "pixel_shuffle", "pixel_unshuffle",
+    "poisson", "poisson_nll_loss", "prelu", "put", "quantile", "randint_like", "repeat_interleave",
+    "rot90", "row_stack", "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add",
+    "scatter_reduce", "searchsorted", "select_scatter", "setitem", "slice_scatter",
+    "split_with_sizes", "std_mean", "sum_to_size", "take", "tensor_split", "tensordot", "tile",
+    "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold", "unique",
+    "unique_consecutive", "var_mean", "vdot", "vsplit", "vstack",
+    # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
+    "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
+    "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
+    "index_put_", "index_reduce_", "log_normal_", "masked_scatter_", "normal_", "put_",
+    "random_", "scatter_", "scatter_add_", "scatter_reduce_", "squeeze_", "swapaxes_",
+    "swapdims_", "t_", "transpose_", "unsqueeze_", "uniform_", "zero_", "bitwise_and_",
+    "bitwise_left_shift_", "bitwise_or_", "bitwise_right_shift_", "bitwise_xor_", "gcd_", "lcm_",
+    "divide_", "multiply_", "subtract_", "true_divide_",
+    # the in-place operators (x += y) and shifts
+    "iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow", "lshift", "rshift",
+    "rlshift", "rrshift", "ror", "rxor",
+))
 

@@ -22,9 +22,14 @@ from autodiff.autograd.api import grad as autograd_grad
 from autodiff.autograd.forward_state import state as fw_state
 from autodiff.autograd.grad_mode import enable_grad
 from autodiff.func.vmap import BatchedTensor, tree_flatten, wrap
+from autodiff.ops._prep import checked
 from autodiff.ops.creation import zeros, zeros_like
 from autodiff.ops.shape import stack
 from autodiff.tensor import Tensor
+
+# The exported ops (which dispatch batched tensors to vmap's rules), for results that may be
+# batched at an outer vmap level.
+stack = checked("stack", stack)
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize",
            "functional_call"]
@@ -49,6 +54,9 @@ def _rewrap(p: Tensor, levels: list) -> Tensor:
 def _batch_all(x: Tensor) -> Tensor:
     """``x`` batched at every running vmap level (by broadcasting, where it is not)."""
     have = set(_levels(x)[0])
+    if not have and vmap_state.levels:  # (the common case, a shared input: expanded, not copied)
+        sizes = tuple(size for _, size, _ in vmap_state.levels)
+        return _rewrap(x.expand(sizes + tuple(x.shape)), [lvl for lvl, _, _ in reversed(vmap_state.levels)])
     for level, size, _ in vmap_state.levels:
         if level not in have:
             x = x + wrap(zeros(size, dtype=x.dtype, device=x.device), level)
@@ -138,7 +146,7 @@ def _unpack_aux(out: Any, has_aux: bool, where: str) -> tuple:
 # ---- grad -----------------------------------------------------------------------------------
 def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = False) -> Callable:
     """``f -> (gradient of f at argnums, f's value)``; ``f`` returns a scalar (with
-    ``has_aux``, a pair ``(scalar, aux)``: then ``((gradient, aux)...)`` as PyTorch)."""
+    ``has_aux``, a pair ``(scalar, aux)``: then ``(gradient, (value, aux))``, as PyTorch)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -157,7 +165,7 @@ def grad_and_value(func: Callable, argnums: int | tuple = 0, has_aux: bool = Fal
             grads = structure(_grads([total], inputs, None, retain=False))
         value = out if any(i.outer for g in inputs for i in g) else out.detach()
         if has_aux:
-            return (grads, aux), value
+            return grads, (value, aux)
         return grads, value
 
     return wrapper
@@ -169,8 +177,8 @@ def grad(func: Callable, argnums: int | tuple = 0, has_aux: bool = False) -> Cal
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        grads, _ = both(*args, **kwargs)
-        return grads
+        grads, value = both(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
 
     return wrapper
 
@@ -428,7 +436,9 @@ def functional_call(module: Any, parameter_and_buffer_dicts: Any, args: Any = No
     try:
         for name, value in merged.items():
             owner, _, attr = name.rpartition(".")
-            mod = module.get_submodule(owner) if owner else module
+            mod = module
+            for part in owner.split(".") if owner else ():
+                mod = getattr(mod, part)
             for store in ("_parameters", "_buffers"):
                 table = mod.__dict__.get(store)
                 if table is not None and attr in table:

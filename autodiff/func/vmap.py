@@ -355,8 +355,10 @@ def _unbatch(out: Any, out_dim: int | None, level: int, size: int) -> Any:
 def _chunked(func: Callable, in_dims: Any, out_dims: Any, randomness: str, chunk: int, size: int,
              args: tuple, kwargs: dict) -> Any:
     """``chunk_size``: the batch in chunks of ``chunk`` samples, results concatenated."""
+    from autodiff.ops._prep import checked
     from autodiff.ops.shape import cat
 
+    cat = checked("cat", cat)  # (the exported op: outputs may be batched at an outer level)
     dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
     pieces = []
     for start in range(0, size, chunk):
