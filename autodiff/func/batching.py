@@ -288,9 +288,11 @@ def matmul_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     if va is None:  # only b batched: a's dims must sit right of b's batch dim
         xa = xa.reshape((1,) * (target - ma + 1) + tuple(xa.shape))
     out = matmul(xa, xb) if not isinstance(xa, BatchedTensor) and not isinstance(xb, BatchedTensor) else xa @ xb
-    if nb == 1:
+    if na == 1 and nb == 1:
+        out = out.reshape(tuple(out.shape[:-2]))
+    elif nb == 1:
         out = out.squeeze(-1)
-    if na == 1:
+    elif na == 1:
         out = out.squeeze(-2)
     return wrap(out, level)
 
@@ -301,7 +303,7 @@ def linear_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     b = args[2] if len(args) > 2 else kwargs.get("bias")
     vx = batched_at(x, level)
     if vx is not None and batched_at(w, level) is None and (b is None or batched_at(b, level) is None) \
-            and x.ndim >= 1:
+            and x.ndim >= 1 and w.ndim == 2:
         return wrap(fn(vx, w, b), level)  # the common case: linear takes any leading dims
     out = x @ (w.t() if w.ndim == 2 else w)
     return out if b is None else out + b
@@ -499,12 +501,12 @@ RULES.update({
     "softmax": softmax_like, "log_softmax": softmax_like, "softmin": softmax_like,
     "sort": dim_op((1, "dim")), "argsort": dim_op((1, "dim")), "topk": dim_op((2, "dim")),
     "kthvalue": dim_op((2, "dim")), "cummax": dim_op((1, "dim")), "cummin": dim_op((1, "dim")),
-    "median": dim_op((1, "dim")),
+    "median": max_min,
     "unsqueeze": dim_op((1, "dim"), extra=1), "squeeze": squeeze_rule, "flatten": flatten_rule,
     "unflatten": dim_op((1, "dim")), "transpose": two_dims, "swapaxes": two_dims,
     "swapdims": two_dims, "movedim": dim_op((1, "source"), (2, "destination")),
     "moveaxis": dim_op((1, "source"), (2, "destination")), "permute": permute_rule, "t": t_rule,
-    "flip": dim_op((1, "dims")), "roll": dim_op((2, "dims")), "narrow": dim_op((1, "dim")),
+    "flip": dim_op((1, "dims")), "narrow": dim_op((1, "dim")),
     "select": dim_op((1, "dim")), "split": dim_op((2, "dim")), "chunk": dim_op((2, "dim")),
     "unbind": dim_op((1, "dim")), "diagonal": diagonal_rule, "glu": dim_op((1, "dim")),
     "normalize": dim_op((2, "dim")), "cosine_similarity": dim_op((2, "dim")),
@@ -516,7 +518,6 @@ RULES.update({
     "dot": matmul_rule, "__matmul__": matmul_rule, "__rmatmul__": matmul_rule,
     "linear": linear_rule, "addmm": addmm_rule, "einsum": einsum_rule,
     "__getitem__": getitem_rule, "index_select": index_select_rule, "gather": gather_rule,
-    "take_along_dim": gather_rule,
     "mse_loss": elementwise_loss(4), "l1_loss": elementwise_loss(4),
     "smooth_l1_loss": elementwise_loss(4), "huber_loss": elementwise_loss(2),
     "binary_cross_entropy": elementwise_loss(5), "binary_cross_entropy_with_logits": elementwise_loss(5),
@@ -528,14 +529,64 @@ RULES.update({
 
 
 def inplace_elementwise(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
-    """``x.add_(y)`` and the like: the op on x's value, in place (x must be batched)."""
-    if batched_at(args[0], level) is None:
+    """``x.add_(y)`` and the like: the op on x's value, in place (x must be batched; the
+    others are lined up with x, never x with them)."""
+    x = args[0]
+    if batched_at(x, level) is None:
         raise RuntimeError(
             "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor "
             "`other` in extra_args that has more elements than `self`. This happened due to `other` "
             "being vmapped over but `self` not being vmapped over in a vmap.")
-    elementwise(fn, level, args, kwargs)
-    return args[0]
+
+    def lift(a: Any) -> Any:
+        v = batched_at(a, level)
+        return a if v is None or a is x else _lift(v, a.ndim, x.ndim)
+
+    fn(x.value, *[lift(a) for a in args[1:]], **{k: lift(a) for k, a in kwargs.items()})
+    return x
+
+
+def inplace_view(base: str) -> Callable:
+    """``x.t_()``, ``x.unsqueeze_(0)``...: x becomes the view op's result (its wrapper
+    takes the new value; the batch itself is not reshaped in place)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        if batched_at(x, level) is None:
+            return NOT_BATCHED
+        result = getattr(x, base)(*args[1:], **kwargs)
+        x.value = result.value
+        return x
+
+    return rule
+
+
+def roll_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    shifts = args[1] if len(args) > 1 else kwargs["shifts"]
+    dims = args[2] if len(args) > 2 else kwargs.get("dims")
+    if v is None or x.ndim == 0:
+        return NOT_BATCHED
+    if dims is None:  # the flattened sample, rolled
+        return wrap(fn(v.reshape(v.shape[0], -1), shifts, 1).reshape(tuple(v.shape)), level)
+    return wrap(fn(v, shifts, _shift(dims, x.ndim)), level)
+
+
+def masked_fill_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, mask = args[0], args[1]
+    value = args[2] if len(args) > 2 else kwargs["value"]
+    if isinstance(value, Tensor) and batched_at(value, level) is not None:
+        return value.to(x.dtype).where(mask, x)  # a value per sample: where(mask, value, x)
+    return elementwise(fn, level, args, kwargs)
+
+
+def take_along_dim_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, index = args[0], args[1]
+    d = args[2] if len(args) > 2 else kwargs.get("dim")
+    if d is None:
+        return NOT_BATCHED
+    vx, vi = _same_batch((x, index), level)
+    return wrap(fn(vx, vi, _shift(d, x.ndim)), level)
 
 
 def last_dims(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
@@ -582,11 +633,15 @@ RULES.update({
     "trace": lambda fn, lv, a, k: a[0].diagonal(0, 0, 1).sum(),
     "det": last_dims, "inverse": last_dims, "logdet": last_dims, "slogdet": last_dims,
     "cholesky": last_dims, "matrix_power": last_dims, "embedding": last_dims, "one_hot": last_dims,
-    "pad": pad_rule,
+    "pad": pad_rule, "take_along_dim": take_along_dim_rule, "roll": roll_rule,
+    "masked_fill": masked_fill_rule,
 })
 # In-place elementwise ops (``x.add_(y)``, ``x.exp_()``): their out-of-place op's rule, in place.
 RULES.update({name + "_": inplace_elementwise for name in _ELEMENTWISE
               if name.isidentifier() and not name.startswith("_")})
+
+RULES.update({name + "_": inplace_view(name) for name in ("t", "transpose", "swapaxes", "swapdims",
+                                                           "unsqueeze", "squeeze")})
 
 # Names ``checked`` wraps that are not ops on tensor values (creation, queries, metadata):
 # vmap never sees a batched tensor go into them (or their result does not depend on one).
@@ -631,8 +686,7 @@ LOOPS = frozenset((
     "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
     "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
     "index_put_", "index_reduce_", "log_normal_", "masked_scatter_", "normal_", "put_",
-    "random_", "scatter_", "scatter_add_", "scatter_reduce_", "squeeze_", "swapaxes_",
-    "swapdims_", "t_", "transpose_", "unsqueeze_", "uniform_", "zero_", "bitwise_and_",
+    "random_", "scatter_", "scatter_add_", "scatter_reduce_", "uniform_", "zero_", "bitwise_and_",
     "bitwise_left_shift_", "bitwise_or_", "bitwise_right_shift_", "bitwise_xor_", "gcd_", "lcm_",
     "divide_", "multiply_", "subtract_", "true_divide_",
     # the in-place operators (x += y) and shifts

@@ -91,6 +91,14 @@ class BatchedTensor(Tensor):
             "flow. We don't support that yet, please shout over at "
             "https://github.com/pytorch/functorch/issues/257 .")
 
+    def detach(self) -> BatchedTensor:
+        return wrap(self.value.detach(), self.level)
+
+    def requires_grad_(self, requires_grad: bool = True) -> BatchedTensor:
+        self.value.requires_grad_(requires_grad)
+        self._requires_grad = requires_grad
+        return self
+
     def backward(self, *args: Any, **kwargs: Any) -> None:
         raise RuntimeError("vmap: backward() inside vmap is not supported: use autodiff.func.grad")
 
@@ -136,12 +144,28 @@ del _name
 
 
 
+class _NoData:
+    """A BatchedTensor's ``_data``: reading it raises (an op reached the array of a batched
+    tensor without its batching rule, which would compute on the whole batch silently)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(
+            "vmap: an operation read the data of a batched tensor without going through a batching "
+            "rule (it is not one of autodiff's exported ops, or it is not supported inside vmap)")
+
+
+_NO_DATA = _NoData()
+
+
 def wrap(value: Tensor, level: int) -> BatchedTensor:
     """``value`` (batch dimension first) as a BatchedTensor of ``level``."""
     t = object.__new__(BatchedTensor)
     t.value = value
     t.level = level
-    t._data = value._data  # (the whole batch: only NumPy-level code that bypasses ops sees it)
+    # Code that reads the array without going through an op (an internal function that is
+    # not exported through ``checked``) must not see the whole batch as one sample: it
+    # gets an error instead (see _NoData).
+    t._data = _NO_DATA
     t._be = value._be
     t._requires_grad = value._requires_grad
     t._grad = None
