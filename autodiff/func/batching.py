@@ -25,8 +25,8 @@ import string
 from collections.abc import Callable
 from typing import Any
 
-from autodiff._vmap_state import NOT_BATCHED
-from autodiff.func.vmap import BatchedTensor, batch_size, batched_at, randomness, wrap
+from autodiff._vmap_state import NOT_BATCHED, state
+from autodiff.func.vmap import BatchedTensor, batch_size, batched_at, innermost_level, loop, randomness, wrap
 from autodiff.tensor import Tensor
 
 _MISSING = object()
@@ -425,8 +425,6 @@ RANDOM_FACTORIES = frozenset(("rand", "randn", "randint", "randperm", "normal", 
 
 def random_factory(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
     """A random op with no batched input inside vmap: per the innermost vmap's randomness."""
-    from autodiff._vmap_state import state
-
     level, size, mode = state.levels[-1]
     if mode == "error":
         raise RuntimeError(RANDOM_ERROR)
@@ -694,3 +692,21 @@ LOOPS = frozenset((
     "rlshift", "rrshift", "ror", "rxor",
 ))
 
+
+def dispatch(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """Run op ``name`` (``fn``, which dispatches again for outer levels) on its arguments:
+    through its batching rule when one is batched at the innermost level, else as usual."""
+    level = innermost_level(args, kwargs)
+    if level is None:
+        if name in RANDOM_FACTORIES and state.levels:
+            return random_factory(name, fn, args, kwargs)
+        return NOT_BATCHED
+    rule = RULES.get(name)
+    if rule is not None:
+        result = rule(fn, level, args, kwargs)
+        if result is not NOT_BATCHED:
+            return result
+    return loop(name, fn, level, args, kwargs)
+
+
+state.dispatch = dispatch

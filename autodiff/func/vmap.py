@@ -3,7 +3,7 @@
 Inside ``vmap(f)(x)``, ``f`` sees a ``BatchedTensor``: a tensor whose *logical* shape is one
 sample's, wrapping a *value* that holds the whole batch with the batch dimension first. Every
 op (the ``checked`` wrapper of ops/_prep.py, and the operators below) hands batched
-arguments to ``dispatch``, which runs the op's batching rule (batching.py): the op itself,
+arguments to ``dispatch`` (batching.py, as ``_vmap_state.state.dispatch``), which runs the op's batching rule (batching.py): the op itself,
 once, on the values with the batch dimension carried through (``x.sum(0)`` becomes
 ``value.sum(1)``), the result wrapped again. An op without a rule runs in a Python loop over
 the samples, with a one-time warning naming it.
@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from autodiff._vmap_state import NOT_BATCHED, state
+from autodiff._vmap_state import state
 from autodiff.tensor import Size, Tensor
 
 __all__ = ["vmap", "BatchedTensor"]
@@ -125,7 +125,7 @@ def _apply_operator(name: str, *args: Any) -> Any:
     """Tensor's operator ``name`` (unwrapped by ``checked``): through ``dispatch`` while an
     operand is batched (the rule calls this again on the values, for outer levels)."""
     if any(a.__class__ is BatchedTensor for a in args):
-        return dispatch(name, functools.partial(_apply_operator, name), args, {})
+        return state.dispatch(name, functools.partial(_apply_operator, name), args, {})
     return getattr(Tensor, name)(*args)
 
 
@@ -200,7 +200,7 @@ def randomness(level: int) -> str:
 
 
 # ---- dispatch -------------------------------------------------------------------------------
-def _innermost_level(args: tuple, kwargs: dict) -> int | None:
+def innermost_level(args: tuple, kwargs: dict) -> int | None:
     level = None
     for a in (*args, *kwargs.values()):
         if a.__class__ is BatchedTensor:
@@ -214,24 +214,6 @@ def _innermost_level(args: tuple, kwargs: dict) -> int | None:
 
 
 _WARNED: set = set()
-
-
-def dispatch(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
-    """Run op ``name`` (``fn``, which dispatches again for outer levels) on its arguments:
-    through its batching rule when one is batched at the innermost level, else as usual."""
-    from autodiff.func.batching import RANDOM_FACTORIES, RULES, random_factory
-
-    level = _innermost_level(args, kwargs)
-    if level is None:
-        if name in RANDOM_FACTORIES and state.levels:
-            return random_factory(name, fn, args, kwargs)
-        return NOT_BATCHED
-    rule = RULES.get(name)
-    if rule is not None:
-        result = rule(fn, level, args, kwargs)
-        if result is not NOT_BATCHED:
-            return result
-    return loop(name, fn, level, args, kwargs)
 
 
 def loop(name: str, fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
@@ -395,5 +377,3 @@ def _chunked(func: Callable, in_dims: Any, out_dims: Any, randomness: str, chunk
     flat = [tree_flatten(p)[0] for p in pieces]
     return build([cat([f[k] for f in flat], odims[k]) for k in range(len(leaves0))])
 
-
-state.dispatch = dispatch
