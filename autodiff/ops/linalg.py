@@ -103,7 +103,13 @@ class MatmulBackward(Node):
         if ea is not None:
             ga = sum_to(matmul(g, b2.transpose(-1, -2)), a2._data.shape).reshape(self.a_shape)
         if eb is not None:
-            gb = sum_to(matmul(a2.transpose(-1, -2), g), b2._data.shape).reshape(self.b_shape)
+            if a2._data.shape[-2] == 1 and a2.ndim > 2:
+                # Batched outer products (a row times g, as vmap's per-sample weight
+                # gradients make): NumPy's matmul is slow over a contraction of size 1.
+                gb = einsum("...ki,...kj->...ij", a2, g)
+            else:
+                gb = matmul(a2.transpose(-1, -2), g)
+            gb = sum_to(gb, b2._data.shape).reshape(self.b_shape)
         return ga, gb
 
 
