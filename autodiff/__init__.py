@@ -65,8 +65,9 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
     return input.numel()
 
 
-from autodiff import accelerator, distributed, linalg, nn, optim, profiler, viz  # noqa: E402,I001
+from autodiff import accelerator, distributed, func, linalg, nn, optim, profiler, viz  # noqa: E402,I001
 from autodiff.compiled_step import compile  # noqa: E402
+from autodiff.func import vmap  # noqa: E402 (torch.vmap is torch.func.vmap)
 from autodiff.serialization import load, save
 from autodiff.utils import dlpack as _dlpack  # noqa: E402 - autodiff.utils.dlpack, as torch.utils.dlpack
 from autodiff.utils.dlpack import from_dlpack  # noqa: E402

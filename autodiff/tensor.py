@@ -52,6 +52,9 @@ class Tensor:
         # Set only on views (with _base): how to replay the view from its base, and the
         # base's grad_fn the view's own grad_fn was derived from (see autograd/record.py and ops/inplace.py).
         "_view_fn",
+        # Set only on a tensor with a forward-mode tangent, inside a dual level (see
+        # autograd/forward_ad.py; read with getattr, so no other tensor pays for it).
+        "_fw_grad",
     )
     # NumPy arrays and scalars defer to Tensor's reflected operators.
     __array_priority__ = 1000

@@ -60,6 +60,8 @@ NOT_DIFFERENTIABLE = {
     "equal", "allclose", "isclose", "is_floating_point", "is_signed", "is_complex", "is_nonzero",
     "is_same_size", "is_storage", "result_type", "get_device", "can_cast", "asarray", "scalar_tensor",
     "set_default_tensor_type",
+    # a function transform (autodiff/func), not an op
+    "vmap",
 }
 NOT_DIFFERENTIABLE_METHODS = {
     # comparisons and logic (bool results)

@@ -13,9 +13,12 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd import grad_mode
+from autodiff.autograd.forward_state import set_tangent, tangent_of
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.node import Node, edges_of, output_alias
 from autodiff.autograd.record import edge_of
 from autodiff.ops.broadcasting import sum_to
+from autodiff.ops.creation import zeros_like
 from autodiff.tensor import Tensor, _make
 
 
@@ -142,6 +145,13 @@ class Function(metaclass=_FunctionMeta):
             "autograd.Function to use it with backward mode AD."
         )
 
+    @staticmethod
+    def jvp(ctx: Any, *grad_inputs: Any) -> Any:
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with "
+            "forward mode AD."
+        )
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         ctx = cls._backward_cls()
@@ -159,10 +169,36 @@ class Function(metaclass=_FunctionMeta):
             state.enabled = prev
         is_tuple = isinstance(outputs, tuple)
         outs = outputs if is_tuple else (outputs,)
+        if _fw.active and any(tangent_of(a) is not None for a in args):
+            result = _record(ctx, args, outs, is_tuple) if record else outputs
+            _forward(cls, ctx, args, result)
+            return result
         if not record:
             ctx.saved = None
             return outputs
         return _record(ctx, args, outs, is_tuple)
+
+
+def _forward(cls: type, ctx: BackwardFunction, args: tuple, result: Any) -> None:
+    """Inside a forward AD level: the outputs' tangents from the Function's ``jvp``, given
+    one tangent per input (zeros for a tensor without one, None for a non-tensor)."""
+    tangents = [None if not isinstance(a, Tensor) else tangent_of(a) if tangent_of(a) is not None
+                else zeros_like(a) for a in args]
+    state = grad_mode.state
+    prev = state.enabled
+    state.enabled = False
+    _fw.active = False
+    try:
+        out_tangents = cls.jvp(ctx, *tangents)
+    finally:
+        _fw.active = True
+        state.enabled = prev
+    outs = result if isinstance(result, tuple) else (result,)
+    if not isinstance(out_tangents, tuple):
+        out_tangents = (out_tangents,)
+    for o, t in zip(outs, out_tangents):
+        if isinstance(o, Tensor) and isinstance(t, Tensor) and o._data.dtype.kind == "f":
+            set_tangent(o, t)
 
 
 def _record(ctx: BackwardFunction, args: tuple, outs: tuple, is_tuple: bool) -> Any:

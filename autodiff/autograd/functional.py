@@ -1,8 +1,10 @@
 """``autograd.functional``: ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``vhp``, ``hvp``.
 
 Same signatures, return structures and ``create_graph``/``strict`` options as PyTorch's
-``torch.autograd.functional``. Everything is reverse mode on top of ``autograd.grad``;
-``jvp`` and ``hvp`` use the double-backward trick (differentiate a vjp with respect to
+``torch.autograd.functional``. Everything is reverse mode on top of ``autograd.grad``
+(except ``jacobian(strategy="forward-mode", vectorize=True)``, forward mode on
+``autograd.forward_ad``, and ``hessian`` with that outer strategy); ``jvp`` and ``hvp``
+use the double-backward trick (differentiate a vjp with respect to
 the vector it was taken with), which needs every op's backward to be differentiable.
 
 >>> jacobian(lambda x: x ** 2, tensor([1., 2.]))
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from autodiff.autograd.api import grad as _grad
+from autodiff.autograd.forward_state import set_tangent, tangent_of
 from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
 from autodiff.ops.creation import zeros_like
 from autodiff.ops.shape import stack
@@ -53,9 +56,18 @@ def _grad_preprocess(inputs: tuple, create_graph: bool, need_graph: bool) -> tup
     """Fresh leaves to differentiate at (or graph-connected aliases with create_graph)."""
     return tuple(
         inp.view_as(inp) if create_graph and inp._requires_grad
+        else _keep_tangent(inp, need_graph) if tangent_of(inp) is not None
         else inp.detach().requires_grad_(need_graph)
         for inp in inputs
     )
+
+
+def _keep_tangent(inp: Tensor, need_graph: bool) -> Tensor:
+    """A fresh leaf that keeps ``inp``'s forward-mode tangent (an outer forward-mode
+    jacobian differentiates through this one: hessian's forward-over-reverse)."""
+    out = inp.detach().view_as(inp)
+    set_tangent(out, tangent_of(inp))
+    return out.requires_grad_(need_graph)
 
 
 def _grad_postprocess(inputs: tuple, create_graph: bool) -> tuple:
@@ -216,10 +228,15 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
             'Otherwise, prefer to use "reverse-mode".'
         )
     if strategy == "forward-mode":
-        raise NotImplementedError(
-            "jacobian(strategy='forward-mode') needs forward-mode AD, which autodiff does not "
-            "have; use the default strategy='reverse-mode'."
-        )
+        if create_graph:
+            raise NotImplementedError(
+                'torch.autograd.functional.jacobian: `strategy="forward-mode"` does not support '
+                "`create_graph=True`")
+        if not vectorize:
+            raise NotImplementedError(
+                'torch.autograd.functional.jacobian: `strategy="forward-mode"` only works when '
+                "`vectorize=True`")
+        return _forward_jacobian(func, inputs, strict)
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
@@ -255,6 +272,47 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
             ),)
         jac = _grad_postprocess(jac, create_graph)
         return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _forward_jacobian(func: Callable, inputs: Any, strict: bool) -> Any:
+    """jacobian(strategy="forward-mode"): one forward-mode pass per input element
+    (autograd/forward_ad.py), each giving a column of the Jacobian."""
+    from autodiff.autograd import forward_ad
+
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+    inputs = tuple(inp.detach() for inp in inputs)
+    columns: list = []  # [input][element] -> tuple of output tangents
+    outputs: tuple = ()
+    is_outputs_tuple = False
+    with forward_ad.dual_level():
+        for k, inp in enumerate(inputs):
+            cols = []
+            for j in range(inp.numel()):
+                basis = zeros_like(inp).reshape(-1)
+                basis[j] = 1.0
+                duals = tuple(forward_ad.make_dual(x, basis.reshape(inp.shape)) if i == k else x
+                              for i, x in enumerate(inputs))
+                out = func(*duals)
+                is_outputs_tuple, outs = _as_tuple(out, "outputs of the user-provided function", "jacobian")
+                outputs = tuple(forward_ad.unpack_dual(o).primal for o in outs)
+                cols.append(tuple(forward_ad.unpack_dual(o).tangent for o in outs))
+            columns.append(cols)
+        if not outputs:
+            is_outputs_tuple, outs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jacobian")
+            outputs = tuple(forward_ad.unpack_dual(o).primal for o in outs)
+    jac = []
+    for i, out in enumerate(outputs):
+        row = []
+        for k, inp in enumerate(inputs):
+            tangents = [c[i] for c in columns[k]]
+            if strict and all(t is None for t in tangents):
+                raise RuntimeError(f"Output {i} of the user-provided function is independent of input {k}. "
+                                   "This is not allowed in strict mode.")
+            parts = [zeros_like(out) if t is None else t.detach() for t in tangents]
+            shape = tuple(out.shape) + tuple(inp.shape)
+            row.append(stack(parts, -1).reshape(shape) if parts else zeros_like(out).reshape(-1)[:0].reshape(shape))
+        jac.append(tuple(row))
+    return _tuple_postprocess(tuple(jac), (is_outputs_tuple, is_inputs_tuple))
 
 
 def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: bool = False,

@@ -20,6 +20,8 @@ import traceback
 import weakref
 from typing import Any
 
+from autodiff.autograd.forward_state import set_tangent as _fw_set
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad_state
 from autodiff.tensor import Tensor, _make
 from autodiff.utils.hooks import RemovableHandle
@@ -157,6 +159,8 @@ class Node:
                 out = saved[i] = _make(alias._data, alias._be, self)
                 out._output_nr = alias._output_nr
                 out._version = alias._version
+                if _fw.active:  # forward-over-reverse: the saved output keeps its tangent
+                    _fw_set(out, getattr(alias, "_fw_grad", None))
             saved = tuple(saved)
         return saved
 
@@ -373,6 +377,8 @@ def output_alias(out: Any) -> Any:
     alias = _make(out._data, out._be)
     alias._version = out._version
     alias._output_nr = out._output_nr
+    if _fw.active:
+        _fw_set(alias, getattr(out, "_fw_grad", None))
     return alias
 
 

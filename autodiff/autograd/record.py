@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from autodiff.autograd.forward_state import set_tangent
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.hooks import move_retain
 from autodiff.autograd.node import AccumulateGrad, Node, edges_of, output_alias, split_edge
@@ -43,6 +45,63 @@ def edge_of(t: Tensor) -> Any:
     return acc
 
 
+class _Sink(Node):
+    """The edge a rule's node gets for an input that has a tangent but needs no gradient:
+    an op's backward computes only the gradients whose edges are set."""
+
+    __slots__ = ()
+
+    def backward(self, *grads: Any) -> tuple:
+        return ()
+
+
+_SINK = _Sink()
+
+
+def forward_record(out: Tensor, node_cls: type[Node], inputs: tuple, saved: tuple | None,
+                   save_output: bool, fields: dict) -> None:
+    """Give ``out`` its tangent when an input has one: ``node_cls.jvp`` on a node holding
+    the op's fields and saved tensors (see the module docstring)."""
+    tangents = tuple([None if t is None else getattr(t, "_fw_grad", None) for t in inputs])
+    for tan in tangents:
+        if tan is not None:
+            break
+    else:
+        return
+    if out._data.dtype.kind != "f":
+        return  # an integer or bool result has no tangent
+    rule = getattr(node_cls, "jvp", None)
+    if rule is None:
+        raise NotImplementedError(
+            f"Trying to use forward AD with {node_cls.__name__.removesuffix('Backward0')} that does not "
+            "support it: its node has no JVP rule")
+    grad_state = _grad
+    node = node_cls(tuple([
+        None if t is None
+        else edge_of(t) if grad_state.enabled and t._requires_grad
+        else _SINK if tan is not None else None
+        for t, tan in zip(inputs, tangents)]))
+    for name, value in fields.items():
+        setattr(node, name, value)
+    if save_output:
+        node.save(*(saved or ()), output_alias(out))
+    elif saved is not None:
+        node.save(*saved)
+    # The rule is recorded for backward only when something in it needs a gradient (a
+    # tangent is then differentiable with respect to the primals, as in PyTorch).
+    grad_was = grad_state.enabled
+    grad_state.enabled = grad_was and (
+        any(t is not None and t._requires_grad for t in inputs)
+        or any(t is not None and t._requires_grad for t in tangents))
+    _fw.active = False
+    try:
+        tangent = rule(node, out, inputs, tangents)
+    finally:
+        _fw.active = True
+        grad_state.enabled = grad_was
+    set_tangent(out, tangent)
+
+
 def record(out: Tensor, node_cls: type[Node], inputs: tuple, /, saved: tuple | None = None,
            save_output: bool = False, **fields: Any) -> Tensor:
     """Make a ``node_cls`` node the ``grad_fn`` of ``out``, computed from ``inputs``, when
@@ -51,8 +110,11 @@ def record(out: Tensor, node_cls: type[Node], inputs: tuple, /, saved: tuple | N
     ``inputs`` are the tensors that get an edge (``None`` for an operand that never gets
     one, such as a condition); ``saved`` the tensors backward reads through ``unpack()``;
     with ``save_output`` the output is saved after them (see ``Node.saved_outputs``);
-    ``fields`` become attributes of the node.
+    ``fields`` become attributes of the node. Inside a forward AD level (``_fw.active``, the
+    one check forward mode costs elsewhere) ``out`` also gets its tangent (forward_ad.py).
     """
+    if _fw.active:
+        forward_record(out, node_cls, inputs, saved, save_output, fields)
     if not _grad.enabled:
         return out
     for t in inputs:
@@ -84,6 +146,9 @@ class GradientLink(Node):
 
     __slots__ = ("zeros",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0]  # (the identity on the derivative, which is edge 0)
+
     def backward(self, gg: Tensor) -> tuple:
         be = gg._be
         return (gg,) + tuple(_make(be.zeros(shape, dt), be) for shape, dt in self.zeros)
@@ -96,7 +161,10 @@ def link_gradient(grad: Tensor, node_cls: type[GradientLink], inputs: tuple) -> 
         return grad
     node = node_cls((edge_of(grad),) + tuple(edge_of(t) for t in inputs))
     node.zeros = tuple((t._data.shape, t.dtype.name) for t in inputs)
-    return _make(grad._data, grad._be, node)
+    out = _make(grad._data, grad._be, node)
+    if _fw.active:  # forward-over-reverse: the identity keeps the derivative's tangent
+        set_tangent(out, getattr(grad, "_fw_grad", None))
+    return out
 
 
 class LinkedOutput(Node):
@@ -106,6 +174,9 @@ class LinkedOutput(Node):
 
     __slots__ = ()
     backward_cls: type[GradientLink]
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0]  # an identity
 
     def backward(self, g: Tensor) -> Tensor:
         return link_gradient(g, self.backward_cls, self.unpack())

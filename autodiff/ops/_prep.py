@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.ops.conversion import to_backend, to_dtype
 from autodiff.ops.creation import tensor
@@ -393,6 +395,10 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
     takes_out = not method  # (``torch.add(a, b, out=c)``; checked here: no frame of its own)
 
     def call(*args: Any, **kwargs: Any) -> Any:
+        if _vmap.active:  # inside autodiff.func.vmap: batched inputs go to the op's batching rule
+            result = _vmap.dispatch(name, call, args, kwargs)
+            if result is not NOT_BATCHED:
+                return result
         if kwargs and takes_out and "out" in kwargs:
             return _call_with_out(name, call, args, kwargs)
         try:
@@ -404,6 +410,10 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             raise better from exc
 
     def call_checked(*args: Any, **kwargs: Any) -> Any:
+        if _vmap.active:
+            result = _vmap.dispatch(name, call_checked, args, kwargs)
+            if result is not NOT_BATCHED:
+                return result
         if kwargs and takes_out and "out" in kwargs:
             return _call_with_out(name, call_checked, args, kwargs)
         for i in required:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff.autograd.forward_rules import derived_jvp, symmetric_jvp
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record
@@ -29,6 +30,7 @@ class ReluBackward0(Node):
     """The gradient passes where the output is positive (0 at x == 0, as in PyTorch)."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -49,6 +51,7 @@ def relu(input: Tensor) -> Tensor:
 
 class LeakyReluBackward0(Node):
     __slots__ = ("slope",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -71,6 +74,7 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 class GeluBackward0(Node):
     __slots__ = ("approximate",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -114,6 +118,7 @@ def _log_softmax_data(be: Any, x: Any, d: int) -> Any:
 
 class SoftmaxBackward0(Node):
     __slots__ = ("dim",)
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -124,6 +129,10 @@ class SoftmaxBackward0(Node):
 class LogSoftmaxBackward0(Node):
     __slots__ = ("dim",)
     saved_outputs = (0,)
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        t = tangents[0]
+        return t - (exp(out) * t).sum(self.dim, True)
 
     def backward(self, g: Tensor) -> Tensor:
         (y,) = self.unpack()
@@ -184,6 +193,7 @@ class EluBackward0(Node):
     """elu, selu and celu: ``scale * x`` for x > 0, ``scale * alpha * (exp(x * input_scale) - 1)``."""
 
     __slots__ = ("alpha", "scale", "input_scale")
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -232,6 +242,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 
 class SiluBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -253,6 +264,7 @@ def _softplus_data(x: Tensor, beta: float, threshold: float) -> Tensor:
 
 class MishBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -269,6 +281,7 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 class SoftplusBackward0(Node):
     __slots__ = ("beta", "threshold")
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -284,6 +297,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 
 class HardtanhBackward0(Node):
     __slots__ = ("lo", "hi")
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -311,6 +325,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
 
 class HardsigmoidBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -326,6 +341,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 class HardswishBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -341,6 +357,7 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
 
 class LogSigmoidBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -354,6 +371,7 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 class ThresholdBackward0(Node):
     __slots__ = ("threshold",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -373,6 +391,7 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 class HardshrinkBackward0(Node):
     __slots__ = ("lambd",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -392,6 +411,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 class SoftshrinkBackward0(Node):
     __slots__ = ("lambd",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -413,6 +433,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 class PreluKernelBackward0(Node):
     __slots__ = ("wshape",)
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         x, w = self.unpack()
@@ -449,6 +470,7 @@ class RreluWithNoiseBackward0(Node):
     """``x * noise``: the slope drawn for each negative element (1 for the others)."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         noise, x = self.unpack()

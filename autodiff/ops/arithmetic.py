@@ -11,6 +11,8 @@ import math
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp, linear_sum, no_jvp, symmetric_jvp
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
@@ -31,7 +33,8 @@ from autodiff.tensor import Tensor, _make
 # The hot ops -- add, sub, mul with a Python float or a tensor, and pow with a Python
 # number -- record their node inline instead of through ``record``: on a chain of small
 # ops the call and its keyword arguments cost a measurable share of each op
-# (docs/architecture.md, "Hot ops"). Every other op here uses ``record``.
+# (docs/architecture.md, "Hot ops"). Every other op here uses ``record``. Inside a forward
+# AD level (``_fw.active``) they go through ``record`` as well, for the tangent.
 
 
 # ---- add / sub ------------------------------------------------------------------
@@ -39,6 +42,12 @@ class AddBackward0(Node):
     """``a + alpha * b`` for two tensors."""
 
     __slots__ = ("a_shape", "b_shape", "alpha")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        ta, tb = tangents
+        if tb is not None and self.alpha != 1:
+            tb = tb * self.alpha
+        return linear_sum((ta, tb))
 
     def backward(self, g: Tensor) -> tuple:
         gb = None
@@ -49,6 +58,12 @@ class AddBackward0(Node):
 
 class SubBackward0(AddBackward0):
     __slots__ = ()
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        ta, tb = tangents
+        if tb is not None:
+            tb = -tb if self.alpha == 1 else tb * -self.alpha
+        return linear_sum((ta, tb))
 
     def backward(self, g: Tensor) -> tuple:
         gb = None
@@ -65,6 +80,9 @@ class ScalarAddBackward(Node):
     torch_name = "AddBackward0"
     number_operands = 1
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0]
+
     def backward(self, g: Tensor) -> Tensor:
         return g
 
@@ -80,6 +98,7 @@ class RsubBackward1(Node):
     """``scalar - tensor``."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return -g
@@ -130,6 +149,9 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
             raise broadcast_error(a._data.shape, b._data.shape) from None
         except TypeError:  # the backend refuses bool - bool
             raise RuntimeError(BOOL_SUB) from None
+        if _fw.active:  # forward AD: through record, which computes the tangent
+            return record(_make(data, be), node_cls, (a, b), a_shape=a._data.shape,
+                          b_shape=b._data.shape, alpha=alpha)
         if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = node_cls((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
@@ -139,6 +161,8 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
         return _make(data, be)
     else:
         data = fn(a._data, b * alpha)
+    if _fw.active:
+        return record(_make(data, be), ScalarAddBackward if node_cls is AddBackward0 else ScalarSubBackward, (a,))
     if a._requires_grad and _grad.enabled:  # (hot: see the top)
         scalar_cls = ScalarAddBackward if node_cls is AddBackward0 else ScalarSubBackward
         return _make(data, be, scalar_cls((edge_of(a),)))
@@ -152,6 +176,8 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         be = input._be
         c = OPERANDS.get((other, input._data.dtype, be))
         if c is not None:
+            if _fw.active:
+                return record(_make(be.add(input._data, c), be), ScalarAddBackward, (input,))
             if input._requires_grad and _grad.enabled:
                 node = ScalarAddBackward((edge_of(input),))
                 return _make(be.add(input._data, c), be, node)
@@ -193,10 +219,16 @@ class MulBackward0(Node):
     def number_operands(self) -> int:  # a Python-number ``other``: see Node
         return int(self.other is not None)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        if self.other is not None:
+            return tangents[0] * self.other
+        (a, b), (ta, tb) = inputs, tangents
+        return linear_sum((None if ta is None else ta * b, None if tb is None else a * tb))
+
     def backward(self, g: Tensor) -> Any:
         other = self.other
         if other is not None:
-            if other.__class__ is float and not g._requires_grad:
+            if other.__class__ is float and not g._requires_grad and not _fw.active:
                 # No graph to record (g * float records only when g requires grad): just
                 # the product, with the operand cached for g's dtype and backend.
                 c = OPERANDS.get((other, g._data.dtype, g._be))
@@ -218,6 +250,8 @@ def mul(input: Any, other: Any) -> Tensor:
         be = input._be
         c = OPERANDS.get((other, input._data.dtype, be))
         if c is not None:
+            if _fw.active:
+                return record(_make(be.mul(input._data, c), be), MulBackward0, (input,), other=other)
             if input._requires_grad and _grad.enabled:
                 node = MulBackward0((edge_of(input),))
                 node.other = other
@@ -241,6 +275,9 @@ def mul(input: Any, other: Any) -> Tensor:
             data = be.mul(a._data, b._data)
         except ValueError:
             raise broadcast_error(a._data.shape, b._data.shape) from None
+        if _fw.active:
+            return record(_make(data, be), MulBackward0, (a, b), saved=(a, b), a_shape=a._data.shape,
+                          b_shape=b._data.shape, other=None)
         if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
             node = MulBackward0((edge_of(a), edge_of(b)))
             node.a_shape = a._data.shape
@@ -251,6 +288,8 @@ def mul(input: Any, other: Any) -> Tensor:
         return _make(data, be)
     else:
         data = be.mul(a._data, b)
+    if _fw.active:
+        return record(_make(data, be), MulBackward0, (a,), other=b)
     if a._requires_grad and _grad.enabled:  # (hot: see the top)
         node = MulBackward0((edge_of(a),))
         node.other = b
@@ -266,6 +305,12 @@ class DivBackward0(Node):
     @property
     def number_operands(self) -> int:  # a Python-number ``other``: see Node
         return int(self.other is not None)
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        if self.other is not None:
+            return tangents[0] / self.other
+        (_, b), (ta, tb) = inputs, tangents
+        return linear_sum((None if ta is None else ta / b, None if tb is None else -tb * out / b))
 
     def backward(self, g: Tensor) -> Any:
         if self.other is not None:
@@ -307,6 +352,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
 
 class ReciprocalBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -332,6 +378,7 @@ class DivBackward2(Node):
     reading ``g`` (as in PyTorch, they need no graph even under ``create_graph``)."""
 
     __slots__ = ("a_shape", "b_shape", "dtypes")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         be = g._be
@@ -363,6 +410,7 @@ def rounded_div(a: Tensor, b: Any, mode: str) -> Tensor:
 # ---- neg / pow --------------------------------------------------------------------
 class NegBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return -g
@@ -383,6 +431,7 @@ class PowBackward0(Node):
     """``x ** p`` for a Python scalar ``p``."""
 
     __slots__ = ("exponent",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -390,7 +439,7 @@ class PowBackward0(Node):
         if p == 0:
             return g * 0
         if p == 2:
-            if not _grad.enabled:  # nothing to record: g * 2x on the backend
+            if not _grad.enabled and not _fw.active:  # nothing to record: g * 2x on the backend
                 be = g._be
                 return _make(be.mul(g._data, be.add(x._data, x._data)), be)
             return g * (2 * x)
@@ -401,6 +450,16 @@ class PowBackward1(Node):
     """``a ** b`` for two tensors."""
 
     __slots__ = ("a_shape", "b_shape")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        a, b = inputs
+        ta, tb = tangents
+        if ta is not None:  # (the gradient of each input is elementwise: reuse backward's formulas)
+            ta = ta * b * a ** (b - 1)
+        if tb is not None:
+            zero = (a == 0) & (b >= 0)
+            tb = where(zero, 0.0, tb * out * log(where(zero, 1.0, a)))
+        return linear_sum((ta, tb))
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
@@ -419,6 +478,7 @@ class PowBackward2(Node):
     """``scalar ** x``."""
 
     __slots__ = ("base",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -442,6 +502,8 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     if b.__class__ is int and b < 0 and a.dtype.kind != "f":
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     data = be.pow(a._data, b)
+    if _fw.active:
+        return record(_make(data, be), PowBackward0, (a,), saved=(a,), exponent=b)
     if a._requires_grad and _grad.enabled:  # (hot: see the top)
         node = PowBackward0((edge_of(a),))
         node.exponent = b
@@ -472,6 +534,7 @@ class MaximumBackward0(Node):
     """Where ``a == b`` each side gets half the gradient, as in PyTorch."""
 
     __slots__ = ("a_shape", "b_shape", "take_max")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
@@ -516,6 +579,7 @@ class LogaddexpBackward0(Node):
     """d/da log(e^a + e^b) = sigmoid(a - b), d/db = sigmoid(b - a)."""
 
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
@@ -574,6 +638,7 @@ def _two_floats(input: Tensor, other: Any, op: str) -> tuple[Tensor, Tensor]:
 
 class Atan2Backward0(Node):
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
@@ -597,6 +662,7 @@ arctan2 = atan2
 
 class HypotBackward0(Node):
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
     saved_outputs = (2,)  # (a, b, hypot(a, b))
 
     def backward(self, g: Tensor) -> tuple:
@@ -619,6 +685,7 @@ class Logaddexp2Backward0(Node):
     """d/da log2(2^a + 2^b) = sigmoid((a - b) ln 2)."""
 
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
@@ -644,6 +711,7 @@ class CopysignBackward0(Node):
     """d/da copysign(a, b) = copysign(a, b) / a (0 where a == 0); b gets zeros."""
 
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
     saved_outputs = (1,)  # (a, copysign(a, b))
 
     def backward(self, g: Tensor) -> Any:
@@ -679,6 +747,7 @@ class FmodBackward0(Node):
     """``fmod`` / ``remainder`` by a number: the gradient passes through."""
 
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return g
@@ -692,6 +761,7 @@ class FmodBackward1(Node):
     """d/db (a - b * trunc(a / b)) = -trunc(a / b) (floor for ``remainder``)."""
 
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
     rounding = "trunc"
 
     def backward(self, g: Tensor) -> tuple:
@@ -763,6 +833,7 @@ class NotImplementedBackward(Node):
     backward through it raises, as in PyTorch."""
 
     __slots__ = ("op",)
+    jvp = no_jvp
     torch_name = "NotImplemented"
 
     def backward(self, g: Tensor) -> Any:
@@ -797,6 +868,7 @@ class FmaxBackward0(Node):
     to ``a`` entirely, as in PyTorch)."""
 
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
     wins = "ge"  # where ``a`` wins the comparison
 
     def backward(self, g: Tensor) -> tuple:
@@ -863,6 +935,7 @@ class NextafterBackward0(Node):
     """As in PyTorch: the gradient passes to ``input``; ``other`` gets zeros."""
 
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         ea, eb = edges_of(self)
@@ -891,6 +964,7 @@ class AddcmulBackward0(Node):
     """``input + value * t1 * t2``."""
 
     __slots__ = ("shapes", "value")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         t1, t2 = self.unpack()
@@ -907,6 +981,7 @@ class AddcdivBackward0(Node):
     """``input + value * t1 / t2``."""
 
     __slots__ = ("shapes", "value")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         t1, t2 = self.unpack()

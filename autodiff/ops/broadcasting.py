@@ -18,6 +18,9 @@ from autodiff.tensor import Tensor, _make, as_view
 class ExpandBackward0(Node):
     __slots__ = ("in_shape",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0].expand(out._data.shape)
+
     def backward(self, g: Tensor) -> Tensor:
         return sum_to(g, self.in_shape)
 
@@ -26,6 +29,10 @@ class SumBackward1(Node):
     """Sum over ``dims`` (kept as size-1 dims when ``keepdim``)."""
 
     __slots__ = ("in_shape", "dims", "keepdim")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        # (sum_to also drops leading dims: the result takes out's shape)
+        return tangents[0].sum(self.dims, self.keepdim).reshape(out._data.shape)
 
     def backward(self, g: Tensor) -> Tensor:
         if not self.keepdim:

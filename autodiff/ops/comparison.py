@@ -23,6 +23,11 @@ class WhereBackward0(Node):
 
     __slots__ = ("a_shape", "b_shape")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (cond,) = self.unpack()
+        ta, tb = tangents
+        return where(cond, 0.0 if ta is None else ta, 0.0 if tb is None else tb)
+
     def backward(self, g: Tensor) -> tuple:
         (cond,) = self.unpack()
         ea, eb = edges_of(self)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import GradientLink, LinkedOutput, link_output, record
 from autodiff.ops._prep import device_mismatch
@@ -32,6 +33,7 @@ def _pair(v: Any, name: str) -> tuple[int, int]:
 
 class Im2ColBackward0(Node):
     __slots__ = ("size", "stride", "dilation")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return fold2d(g, self.size, self.stride, self.dilation)
@@ -39,6 +41,7 @@ class Im2ColBackward0(Node):
 
 class Col2ImBackward0(Node):
     __slots__ = ("kernel", "stride", "dilation")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return unfold2d(g, self.kernel, self.stride, self.dilation)

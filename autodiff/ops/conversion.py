@@ -16,6 +16,9 @@ class ToCopyBackward0(Node):
 
     __slots__ = ("src_dtype", "src_be")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return _convert(tangents[0], out.dtype, out._be)
+
     def backward(self, g: Tensor) -> Tensor:
         return _convert(g, self.src_dtype, self.src_be)
 

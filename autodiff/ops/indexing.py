@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record
 from autodiff.ops._prep import as_tensor, cast, device_mismatch, wrap_dim
@@ -109,6 +110,9 @@ class IndexBackward0(Node):
 
     __slots__ = ("in_shape", "index", "accumulate", "dtype")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return _index(tangents[0], self.index)
+
     def backward(self, g: Tensor) -> Tensor:
         return scatter_into(g, self.in_shape, self.index, self.accumulate)
 
@@ -151,7 +155,10 @@ def getitem(t: Tensor, index: Any) -> Tensor:
 class IndexPutBackward0(Node):
     """Backward of ``scatter_into``: gather the gradient at the same index."""
 
-    __slots__ = ("index",)
+    __slots__ = ("index", "accumulate")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return scatter_into(tangents[0], out._data.shape, self.index, self.accumulate)
 
     def backward(self, g: Tensor) -> Tensor:
         return _index(g, self.index)
@@ -172,7 +179,7 @@ def scatter_into(g: Tensor, shape: tuple, index: tuple, accumulate: bool) -> Ten
         be.index_add(data, index, g._data)
     else:
         be.setitem(data, index, g._data)
-    return record(_make(data, be), IndexPutBackward0, (g,), index=index)
+    return record(_make(data, be), IndexPutBackward0, (g,), index=index, accumulate=accumulate)
 
 
 class IndexPutBackward(Node):
@@ -180,6 +187,7 @@ class IndexPutBackward(Node):
     (PyTorch names it as the in-place op it stands for.)"""
 
     __slots__ = ("index", "value_shape")
+    jvp = derived_jvp
     torch_name = "CopySlices"
 
     def backward(self, g: Tensor) -> tuple:
@@ -252,12 +260,16 @@ def _check_range(index: Tensor, size: int, dim: int, op: str) -> None:
 class GatherBackward0(Node):
     __slots__ = ("in_shape", "dim", "index")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return _gather(tangents[0], self.dim, self.index)
+
     def backward(self, g: Tensor) -> Tensor:
         return _scatter_add_into(g, self.in_shape, self.dim, self.index)
 
 
 class ScatterAddBackward0(Node):
     __slots__ = ("dim", "index")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         es = edges_of(self)[1]
@@ -299,6 +311,7 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 
 class IndexSelectBackward0(Node):
     __slots__ = ("in_shape", "index")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return scatter_into(g, self.in_shape, self.index, True)
@@ -382,6 +395,7 @@ def _source_shape_check(input: Tensor, d: int, index: Tensor, source: Tensor, op
 
 class IndexAddBackward0(Node):
     __slots__ = ("index", "alpha", "source_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         ei, es = edges_of(self)
@@ -416,6 +430,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: 
 
 class IndexCopyBackward0(Node):
     __slots__ = ("index", "source_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         ei, es = edges_of(self)
@@ -588,6 +603,7 @@ class ScatterBackward0(Node):
     gets the gradient gathered at ``index`` (every duplicate, as in PyTorch)."""
 
     __slots__ = ("dim", "index")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         ei, es = edges_of(self)
@@ -598,6 +614,7 @@ class ScatterBackward0(Node):
 
 class ScatterBackward1(Node):
     __slots__ = ("dim", "index")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return scatter(g, self.dim, self.index, 0.0)
@@ -639,6 +656,7 @@ class ScatterReduceBackwardBackward0(GradientLink):
 
 class ScatterReduceBackward0(Node):
     __slots__ = ("dim", "index", "reduce", "include_self")
+    jvp = derived_jvp
     saved_outputs = (2,)
 
     def backward(self, g: Tensor) -> tuple:

@@ -24,6 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from autodiff.autograd.forward_rules import derived_jvp
+from autodiff.autograd.forward_state import set_tangent, tangent_of
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.hooks import move_retain
@@ -56,6 +59,7 @@ class CopySlices(Node):
     """``base`` with the region of a view replaced by new values (edges: old base, values)."""
 
     __slots__ = ("steps", "base_shape", "value_dtype")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         eb, ev = edges_of(self)
@@ -120,6 +124,8 @@ def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) 
         snapshot._requires_grad = t._requires_grad
         snapshot._output_nr = t._output_nr
         snapshot._accumulator = t._accumulator
+        if _fw.active:
+            set_tangent(snapshot, tangent_of(t))
         result = compute(snapshot)
     else:
         prev = _grad.enabled
@@ -129,9 +135,20 @@ def apply_inplace(t: Tensor, compute: Callable[[Tensor], Tensor], *others: Any) 
         finally:
             _grad.enabled = prev
     _write(t, result)
+    if _fw.active:  # forward AD: t's tangent is now the result's (none: a zero tangent)
+        _set_inplace_tangent(t, tangent_of(result))
     if tracked:
         _rebase(t, result.grad_fn, result._output_nr)
     return t
+
+
+def _set_inplace_tangent(t: Tensor, tangent: Tensor | None) -> None:
+    """After an in-place op inside a forward AD level: ``t``'s new tangent. (Views of ``t``
+    do not see it: tangents are not shared between a view and its base here.)"""
+    if tangent is not None:
+        set_tangent(t, tangent)
+    elif tangent_of(t) is not None:
+        del t._fw_grad
 
 
 def _rebase(t: Tensor, node: Node, output_nr: int) -> None:
@@ -170,6 +187,8 @@ def _direct(t: Tensor, other: Any) -> Any:
     ``other`` a Python number with a float ``t``, or a tensor of ``t``'s dtype, device and
     shape. Everything else, errors included, goes through ``apply_inplace``.
     """
+    if _fw.active:  # forward AD: the long way, which updates the tangent
+        return None
     cls = other.__class__
     if cls is Tensor:
         if _grad.enabled and (t._requires_grad or other._requires_grad):
@@ -236,6 +255,7 @@ class FillBackward2(Node):
     """``fill_`` with a number: the old values get no gradient."""
 
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return _zeros_like(g)
@@ -249,6 +269,7 @@ class CopyBackwards(Node):
     """``copy_``: the old values get no gradient; ``src`` gets it back in its own dtype."""
 
     __slots__ = ("src_shape", "src_dtype", "src_device")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         es = edges_of(self)[1]
@@ -294,6 +315,8 @@ def _fill(t: Tensor, value: Any, node_cls: type) -> Tensor:
         _rebase(t, node_cls((edge_of(t),)), 0)
     t._be.fill(t._data, value)
     t._version[0] += 1
+    if _fw.active:
+        _set_inplace_tangent(t, None)  # a constant now
     return t
 
 
@@ -318,6 +341,9 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     finally:
         _grad.enabled = prev
     _write(t, moved)
+    if _fw.active:  # t's tangent is now src's, broadcast (none: zero)
+        tangent = tangent_of(src)
+        _set_inplace_tangent(t, None if tangent is None else expand(tangent.to(t.dtype), t.shape).clone())
     if tracked:
         node = CopyBackwards((edge_of(t), edge_of(src)))
         node.src_shape = src._data.shape
@@ -336,7 +362,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         raise TypeError(f"can't assign a {name} to a {t.type()}")
     _check_overlap(t)
     idx, _ = _convert_index(t, index)
-    if not (_grad.enabled and (
+    if not _fw.active and not (_grad.enabled and (
         t._requires_grad
         or (t._base is not None and t._base._requires_grad)
         or (isinstance(value, Tensor) and value._requires_grad)

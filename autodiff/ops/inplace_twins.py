@@ -20,6 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from autodiff.autograd.forward_rules import symmetric_jvp
+from autodiff.autograd.forward_state import set_tangent, tangent_of
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
@@ -85,6 +88,7 @@ class ComparisonBackward0(Node):
     gradient flows on as if the op had not happened; here it is zero, like the others."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return g * 0
@@ -126,6 +130,8 @@ def _view_twin(op_name: str) -> Callable[..., Tensor]:
             self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, True
         if out._base is not None and out._base is not self:
             self._base, self._view_fn = out._base, out._view_fn
+        if _fw.active and tangent_of(out) is not None:  # forward AD: the tangent is reshaped too
+            set_tangent(self, tangent_of(out))
         self._version[0] += 1
         return self
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff.autograd.forward_rules import derived_jvp, linear_sum
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
@@ -23,10 +25,14 @@ from autodiff.tensor import Tensor, _make
 class MmBackward0(Node):
     __slots__ = ()
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (a, b), (ta, tb) = inputs, tangents
+        return linear_sum((None if ta is None else mm(ta, b), None if tb is None else mm(a, tb)))
+
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
         ea, eb = edges_of(self)
-        if not _grad.enabled:
+        if not _grad.enabled and not _fw.active:  # (forward AD: tangents need the ops)
             # Nothing to record (no create_graph): the two products straight on the backend,
             # without the transposed views and mm's checks (inputs valid by construction).
             be = g._be
@@ -61,6 +67,8 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
         )
     be = a._be
     data = be.matmul(a._data, b._data)
+    if _fw.active:  # forward AD: through record, which computes the tangent
+        return record(_make(data, be), MmBackward0, (a, b), saved=(a, b))
     if _grad.enabled and (a._requires_grad or b._requires_grad):
         # Recorded inline, not through ``record``: mm is one of the hot ops
         # (docs/architecture.md), and it saves only what the needed gradients use.
@@ -77,6 +85,10 @@ class MatmulBackward(Node):
 
     __slots__ = ("a_shape", "b_shape")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (a, b), (ta, tb) = inputs, tangents  # (matmul, mv, dot, bmm: all bilinear)
+        return linear_sum((None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb)))
+
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
@@ -91,7 +103,13 @@ class MatmulBackward(Node):
         if ea is not None:
             ga = sum_to(matmul(g, b2.transpose(-1, -2)), a2._data.shape).reshape(self.a_shape)
         if eb is not None:
-            gb = sum_to(matmul(a2.transpose(-1, -2), g), b2._data.shape).reshape(self.b_shape)
+            if a2._data.shape[-2] == 1 and a2.ndim > 2:
+                # Batched outer products (a row times g, as vmap's per-sample weight
+                # gradients make): NumPy's matmul is slow over a contraction of size 1.
+                gb = einsum("...ki,...kj->...ij", a2, g)
+            else:
+                gb = matmul(a2.transpose(-1, -2), g)
+            gb = sum_to(gb, b2._data.shape).reshape(self.b_shape)
         return ga, gb
 
 
@@ -189,6 +207,12 @@ ger = outer
 class EinsumBackward0(Node):
     __slots__ = ("ins", "out", "shapes")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        expr = ",".join(self.ins) + "->" + self.out
+        ops = self.unpack()
+        return linear_sum(
+            einsum(expr, *(ops[:i] + (tx,) + ops[i + 1:])) for i, tx in enumerate(tangents) if tx is not None)
+
     def backward(self, g: Tensor) -> tuple:
         ops = self.unpack()
         grads = []
@@ -280,6 +304,10 @@ class AddmmBackward0(Node):
 
     __slots__ = ("bias_shape",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (_, x, w), (tb, tx, tw) = inputs, tangents  # bias + x @ w.T
+        return linear_sum((tb, None if tx is None else tx.mm(w.t()), None if tw is None else x.mm(tw.t())))
+
     def backward(self, g: Tensor) -> tuple:
         x, w = self.unpack()
         eb, ex, ew = edges_of(self)
@@ -324,6 +352,7 @@ class _AddProductBackward(Node):
     """``beta * input + alpha * product(m1, m2)``; subclasses name the product."""
 
     __slots__ = ("beta", "alpha", "in_shape")
+    jvp = derived_jvp
 
     def grads(self, g: Tensor, m1: Tensor, m2: Tensor) -> tuple:
         raise NotImplementedError
@@ -606,6 +635,7 @@ def _linalg_call(fn: Any, op: str, *args: Any) -> Any:
 
 class LinalgInvExBackward0(Node):
     __slots__ = ()
+    jvp = derived_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -624,6 +654,7 @@ def inverse(input: Tensor) -> Tensor:
 
 class LinalgDetBackward0(Node):
     __slots__ = ()
+    jvp = derived_jvp
     saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -642,6 +673,7 @@ def det(input: Tensor) -> Tensor:
 
 class LinalgSlogdetBackward0(Node):
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (a,) = self.unpack()
@@ -653,6 +685,7 @@ class SlogdetSignBackward(Node):
     records it too, as output 0 of the same node)."""
 
     __slots__ = ("in_shape",)
+    jvp = derived_jvp
     torch_name = "LinalgSlogdetBackward0"
 
     def backward(self, g: Tensor) -> Tensor:
@@ -681,6 +714,7 @@ def logdet(input: Tensor) -> Tensor:
 
 class LinalgSolveExBackward0(Node):
     __slots__ = ("vector",)
+    jvp = derived_jvp
     saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> tuple:
@@ -722,6 +756,7 @@ class LinalgCholeskyExBackward0(Node):
     ``S = L^-T P L^-1`` and the gradient is its symmetric part."""
 
     __slots__ = ("upper",)
+    jvp = derived_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:

@@ -12,6 +12,8 @@ import math
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp, linear_sum
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
@@ -67,6 +69,11 @@ def _pair(input: Tensor, target: Tensor, op: str) -> tuple:
 class MseLossBackward0(Node):
     __slots__ = ("reduction", "a_shape", "b_shape", "shape")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (x, y), (tx, ty) = inputs, tangents
+        d = 2 * (x - y) * linear_sum((tx, None if ty is None else -ty))
+        return d if self.reduction == "none" else d.sum() if self.reduction == "sum" else d.mean()
+
     def backward(self, g: Tensor) -> tuple:
         x, t = self.unpack()
         d = 2 * _spread(g, self.shape, self.reduction) * (x - t)
@@ -92,6 +99,7 @@ class NllLossBackward0(Node):
     """The loss is linear in the input: its gradient is ``-g`` times a weighted one-hot."""
 
     __slots__ = ("coef", "reduction", "batched")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         if self.reduction == "none" and self.batched:
@@ -166,7 +174,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     else:
         data = losses
     out = _make(data, be)
-    if not (input._requires_grad and _grad.enabled):
+    if not (input._requires_grad and _grad.enabled) and not _fw.active:
         return out  # (the gradient's coefficients below are only worth making for a graph)
     onehot = be.zeros(xs, dt)
     idx = be.reshape(safe_t, ts[:1] + (1,) + ts[1:]) if batched else be.reshape(safe_t, (1,))
@@ -192,6 +200,7 @@ _BCE_EPS = 9.999999960041972e-13
 
 class BinaryCrossEntropyBackward0(Node):
     __slots__ = ("reduction", "shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         x, t, w = self.unpack()
@@ -245,6 +254,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 class BinaryCrossEntropyWithLogitsBackward0(Node):
     __slots__ = ("reduction", "shape", "a_shape", "b_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         x, t, w, pw = self.unpack()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record
@@ -29,6 +30,7 @@ class _NormalizeBackward(Node):
     __slots__ = ("dims", "stat_shape", "wshape", "eps")
     # records the bias's gradient (a sum of g) as a function of x and w, where PyTorch does
     link_cls: type[GradientLink] | None = None
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         x, w, b, mean_c, rstd_c = self.unpack()

@@ -12,6 +12,7 @@ from collections import namedtuple
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dim_or_none, wrap_dims
@@ -27,6 +28,9 @@ from autodiff.tensor import Tensor, _make
 class SumBackward0(Node):
     __slots__ = ("in_shape",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0].sum()
+
     def backward(self, g: Tensor) -> Tensor:
         return _expand(g, self.in_shape)
 
@@ -34,12 +38,18 @@ class SumBackward0(Node):
 class MeanBackward0(Node):
     __slots__ = ("in_shape", "count")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0].sum() / self.count
+
     def backward(self, g: Tensor) -> Tensor:
         return _expand(g / self.count, self.in_shape)
 
 
 class MeanBackward1(SumBackward1):
     __slots__ = ("count",)
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0].sum(self.dims, self.keepdim) / self.count
 
     def backward(self, g: Tensor) -> Tensor:
         return SumBackward1.backward(self, g / self.count)
@@ -139,6 +149,7 @@ class ProdBackward0(_Reduction):
     """d prod / d x_i = product of the others; computed exactly even when some x are 0."""
 
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -194,6 +205,7 @@ class AmaxBackward0(_Reduction):
     """The gradient is shared evenly between the elements equal to the extremum."""
 
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -222,6 +234,7 @@ class MaxBackward0(_Reduction):
     """``max(dim)``: the gradient goes to the returned index only."""
 
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         if not self.in_shape:  # a 0-d input is its own maximum
@@ -308,6 +321,7 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 # ---- var / std ---------------------------------------------------------------------
 class VarBackward0(_Reduction):
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -319,6 +333,7 @@ class VarBackward0(_Reduction):
 
 class StdBackward0(_Reduction):
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -370,6 +385,11 @@ def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
 class LogsumexpBackward0(_Reduction):
     __slots__ = ()
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        (x,) = self.unpack()
+        kept = _kept(out, self.in_shape, self.axes, self.keepdim)
+        return (tangents[0] * exp(x - kept)).sum(self.axes, self.keepdim)
+
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
         out = logsumexp(x, self.axes, keepdim=True)
@@ -398,6 +418,7 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
 
 class LinalgVectorNormBackward0(_Reduction):
     __slots__ = ()
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -451,6 +472,9 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
 
 class CumsumBackward0(Node):
     __slots__ = ("dim",)
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return cumsum(tangents[0], self.dim)
 
     def backward(self, g: Tensor) -> Tensor:
         return flip(cumsum(flip(g, (self.dim,)), self.dim), (self.dim,))
@@ -553,6 +577,7 @@ class CumprodBackward0(Node):
     element's gradient from the products of the others (exact)."""
 
     __slots__ = ("dim",)
+    jvp = derived_jvp
     saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> Tensor:

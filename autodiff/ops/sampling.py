@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import edge_of, record
@@ -28,6 +29,7 @@ class _RandomDraw(Node):
     """A random draw: every input gets a zero gradient (of its own shape)."""
 
     __slots__ = ("shapes",)
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Any:
         be = g._be

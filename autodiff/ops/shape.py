@@ -12,6 +12,8 @@ import math
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp
+from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
@@ -48,6 +50,9 @@ def _infer_shape(shape: tuple, numel: int, t: Tensor) -> tuple:
 class ViewBackward0(Node):
     __slots__ = ("in_shape",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return reshape(tangents[0], out._data.shape)
+
     def backward(self, g: Tensor) -> Tensor:
         return reshape(g, self.in_shape)
 
@@ -75,7 +80,7 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
     be = input._be
     in_shape = input._data.shape
     shape = _infer_shape(_shape_arg(shape), math.prod(in_shape), input)
-    if shape == in_shape and not (input._requires_grad and _grad.enabled):
+    if shape == in_shape and not (input._requires_grad and _grad.enabled) and not _fw.active:
         return _as_view(_make(input._data, be), input, reshape, shape)
     data = be.reshape(input._data, shape)
     out = _make(data, be)
@@ -99,6 +104,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 class PermuteBackward0(Node):
     __slots__ = ("dims",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return permute(tangents[0], self.dims)
+
     def backward(self, g: Tensor) -> Tensor:
         inverse = [0] * len(self.dims)
         for i, d in enumerate(self.dims):
@@ -109,12 +117,18 @@ class PermuteBackward0(Node):
 class TBackward0(Node):
     __slots__ = ()
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return t(tangents[0])
+
     def backward(self, g: Tensor) -> Tensor:
         return t(g)
 
 
 class TransposeBackward0(Node):
     __slots__ = ("dim0", "dim1")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return transpose(tangents[0], self.dim0, self.dim1)
 
     def backward(self, g: Tensor) -> Tensor:
         return transpose(g, self.dim0, self.dim1)
@@ -158,12 +172,18 @@ def t(input: Tensor) -> Tensor:
 class UnsqueezeBackward0(Node):
     __slots__ = ("dim",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return reshape(tangents[0], out._data.shape)
+
     def backward(self, g: Tensor) -> Tensor:
         return squeeze(g, self.dim)
 
 
 class SqueezeBackward0(Node):
     __slots__ = ("in_shape",)
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return reshape(tangents[0], out._data.shape)
 
     def backward(self, g: Tensor) -> Tensor:
         return reshape(g, self.in_shape)
@@ -198,6 +218,10 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
 
 class CatBackward0(Node):
     __slots__ = ("dim", "sizes")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        parts = [x.detach() * 0 if tx is None else tx for x, tx in zip(inputs, tangents)]
+        return cat(parts, self.dim)
 
     def backward(self, g: Tensor) -> tuple:
         grads = []
@@ -308,6 +332,9 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 class FlipBackward0(Node):
     __slots__ = ("dims",)
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return flip(tangents[0], self.dims)
+
     def backward(self, g: Tensor) -> Tensor:
         return flip(g, self.dims)
 
@@ -324,6 +351,9 @@ class RepeatBackward0(Node):
     """Sum the gradient over the copies: view it as ``(r0, s0, r1, s1, ...)`` and reduce."""
 
     __slots__ = ("in_shape", "reps")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0].repeat(self.reps)
 
     def backward(self, g: Tensor) -> Tensor:
         lead = len(self.reps) - len(self.in_shape)
@@ -351,6 +381,7 @@ def repeat(input: Tensor, *sizes: Any) -> Tensor:
 
 class ConstantPadNdBackward0(Node):
     __slots__ = ("index",)
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return getitem(g, self.index)
@@ -380,6 +411,9 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
 
 class CloneBackward0(Node):
     __slots__ = ()
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return tangents[0].clone()
 
     def backward(self, g: Tensor) -> Tensor:
         return g
@@ -438,6 +472,9 @@ def adjoint(input: Tensor) -> Tensor:
 
 class RollBackward0(Node):
     __slots__ = ("shifts", "dims")
+
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return roll(tangents[0], self.shifts[0] if self.dims is None else self.shifts, self.dims)
 
     def backward(self, g: Tensor) -> Tensor:
         shifts = tuple(-s for s in self.shifts)
@@ -676,12 +713,16 @@ def _diag_place(src: Tensor, shape: tuple, offset: int, d1: int, d2: int, cls: t
 class DiagonalBackward0(Node):
     __slots__ = ("in_shape", "offset", "dim1", "dim2")
 
+    def jvp(self, out: Tensor, inputs: tuple, tangents: tuple) -> Tensor:
+        return diagonal(tangents[0], self.offset, self.dim1, self.dim2)
+
     def backward(self, g: Tensor) -> Tensor:
         return _diag_place(g, self.in_shape, self.offset, self.dim1, self.dim2, DiagEmbedBackward0)
 
 
 class DiagEmbedBackward0(Node):
     __slots__ = ("offset", "dim1", "dim2")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return diagonal(g, self.offset, self.dim1, self.dim2)
@@ -882,6 +923,7 @@ def repeat_interleave(input: Any, repeats: Any = None, dim: int | None = None, *
 
 class UnfoldBackward0(Node):
     __slots__ = ("in_shape", "dim", "index")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         moved = movedim(g, (self.dim, -1), (-2, -1)) if g.ndim > 1 else g

@@ -16,6 +16,7 @@ import math
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, float_result, wrap_dim
@@ -39,6 +40,7 @@ class SortBackward0(Node):
     """Values picked along ``dim`` at ``indices``: the gradient is scattered back there."""
 
     __slots__ = ("in_shape", "dim", "keepdim", "indices")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         if not self.in_shape:  # a 0-d input is its own (only) element
@@ -183,6 +185,7 @@ class MedianBackward0(Node):
     the result (the NaNs, when the result is NaN)."""
 
     __slots__ = ()
+    jvp = derived_jvp
     saved_outputs = (1,)
 
     def backward(self, g: Tensor) -> Tensor:

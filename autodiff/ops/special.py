@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff.autograd.forward_rules import derived_jvp, symmetric_jvp
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._prep import float_result, number_as_tensor, promote
@@ -25,6 +26,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 class ErfcBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -35,6 +37,7 @@ class ErfinvBackward0(Node):
     """d erfinv(x) = sqrt(pi) / 2 * exp(erfinv(x)^2): the output is saved."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -44,6 +47,7 @@ class ErfinvBackward0(Node):
 
 class LgammaBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -52,6 +56,7 @@ class LgammaBackward0(Node):
 
 class DigammaBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -60,6 +65,7 @@ class DigammaBackward0(Node):
 
 class PolygammaBackward0(Node):
     __slots__ = ("n",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -70,6 +76,7 @@ class I0Backward0(Node):
     """d i0(x) = i1(x)."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -81,6 +88,7 @@ class SpecialI1Backward0(Node):
     quotient underflows)."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (1,)  # (x, i1(x))
 
     def backward(self, g: Tensor) -> Tensor:
@@ -96,6 +104,7 @@ class SincBackward0(Node):
     (and underflows), its series -pi^2 x / 3 + pi^4 x^3 / 30 (0 at x == 0, as in PyTorch)."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -141,6 +150,7 @@ class MvlgammaBackward0(Node):
     """d/dx = sum_i digamma(x - i / 2)."""
 
     __slots__ = ("p",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -192,6 +202,7 @@ class XlogyBackward0(Node):
     """d/dx = log(y) (0 where x == 0 and y <= 0, as in PyTorch), d/dy = x / y."""
 
     __slots__ = ("a_shape", "b_shape")
+    jvp = derived_jvp
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()

@@ -7,6 +7,7 @@ import operator
 from typing import Any
 
 from autodiff import dtypes
+from autodiff.autograd.forward_rules import symmetric_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops.creation import factory_backend
@@ -36,6 +37,7 @@ def _triangle(input: Tensor, diagonal: int, lower: bool, node_cls: type) -> Tens
 
 class TrilBackward0(Node):
     __slots__ = ("diagonal",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return tril(g, self.diagonal)
@@ -43,6 +45,7 @@ class TrilBackward0(Node):
 
 class TriuBackward0(Node):
     __slots__ = ("diagonal",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return triu(g, self.diagonal)

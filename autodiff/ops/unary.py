@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff.autograd.forward_rules import symmetric_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, float_result, promote
@@ -22,6 +23,7 @@ class ExpBackward0(Node):
     in place)."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -35,6 +37,7 @@ def exp(input: Tensor) -> Tensor:
 
 class LogBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -47,6 +50,7 @@ def log(input: Tensor) -> Tensor:
 
 class SqrtBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -59,6 +63,7 @@ def sqrt(input: Tensor) -> Tensor:
 
 class AbsBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -75,6 +80,7 @@ class SignBackward0(Node):
     """The gradient of sign is zero, but (as in PyTorch) the result is part of the graph."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return g * 0
@@ -105,6 +111,7 @@ def _float_unary(input: Tensor, fn: str, node_cls: type[Node]) -> Tensor:
 
 class SinBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -113,6 +120,7 @@ class SinBackward0(Node):
 
 class CosBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -121,6 +129,7 @@ class CosBackward0(Node):
 
 class TanBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -130,6 +139,7 @@ class TanBackward0(Node):
 
 class TanhBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -139,6 +149,7 @@ class TanhBackward0(Node):
 
 class SigmoidBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -148,6 +159,7 @@ class SigmoidBackward0(Node):
 
 class RsqrtBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -157,6 +169,7 @@ class RsqrtBackward0(Node):
 
 class Expm1Backward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -166,6 +179,7 @@ class Expm1Backward0(Node):
 
 class Log1PBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -174,6 +188,7 @@ class Log1PBackward0(Node):
 
 class Log2Backward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -182,6 +197,7 @@ class Log2Backward0(Node):
 
 class ErfBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -235,6 +251,7 @@ def erf(input: Tensor) -> Tensor:
 # ---- rounding: piecewise constant, so the gradient is zero -------------------------
 class _ZeroGrad(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return g * 0
@@ -273,6 +290,7 @@ class ClampBackward1(Node):
     """clamp with scalar bounds: the gradient passes where min <= x <= max."""
 
     __slots__ = ("lo", "hi")
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -319,6 +337,7 @@ absolute = abs
 # ---- inverse trigonometry and hyperbolic functions -------------------------------------
 class AsinBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -327,6 +346,7 @@ class AsinBackward0(Node):
 
 class AcosBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -335,6 +355,7 @@ class AcosBackward0(Node):
 
 class AtanBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -343,6 +364,7 @@ class AtanBackward0(Node):
 
 class SinhBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -351,6 +373,7 @@ class SinhBackward0(Node):
 
 class CoshBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -359,6 +382,7 @@ class CoshBackward0(Node):
 
 class AsinhBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -367,6 +391,7 @@ class AsinhBackward0(Node):
 
 class AcoshBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -375,6 +400,7 @@ class AcoshBackward0(Node):
 
 class AtanhBackward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -419,6 +445,7 @@ arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, aco
 # ---- exponentials and logarithms in other bases ------------------------------------------
 class Exp2Backward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
     saved_outputs = (0,)
 
     def backward(self, g: Tensor) -> Tensor:
@@ -428,6 +455,7 @@ class Exp2Backward0(Node):
 
 class Log10Backward0(Node):
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -446,6 +474,7 @@ class LogitBackward0(Node):
     """``1 / (x (1 - x))``; with ``eps``, 0 where the input was clamped (as in PyTorch)."""
 
     __slots__ = ("eps",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
@@ -480,6 +509,7 @@ class FracBackward0(Node):
     """``x - trunc(x)``: the gradient passes through."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return g
@@ -518,6 +548,7 @@ def positive(input: Tensor) -> Tensor:
 
 class Deg2RadBackward0(Node):
     __slots__ = ("factor",)
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         return g * self.factor
@@ -545,6 +576,7 @@ class NanToNumBackward0(Node):
     """The gradient passes where the input was finite; replaced values get none."""
 
     __slots__ = ()
+    jvp = symmetric_jvp
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()

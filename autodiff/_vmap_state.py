@@ -1,0 +1,25 @@
+"""The state of ``autodiff.func.vmap``, in a module of its own so that the lowest layer (the
+argument-checking wrapper every op goes through, ops/_prep.py ``checked``) can read it.
+
+``state.active`` is True while a vmap is running: the one check every op call pays.
+``state.dispatch(name, fn, args, kwargs)`` (set by autodiff/func/vmap.py) then runs the op
+on batched tensors through its batching rule, or returns ``NOT_BATCHED`` for the op to run
+as usual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NOT_BATCHED = object()
+
+
+class _State:
+    """``levels``: the running vmaps, outermost first, as ``(level, batch size, randomness)``."""
+
+    active = False
+    levels: list = []
+    dispatch: Any = None
+
+
+state = _State()

@@ -1,0 +1,712 @@
+"""Batching rules: how each op runs on a whole batch inside ``vmap`` (vmap.py).
+
+A rule is ``rule(fn, level, args, kwargs)``: ``fn`` is the op (calling it on values
+dispatches again for outer levels), ``level`` the vmap level whose batched arguments
+(``batched_at(x, level)``: the value, batch dimension first) it carries through. It returns
+the result wrapped at ``level``, or ``NOT_BATCHED`` to leave the call to the loop fallback.
+``RULES`` maps op names (as ``checked`` names them: ``sum`` is ``torch.sum`` and
+``Tensor.sum``) to rules, one table, grouped by family:
+
+- elementwise ops (with broadcasting): the op on the values, each batched one given size-1
+  dims after its batch dimension so that its sample dims line up with the others';
+- ops with dim arguments (reductions, softmax, cumulative ops, shape ops): the dims shifted
+  past the batch dimension, ``None`` (all dims) spelled out;
+- shape ops with a shape argument (``reshape``, ``view``, ``expand``): the batch size
+  prepended;
+- products (``matmul`` and its 2-D/1-D forms, ``linear``, ``einsum``);
+- indexing (basic indices, and index tensors that are not batched);
+- losses: the unreduced loss through its family's rule, then reduced per sample;
+- random ops, by vmap's ``randomness`` mode.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import Any
+
+from autodiff._vmap_state import NOT_BATCHED, state
+from autodiff.func.vmap import BatchedTensor, batch_size, batched_at, innermost_level, loop, randomness, wrap
+from autodiff.tensor import Tensor
+
+_MISSING = object()
+
+
+def _wrap_result(result: Any, level: int) -> Any:
+    if isinstance(result, Tensor):
+        return wrap(result, level)
+    if isinstance(result, tuple):
+        parts = [wrap(r, level) if isinstance(r, Tensor) else r for r in result]
+        return result.__class__(*parts) if hasattr(result, "_fields") else tuple(parts)
+    if isinstance(result, list):
+        return [wrap(r, level) if isinstance(r, Tensor) else r for r in result]
+    return result
+
+
+def _lift(v: Tensor, ndim: int, target: int) -> Tensor:
+    """A value (batch dim first, ``ndim`` sample dims) with size-1 dims after its batch
+    dimension up to ``target`` sample dims."""
+    if ndim >= target:
+        return v
+    return v.reshape((v.shape[0],) + (1,) * (target - ndim) + tuple(v.shape[1:]))
+
+
+# ---- elementwise ---------------------------------------------------------------------------
+def elementwise(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+    target = max(t.ndim for t in tensors)
+
+    def lift(a: Any) -> Any:
+        v = batched_at(a, level)
+        return a if v is None else _lift(v, a.ndim, target)
+
+    return _wrap_result(fn(*[lift(a) for a in args], **{k: lift(a) for k, a in kwargs.items()}), level)
+
+
+# ---- dims -------------------------------------------------------------------------------------
+def _shift(d: Any, n: int) -> Any:
+    """Sample dim(s) ``d`` of an ``n``-dim sample as dims of the value."""
+    if isinstance(d, (tuple, list)):
+        return tuple(_shift(x, n) for x in d)
+    if not isinstance(d, int):
+        return _MISSING  # (a named dim: not supported here)
+    if not -max(n, 1) <= d < max(n, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {d})")
+    return (d % max(n, 1)) + 1
+
+
+def dim_op(*positions: tuple[int, str], extra: int = 0, none: str = "keep") -> Callable:
+    """A rule for an op of one batched tensor (argument 0) with dim arguments at
+    ``positions`` ((index, keyword) pairs). ``extra``: 1 for ops whose dim may be one past
+    the last (``unsqueeze``); ``none``: what an absent or None dim means -- ``"keep"`` (the
+    op's default, left alone), ``"all"`` (all sample dims), ``"flat"`` (the flattened sample)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        v = batched_at(x, level)
+        if v is None or _batched_elsewhere(args[1:], kwargs, level):
+            return NOT_BATCHED
+        n = x.ndim + extra
+        if n == 0:
+            return NOT_BATCHED  # (0-d samples: left to the loop)
+        args, kwargs = list(args), dict(kwargs)
+        args[0] = v
+        for pos, kw in positions:
+            in_args = pos < len(args)
+            d = args[pos] if in_args else kwargs.get(kw, _MISSING)
+            if d is _MISSING or d is None:
+                if none == "keep":
+                    continue
+                if none == "flat":
+                    args[0] = v = v.reshape(v.shape[0], -1)
+                    new = 1
+                else:
+                    new = tuple(range(1, x.ndim + 1))
+            else:
+                new = _shift(d, n)
+                if new is _MISSING:
+                    return NOT_BATCHED
+            if in_args:
+                args[pos] = new
+            else:
+                kwargs[kw] = new
+        return _wrap_result(fn(*args, **kwargs), level)
+
+    return rule
+
+
+def _batched_elsewhere(args: Any, kwargs: dict, level: int) -> bool:
+    for a in (*args, *kwargs.values()):
+        if batched_at(a, level) is not None:
+            return True
+        if isinstance(a, (list, tuple)) and any(batched_at(b, level) is not None for b in a):
+            return True
+    return False
+
+
+def softmax_like(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """softmax/log_softmax/softmin: an absent dim is PyTorch's implicit choice for the sample."""
+    x = args[0]
+    if (args[1] if len(args) > 1 else kwargs.get("dim")) is None:
+        implicit = 0 if x.ndim in (0, 1, 3) else 1
+        args = (x, implicit) + tuple(args[2:])
+        kwargs = {k: a for k, a in kwargs.items() if k != "dim"}
+    return dim_op((1, "dim"))(fn, level, args, kwargs)
+
+
+def std_var(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """std/var: ``x.std(True)`` is the old ``unbiased`` form, without a dim."""
+    if len(args) > 1 and isinstance(args[1], bool):
+        kwargs = dict(kwargs, unbiased=args[1])
+        args = args[:1]
+    return dim_op((1, "dim"), none="all")(fn, level, args, kwargs)
+
+
+def max_min(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """max/min: of a tensor (all dims), along a dim, or of two tensors (elementwise)."""
+    if (len(args) > 1 and isinstance(args[1], Tensor)) or isinstance(kwargs.get("other"), Tensor):
+        return elementwise(fn, level, args, kwargs)
+    d = args[1] if len(args) > 1 else kwargs.get("dim", _MISSING)
+    if d is _MISSING or d is None:
+        v = batched_at(args[0], level)
+        if v is None or args[0].ndim == 0:
+            return NOT_BATCHED
+        return _wrap_result(fn(v.reshape(v.shape[0], -1), 1).values, level)
+    return dim_op((1, "dim"))(fn, level, args, kwargs)
+
+
+def two_dims(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    return dim_op((1, "dim0"), (2, "dim1"))(fn, level, args, kwargs)
+
+
+def diagonal_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    args = tuple(args) + (0, 0, 1)[len(args) - 1:] if len(args) < 4 else args
+    return dim_op((2, "dim1"), (3, "dim2"))(fn, level, args, kwargs)
+
+
+def permute_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    dims = kwargs.get("dims", args[1:])
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
+    return wrap(v.permute((0,) + tuple(_shift(d, x.ndim) for d in dims)), level)
+
+
+def t_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    return wrap(v if x.ndim < 2 else v.transpose(1, 2), level)
+
+
+def squeeze_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    d = args[1] if len(args) > 1 else kwargs.get("dim")
+    if d is None:
+        return wrap(v.reshape((v.shape[0],) + tuple(s for s in x.shape if s != 1)), level)
+    dims = d if isinstance(d, (tuple, list)) else (d,)
+    if x.ndim == 0:
+        return wrap(v, level)
+    gone = {_shift(k, x.ndim) - 1 for k in dims}
+    keep = tuple(s for i, s in enumerate(x.shape) if not (i in gone and s == 1))
+    return wrap(v.reshape((v.shape[0],) + keep), level)
+
+
+def flatten_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    if x.ndim == 0:
+        return wrap(v.reshape(v.shape[0], 1), level)
+    start = args[1] if len(args) > 1 else kwargs.get("start_dim", 0)
+    end = args[2] if len(args) > 2 else kwargs.get("end_dim", -1)
+    return wrap(v.flatten(_shift(start, x.ndim), _shift(end, x.ndim)), level)
+
+
+# ---- shapes ---------------------------------------------------------------------------------
+def _shape_args(args: tuple, kwargs: dict, *names: str) -> tuple:
+    for name in names:
+        if name in kwargs:
+            return tuple(kwargs[name])
+    rest = args[1:]
+    if len(rest) == 1 and isinstance(rest[0], (tuple, list)):
+        return tuple(rest[0])
+    return tuple(rest)
+
+
+def reshape_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    v = batched_at(args[0], level)
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    shape = _shape_args(args, kwargs, "shape", "size")
+    return wrap(v.reshape((v.shape[0],) + shape), level)
+
+
+def expand_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    sizes = _shape_args(args, kwargs, "size")
+    v = _lift(v, x.ndim, len(sizes))
+    return wrap(v.expand((v.shape[0],) + sizes), level)
+
+
+def expand_as_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, other = args[0], args[1]
+    if batched_at(x, level) is None:
+        return NOT_BATCHED
+    return x.expand(tuple(other.shape))
+
+
+def repeat_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    reps = _shape_args(args, kwargs, "repeats")
+    v = _lift(v, x.ndim, len(reps))
+    return wrap(v.repeat((1,) + reps), level)
+
+
+def _same_batch(tensors: Any, level: int) -> list:
+    """Each tensor as a value batched at ``level`` (unbatched ones expanded)."""
+    size = batch_size(level)
+    out = []
+    for t in tensors:
+        v = batched_at(t, level)
+        out.append(v if v is not None else t.unsqueeze(0).expand((size,) + tuple(t.shape)))
+    return out
+
+
+def cat_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    tensors = args[0] if args else kwargs["tensors"]
+    d = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    n = max(t.ndim for t in tensors)
+    return wrap(fn(_same_batch(tensors, level), _shift(d, n)), level)
+
+
+def stack_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    tensors = args[0] if args else kwargs["tensors"]
+    d = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    return wrap(fn(_same_batch(tensors, level), _shift(d, tensors[0].ndim + 1)), level)
+
+
+# ---- products ---------------------------------------------------------------------------------
+def matmul_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """matmul and its forms (mm, bmm, mv, dot, @): 1-D operands made matrices, the matrix
+    dims' batch parts lined up, and the added dims dropped again."""
+    from autodiff.ops.linalg import matmul
+
+    a, b = args[0], args[1] if len(args) > 1 else kwargs.get("other", kwargs.get("mat2", kwargs.get("vec")))
+    va, vb = batched_at(a, level), batched_at(b, level)
+    na, nb = a.ndim, b.ndim
+    if va is None and vb is None:
+        return NOT_BATCHED
+    xa = va if va is not None else a
+    xb = vb if vb is not None else b
+    if na == 1:
+        xa = xa.unsqueeze(-2)
+    if nb == 1:
+        xb = xb.unsqueeze(-1)
+    ma, mb = max(na, 2), max(nb, 2)
+    target = max(ma, mb)
+    if va is not None:
+        xa = _lift(xa, ma, target)
+    if vb is not None:
+        xb = _lift(xb, mb, target)
+    if va is None:  # only b batched: a's dims must sit right of b's batch dim
+        xa = xa.reshape((1,) * (target - ma + 1) + tuple(xa.shape))
+    out = matmul(xa, xb) if not isinstance(xa, BatchedTensor) and not isinstance(xb, BatchedTensor) else xa @ xb
+    if na == 1 and nb == 1:
+        out = out.reshape(tuple(out.shape[:-2]))
+    elif nb == 1:
+        out = out.squeeze(-1)
+    elif na == 1:
+        out = out.squeeze(-2)
+    return wrap(out, level)
+
+
+def linear_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x = args[0]
+    w = args[1] if len(args) > 1 else kwargs["weight"]
+    b = args[2] if len(args) > 2 else kwargs.get("bias")
+    vx = batched_at(x, level)
+    if vx is not None and batched_at(w, level) is None and (b is None or batched_at(b, level) is None) \
+            and x.ndim >= 1 and w.ndim == 2:
+        return wrap(fn(vx, w, b), level)  # the common case: linear takes any leading dims
+    out = x @ (w.t() if w.ndim == 2 else w)
+    return out if b is None else out + b
+
+
+def addmm_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    bias, m1, m2 = args[:3]
+    beta, alpha = kwargs.get("beta", 1), kwargs.get("alpha", 1)
+    prod = m1 @ m2
+    return (bias if beta == 1 else bias * beta) + (prod if alpha == 1 else prod * alpha)
+
+
+def einsum_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    equation, operands = args[0], args[1:]
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    ins = lhs.split(",")
+    if not arrow:
+        letters = "".join(ins)
+        rhs = ("..." if "..." in letters else "") + "".join(
+            sorted(c for c in set(letters) if c != "." and letters.count(c) == 1))
+    free = next(c for c in string.ascii_letters if c not in equation)
+    values = []
+    for i, op in enumerate(operands):
+        v = batched_at(op, level)
+        if v is not None:
+            ins[i] = free + ins[i]
+            values.append(v)
+        else:
+            values.append(op)
+    return wrap(fn(",".join(ins) + "->" + free + rhs, *values), level)
+
+
+# ---- indexing ---------------------------------------------------------------------------------
+def getitem_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, index = args
+    v = batched_at(x, level)
+    idx = index if isinstance(index, tuple) else (index,)
+    if v is None or any(batched_at(i, level) is not None for i in idx):
+        return NOT_BATCHED
+    advanced = [k for k, i in enumerate(idx) if isinstance(i, (Tensor, list))]
+    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
+        return NOT_BATCHED  # separated index tensors move their dims first: left to the loop
+    return wrap(v[(slice(None),) + idx], level)
+
+
+def index_select_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    return dim_op((1, "dim"))(fn, level, args, kwargs)
+
+
+def gather_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x = args[0]
+    d = args[1] if len(args) > 1 else kwargs["dim"]
+    index = args[2] if len(args) > 2 else kwargs["index"]
+    vx, vi = _same_batch((x, index), level)
+    return wrap(fn(vx, _shift(d, x.ndim), vi), level)
+
+
+# ---- losses ---------------------------------------------------------------------------------
+def _reduction(args: tuple, kwargs: dict, pos: int) -> str:
+    return args[pos] if len(args) > pos and isinstance(args[pos], str) else kwargs.get("reduction", "mean")
+
+
+def elementwise_loss(pos: int) -> Callable:
+    """Losses that are elementwise before their reduction (``reduction`` at ``pos`` when
+    positional): unreduced through the elementwise rule, then reduced per sample."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        how = _reduction(args, kwargs, pos)
+        args = tuple(a for i, a in enumerate(args) if not (i == pos and isinstance(a, str)))
+        kwargs = dict(kwargs, reduction="none")
+        if fn.__name__ == "kl_div" and how == "batchmean":
+            loss = elementwise(fn, level, args, kwargs)
+            return loss.sum() / args[0].shape[0]
+        loss = elementwise(fn, level, args, kwargs)
+        return loss if how == "none" else loss.sum() if how == "sum" else loss.mean()
+
+    return rule
+
+
+def class_loss(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """cross_entropy and nll_loss with class-index targets: the batch merged into the loss's
+    own batch dimension, the unreduced loss reduced per sample."""
+    x, target = args[0], args[1] if len(args) > 1 else kwargs["target"]
+    weight = args[2] if len(args) > 2 else kwargs.get("weight")
+    if target.dtype.is_floating_point or _batched_elsewhere((weight,), {}, level):
+        return NOT_BATCHED
+    ignore = kwargs.get("ignore_index", -100)
+    how = kwargs.get("reduction", "mean")
+    rest = {k: a for k, a in kwargs.items() if k not in ("target", "weight", "reduction")}
+    vx, vt = _same_batch((x, target), level)
+    size = vx.shape[0]
+    if x.ndim == 1:  # one sample of C scores: the batch is the loss's batch
+        loss = fn(vx, vt, weight, reduction="none", **rest)
+    else:
+        flat_x = vx.reshape((-1,) + tuple(vx.shape[2:]))
+        flat_t = vt.reshape((-1,) + tuple(vt.shape[2:]))
+        loss = fn(flat_x, flat_t, weight, reduction="none", **rest).reshape((size,) + tuple(vt.shape[1:]))
+    if how == "none":
+        return wrap(loss, level)
+    per_sample = loss.reshape(size, -1).sum(1)
+    if how == "sum":
+        return wrap(per_sample, level)
+    kept = (vt != ignore).to(loss.dtype)
+    if weight is not None:
+        kept = kept * weight[vt.clamp(min=0)]
+    return wrap(per_sample / kept.reshape(size, -1).sum(1), level)
+
+
+# ---- random ops ----------------------------------------------------------------------------
+RANDOM_ERROR = (
+    "vmap: called random operation while in randomness error mode. Please either use the "
+    "'same' or 'different' randomness flags on vmap or perform the randomness operation out of vmap")
+
+RANDOM_FACTORIES = frozenset(("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial"))
+
+
+def random_factory(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """A random op with no batched input inside vmap: per the innermost vmap's randomness."""
+    level, size, mode = state.levels[-1]
+    if mode == "error":
+        raise RuntimeError(RANDOM_ERROR)
+    if mode == "same" or name not in ("rand", "randn"):
+        return NOT_BATCHED  # (one draw for the batch; "different" draws of the others: not batched yet)
+    shape = _shape_args((None,) + tuple(args), kwargs, "size")
+    return wrap(fn((size,) + shape, **kwargs), level)
+
+
+def random_op(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """dropout, rand_like, bernoulli... of a batched tensor: per ``randomness``."""
+    mode = randomness(level)
+    training = kwargs.get("training", args[2] if len(args) > 2 and fn.__name__ == "dropout" else True)
+    if fn.__name__ == "dropout" and not training:
+        return elementwise(fn, level, args, kwargs)
+    if mode == "error":
+        raise RuntimeError(RANDOM_ERROR)
+    if mode == "different":
+        return elementwise(fn, level, args, kwargs)
+    if fn.__name__ == "dropout":  # one mask for the whole batch
+        x = args[0]
+        p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+        from autodiff.ops.creation import ones
+
+        mask = fn(ones(tuple(x.shape), dtype=x.dtype, device=x.device), p, True)
+        return x * mask
+    if fn.__name__ in ("rand_like", "randn_like"):
+        from autodiff.ops.sampling import rand, randn
+
+        x = args[0]
+        return (rand if fn.__name__ == "rand_like" else randn)(tuple(x.shape), dtype=x.dtype, device=x.device)
+    return NOT_BATCHED
+
+
+# ---- the table ------------------------------------------------------------------------------
+_ELEMENTWISE = (
+    # arithmetic and comparisons (both operands broadcast)
+    "add", "sub", "mul", "div", "true_divide", "pow", "rsub", "remainder", "fmod", "atan2",
+    "arctan2", "maximum", "minimum", "fmax", "fmin", "hypot", "copysign", "logaddexp",
+    "logaddexp2", "xlogy", "lerp", "addcmul", "addcdiv", "where", "clamp", "clip", "clamp_min",
+    "clamp_max", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
+    "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+    "masked_fill", "isclose", "float_power", "nextafter", "ldexp", "heaviside", "floor_divide",
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+    "__rtruediv__", "__pow__", "__rpow__", "__neg__", "and", "or", "xor", "invert",
+    "floordiv", "rfloordiv", "mod", "rmod", "abs", "neg",
+    # one tensor
+    "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square",
+    "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh",
+    "atanh", "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "sigmoid", "erf",
+    "erfc", "erfinv", "lgamma", "digamma", "polygamma", "i0", "sinc", "sign", "sgn", "floor",
+    "ceil", "round", "trunc", "frac", "fix", "reciprocal", "negative", "positive", "absolute",
+    "deg2rad", "rad2deg", "logit", "nan_to_num", "isnan", "isinf", "isfinite", "isposinf",
+    "isneginf", "signbit", "clone", "contiguous", "detach", "to", "float", "double", "half",
+    "type_as", "relu", "relu6", "elu", "selu", "celu", "gelu", "silu", "mish", "softplus",
+    "softsign", "hardtanh", "hardsigmoid", "hardswish", "logsigmoid", "leaky_relu", "threshold",
+    "hardshrink", "softshrink", "tanhshrink", "tril", "triu", "zeros_like", "ones_like",
+    "full_like", "empty_like", "requires_grad_", "mvlgamma", "bitwise_not",
+)
+_REDUCE_ALL = ("sum", "mean", "prod", "amax", "amin", "logsumexp", "nansum", "nanmean",
+               "count_nonzero", "all", "any", "norm")
+
+RULES: dict[str, Callable] = {name: elementwise for name in _ELEMENTWISE}
+RULES.update({name: dim_op((1, "dim"), none="all") for name in _REDUCE_ALL})
+RULES.update({
+    "norm": dim_op((2, "dim"), none="all"),
+    "prod": dim_op((1, "dim"), none="flat"),
+    "argmax": dim_op((1, "dim"), none="flat"), "argmin": dim_op((1, "dim"), none="flat"),
+    "max": max_min, "min": max_min,
+    "std": std_var, "var": std_var,
+    "cumsum": dim_op((1, "dim")), "cumprod": dim_op((1, "dim")), "logcumsumexp": dim_op((1, "dim")),
+    "softmax": softmax_like, "log_softmax": softmax_like, "softmin": softmax_like,
+    "sort": dim_op((1, "dim")), "argsort": dim_op((1, "dim")), "topk": dim_op((2, "dim")),
+    "kthvalue": dim_op((2, "dim")), "cummax": dim_op((1, "dim")), "cummin": dim_op((1, "dim")),
+    "median": max_min,
+    "unsqueeze": dim_op((1, "dim"), extra=1), "squeeze": squeeze_rule, "flatten": flatten_rule,
+    "unflatten": dim_op((1, "dim")), "transpose": two_dims, "swapaxes": two_dims,
+    "swapdims": two_dims, "movedim": dim_op((1, "source"), (2, "destination")),
+    "moveaxis": dim_op((1, "source"), (2, "destination")), "permute": permute_rule, "t": t_rule,
+    "flip": dim_op((1, "dims")), "narrow": dim_op((1, "dim")),
+    "select": dim_op((1, "dim")), "split": dim_op((2, "dim")), "chunk": dim_op((2, "dim")),
+    "unbind": dim_op((1, "dim")), "diagonal": diagonal_rule, "glu": dim_op((1, "dim")),
+    "normalize": dim_op((2, "dim")), "cosine_similarity": dim_op((2, "dim")),
+    "reshape": reshape_rule, "view": reshape_rule, "expand": expand_rule, "broadcast_to": expand_rule,
+    "expand_as": expand_as_rule, "reshape_as": lambda fn, lv, a, k: a[0].reshape(tuple(a[1].shape)),
+    "view_as": lambda fn, lv, a, k: a[0].reshape(tuple(a[1].shape)), "repeat": repeat_rule,
+    "cat": cat_rule, "concat": cat_rule, "concatenate": cat_rule, "stack": stack_rule,
+    "matmul": matmul_rule, "mm": matmul_rule, "bmm": matmul_rule, "mv": matmul_rule,
+    "dot": matmul_rule, "__matmul__": matmul_rule, "__rmatmul__": matmul_rule,
+    "linear": linear_rule, "addmm": addmm_rule, "einsum": einsum_rule,
+    "__getitem__": getitem_rule, "index_select": index_select_rule, "gather": gather_rule,
+    "mse_loss": elementwise_loss(4), "l1_loss": elementwise_loss(4),
+    "smooth_l1_loss": elementwise_loss(4), "huber_loss": elementwise_loss(2),
+    "binary_cross_entropy": elementwise_loss(5), "binary_cross_entropy_with_logits": elementwise_loss(5),
+    "kl_div": elementwise_loss(4), "soft_margin_loss": elementwise_loss(4),
+    "cross_entropy": class_loss, "nll_loss": class_loss,
+    "dropout": random_op, "rand_like": random_op, "randn_like": random_op,
+    "bernoulli": random_op, "normal": random_op,
+})
+
+
+def inplace_elementwise(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``x.add_(y)`` and the like: the op on x's value, in place (x must be batched; the
+    others are lined up with x, never x with them)."""
+    x = args[0]
+    if batched_at(x, level) is None:
+        raise RuntimeError(
+            "vmap: inplace arithmetic(self, *extra_args) is not possible because there exists a Tensor "
+            "`other` in extra_args that has more elements than `self`. This happened due to `other` "
+            "being vmapped over but `self` not being vmapped over in a vmap.")
+
+    def lift(a: Any) -> Any:
+        v = batched_at(a, level)
+        return a if v is None or a is x else _lift(v, a.ndim, x.ndim)
+
+    fn(x.value, *[lift(a) for a in args[1:]], **{k: lift(a) for k, a in kwargs.items()})
+    return x
+
+
+def inplace_view(base: str) -> Callable:
+    """``x.t_()``, ``x.unsqueeze_(0)``...: x becomes the view op's result (its wrapper
+    takes the new value; the batch itself is not reshaped in place)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        if batched_at(x, level) is None:
+            return NOT_BATCHED
+        result = getattr(x, base)(*args[1:], **kwargs)
+        x.value = result.value
+        return x
+
+    return rule
+
+
+def roll_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, v = args[0], batched_at(args[0], level)
+    shifts = args[1] if len(args) > 1 else kwargs["shifts"]
+    dims = args[2] if len(args) > 2 else kwargs.get("dims")
+    if v is None or x.ndim == 0:
+        return NOT_BATCHED
+    if dims is None:  # the flattened sample, rolled
+        return wrap(fn(v.reshape(v.shape[0], -1), shifts, 1).reshape(tuple(v.shape)), level)
+    return wrap(fn(v, shifts, _shift(dims, x.ndim)), level)
+
+
+def masked_fill_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, mask = args[0], args[1]
+    value = args[2] if len(args) > 2 else kwargs["value"]
+    if isinstance(value, Tensor) and batched_at(value, level) is not None:
+        return value.to(x.dtype).where(mask, x)  # a value per sample: where(mask, value, x)
+    return elementwise(fn, level, args, kwargs)
+
+
+def take_along_dim_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, index = args[0], args[1]
+    d = args[2] if len(args) > 2 else kwargs.get("dim")
+    if d is None:
+        return NOT_BATCHED
+    vx, vi = _same_batch((x, index), level)
+    return wrap(fn(vx, vi, _shift(d, x.ndim)), level)
+
+
+def last_dims(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """Ops of one tensor that work on its last dims and take any leading (batch) dims
+    (``det``, ``inverse``, ``embedding`` of batched indices...): the op on the value."""
+    v = batched_at(args[0], level)
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    return _wrap_result(fn(v, *args[1:], **kwargs), level)
+
+
+def pad_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    return last_dims(fn, level, args, kwargs) if mode == "constant" else NOT_BATCHED
+
+
+def _swapped_matmul(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    return matmul_rule(fn, level, (args[1], args[0]), kwargs)
+
+
+def _layer_norm(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """layer_norm/rms_norm normalize the last dims: the same on the value, when the affine
+    parameters are not batched."""
+    v = batched_at(args[0], level)
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    return wrap(fn(v, *args[1:], **kwargs), level)
+
+
+RULES["layer_norm"] = _layer_norm
+RULES["rms_norm"] = _layer_norm
+RULES.update({
+    # the operators' other names (``checked`` names Tensor.__radd__ "radd")
+    "radd": elementwise, "rmul": elementwise, "truediv": elementwise, "rtruediv": elementwise,
+    "rpow": elementwise, "pos": elementwise, "multiply": elementwise, "divide": elementwise,
+    "subtract": elementwise, "int": elementwise, "long": elementwise, "bool": elementwise,
+    "byte": elementwise, "short": elementwise, "char": elementwise, "cpu": elementwise,
+    "cuda": elementwise, "float_power": elementwise,
+    "rmatmul": _swapped_matmul, "__rmatmul__": _swapped_matmul, "getitem": getitem_rule,
+    "addmv": addmm_rule, "baddbmm": addmm_rule,
+    "outer": lambda fn, lv, a, k: a[0].unsqueeze(-1) * a[1].unsqueeze(-2),
+    "ger": lambda fn, lv, a, k: a[0].unsqueeze(-1) * a[1].unsqueeze(-2),
+    "ravel": lambda fn, lv, a, k: a[0].reshape(-1),
+    "trace": lambda fn, lv, a, k: a[0].diagonal(0, 0, 1).sum(),
+    "det": last_dims, "inverse": last_dims, "logdet": last_dims, "slogdet": last_dims,
+    "cholesky": last_dims, "matrix_power": last_dims, "embedding": last_dims, "one_hot": last_dims,
+    "pad": pad_rule, "take_along_dim": take_along_dim_rule, "roll": roll_rule,
+    "masked_fill": masked_fill_rule,
+})
+# In-place elementwise ops (``x.add_(y)``, ``x.exp_()``): their out-of-place op's rule, in place.
+RULES.update({name + "_": inplace_elementwise for name in _ELEMENTWISE
+              if name.isidentifier() and not name.startswith("_")})
+
+RULES.update({name + "_": inplace_view(name) for name in ("t", "transpose", "swapaxes", "swapdims",
+                                                           "unsqueeze", "squeeze")})
+
+# Names ``checked`` wraps that are not ops on tensor values (creation, queries, metadata):
+# vmap never sees a batched tensor go into them (or their result does not depend on one).
+NOT_OPS = frozenset((
+    "arange", "as_tensor", "asarray", "empty", "eye", "from_numpy", "full", "linspace", "logspace",
+    "ones", "zeros", "tensor", "scalar_tensor", "tril_indices", "triu_indices", "rand", "randn",
+    "randint", "randperm", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+    "broadcast_shapes", "result_type", "is_complex", "is_floating_point", "is_nonzero",
+    "is_same_size", "is_signed", "is_contiguous", "is_cpu", "is_meta", "is_mkldnn", "is_nested",
+    "is_pinned", "is_quantized", "is_sparse", "is_sparse_csr", "data_ptr", "dim_order", "itemsize",
+    "nbytes", "ndimension", "storage_offset", "stride", "get_device", "pin_memory", "allclose",
+    "equal", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "multinomial",
+))
+
+# Ops that run under vmap through the loop fallback (one call per sample, a one-time
+# warning naming the op): the documented list of ops without a batching rule yet.
+LOOPS = frozenset((
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "addbmm", "addr", "adjoint", "alpha_dropout", "aminmax", "argwhere", "atleast_1d",
+    "atleast_2d", "atleast_3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear",
+    "bincount", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
+    "bitwise_xor", "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist",
+    "chain_matmul", "column_stack", "combinations", "conv1d", "conv2d", "conv3d",
+    "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cosine_embedding_loss", "cov",
+    "cross", "diag", "diag_embed", "diagflat", "diagonal_scatter", "diff", "dist", "dropout1d",
+    "dropout2d", "dropout3d", "dsplit", "dstack", "embedding_bag", "feature_alpha_dropout", "fill_",
+    "fliplr", "flipud", "fold", "gaussian_nll_loss", "gcd", "group_norm", "gumbel_softmax",
+    "hinge_embedding_loss", "histc", "hsplit", "hstack", "index_add", "index_copy", "index_fill",
+    "index_put", "index_reduce", "inner", "instance_norm", "interpolate", "isin", "isreal",
+    "kron", "lcm", "local_response_norm", "lp_pool1d", "lp_pool2d", "margin_ranking_loss",
+    "masked_scatter", "masked_select", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d",
+    "max_unpool2d", "meshgrid", "mode", "msort", "multi_head_attention_forward",
+    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nanmedian",
+    "nanquantile", "nonzero", "pairwise_distance", "pinverse", "pixel_shuffle", "pixel_unshuffle",
+    "poisson", "poisson_nll_loss", "prelu", "put", "quantile", "randint_like", "repeat_interleave",
+    "rot90", "row_stack", "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add",
+    "scatter_reduce", "searchsorted", "select_scatter", "setitem", "slice_scatter",
+    "split_with_sizes", "std_mean", "sum_to_size", "take", "tensor_split", "tensordot", "tile",
+    "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold", "unique",
+    "unique_consecutive", "var_mean", "vdot", "vsplit", "vstack",
+    # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
+    "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
+    "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
+    "index_put_", "index_reduce_", "log_normal_", "masked_scatter_", "normal_", "put_",
+    "random_", "scatter_", "scatter_add_", "scatter_reduce_", "uniform_", "zero_", "bitwise_and_",
+    "bitwise_left_shift_", "bitwise_or_", "bitwise_right_shift_", "bitwise_xor_", "gcd_", "lcm_",
+    "divide_", "multiply_", "subtract_", "true_divide_",
+    # the in-place operators (x += y) and shifts
+    "iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow", "lshift", "rshift",
+    "rlshift", "rrshift", "ror", "rxor",
+))
+
+
+def dispatch(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    """Run op ``name`` (``fn``, which dispatches again for outer levels) on its arguments:
+    through its batching rule when one is batched at the innermost level, else as usual."""
+    level = innermost_level(args, kwargs)
+    if level is None:
+        if name in RANDOM_FACTORIES and state.levels:
+            return random_factory(name, fn, args, kwargs)
+        return NOT_BATCHED
+    rule = RULES.get(name)
+    if rule is not None:
+        result = rule(fn, level, args, kwargs)
+        if result is not NOT_BATCHED:
+            return result
+    return loop(name, fn, level, args, kwargs)
+
+
+state.dispatch = dispatch

@@ -1,0 +1,251 @@
+"""``autodiff.func`` (autodiff/func/): the transforms against PyTorch's ``torch.func``
+(float64 values), their composition (per-sample gradients, Jacobians both ways, Hessians,
+ensembles), vmap's options, and vmap of every row of the op table against stacking the
+op's per-sample results.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import autodiff
+from autodiff import func
+from autodiff.func import batching
+from autodiff.testing import COMPOSITE_SPECS, SPECS, op_inputs
+from tests.spec_utils import assert_close, outputs
+
+torch = pytest.importorskip("torch")
+import torch.func as tfunc  # noqa: E402
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((5, 3))
+W = RNG.standard_normal((3, 4))
+B = RNG.standard_normal(4)
+Y = RNG.integers(0, 4, 5)
+
+
+def _both(build):
+    """``build(m, f)`` with autodiff (and autodiff.func) and with torch (and torch.func)."""
+    return build(autodiff, func), build(torch, tfunc)
+
+
+def _flat(v):
+    if isinstance(v, dict):
+        return [z for k in sorted(v) for z in _flat(v[k])]
+    if isinstance(v, (tuple, list)):
+        return [z for e in v for z in _flat(e)]
+    return [v]
+
+
+def _same(mine, theirs, rtol=1e-9):
+    a, b = _flat(mine), _flat(theirs)
+    assert len(a) == len(b)
+    for p, q in zip(a, b):
+        assert tuple(p.shape) == tuple(q.shape)
+        assert_close(p, q, rtol=rtol, atol=1e-10)
+
+
+def _data(m):
+    return (m.tensor(W), m.tensor(B), m.tensor(X), m.tensor(Y))
+
+
+def _loss(m):
+    def loss(w, b, x, y):
+        h = m.nn.functional.linear(x, w.t(), b)
+        return m.nn.functional.cross_entropy(h.tanh(), y) + (h ** 2).mean()
+
+    return loss
+
+
+def _f(v):
+    return (v.sin() * v.sum()).exp()
+
+
+# ---- the transforms ------------------------------------------------------------------------
+def test_grad_with_argnums_matches_torch():
+    _same(*_both(lambda m, f: f.grad(_loss(m), argnums=(0, 1))(*_data(m))))
+    _same(*_both(lambda m, f: f.grad(_loss(m))(*_data(m))))
+
+
+def test_grad_and_value_with_aux_matches_torch():
+    def build(m, f):
+        def loss(w, b, x, y):
+            value = _loss(m)(w, b, x, y)
+            return value, {"twice": value * 2}
+
+        g, (value, aux) = f.grad_and_value(loss, argnums=1, has_aux=True)(*_data(m))
+        return g, aux["twice"], value
+
+    _same(*_both(build))
+
+
+def test_grad_needs_a_scalar_output():
+    with pytest.raises(RuntimeError, match="scalar Tensor"):
+        func.grad(lambda x: x * 2)(autodiff.ones(3))
+
+
+def test_vjp_and_jvp_match_torch():
+    ones = np.ones(3)
+    _same(*_both(lambda m, f: f.vjp(_f, m.tensor(X[0]))[1](m.tensor(ones))))
+    _same(*_both(lambda m, f: f.jvp(_f, (m.tensor(X[0]),), (m.tensor(X[1]),))))
+
+
+def test_jacobians_both_ways_and_hessian_match_torch():
+    _same(*_both(lambda m, f: f.jacrev(_f)(m.tensor(X[0]))))
+    _same(*_both(lambda m, f: f.jacfwd(_f)(m.tensor(X[0]))))
+    _same(*_both(lambda m, f: f.hessian(lambda v: _f(v).sum())(m.tensor(X[0]))))
+    _same(*_both(lambda m, f: f.jacfwd(f.jacrev(lambda v: _f(v).sum()))(m.tensor(X[0]))))
+    _same(*_both(lambda m, f: f.jacrev(_loss(m), argnums=(0, 1))(*_data(m))))
+
+
+def test_linearize_matches_jvp():
+    out, jvp_fn = func.linearize(_f, autodiff.tensor(X[0]))
+    _, expected = tfunc.jvp(_f, (torch.tensor(X[0]),), (torch.tensor(X[1]),))
+    assert_close(jvp_fn(autodiff.tensor(X[1])), expected, rtol=1e-9)
+    assert_close(out, _f(torch.tensor(X[0])), rtol=1e-12)
+
+
+def test_functional_call_swaps_and_restores_parameters():
+    model = autodiff.nn.Linear(3, 2)
+    weight = model.weight
+    params = {"weight": autodiff.ones(2, 3), "bias": autodiff.zeros(2)}
+    out = func.functional_call(model, params, (autodiff.ones(1, 3),))
+    assert out.tolist() == [[3.0, 3.0]]
+    assert model.weight is weight
+
+
+# ---- composition -------------------------------------------------------------------------
+def test_per_sample_gradients_of_a_model_match_torch():
+    def build(m, f):
+        m.manual_seed(0)
+        model = m.nn.Sequential(m.nn.Linear(3, 8), m.nn.ReLU(), m.nn.Linear(8, 4)).double()
+        with m.no_grad():
+            for k, p in enumerate(model.parameters()):
+                p.copy_(m.tensor(np.random.default_rng(k).standard_normal(tuple(p.shape))))
+        params = {k: v.detach() for k, v in model.named_parameters()}
+
+        def loss(params, x, y):
+            out = f.functional_call(model, params, (x.unsqueeze(0),))
+            return m.nn.functional.cross_entropy(out, y.unsqueeze(0))
+
+        _, _, x, y = _data(m)
+        return f.vmap(f.grad(loss), in_dims=(None, 0, 0))(params, x, y)
+
+    _same(*_both(build))
+
+
+def test_vmap_of_jacrev_and_of_jacfwd_match_torch():
+    _same(*_both(lambda m, f: f.vmap(f.jacrev(_f))(m.tensor(X))))
+    _same(*_both(lambda m, f: f.vmap(f.jacfwd(_f))(m.tensor(X))))
+
+
+def test_model_ensemble_with_vmap_over_parameters():
+    def build(m, f):
+        rng = np.random.default_rng(3)
+        ws, bs = m.tensor(rng.standard_normal((4, 2, 3))), m.tensor(rng.standard_normal((4, 2)))
+        model = m.nn.Linear(3, 2).double()
+
+        def run(w, b, x):
+            return f.functional_call(model, {"weight": w, "bias": b}, (x,))
+
+        return f.vmap(run, in_dims=(0, 0, None))(ws, bs, m.tensor(X))
+
+    _same(*_both(build))
+
+
+# ---- vmap's options ----------------------------------------------------------------------
+def test_in_dims_out_dims_and_nesting_match_torch():
+    a, b = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((4, 3))
+
+    def build(m, f):
+        ta, tb = m.tensor(a), m.tensor(b)
+        inner = f.vmap(lambda u, v: (u * v).sum() + u.max(), in_dims=(0, 1))
+        return (f.vmap(inner)(ta, tb.t().expand(2, 3, 4).transpose(1, 2)),
+                f.vmap(lambda u, v: u @ v, in_dims=(1, None), out_dims=1)(ta, tb),
+                f.vmap(lambda u: (u, u.sum(0)), in_dims=2)(ta),
+                f.vmap(lambda d: d["x"] * 2, in_dims=({"x": 0},))({"x": ta}),
+                f.vmap(lambda u: u.sum(), chunk_size=1)(ta))
+
+    _same(*_both(build))
+
+
+def test_vmap_checks_its_inputs():
+    with pytest.raises(ValueError, match="same size in the mapped dimension"):
+        func.vmap(lambda a, b: a + b)(autodiff.ones(2), autodiff.ones(3))
+    with pytest.raises(ValueError, match="in_dim"):
+        func.vmap(lambda a: a, in_dims=3)(autodiff.ones(2))
+
+
+def test_randomness_modes():
+    x = autodiff.ones(4, 100)
+    with pytest.raises(RuntimeError, match="randomness"):
+        func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5))(x)
+    different = func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5), randomness="different")(x)
+    same = func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5), randomness="same")(x)
+    assert any(different[0].tolist() != different[k].tolist() for k in range(1, 4))
+    assert all(same[0].tolist() == same[k].tolist() for k in range(1, 4))
+    assert func.vmap(lambda t: autodiff.randn(3) + t, randomness="same")(x[:, :3]).shape == (4, 3)
+
+
+def test_op_without_a_batching_rule_loops_with_a_warning():
+    x = autodiff.tensor(RNG.standard_normal((3, 4, 4)))
+    batching_rules = dict(batching.RULES)
+    try:
+        batching.RULES.pop("det", None)
+        with pytest.warns(UserWarning, match="no batching rule for det"):
+            got = func.vmap(autodiff.det)(x)
+    finally:
+        batching.RULES.clear()
+        batching.RULES.update(batching_rules)
+    assert_close(got, torch.det(torch.tensor(x.tolist(), dtype=torch.float64)), rtol=1e-9)
+
+
+def test_every_op_has_a_batching_rule_or_is_listed_as_looping():
+    """A new op must be added to batching.RULES or to batching.LOOPS (documented fallback)."""
+    from autodiff.ops import OP_MODULES
+    from autodiff.tensor_methods import METHODS
+
+    names = {n for mod in OP_MODULES for n in mod.FUNCTIONS}
+    names |= {n for n in autodiff.nn.functional.__all__}
+    names |= {n[2:-2] if n.startswith("__") and n.endswith("__") else n for n in METHODS}
+    names -= batching.NOT_OPS
+    missing = sorted(n for n in names if n not in batching.RULES and n not in batching.LOOPS)
+    assert missing == []
+
+
+# ---- vmap of every op of the table ------------------------------------------------------
+ROWS = SPECS + COMPOSITE_SPECS
+# Rows whose op cannot run under vmap, each with the reason.
+NOT_VMAPPABLE = {
+    "linalg.solve": "autodiff.linalg's functions are not exported through ops/_prep.py checked: vmap "
+                    "raises for them (instead of a batching rule or the loop)",
+    "cholesky": "as linalg.solve (the row calls autodiff.linalg.cholesky_ex)",
+}
+
+
+@pytest.mark.parametrize("spec", ROWS, ids=[s.id for s in ROWS])
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(data=st.data())
+def test_vmap_matches_stacked_samples(spec, data):
+    if spec.id in NOT_VMAPPABLE:
+        pytest.skip(NOT_VMAPPABLE[spec.id])
+    case = data.draw(op_inputs(spec), label="case")
+    first = case.tensors(autodiff, requires_grad=False)
+    second = [x * 0.9 + 0.05 for x in first]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        per = [outputs(spec.fn(autodiff, *xs, **case.params)) for xs in (first, second)]
+        batched = [autodiff.stack([a, b]) for a, b in zip(first, second)]
+        got = func.vmap(lambda *t: outputs(spec.fn(autodiff, *t, **case.params)), randomness="different")(*batched)
+    assert len(got) == len(per[0])
+    for k, g in enumerate(got):
+        expected = autodiff.stack([per[0][k], per[1][k]])
+        assert tuple(g.shape) == tuple(expected.shape), f"{spec.id}: output {k} shape"
+        if spec.id.startswith(("nn.functional.dropout", "nn.functional.rrelu", "bernoulli")):
+            continue  # random draws differ
+        assert_close(g, expected, rtol=1e-9, atol=1e-9, what=f"{spec.id}: output {k}")
