@@ -105,8 +105,10 @@ class ArrayBackend:
             self.dtypes[dtype], copy=False
         )
 
-    def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
-        """Integers in [low, high) (``low``/``high`` numbers or arrays broadcast to ``shape``)."""
+    def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None,
+                        wide: bool | None = None) -> Any:
+        """Integers in [low, high) (``low``/``high`` numbers or arrays broadcast to ``shape``).
+        ``wide`` (64-bit draws or not) matters only to the CPU's PyTorch-exact streams."""
         if rng is None:
             rng = self.rng
         return rng.integers(low, high, shape).astype(self.dtypes[dtype], copy=False)

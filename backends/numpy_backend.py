@@ -249,9 +249,66 @@ class NumpyBackend(ArrayBackend):
     def data_ptr(self, a: Any) -> int:
         return a.__array_interface__["data"][0]
 
+    # ---- random numbers: PyTorch's CPU streams ----------------------------------------
+    # PyTorch's CPU generator is a Mersenne Twister (mt19937) seeded by ``init_genrand`` with
+    # the seed's low 32 bits -- the seeding of std::mt19937 and of NumPy's legacy
+    # ``RandomState(int)``. Generators here are NumPy Generators on that same bit generator,
+    # so the draws that PyTorch takes straight from the 32-bit words (``randperm``,
+    # ``randint``, ``random_``) are taken the same way below and give PyTorch's numbers.
+    # The other distributions (normal, uniform, ...) are NumPy's algorithms on this stream:
+    # reproducible, but not PyTorch's values.
+    def new_rng(self, seed: int) -> Any:
+        key = np.random.RandomState(seed & 0xFFFFFFFF).get_state()[1]
+        bits = np.random.MT19937()
+        bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
+        return np.random.Generator(bits)
+
+    def seed(self, seed: int) -> None:
+        self.rng = self.new_rng(seed)
+
+    def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None,
+                        wide: bool | None = None) -> Any:
+        """Integers in [low, high): on an mt19937 stream, PyTorch's draws -- one 32-bit word
+        per element, ``word % (high - low) + low``, or for a range of 2**28 or more (or
+        ``wide``) two words ``(first << 32 | second) % range + low``."""
+        if rng is None:
+            rng = self.rng
+        span = high - low if isinstance(low, int) and isinstance(high, int) else 0
+        if (not isinstance(rng.bit_generator, np.random.MT19937) or span <= 0
+                or low < -(2**63) or high > 2**63):
+            return super().random_integers(low, high, shape, dtype, rng)
+        count = int(np.prod(shape))
+        if wide is None:
+            wide = span >= 2**28
+        if wide:
+            words = rng.bit_generator.random_raw(2 * count)
+            draws = ((words[0::2] << np.uint64(32)) | words[1::2]) % np.uint64(span)
+        else:
+            draws = rng.bit_generator.random_raw(count) % np.uint64(span)
+        # Wrapping int64 arithmetic: ``low + draw`` is exact as it lies in [low, high).
+        out = draws.astype(np.int64) + np.int64(low)
+        return out.reshape(shape).astype(self.dtypes[dtype], copy=False)
+
+    def random_permutation(self, n: int, rng: Any = None) -> Any:
+        """A random permutation of ``range(n)`` (int64); on an mt19937 stream, PyTorch's:
+        a Fisher-Yates shuffle swapping place ``i`` with ``i + word % (n - i)``."""
+        if rng is None:
+            rng = self.rng
+        if not isinstance(rng.bit_generator, np.random.MT19937) or n >= 2**32:
+            return super().random_permutation(n, rng)
+        if n < 2:
+            return np.arange(n, dtype=np.int64)
+        offsets = (rng.bit_generator.random_raw(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+        perm = list(range(n))
+        # Each swap reads the result of the ones before it: a plain loop over Python ints.
+        for i, step in enumerate(offsets):
+            j = i + step
+            perm[i], perm[j] = perm[j], perm[i]
+        return np.array(perm, dtype=np.int64)
+
     def rng_state(self, rng: Any) -> bytes:
         # The bit generator's state is a dict of numbers: JSON keeps it data, not code.
-        return json.dumps(rng.bit_generator.state).encode()
+        return json.dumps(rng.bit_generator.state, default=lambda a: a.tolist()).encode()
 
     def rng_from_state(self, state: bytes) -> Any:
         try:
