@@ -66,6 +66,9 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 from autodiff import accelerator, linalg, nn, optim, profiler  # noqa: E402,I001
 from autodiff.serialization import load, save
+# ``torch.multiprocessing`` and ``torch.utils.data``: tensors that cross processes, DataLoader.
+from autodiff import multiprocessing  # noqa: E402
+import autodiff.utils.data  # noqa: E402
 
 # Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
 from autodiff import random  # noqa: E402
