@@ -32,6 +32,11 @@ def _numpy_kind(obj: Any) -> str | None:
     return "scalar"
 
 
+def _numpy_scalar(obj: Any) -> Tensor:
+    # Its own dtype: a NumPy float64 is also a Python float, which alone would make float32.
+    return as_tensor(obj, dtype=dtypes.BY_NAME.get(obj.dtype.name))
+
+
 def _is_namedtuple(obj: Any) -> bool:
     return isinstance(obj, tuple) and hasattr(obj, "_fields")
 
@@ -50,7 +55,7 @@ def default_collate(batch: Sequence) -> Any:
     if kind == "array":
         return default_collate([as_tensor(b) for b in batch])
     if kind == "scalar":
-        return stack([as_tensor(b) for b in batch], 0)
+        return stack([_numpy_scalar(b) for b in batch], 0)
     if isinstance(elem, bool):
         return tensor(list(batch), dtype=dtypes.bool)
     if isinstance(elem, float):
@@ -85,8 +90,10 @@ def default_convert(data: Any) -> Any:
     """A sample with its NumPy arrays and NumPy numbers made tensors (containers kept;
     tuples become lists, as PyTorch's); anything else unchanged."""
     kind = _numpy_kind(data)
-    if kind in ("array", "scalar"):
+    if kind == "array":
         return as_tensor(data)
+    if kind == "scalar":
+        return _numpy_scalar(data)
     if isinstance(data, (Tensor, str, bytes)) or kind == "other":
         return data
     if isinstance(data, Mapping):
