@@ -306,6 +306,11 @@ class NumpyBackend(ArrayBackend):
             perm[i], perm[j] = perm[j], perm[i]
         return np.array(perm, dtype=np.int64)
 
+    def seed_numpy_global(self, seed: int) -> None:
+        """Seed NumPy's global generator (``np.random.rand`` and friends, which user code such
+        as a dataset's augmentation calls directly): a DataLoader worker seeds its own."""
+        np.random.seed(seed % 2**32)
+
     def rng_state(self, rng: Any) -> bytes:
         # The bit generator's state is a dict of numbers: JSON keeps it data, not code.
         return json.dumps(rng.bit_generator.state, default=lambda a: a.tolist()).encode()

@@ -210,6 +210,31 @@ def test_iterable_dataset_workers_yield_their_shards_as_torchs() -> None:
     assert data.get_worker_info() is None
 
 
+class Draws(data.Dataset):
+    """Sample i: which worker made it, its seed, and a draw of NumPy's global generator."""
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> tuple:
+        info = data.get_worker_info()
+        return info.id, info.seed, int(np.random.randint(2**31))
+
+
+def test_workers_are_seeded_apart_from_the_loaders_generator() -> None:
+    def run() -> list:
+        loader = data.DataLoader(Draws(), batch_size=None, num_workers=2,
+                                 generator=autodiff.Generator().manual_seed(8))
+        return list(loader)
+
+    first = run()
+    assert [w for w, _, _ in first] == [0, 1, 0, 1]
+    base = data.sampler.draw_seed(autodiff.Generator().manual_seed(8))
+    assert {(w, seed) for w, seed, _ in first} == {(0, base), (1, base + 1)}
+    assert first[0][2] != first[1][2]  # NumPy's global generator differs per worker
+    assert run() == first  # and is the same for the same generator
+
+
 class Failing(data.Dataset):
     def __len__(self) -> int:
         return 4

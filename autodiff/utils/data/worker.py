@@ -11,6 +11,7 @@ import sys
 import traceback
 from typing import Any
 
+import backends
 from autodiff import random as autodiff_random
 
 # How often a waiting worker checks that its DataLoader still wants it (seconds).
@@ -19,7 +20,8 @@ POLL_INTERVAL = 1.0
 
 class WorkerInfo:
     """What ``get_worker_info()`` returns in a worker: ``id``, ``num_workers``, ``seed``
-    (this worker's autodiff and ``random`` seed) and ``dataset`` (this worker's copy)."""
+    (this worker's seed of autodiff, ``random`` and NumPy's global generator -- the last
+    modulo 2**32) and ``dataset`` (this worker's copy)."""
 
     def __init__(self, **fields: Any) -> None:
         for name, value in fields.items():
@@ -110,6 +112,9 @@ def worker_loop(is_iterable: bool, dataset: Any, index_queue: Any, result_queue:
     seed = base_seed + worker_id
     random.seed(seed)
     autodiff_random.manual_seed(seed % 2**64)
+    # Forked workers would otherwise share the parent's NumPy global state (and so draw the
+    # same "random" augmentations): PyTorch seeds it per worker too.
+    backends.get("cpu").seed_numpy_global(seed)
     _worker_info = WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
     where = f"in DataLoader worker process {worker_id}"
     failure = None
