@@ -56,7 +56,7 @@ class Generator:
     def manual_seed(self, seed: int) -> Generator:
         seed = _check_seed(seed)
         self._seed = seed
-        self._own = self._be.new_rng(seed)
+        self._own = self._be.reseed_rng(self._own, seed)
         return self
 
     def seed(self) -> int:

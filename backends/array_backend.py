@@ -84,6 +84,10 @@ class ArrayBackend:
     def seed(self, seed: int) -> None:
         self.rng = self.xp.random.default_rng(seed)
 
+    def reseed_rng(self, rng: Any, seed: int) -> Any:
+        """``rng`` seeded with ``seed`` (in place where the generator allows; returned)."""
+        return self.new_rng(seed)
+
     def rng_state(self, rng: Any) -> bytes:
         """The state of ``rng`` as bytes (``rng_from_state`` makes a generator from them)."""
         raise NotImplementedError(f"the random generator of {self.name} cannot save its state")
