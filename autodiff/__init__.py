@@ -71,6 +71,9 @@ from autodiff.func import vmap  # noqa: E402 (torch.vmap is torch.func.vmap)
 from autodiff.serialization import load, save
 from autodiff.utils import dlpack as _dlpack  # noqa: E402 - autodiff.utils.dlpack, as torch.utils.dlpack
 from autodiff.utils.dlpack import from_dlpack  # noqa: E402
+# ``torch.multiprocessing`` and ``torch.utils.data``: tensors that cross processes, DataLoader.
+from autodiff import multiprocessing  # noqa: E402
+import autodiff.utils.data  # noqa: E402
 
 # Random generators and the legacy tensor types (autodiff/random.py, autodiff/legacy.py).
 from autodiff import random  # noqa: E402

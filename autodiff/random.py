@@ -1,12 +1,19 @@
 """Random number generators: ``autodiff.Generator`` and ``torch.random``'s functions
 (``manual_seed``, ``seed``, ``initial_seed``, ``get_rng_state``, ``set_rng_state``, ``fork_rng``).
 
-A ``Generator`` owns one generator of its device's backend (NumPy's or CuPy's
-``default_rng``); the random factories and fills take it as ``generator=``. Without one they
-draw from the device's default generator (``autodiff.default_generator`` on the CPU), which
-``manual_seed`` reseeds on every device. The same seed gives the same numbers on the same
-device and library version; they are NumPy's (CuPy's) streams, not PyTorch's, so
-``manual_seed(0); randn(3)`` differs from PyTorch's values.
+A ``Generator`` owns one generator of its device's backend; the random factories and fills
+take it as ``generator=``. Without one they draw from the device's default generator
+(``autodiff.default_generator`` on the CPU), which ``manual_seed`` reseeds on every device.
+The same seed gives the same numbers on the same device and library version.
+
+On the CPU the generator is PyTorch's: a Mersenne Twister (mt19937) seeded with the seed's
+low 32 bits, as PyTorch's CPU generator is, and ``randperm``, ``randint`` and ``random_``
+draw from its 32-bit words as PyTorch does, so ``manual_seed(0); randperm(10)`` (or a
+seeded ``Generator``) gives PyTorch's permutation -- and shuffling ``DataLoader``s and
+``DistributedSampler`` give PyTorch's orders. The other distributions (``randn``, ``rand``,
+``bernoulli``, ...) are NumPy's algorithms on that stream: repeatable, not PyTorch's values,
+and they advance the stream differently, so after one of them the streams part. On CUDA the
+generators are CuPy's and nothing matches PyTorch.
 
 States (``get_state``) are opaque uint8 tensors on the CPU; only CPU generators can save
 and restore them (CuPy's generators keep their state on the GPU and cannot export it).
@@ -49,7 +56,7 @@ class Generator:
     def manual_seed(self, seed: int) -> Generator:
         seed = _check_seed(seed)
         self._seed = seed
-        self._own = self._be.new_rng(seed)
+        self._own = self._be.reseed_rng(self._own, seed)
         return self
 
     def seed(self) -> int:
@@ -135,7 +142,7 @@ def rng_of(generator: Generator | None, be: Any) -> Any:
 
 
 def manual_seed(seed: int) -> Generator:
-    """Seed the default generator of every device (NumPy/CuPy streams, not PyTorch's);
+    """Seed the default generator of every device (the CPU's as PyTorch seeds its own);
     returns ``default_generator``."""
     seed = _check_seed(seed)
     backends.seed_all(seed)

@@ -84,6 +84,10 @@ class ArrayBackend:
     def seed(self, seed: int) -> None:
         self.rng = self.xp.random.default_rng(seed)
 
+    def reseed_rng(self, rng: Any, seed: int) -> Any:
+        """``rng`` seeded with ``seed`` (in place where the generator allows; returned)."""
+        return self.new_rng(seed)
+
     def rng_state(self, rng: Any) -> bytes:
         """The state of ``rng`` as bytes (``rng_from_state`` makes a generator from them)."""
         raise NotImplementedError(f"the random generator of {self.name} cannot save its state")
@@ -105,8 +109,10 @@ class ArrayBackend:
             self.dtypes[dtype], copy=False
         )
 
-    def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None) -> Any:
-        """Integers in [low, high) (``low``/``high`` numbers or arrays broadcast to ``shape``)."""
+    def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None,
+                        wide: bool | None = None) -> Any:
+        """Integers in [low, high) (``low``/``high`` numbers or arrays broadcast to ``shape``).
+        ``wide`` (64-bit draws or not) matters only to the CPU's PyTorch-exact streams."""
         if rng is None:
             rng = self.rng
         return rng.integers(low, high, shape).astype(self.dtypes[dtype], copy=False)

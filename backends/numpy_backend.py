@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 import numpy as np
+from numpy.random.bit_generator import ISeedSequence
 
 from backends.array_backend import ArrayBackend
 
@@ -113,6 +114,23 @@ def _legacy(fn: Any) -> Any:
         return fn(*_weak_scalars(args))
 
     return call
+
+
+class _PlaceholderSeed(ISeedSequence):
+    """The words a new MT19937 starts from, overwritten at once by ``_seed_like_torch``:
+    NumPy's own seeding of its 624 words (``SeedSequence``) costs ~1 ms, this ~nothing."""
+
+    def generate_state(self, n_words: int, dtype: Any = np.uint32) -> Any:
+        return np.ones(n_words, dtype=dtype)
+
+
+_PLACEHOLDER_SEED = _PlaceholderSeed()
+
+
+def _seed_like_torch(bits: Any, seed: int) -> None:
+    """Seed an MT19937 as PyTorch's CPU generator (and std::mt19937): ``init_genrand`` of the
+    seed's low 32 bits -- what NumPy calls legacy seeding (``RandomState(seed)``'s)."""
+    bits._legacy_seeding(seed & 0xFFFFFFFF)
 
 
 class NumpyBackend(ArrayBackend):
@@ -253,9 +271,78 @@ class NumpyBackend(ArrayBackend):
     def data_ptr(self, a: Any) -> int:
         return a.__array_interface__["data"][0]
 
+    # ---- random numbers: PyTorch's CPU streams ----------------------------------------
+    # PyTorch's CPU generator is a Mersenne Twister (mt19937) seeded by ``init_genrand`` with
+    # the seed's low 32 bits -- the seeding of std::mt19937 and of NumPy's legacy
+    # ``RandomState(int)``. Generators here are NumPy Generators on that same bit generator,
+    # so the draws that PyTorch takes straight from the 32-bit words (``randperm``,
+    # ``randint``, ``random_``) are taken the same way below and give PyTorch's numbers.
+    # The other distributions (normal, uniform, ...) are NumPy's algorithms on this stream:
+    # reproducible, but not PyTorch's values.
+    def new_rng(self, seed: int) -> Any:
+        bits = np.random.MT19937(_PLACEHOLDER_SEED)
+        _seed_like_torch(bits, seed)
+        return np.random.Generator(bits)
+
+    def seed(self, seed: int) -> None:
+        rng = getattr(self, "rng", None)  # (none yet while the backend is being made)
+        self.rng = self.new_rng(seed) if rng is None else self.reseed_rng(rng, seed)
+
+    def reseed_rng(self, rng: Any, seed: int) -> Any:
+        # In place (~2 us): a new generator costs ~100x more.
+        if isinstance(rng.bit_generator, np.random.MT19937):
+            _seed_like_torch(rng.bit_generator, seed)
+            return rng
+        return self.new_rng(seed)
+
+    def random_integers(self, low: Any, high: Any, shape: tuple[int, ...], dtype: str, rng: Any = None,
+                        wide: bool | None = None) -> Any:
+        """Integers in [low, high): on an mt19937 stream, PyTorch's draws -- one 32-bit word
+        per element, ``word % (high - low) + low``, or for a range of 2**28 or more (or
+        ``wide``) two words ``(first << 32 | second) % range + low``."""
+        if rng is None:
+            rng = self.rng
+        span = high - low if isinstance(low, int) and isinstance(high, int) else 0
+        if (not isinstance(rng.bit_generator, np.random.MT19937) or span <= 0
+                or low < -(2**63) or high > 2**63):
+            return super().random_integers(low, high, shape, dtype, rng)
+        count = int(np.prod(shape))
+        if wide is None:
+            wide = span >= 2**28
+        if wide:
+            words = rng.bit_generator.random_raw(2 * count)
+            draws = ((words[0::2] << np.uint64(32)) | words[1::2]) % np.uint64(span)
+        else:
+            draws = rng.bit_generator.random_raw(count) % np.uint64(span)
+        # Wrapping int64 arithmetic: ``low + draw`` is exact as it lies in [low, high).
+        out = draws.astype(np.int64) + np.int64(low)
+        return out.reshape(shape).astype(self.dtypes[dtype], copy=False)
+
+    def random_permutation(self, n: int, rng: Any = None) -> Any:
+        """A random permutation of ``range(n)`` (int64); on an mt19937 stream, PyTorch's:
+        a Fisher-Yates shuffle swapping place ``i`` with ``i + word % (n - i)``."""
+        if rng is None:
+            rng = self.rng
+        if not isinstance(rng.bit_generator, np.random.MT19937) or n >= 2**32:
+            return super().random_permutation(n, rng)
+        if n < 2:
+            return np.arange(n, dtype=np.int64)
+        offsets = (rng.bit_generator.random_raw(n - 1) % np.arange(n, 1, -1, dtype=np.uint64)).tolist()
+        perm = list(range(n))
+        # Each swap reads the result of the ones before it: a plain loop over Python ints.
+        for i, step in enumerate(offsets):
+            j = i + step
+            perm[i], perm[j] = perm[j], perm[i]
+        return np.array(perm, dtype=np.int64)
+
+    def seed_numpy_global(self, seed: int) -> None:
+        """Seed NumPy's global generator (``np.random.rand`` and friends, which user code such
+        as a dataset's augmentation calls directly): a DataLoader worker seeds its own."""
+        np.random.seed(seed % 2**32)
+
     def rng_state(self, rng: Any) -> bytes:
         # The bit generator's state is a dict of numbers: JSON keeps it data, not code.
-        return json.dumps(rng.bit_generator.state).encode()
+        return json.dumps(rng.bit_generator.state, default=lambda a: a.tolist()).encode()
 
     def rng_from_state(self, state: bytes) -> Any:
         try:

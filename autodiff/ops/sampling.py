@@ -353,7 +353,10 @@ def random_(t: Tensor, a: Any = None, b: Any = None, *, generator: Any = None, *
         if not lo <= high - 1 <= hi:
             raise RuntimeError(f"to - 1 is out of bounds for {t.dtype.c_name}")
     be = t._be
-    data = be.random_integers(low, high, t._data.shape, "int64", rng_of(generator, be))
+    # PyTorch draws the dtype's default range from one 32-bit word unless it spans 2**32 or
+    # more, and an explicit range from two words from 2**28 on (the backend's default).
+    wide = high - low >= 2**32 if a is None and b is None else None
+    data = be.random_integers(low, high, t._data.shape, "int64", rng_of(generator, be), wide=wide)
     return _fill_random(t, data, RandomBackward0)
 
 
