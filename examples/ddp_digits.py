@@ -10,7 +10,7 @@ Run plainly, ``python examples/ddp_digits.py`` starts the training on 1 process 
 on 2 (through the launcher) and prints both results side by side.
 """
 
-from __future__ import annotations  # noqa: I001 - autodiff.utils.data is first-party (data branch)
+from __future__ import annotations
 
 import argparse
 import json
