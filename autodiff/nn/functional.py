@@ -17,7 +17,6 @@ from autodiff.ops.activation import (
     hardsigmoid,
     hardswish,
     hardtanh,
-    log_softmax,
     logsigmoid,
     mish,
     prelu,
@@ -25,7 +24,6 @@ from autodiff.ops.activation import (
     rrelu,
     selu,
     silu,
-    softmax,
     softmin,
     softplus,
     softshrink,
@@ -33,6 +31,8 @@ from autodiff.ops.activation import (
     tanhshrink,
     threshold,
 )
+from autodiff.ops.activation import log_softmax_any_dim as log_softmax
+from autodiff.ops.activation import softmax_any_dim as softmax
 from autodiff.ops.attention import multi_head_attention as _multi_head_attention
 from autodiff.ops.attention import scaled_dot_product_attention
 from autodiff.ops.composite_loss import (

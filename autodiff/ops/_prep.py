@@ -8,6 +8,7 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
+from autodiff.ops._defaults import OMITTED
 from autodiff.ops.conversion import to_backend, to_dtype
 from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor, wrap_dim
@@ -101,6 +102,17 @@ def float_result(t: Tensor) -> Tensor:
     if t.dtype.kind == "f":
         return t
     return cast(t, dtypes.get_default_dtype())
+
+
+def not_none(op: str, arg: str, want: str = "int") -> TypeError:
+    """PyTorch's TypeError for an explicit ``None`` where its overloads take no None."""
+    return TypeError(f"{op}(): argument '{arg}' must be {want}, not NoneType")
+
+
+def no_kernel(op: str, t: Tensor, dtype: dtypes.dtype | None = None) -> NotImplementedError:
+    """PyTorch's error for a dtype (``t``'s, or the one asked for) that its kernel for ``op``
+    does not take (``abs`` of bools)."""
+    return NotImplementedError(f'"{op}_{t._be.type}" not implemented for \'{(dtype or t.dtype).word}\'')
 
 
 def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:

@@ -15,7 +15,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, check_same_device, promote, size_arg, wrap_dim, wrap_dims
+from autodiff.ops._prep import OMITTED, cast, check_same_device, not_none, promote, size_arg, wrap_dim, wrap_dims
 from autodiff.ops.comparison import where as _where
 from autodiff.ops.creation import zeros
 from autodiff.ops.indexing import getitem, index_select, scatter_into
@@ -181,9 +181,11 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return record(out, UnsqueezeBackward0, (input,), dim=d)
 
 
-def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+def squeeze(input: Tensor, dim: Any = OMITTED) -> Tensor:
     shape = input._data.shape
     if dim is None:
+        raise not_none("squeeze", "dim")
+    if dim is OMITTED:
         new = tuple(n for n in shape if n != 1)
         node_cls: type = SqueezeBackward0
     else:
