@@ -8,7 +8,6 @@ from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
-from autodiff.ops._defaults import OMITTED
 from autodiff.ops.conversion import to_backend, to_dtype
 from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor, wrap_dim

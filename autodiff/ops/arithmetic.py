@@ -25,6 +25,7 @@ from autodiff.ops._prep import (
 )
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
+from autodiff.ops.creation import tensor
 from autodiff.ops.unary import exp2, log, sigmoid
 from autodiff.tensor import Tensor, _make
 
@@ -89,6 +90,15 @@ BOOL_SUB = (
     "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
     "invert a mask, use the `~` or `logical_not()` operator instead."
 )
+
+
+def _wrapped_number(value: Any, other: Any) -> Any:
+    """``add(2, 2.0)``: with two Python numbers PyTorch makes the first a 0-d tensor (int64,
+    the default float dtype or bool). Anything else is returned as it is, to fail as a
+    non-tensor argument."""
+    if isinstance(value, (int, float)) and isinstance(other, (int, float)):
+        return tensor(value)
+    return value
 
 
 def _check_bool_sub(a: Tensor, b: Any) -> None:
@@ -157,14 +167,16 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
                 return _make(be.add(input._data, c), be, node)
             return _make(be.add(input._data, c), be)
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        input, other = other, input
+        input, other = (other, input) if isinstance(other, Tensor) else (_wrapped_number(input, other), other)
     return _add_like(input, other, alpha, AddBackward0, "add")
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        return rsub(other, input, alpha=alpha)
+        if isinstance(other, Tensor):
+            return rsub(other, input, alpha=alpha)
+        input = _wrapped_number(input, other)
     return _add_like(input, other, alpha, SubBackward0, "sub")
 
 
@@ -224,7 +236,7 @@ def mul(input: Any, other: Any) -> Tensor:
                 return _make(be.mul(input._data, c), be, node)
             return _make(be.mul(input._data, c), be)
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        input, other = other, input
+        input, other = (other, input) if isinstance(other, Tensor) else (_wrapped_number(input, other), other)
     cls = other.__class__
     if (cls is float and input._data.dtype.kind == "f") or (
         cls is Tensor and input._be is other._be and input._data.dtype is other._data.dtype
@@ -280,7 +292,9 @@ class DivBackward0(Node):
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """True division (``rounding_mode="floor"``/``"trunc"`` give integer-valued results)."""
     if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        return rdiv(other, input)
+        if isinstance(other, Tensor):
+            return rdiv(other, input)
+        input = _wrapped_number(input, other)
     if rounding_mode is not None:
         return rounded_div(input, other, rounding_mode)
     a, b = promote(input, other, "div")
@@ -772,7 +786,7 @@ class NotImplementedBackward(Node):
 def floor_divide(input: Any, other: Any) -> Tensor:
     """``floor(input / other)`` (integer tensors stay integer); not differentiable."""
     if not isinstance(input, Tensor):
-        input = _scalar_tensor(input, other, "floor_divide")
+        input = _scalar_tensor(input, other, "floor_divide") if isinstance(other, Tensor) else _wrapped_number(input, other)
     a, b = promote(input, other, "floor_divide")
     be = a._be
     bd = b._data if isinstance(b, Tensor) else b

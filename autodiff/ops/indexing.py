@@ -222,6 +222,9 @@ def _check_index(input: Tensor, dim: int, index: Tensor, op: str, src: Tensor | 
         return d
     if index.dtype is not dtypes.int64 and index.dtype is not dtypes.int32:
         raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
+    if src is not None and not src._data.size:  # (PyTorch's words for an empty src)
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as src tensor ({op}: src is "
+                           f"empty, {list(src.shape)}, the index is not)")
     if src is not None and src.ndim:
         wrap_dim(dim, src.ndim)  # (PyTorch's IndexError when dim is out of src's range)
     if index.ndim != ndim:

@@ -14,7 +14,16 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
-from autodiff.ops._prep import OMITTED, cast, float_result, no_kernel, not_none, wrap_dim, wrap_dim_or_none, wrap_dims
+from autodiff.ops._defaults import OMITTED
+from autodiff.ops._prep import (
+    cast,
+    float_result,
+    no_kernel,
+    not_none,
+    wrap_dim,
+    wrap_dim_or_none,
+    wrap_dims,
+)
 from autodiff.ops.arithmetic import maximum, minimum
 from autodiff.ops.broadcasting import SumBackward1, _expand
 from autodiff.ops.comparison import where
