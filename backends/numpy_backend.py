@@ -226,7 +226,15 @@ class NumpyBackend(ArrayBackend):
         return self._wrap(np.add.reduce(a, axis=axis, keepdims=keepdims))
 
     def mean(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return self._wrap(np.mean(a, axis=axis, keepdims=keepdims))
+        # np.mean's steps (a sum, in float32 for float16, then a division by the count, the
+        # same bits), taken here: a float warning is then raised from this module, where
+        # autodiff's warning filter finds it (see ops/_prep.py), not from NumPy's own Python.
+        kind = a.dtype.kind
+        acc = np.float32 if a.dtype == np.float16 else (np.float64 if kind in "biu" else None)
+        total = np.add.reduce(a, axis=axis, dtype=acc, keepdims=keepdims)
+        count = a.size // total.size if total.size else 1
+        out = np.true_divide(total, count)
+        return self._wrap(out.astype(np.float16) if acc is np.float32 else out)
 
     def getitem(self, a: Any, index: Any) -> Any:
         # a[0] on a 1-d array is a scalar copy; a[0, ...] is a 0-d view, as in PyTorch.
