@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import backends
+from autodiff.float_warnings import keep_filter
 
 
 class device:  # noqa: N801 - named as in PyTorch
@@ -74,6 +75,7 @@ def get_default_device() -> device:
 
 def factory_backend(dev: Any) -> Any:
     """The backend of a factory's ``device=`` argument; the default device when None."""
+    keep_filter()  # (where computations start: see autodiff/float_warnings.py)
     return backend_for(_default[0] if dev is None else dev)
 
 

@@ -41,8 +41,10 @@ except (ImportError, AttributeError):  # NumPy < 2: errstate (thread-local there
 
 # The methods that run silenced. Not the hottest (add, sub, mul, matmul, sum, mean and
 # their in-place forms: a wrapper around each costs 30% of a chain of small ops), where
-# only an overflow to inf or inf - inf can warn; a backward runs wholly silenced instead
-# (``silence_float_errors``, once per backward), which covers the sums of its gradients.
+# only an overflow to inf or inf - inf can warn: autodiff ignores those warnings with a
+# warnings filter for its own modules and this one (autodiff/float_warnings.py), which costs
+# nothing until one happens; a backward runs wholly silenced (``silence_float_errors``,
+# once per backward), which covers the sums of its gradients.
 SILENCED = (
     "div", "pow", "idiv", "exp", "log", "sqrt", "expm1", "log1p", "log2", "sin", "cos", "tan",
     "erf", "var", "prod", "astype", "einsum", "cumsum",
@@ -228,7 +230,7 @@ class NumpyBackend(ArrayBackend):
     def mean(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
         # np.mean's steps (a sum, in float32 for float16, then a division by the count, the
         # same bits), taken here: a float warning is then raised from this module, where
-        # autodiff's warning filter finds it (see ops/_prep.py), not from NumPy's own Python.
+        # autodiff's warning filter finds it (autodiff/float_warnings.py), not from NumPy's Python.
         kind = a.dtype.kind
         acc = np.float32 if a.dtype == np.float16 else (np.float64 if kind in "biu" else None)
         total = np.add.reduce(a, axis=axis, dtype=acc, keepdims=keepdims)

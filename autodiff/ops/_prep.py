@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import inspect
 import re
-import warnings
 from typing import Any
 
 from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
+from autodiff.float_warnings import quietly
 from autodiff.ops.conversion import to_backend, to_dtype
 from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor, wrap_dim
-from backends import restore_float_errors, silence_float_errors
 
 SCALAR_TYPES = (int, float, bool)
 
@@ -166,32 +165,6 @@ def float_operand(be: Any, data: Any, value: float) -> Any:
         OPERANDS.clear()
     operand = OPERANDS[(value, data.dtype, be)] = be.scalar_operand(value, be.dtype_name(data))
     return operand
-
-
-# ---- NumPy's floating-point warnings in forward ops ----------------------------------------------
-# PyTorch returns inf/nan silently where NumPy warns (``x * x`` overflowing, ``log(0)``, a sum
-# that overflows). Turning NumPy's error state off around every forward op costs ~30% on a
-# chain of small ops, so instead one warnings filter, installed here at import, ignores those
-# warnings when they are raised from autodiff's own code: NumPy attributes a ufunc's warning
-# to the Python frame that called the ufunc, which is an ops file or a backend. It costs
-# nothing until a warning happens, and the user's own NumPy calls still warn.
-FLOAT_WARNINGS = r"(overflow|divide by zero|invalid value|underflow) encountered"
-warnings.filterwarnings("ignore", FLOAT_WARNINGS, RuntimeWarning, r"(autodiff|backends)(\.|$)")
-
-
-def quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)`` with NumPy's floating-point warnings off (in this thread).
-
-    The rare second try of an op stopped by one of them: a user who makes warnings errors
-    (``warnings.simplefilter("error")``, ``pytest -W error``) puts that filter before the
-    one above, and PyTorch would not raise there. Only for ops that have written nothing
-    when the warning is raised (in-place writes let their own warnings pass: see ``_write``
-    in ops/inplace.py)."""
-    token = silence_float_errors()
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        restore_float_errors(token)
 
 
 # ---- bad input: PyTorch's exception classes and messages ---------------------------------------
@@ -427,7 +400,7 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             if better is None:
                 raise
             raise better from exc
-        except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+        except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
             return quietly(fn, *args, **kwargs)
 
     def call_checked(*args: Any, **kwargs: Any) -> Any:
@@ -448,7 +421,7 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             if better is None:
                 raise
             raise better from exc
-        except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+        except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
             return quietly(fn, *args, **kwargs)
 
     if required or flags:

@@ -14,6 +14,7 @@ from autodiff import dtypes
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
+from autodiff.float_warnings import quietly
 from autodiff.ops._prep import (
     OPERANDS,
     broadcast_error,
@@ -22,7 +23,6 @@ from autodiff.ops._prep import (
     float_result,
     number_as_tensor,
     promote,
-    quietly,
 )
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
@@ -171,7 +171,7 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
             input, other = (other, input) if isinstance(other, Tensor) else (_wrapped_number(input, other), other)
         return _add_like(input, other, alpha, AddBackward0, "add")
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(add, input, other, alpha=alpha)
 
 
@@ -183,7 +183,7 @@ def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
                 return rsub(other, input, alpha=alpha)
             input = _wrapped_number(input, other)
         return _add_like(input, other, alpha, SubBackward0, "sub")
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(sub, input, other, alpha=alpha)
 
 
@@ -201,7 +201,7 @@ def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
         if alpha != 1 and a._requires_grad and _grad.enabled:
             return sub(s, a * alpha)
         return record(_make(data, be), RsubBackward1, (a,))
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(rsub, input, other, alpha=alpha)
 
 
@@ -279,7 +279,7 @@ def mul(input: Any, other: Any) -> Tensor:
             node.other = b
             return _make(data, be, node)
         return _make(data, be)
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(mul, input, other)
 
 
@@ -331,7 +331,7 @@ def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         else:
             data = be.div(a._data, b)
         return record(_make(data, be), DivBackward0, (a,), other=b)
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(div, input, other, rounding_mode=rounding_mode)
 
 
@@ -356,7 +356,7 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
         if other.__class__ is Tensor or isinstance(other, Tensor):
             return div(other, input)
         return mul(reciprocal(input), other)
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(rdiv, input, other)
 
 
@@ -482,7 +482,7 @@ def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
             node.save(a)
             return _make(data, be, node)
         return _make(data, be)
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(pow, input, exponent)
 
 
@@ -502,7 +502,7 @@ def rpow(input: Tensor, base: Any) -> Tensor:
         be = a._be
         data = be.pow(s, a._data)
         return record(_make(data, be), PowBackward2, (a,), saved=(a,), base=s)
-    except RuntimeWarning:  # a float warning made an error by the user (see ``quietly``)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
         return quietly(rpow, input, base)
 
 
