@@ -42,7 +42,7 @@ class ThresholdBackwardBackward0(GradientLink):
 
 
 def relu(input: Tensor) -> Tensor:
-    if input.dtype.kind == "b":
+    if input._data.dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     be = input._be
     data = be.maximum(input._data, be.zeros((), input.dtype.name))
@@ -63,7 +63,7 @@ class LeakyReluBackwardBackward0(GradientLink):
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    if input.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise no_kernel("leaky_relu", input)
     if negative_slope.__class__ is not float:
         negative_slope = _number(negative_slope, "leaky_relu", "negative_slope", 2)

@@ -630,6 +630,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
         return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
     is_tensor = isinstance(src, Tensor)
     d = _check_index(input, dim, index, "scatter", src if is_tensor else None)
+    if not index._data.size:  # nothing to write
+        return input.clone()
     be = input._be
     data = be.copy(input._data)
     if is_tensor:
@@ -704,6 +706,8 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     d = _check_index(input, dim, index, "scatter_reduce", src)
     if src.dtype is not input.dtype:
         raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    if not index._data.size:  # nothing to reduce into input
+        return input.clone()
     be = input._be
     data = be.scatter_reduce(be.copy(input._data), d, index._data, src._data, reduce, include_self)
     return record(_make(data, be), ScatterReduceBackward0, (input, src), saved=(input, src), save_output=True,

@@ -66,7 +66,7 @@ class AbsBackward0(Node):
 
 
 def abs(input: Tensor) -> Tensor:  # noqa: A001
-    if input.dtype.kind == "b":
+    if input._data.dtype.kind == "b":
         raise no_kernel("abs", input)
     be = input._be
     data = be.abs(input._data)
@@ -89,7 +89,7 @@ def sign(input: Tensor) -> Tensor:
 
 def _sign(input: Tensor) -> Any:
     be = input._be
-    if input.dtype.kind == "b":  # the sign of a bool is itself (NumPy has no bool sign)
+    if input._data.dtype.kind == "b":  # the sign of a bool is itself (NumPy has no bool sign)
         return be.copy(input._data)
     data = be.sign(input._data)
     if input.dtype.kind == "f":
@@ -261,7 +261,7 @@ def _rounding(input: Tensor, data: Any, node_cls: type) -> Tensor:
 
 
 def _no_bool_rounding(input: Tensor, op: str) -> None:
-    if input.dtype.kind == "b":  # (PyTorch rounds integers, as a copy, but has no bool kernel)
+    if input._data.dtype.kind == "b":  # (PyTorch rounds integers, as a copy, but has no bool kernel)
         raise no_kernel(op, input)
 
 
@@ -278,7 +278,7 @@ def ceil(input: Tensor) -> Tensor:
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     """Round half to even, as PyTorch does (integers only with ``decimals=0``)."""
     _no_bool_rounding(input, "round")
-    if decimals and input.dtype.kind != "f":
+    if decimals and input._data.dtype.kind != "f":
         raise no_kernel("round", input)
     return _rounding(input, input._be.round(input._data, decimals), RoundBackward0)
 
