@@ -10,8 +10,8 @@ NumPy calls still warn.
 
 ``warnings.catch_warnings`` replaces the list of filters while it is active (pytest does
 so around every test and around importing conftest.py), dropping a filter installed inside
-it: ``keep_filter`` puts it back when the list has changed, one identity test, called by
-the tensor factories (where every computation starts).
+it: ``keep_filter`` puts it back when the list has changed; the tensor factories (where
+every computation starts) test for that inline, one identity test.
 
 Users who turn warnings into errors (``warnings.simplefilter("error")``, ``pytest -W
 error``) put that filter first; an op stopped by it is run again by ``quietly`` (the rare
@@ -27,14 +27,16 @@ from backends import restore_float_errors, silence_float_errors
 
 MESSAGES = r"(overflow|divide by zero|invalid value|underflow) encountered"
 MODULES = r"(autodiff|backends)(\.|$)"
-_installed: list = [None]  # the list of filters the filter was last put into
+# The list of filters the filter was last put into (callers test ``warnings.filters is not
+# INSTALLED_IN[0]`` inline before calling ``keep_filter``: no call when nothing changed).
+INSTALLED_IN: list = [None]
 
 
 def keep_filter() -> None:
     """Install the filter, unless it went into the current list of filters already."""
-    if warnings.filters is not _installed[0]:
+    if warnings.filters is not INSTALLED_IN[0]:
         warnings.filterwarnings("ignore", MESSAGES, RuntimeWarning, MODULES)  # (at the front, once)
-        _installed[0] = warnings.filters
+        INSTALLED_IN[0] = warnings.filters
 
 
 def quietly(fn: Any, *args: Any, **kwargs: Any) -> Any:

@@ -42,10 +42,11 @@ class ThresholdBackwardBackward0(GradientLink):
 
 
 def relu(input: Tensor) -> Tensor:
-    if input._data.dtype.kind == "b":
+    dtype = input.dtype
+    if dtype.kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     be = input._be
-    data = be.maximum(input._data, be.zeros((), input.dtype.name))
+    data = be.maximum(input._data, be.zeros((), dtype.name))
     return record(_make(data, be), ReluBackward0, (input,), saved=(input,))
 
 
