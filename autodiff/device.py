@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import backends
+from autodiff.float_warnings import INSTALLED_IN, keep_filter
 
 
 class device:  # noqa: N801 - named as in PyTorch
@@ -74,6 +76,8 @@ def get_default_device() -> device:
 
 def factory_backend(dev: Any) -> Any:
     """The backend of a factory's ``device=`` argument; the default device when None."""
+    if warnings.filters is not INSTALLED_IN[0]:  # (where computations start: autodiff/float_warnings.py)
+        keep_filter()
     return backend_for(_default[0] if dev is None else dev)
 
 

@@ -278,6 +278,9 @@ class ArrayBackend:
         return self.xp.sum(a, axis=axis, keepdims=keepdims)
 
     def mean(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        if not a.size:  # NaN, without the array library's "Mean of empty slice" warning
+            total = self.xp.sum(a, axis=axis, keepdims=keepdims)
+            return self.xp.full(total.shape, float("nan"), dtype=total.dtype)
         return self.xp.mean(a, axis=axis, keepdims=keepdims)
 
     # ---- shape ----------------------------------------------------------------

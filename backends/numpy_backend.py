@@ -42,8 +42,10 @@ except (ImportError, AttributeError):  # NumPy < 2: errstate (thread-local there
 
 # The methods that run silenced. Not the hottest (add, sub, mul, matmul, sum, mean and
 # their in-place forms: a wrapper around each costs 30% of a chain of small ops), where
-# only an overflow to inf or inf - inf can warn; a backward runs wholly silenced instead
-# (``silence_float_errors``, once per backward), which covers the sums of its gradients.
+# only an overflow to inf or inf - inf can warn: autodiff ignores those warnings with a
+# warnings filter for its own modules and this one (autodiff/float_warnings.py), which costs
+# nothing until one happens; a backward runs wholly silenced (``silence_float_errors``,
+# once per backward), which covers the sums of its gradients.
 SILENCED = (
     "div", "pow", "idiv", "exp", "log", "sqrt", "expm1", "log1p", "log2", "sin", "cos", "tan",
     "erf", "var", "prod", "astype", "einsum", "cumsum",
@@ -248,7 +250,15 @@ class NumpyBackend(ArrayBackend):
         return self._wrap(np.add.reduce(a, axis=axis, keepdims=keepdims))
 
     def mean(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return self._wrap(np.mean(a, axis=axis, keepdims=keepdims))
+        # np.mean's steps (a sum, in float32 for float16, then a division by the count, the
+        # same bits), taken here: a float warning is then raised from this module, where
+        # autodiff's warning filter finds it (autodiff/float_warnings.py), not from NumPy's Python.
+        kind = a.dtype.kind
+        acc = np.float32 if a.dtype == np.float16 else (np.float64 if kind in "biu" else None)
+        total = np.add.reduce(a, axis=axis, dtype=acc, keepdims=keepdims)
+        count = a.size // total.size if total.size else 1
+        out = np.true_divide(total, count)
+        return self._wrap(out.astype(np.float16) if acc is np.float32 else out)
 
     def getitem(self, a: Any, index: Any) -> Any:
         # a[0] on a 1-d array is a scalar copy; a[0, ...] is a 0-d view, as in PyTorch.

@@ -148,3 +148,115 @@ def test_new_operators_and_errors_on_every_device(device: str) -> None:
         a + autodiff.ones(3, device=device)
     with pytest.raises(IndexError, match="Dimension out of range"):
         a.sum(1)
+
+
+# ---- behaviours matched to PyTorch 2.13 (once listed as known differences) ----------------------
+def test_dtypes_without_a_pytorch_kernel_are_refused() -> None:
+    b, i = autodiff.tensor([[True, False]]), autodiff.tensor([[1, -2]])
+    nnf = autodiff.nn.functional
+    for fn in (autodiff.abs, autodiff.floor, autodiff.ceil, autodiff.round, autodiff.trunc):
+        assert "not implemented for 'Bool'" in _raises(NotImplementedError, fn, b)
+    assert "not implemented for 'Long'" in _raises(NotImplementedError, autodiff.round, i, decimals=1)
+    assert autodiff.round(i).tolist() == [[1, -2]] and autodiff.floor(i).dtype is autodiff.int64
+    assert _raises(RuntimeError, autodiff.relu, b) == "Boolean inputs not supported for relu"
+    assert autodiff.sign(b).tolist() == [[True, False]]  # PyTorch's sign of a bool is itself
+    for x in (b, i):
+        _raises(NotImplementedError, nnf.leaky_relu, x, 0.1)
+        _raises(NotImplementedError, nnf.binary_cross_entropy_with_logits, x, autodiff.ones(1, 2))
+    assert "can't be cast" in _raises(RuntimeError, nnf.binary_cross_entropy_with_logits, autodiff.ones(1, 2), i)
+    assert "bool" in _raises(RuntimeError, nnf.binary_cross_entropy_with_logits, autodiff.ones(1, 2), b)
+    assert "bmm" in _raises(NotImplementedError, autodiff.einsum, "ij,jk->ik", b, autodiff.ones(2, 2))
+    assert autodiff.einsum("i,j->ij", b[0], b[0]).dtype is autodiff.bool  # no contraction: fine
+    assert "cumsum" in _raises(NotImplementedError, autodiff.cumsum, autodiff.ones(2), 0, dtype=autodiff.bool)
+    assert "arange" in _raises(NotImplementedError, autodiff.arange, 0, 5, dtype=autodiff.bool)
+
+
+def test_bool_accumulators_and_result_dtypes() -> None:
+    x = autodiff.tensor([[0.0, 2.0], [0.0, 0.0]])
+    assert autodiff.sum(x, dtype=autodiff.bool).item() is True
+    assert autodiff.sum(x, 1, dtype=autodiff.bool).tolist() == [True, False]
+    assert autodiff.prod(x + 1, dtype=autodiff.bool).item() is True
+    assert autodiff.prod(x, 1, True, dtype=autodiff.bool).tolist() == [[False], [False]]
+    logits = autodiff.zeros(2, dtype=autodiff.float64, requires_grad=True)
+    loss = autodiff.nn.functional.binary_cross_entropy_with_logits(logits, autodiff.ones(2))
+    assert loss.dtype is autodiff.float32  # the target's dtype, as in PyTorch
+    loss.backward()
+    assert logits.grad.dtype is autodiff.float64
+
+
+def test_explicit_none_is_refused_where_pytorch_has_no_none() -> None:
+    x = autodiff.ones(2, 3)
+    calls = [(autodiff.prod, x, None), (autodiff.max, x, None), (x.min, None, True), (autodiff.var, x, 1, None),
+             (autodiff.std, x, 1, None), (autodiff.logsumexp, x, None), (autodiff.squeeze, x, None),
+             (autodiff.softmax, x, None), (x.log_softmax, None), (autodiff.arange, 0, None, 1)]
+    for fn, *args in calls:
+        assert "NoneType" in _raises(TypeError, fn, *args)
+    # ... while leaving the argument out, or a None that PyTorch takes, still works
+    assert x.prod().item() == 1.0 and x.max().item() == 1.0 and autodiff.var(x, None).item() == 0.0
+    assert autodiff.squeeze(autodiff.ones(1, 2)).shape == (2,) and autodiff.arange(3).tolist() == [0, 1, 2]
+    assert autodiff.nn.functional.softmax(x, None).shape == (2, 3)  # the implicit dim (1 here)
+    assert autodiff.sum(x, None).item() == 6.0 and autodiff.norm(x, None).item() > 0
+
+
+def test_argument_types_checked_first_as_pytorch_does() -> None:
+    nnf = autodiff.nn.functional
+    x = autodiff.ones(2, 3)
+    assert "must be Number, not list" in _raises(TypeError, nnf.leaky_relu, x, [1.0])
+    assert _raises(OverflowError, nnf.leaky_relu, x, 10**30) == "int too big to convert"
+    assert nnf.leaky_relu(-x, True).tolist() == (-x).tolist()  # a bool is a Number
+    assert "found element of type bool" in _raises(TypeError, autodiff.norm, x.long(), 1, True)
+    assert "Overflow when unpacking long long" in _raises(ValueError, x.__setitem__, 0, 10**30)
+    target = autodiff.tensor([0, 1, 2, 1])
+    assert "1.5" not in _raises(TypeError, nnf.one_hot, target, 1.5)
+    assert "smaller than num_classes" in _raises(RuntimeError, nnf.one_hot, target, -3)
+    assert nnf.one_hot(target, -1).shape == (4, 3)
+    assert "class probabilities" in _raises(RuntimeError, nnf.cross_entropy, autodiff.ones(4), target)
+    _raises(IndexError, nnf.cross_entropy, autodiff.tensor(1.0), target)
+    _raises(NotImplementedError, nnf.cross_entropy, x.long(), target)
+    assert "but got -3" in _raises(IndexError, nnf.avg_pool2d, x, 2)
+    assert "Invalid padding string: '0'" in _raises(RuntimeError, nnf.conv2d, autodiff.ones(1, 1, 3, 3),
+                                                    autodiff.ones(1, 1, 2, 2), None, 1, "0")
+
+
+def test_index_ops_edge_cases() -> None:
+    x = autodiff.arange(6.0).reshape(2, 3)
+    index = autodiff.zeros(2, 3, dtype=autodiff.int64)
+    assert autodiff.gather(x, 1, autodiff.zeros(0, 5)).shape == (0, 5)  # an empty index, any dtype
+    assert autodiff.scatter_add(x, 1, autodiff.zeros(0), x).tolist() == x.tolist()
+    assert autodiff.gather(x, 1, index.int()).tolist() == [[0.0] * 3, [3.0] * 3]  # int32 is an index too
+    assert "[-1, 0], but got 1" in _raises(IndexError, autodiff.scatter_add, x, 1, index, autodiff.ones(4))
+    assert "only 1 value, got 2" in _raises(RuntimeError, autodiff.index_select, autodiff.tensor(1.0), 0,
+                                            autodiff.tensor([0, 0]))
+    mask = autodiff.tensor([[True, False, True], [False, False, True]])
+    assert autodiff.masked_fill(autodiff.tensor(1.0), mask, 0.5).tolist() == [[0.5, 1.0, 0.5], [1.0, 1.0, 0.5]]
+    assert "doesn't match the broadcast shape" in _raises(RuntimeError, autodiff.ones(3).masked_fill_, mask, 0.5)
+
+
+def test_numbers_where_pytorch_takes_them() -> None:
+    for fn, want, dtype in ((autodiff.add, 4.0, autodiff.float32), (autodiff.mul, 4, autodiff.int64),
+                            (autodiff.div, 1.0, autodiff.float32), (autodiff.sub, 0.0, autodiff.float32)):
+        out = fn(2, 2.0 if dtype is autodiff.float32 else 2)
+        assert out.shape == () and out.item() == want and out.dtype is dtype
+    assert autodiff.add(True, 2.0).item() == 3.0 and autodiff.floor_divide(7, 2).item() == 3
+    assert "bool tensor is not supported" in _raises(RuntimeError, autodiff.sub, True, 2.0)
+    x = autodiff.ones(2, dtype=autodiff.float64)
+    assert x.copy_(0.1).tolist() == [0.1, 0.1]  # the number in the tensor's own dtype
+    assert autodiff.ones(2, dtype=autodiff.int64).copy_(2.7).tolist() == [2, 2]
+    _raises(TypeError, x.copy_, [1.0])
+
+
+def test_negative_pad_crops() -> None:
+    pad = autodiff.nn.functional.pad
+    x = autodiff.arange(6.0).reshape(2, 3).requires_grad_()
+    assert pad(x, (-1, -1)).tolist() == [[1.0], [4.0]]
+    assert pad(x, (2, -2)).tolist() == [[0.0, 0.0, 0.0], [0.0, 0.0, 3.0]]
+    assert pad(x, (0, 0, -1, 2), value=9.0).tolist() == [[3.0, 4.0, 5.0], [9.0] * 3, [9.0] * 3]
+    assert pad(x, (-3, 0)).shape == (2, 0)
+    pad(x, (1, -2)).sum().backward()
+    assert x.grad.tolist() == [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]]
+    assert "non-negative" in _raises(RuntimeError, pad, x, (-2, -2))
+
+
+def test_to_an_accelerator_index_is_a_device() -> None:
+    with pytest.raises(RuntimeError):  # no such device here (PyTorch: no accelerator available)
+        autodiff.ones(2).to(7)

@@ -18,7 +18,6 @@ from autodiff.ops.activation import (
     hardsigmoid,
     hardswish,
     hardtanh,
-    log_softmax,
     logsigmoid,
     mish,
     prelu,
@@ -26,7 +25,6 @@ from autodiff.ops.activation import (
     rrelu,
     selu,
     silu,
-    softmax,
     softmin,
     softplus,
     softshrink,
@@ -34,6 +32,8 @@ from autodiff.ops.activation import (
     tanhshrink,
     threshold,
 )
+from autodiff.ops.activation import log_softmax_any_dim as log_softmax
+from autodiff.ops.activation import softmax_any_dim as softmax
 from autodiff.ops.attention import multi_head_attention as _multi_head_attention
 from autodiff.ops.attention import scaled_dot_product_attention
 from autodiff.ops.composite_loss import (
@@ -284,19 +284,25 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     _check_reduction(reduction)
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise TypeError("cross_entropy(): input and target must be Tensors")
-    _check_batch(input, target)
+    # PyTorch's order: a target of the input's shape holds class probabilities (and must be
+    # float); otherwise log_softmax runs first (its dim and dtype errors), then nll_loss's checks.
+    probabilities = target._data.shape == input._data.shape
+    if probabilities and target.dtype.kind != "f":
+        raise RuntimeError(f"Expected floating point type for target with class probabilities, got {target.dtype.word}")
     if input.ndim == 0:
-        raise RuntimeError("cross_entropy(): input must have at least 1 dimension (the classes)")
+        raise IndexError("Dimension specified as 1 but tensor has no dimensions" if probabilities else
+                         "Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     cdim = 1 if input.ndim >= 2 else 0
     n_classes = input.shape[cdim]
     logp = log_softmax(input, cdim)
+    _check_batch(input, target)
     wshape = [1] * input.ndim
     wshape[cdim] = n_classes
     if target.dtype.kind == "f":
-        if target.shape != input.shape:
+        if not probabilities:
             raise RuntimeError(
                 f"cross_entropy(): class-probability target of shape {list(target.shape)} must have "
-                f"the input's shape {list(input.shape)}"
+                f"the input's shape {list(input.shape)} (class indices must be int64)"
             )
         if label_smoothing > 0:
             target = target * (1 - label_smoothing) + label_smoothing / n_classes
@@ -326,18 +332,21 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """``(..., num_classes)`` int64 tensor with a 1 at each index."""
+    if num_classes.__class__ is not int and (num_classes.__class__ is bool or not hasattr(num_classes, "__index__")):
+        raise TypeError(f"one_hot(): argument 'num_classes' (position 2) must be int, not {type(num_classes).__name__}")
     if tensor.dtype.kind != "i":
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     be = tensor._be
+    num_classes = int(num_classes)
     if tensor.numel():
         if be.any(be.lt(tensor._data, 0)):
             raise RuntimeError("one_hot: Class values must be non-negative.")
         top = int(be.item(be.amax(tensor._data)))
-        if num_classes < 0:
+        if num_classes == -1:  # (only -1 means "infer"; any other negative count is too small)
             num_classes = top + 1
         elif top >= num_classes:
             raise RuntimeError(f"one_hot: Class values must be smaller than num_classes ({top} >= {num_classes}).")
-    elif num_classes < 0:
+    elif num_classes <= 0:
         raise RuntimeError("one_hot: Can not infer total number of classes from empty tensor.")
     classes = be.arange(0, num_classes, 1, "int64")
     data = be.astype(be.eq(be.reshape(tensor._data, tensor._data.shape + (1,)), classes), dtypes.int64.name)

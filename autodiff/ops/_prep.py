@@ -10,6 +10,7 @@ from autodiff import dtypes
 from autodiff._vmap_state import NOT_BATCHED
 from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.grad_mode import state as _grad
+from autodiff.float_warnings import quietly
 from autodiff.ops.conversion import to_backend, to_dtype
 from autodiff.ops.creation import tensor
 from autodiff.tensor import Tensor, wrap_dim
@@ -103,6 +104,17 @@ def float_result(t: Tensor) -> Tensor:
     if t.dtype.kind == "f":
         return t
     return cast(t, dtypes.get_default_dtype())
+
+
+def not_none(op: str, arg: str, want: str = "int") -> TypeError:
+    """PyTorch's TypeError for an explicit ``None`` where its overloads take no None."""
+    return TypeError(f"{op}(): argument '{arg}' must be {want}, not NoneType")
+
+
+def no_kernel(op: str, t: Tensor, dtype: dtypes.dtype | None = None) -> NotImplementedError:
+    """PyTorch's error for a dtype (``t``'s, or the one asked for) that its kernel for ``op``
+    does not take (``abs`` of bools)."""
+    return NotImplementedError(f'"{op}_{t._be.type}" not implemented for \'{(dtype or t.dtype).word}\'')
 
 
 def wrap_dims(dim: Any, ndim: int) -> tuple[int, ...]:
@@ -408,6 +420,8 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             if better is None:
                 raise
             raise better from exc
+        except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+            return quietly(fn, *args, **kwargs)
 
     def call_checked(*args: Any, **kwargs: Any) -> Any:
         if _vmap.active:
@@ -431,6 +445,8 @@ def checked(name: str, fn: Any, method: bool = False) -> Any:
             if better is None:
                 raise
             raise better from exc
+        except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+            return quietly(fn, *args, **kwargs)
 
     if required or flags:
         call = call_checked

@@ -19,7 +19,7 @@ from autodiff.autograd.forward_rules import derived_jvp, symmetric_jvp
 from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record
-from autodiff.ops._prep import cast, float_result, wrap_dim
+from autodiff.ops._prep import cast, float_result, no_kernel, not_none, wrap_dim
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import clamp, erf, exp, sigmoid, tanh
@@ -44,8 +44,11 @@ class ThresholdBackwardBackward0(GradientLink):
 
 
 def relu(input: Tensor) -> Tensor:
+    dtype = input.dtype
+    if dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
     be = input._be
-    data = be.maximum(input._data, be.zeros((), input.dtype.name))
+    data = be.maximum(input._data, be.zeros((), dtype.name))
     return record(_make(data, be), ReluBackward0, (input,), saved=(input,))
 
 
@@ -64,9 +67,24 @@ class LeakyReluBackwardBackward0(GradientLink):
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    if input._data.dtype.kind != "f":
+        raise no_kernel("leaky_relu", input)
+    if negative_slope.__class__ is not float:
+        negative_slope = _number(negative_slope, "leaky_relu", "negative_slope", 2)
     be = input._be
     data = be.where(be.gt(input._data, 0), input._data, be.mul(input._data, negative_slope))
     return record(_make(data, be), LeakyReluBackward0, (input,), saved=(input,), slope=negative_slope)
+
+
+def _number(value: Any, op: str, arg: str, position: int) -> Any:
+    """``value`` checked as PyTorch checks a ``Number`` argument (bool, int within int64, float)."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        return value.item()
+    if not isinstance(value, (int, float)):
+        raise TypeError(f"{op}(): argument '{arg}' (position {position}) must be Number, not {type(value).__name__}")
+    if isinstance(value, int) and not -(1 << 63) <= value < 1 << 63:
+        raise OverflowError("int too big to convert")
+    return value
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -161,13 +179,28 @@ def _softmax_like(input: Tensor, dim: Any, dtype: Any, log: bool) -> Tensor:
                   save_output=True, dim=d if a.ndim else None)
 
 
-def softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """``exp(x) / exp(x).sum(dim)``, computed stably."""
+    if dim is None:  # (``nn.functional.softmax`` picks a dim for None)
+        raise not_none("softmax", "dim")
     return _softmax_like(input, dim, dtype, False)
 
 
-def log_softmax(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
+def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     """``x - logsumexp(x, dim)``, computed stably."""
+    if dim is None:
+        raise not_none("log_softmax", "dim")
+    return _softmax_like(input, dim, dtype, True)
+
+
+def softmax_any_dim(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """``nn.functional.softmax``: ``softmax``, where ``dim=None`` is PyTorch's legacy
+    implicit choice (0 for 0-, 1- and 3-d input, else 1)."""
+    return _softmax_like(input, dim, dtype, False)
+
+
+def log_softmax_any_dim(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """``nn.functional.log_softmax`` (``dim=None`` as in ``softmax_any_dim``)."""
     return _softmax_like(input, dim, dtype, True)
 
 
@@ -523,7 +556,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def softmin(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """``softmax(-x, dim)``."""
-    return softmax(-input, dim, dtype)
+    return _softmax_like(-input, dim, dtype, False)
 
 
 # ---- the public API of this file: ``autodiff.<name>`` for each name in FUNCTIONS, and

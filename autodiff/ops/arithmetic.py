@@ -16,6 +16,7 @@ from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, record
+from autodiff.float_warnings import quietly
 from autodiff.ops._prep import (
     OPERANDS,
     broadcast_error,
@@ -27,6 +28,7 @@ from autodiff.ops._prep import (
 )
 from autodiff.ops.broadcasting import sum_to
 from autodiff.ops.comparison import where
+from autodiff.ops.creation import tensor
 from autodiff.ops.unary import exp2, log, sigmoid
 from autodiff.tensor import Tensor, _make
 
@@ -110,6 +112,15 @@ BOOL_SUB = (
 )
 
 
+def _wrapped_number(value: Any, other: Any) -> Any:
+    """``add(2, 2.0)``: with two Python numbers PyTorch makes the first a 0-d tensor (int64,
+    the default float dtype or bool). Anything else is returned as it is, to fail as a
+    non-tensor argument."""
+    if isinstance(value, (int, float)) and isinstance(other, (int, float)):
+        return tensor(value)
+    return value
+
+
 def _check_bool_sub(a: Tensor, b: Any) -> None:
     if a.dtype.kind == "b" or b is True or b is False or (isinstance(b, Tensor) and b.dtype.kind == "b"):
         raise RuntimeError(BOOL_SUB)
@@ -171,42 +182,53 @@ def _add_like(a: Tensor, b: Any, alpha: Any, node_cls: type, op: str) -> Tensor:
 
 def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
-    if other.__class__ is float and input.__class__ is Tensor and alpha.__class__ is int and alpha == 1:
-        # The hot case, as in mul: a cached operand means promote would change nothing.
-        be = input._be
-        c = OPERANDS.get((other, input._data.dtype, be))
-        if c is not None:
-            if _fw.active:
-                return record(_make(be.add(input._data, c), be), ScalarAddBackward, (input,))
-            if input._requires_grad and _grad.enabled:
-                node = ScalarAddBackward((edge_of(input),))
-                return _make(be.add(input._data, c), be, node)
-            return _make(be.add(input._data, c), be)
-    if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        input, other = other, input
-    return _add_like(input, other, alpha, AddBackward0, "add")
+    try:
+        if other.__class__ is float and input.__class__ is Tensor and alpha.__class__ is int and alpha == 1:
+            # The hot case, as in mul: a cached operand means promote would change nothing.
+            be = input._be
+            c = OPERANDS.get((other, input._data.dtype, be))
+            if c is not None:
+                if _fw.active:
+                    return record(_make(be.add(input._data, c), be), ScalarAddBackward, (input,))
+                if input._requires_grad and _grad.enabled:
+                    node = ScalarAddBackward((edge_of(input),))
+                    return _make(be.add(input._data, c), be, node)
+                return _make(be.add(input._data, c), be)
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
+            input, other = (other, input) if isinstance(other, Tensor) else (_wrapped_number(input, other), other)
+        return _add_like(input, other, alpha, AddBackward0, "add")
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(add, input, other, alpha=alpha)
 
 
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
-    if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        return rsub(other, input, alpha=alpha)
-    return _add_like(input, other, alpha, SubBackward0, "sub")
+    try:
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
+            if isinstance(other, Tensor):
+                return rsub(other, input, alpha=alpha)
+            input = _wrapped_number(input, other)
+        return _add_like(input, other, alpha, SubBackward0, "sub")
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(sub, input, other, alpha=alpha)
 
 
 def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``other - alpha * input`` (what ``2 - x`` calls)."""
-    if other.__class__ is Tensor or isinstance(other, Tensor):
-        return sub(other, input, alpha=alpha)
-    _check_bool_sub(input, other)
-    if alpha.__class__ is not int:
-        alpha = _number_alpha(alpha, "rsub")
-    a, s = promote(input, other, "rsub")
-    be = a._be
-    data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
-    if alpha != 1 and a._requires_grad and _grad.enabled:
-        return sub(s, a * alpha)
-    return record(_make(data, be), RsubBackward1, (a,))
+    try:
+        if other.__class__ is Tensor or isinstance(other, Tensor):
+            return sub(other, input, alpha=alpha)
+        _check_bool_sub(input, other)
+        if alpha.__class__ is not int:
+            alpha = _number_alpha(alpha, "rsub")
+        a, s = promote(input, other, "rsub")
+        be = a._be
+        data = be.sub(s, a._data if alpha == 1 else be.mul(a._data, alpha))
+        if alpha != 1 and a._requires_grad and _grad.enabled:
+            return sub(s, a * alpha)
+        return record(_make(data, be), RsubBackward1, (a,))
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(rsub, input, other, alpha=alpha)
 
 
 # ---- mul / div --------------------------------------------------------------------
@@ -244,57 +266,60 @@ class MulBackward0(Node):
 
 def mul(input: Any, other: Any) -> Tensor:
     """Elementwise product with broadcasting."""
-    if other.__class__ is float and input.__class__ is Tensor:
-        # The hottest case: a cached operand means a float dtype that the float keeps
-        # (see OPERANDS), so promote's checks can be skipped.
-        be = input._be
-        c = OPERANDS.get((other, input._data.dtype, be))
-        if c is not None:
+    try:
+        if other.__class__ is float and input.__class__ is Tensor:
+            # The hottest case: a cached operand means a float dtype that the float keeps
+            # (see OPERANDS), so promote's checks can be skipped.
+            be = input._be
+            c = OPERANDS.get((other, input._data.dtype, be))
+            if c is not None:
+                if _fw.active:
+                    return record(_make(be.mul(input._data, c), be), MulBackward0, (input,), other=other)
+                if input._requires_grad and _grad.enabled:
+                    node = MulBackward0((edge_of(input),))
+                    node.other = other
+                    return _make(be.mul(input._data, c), be, node)
+                return _make(be.mul(input._data, c), be)
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
+            input, other = (other, input) if isinstance(other, Tensor) else (_wrapped_number(input, other), other)
+        cls = other.__class__
+        if (cls is float and input._data.dtype.kind == "f") or (
+            cls is Tensor and input._be is other._be and input._data.dtype is other._data.dtype
+        ):
+            a, b = input, other
+        else:
+            a, b = promote(input, other, "mul")
+        be = a._be
+        if b.__class__ is float:  # first: the hot case (and no isinstance call)
+            c = OPERANDS.get((b, a._data.dtype, be))
+            data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
+        elif b.__class__ is Tensor or isinstance(b, Tensor):
+            try:
+                data = be.mul(a._data, b._data)
+            except ValueError:
+                raise broadcast_error(a._data.shape, b._data.shape) from None
             if _fw.active:
-                return record(_make(be.mul(input._data, c), be), MulBackward0, (input,), other=other)
-            if input._requires_grad and _grad.enabled:
-                node = MulBackward0((edge_of(input),))
-                node.other = other
-                return _make(be.mul(input._data, c), be, node)
-            return _make(be.mul(input._data, c), be)
-    if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        input, other = other, input
-    cls = other.__class__
-    if (cls is float and input._data.dtype.kind == "f") or (
-        cls is Tensor and input._be is other._be and input._data.dtype is other._data.dtype
-    ):
-        a, b = input, other
-    else:
-        a, b = promote(input, other, "mul")
-    be = a._be
-    if b.__class__ is float:  # first: the hot case (and no isinstance call)
-        c = OPERANDS.get((b, a._data.dtype, be))
-        data = be.mul(a._data, c if c is not None else float_operand(be, a._data, b))
-    elif b.__class__ is Tensor or isinstance(b, Tensor):
-        try:
-            data = be.mul(a._data, b._data)
-        except ValueError:
-            raise broadcast_error(a._data.shape, b._data.shape) from None
+                return record(_make(data, be), MulBackward0, (a, b), saved=(a, b), a_shape=a._data.shape,
+                              b_shape=b._data.shape, other=None)
+            if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
+                node = MulBackward0((edge_of(a), edge_of(b)))
+                node.a_shape = a._data.shape
+                node.b_shape = b._data.shape
+                node.other = None
+                node.save(a, b)
+                return _make(data, be, node)
+            return _make(data, be)
+        else:
+            data = be.mul(a._data, b)
         if _fw.active:
-            return record(_make(data, be), MulBackward0, (a, b), saved=(a, b), a_shape=a._data.shape,
-                          b_shape=b._data.shape, other=None)
-        if _grad.enabled and (a._requires_grad or b._requires_grad):  # (hot: see the top)
-            node = MulBackward0((edge_of(a), edge_of(b)))
-            node.a_shape = a._data.shape
-            node.b_shape = b._data.shape
-            node.other = None
-            node.save(a, b)
+            return record(_make(data, be), MulBackward0, (a,), other=b)
+        if a._requires_grad and _grad.enabled:  # (hot: see the top)
+            node = MulBackward0((edge_of(a),))
+            node.other = b
             return _make(data, be, node)
         return _make(data, be)
-    else:
-        data = be.mul(a._data, b)
-    if _fw.active:
-        return record(_make(data, be), MulBackward0, (a,), other=b)
-    if a._requires_grad and _grad.enabled:  # (hot: see the top)
-        node = MulBackward0((edge_of(a),))
-        node.other = b
-        return _make(data, be, node)
-    return _make(data, be)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(mul, input, other)
 
 
 class DivBackward0(Node):
@@ -324,30 +349,35 @@ class DivBackward0(Node):
 
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """True division (``rounding_mode="floor"``/``"trunc"`` give integer-valued results)."""
-    if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        return rdiv(other, input)
-    if rounding_mode is not None:
-        return rounded_div(input, other, rounding_mode)
-    a, b = promote(input, other, "div")
-    a = float_result(a)
-    if b.__class__ is Tensor or isinstance(b, Tensor):
-        b = float_result(b)
-        if a._data.dtype != b._data.dtype:
-            a, b = promote(a, b, "div")
-    be = a._be
-    if b.__class__ is Tensor or isinstance(b, Tensor):
-        try:
-            data = be.div(a._data, b._data)
-        except ValueError:
-            raise broadcast_error(a._data.shape, b._data.shape) from None
-        return record(_make(data, be), DivBackward0, (a, b), saved=(a, b),
-                      a_shape=a._data.shape, b_shape=b._data.shape, other=None)
-    if b.__class__ is float:
-        c = OPERANDS.get((b, a._data.dtype, be))
-        data = be.div(a._data, c if c is not None else float_operand(be, a._data, b))
-    else:
-        data = be.div(a._data, b)
-    return record(_make(data, be), DivBackward0, (a,), other=b)
+    try:
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
+            if isinstance(other, Tensor):
+                return rdiv(other, input)
+            input = _wrapped_number(input, other)
+        if rounding_mode is not None:
+            return rounded_div(input, other, rounding_mode)
+        a, b = promote(input, other, "div")
+        a = float_result(a)
+        if b.__class__ is Tensor or isinstance(b, Tensor):
+            b = float_result(b)
+            if a._data.dtype != b._data.dtype:
+                a, b = promote(a, b, "div")
+        be = a._be
+        if b.__class__ is Tensor or isinstance(b, Tensor):
+            try:
+                data = be.div(a._data, b._data)
+            except ValueError:
+                raise broadcast_error(a._data.shape, b._data.shape) from None
+            return record(_make(data, be), DivBackward0, (a, b), saved=(a, b),
+                          a_shape=a._data.shape, b_shape=b._data.shape, other=None)
+        if b.__class__ is float:
+            c = OPERANDS.get((b, a._data.dtype, be))
+            data = be.div(a._data, c if c is not None else float_operand(be, a._data, b))
+        else:
+            data = be.div(a._data, b)
+        return record(_make(data, be), DivBackward0, (a,), other=b)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(div, input, other, rounding_mode=rounding_mode)
 
 
 class ReciprocalBackward0(Node):
@@ -368,9 +398,12 @@ def reciprocal(input: Tensor) -> Tensor:
 
 def rdiv(input: Tensor, other: Any) -> Tensor:
     """``other / input`` for a Python scalar ``other`` (PyTorch: reciprocal, then multiply)."""
-    if other.__class__ is Tensor or isinstance(other, Tensor):
-        return div(other, input)
-    return mul(reciprocal(input), other)
+    try:
+        if other.__class__ is Tensor or isinstance(other, Tensor):
+            return div(other, input)
+        return mul(reciprocal(input), other)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(rdiv, input, other)
 
 
 class DivBackward2(Node):
@@ -488,28 +521,31 @@ class PowBackward2(Node):
 
 def pow(input: Any, exponent: Any) -> Tensor:  # noqa: A001
     """``input ** exponent``; either may be a Python scalar."""
-    if input.__class__ is not Tensor and not isinstance(input, Tensor):
-        return rpow(exponent, input)
-    a, b = promote(input, exponent, "pow")
-    be = a._be
-    if b.__class__ is Tensor or isinstance(b, Tensor):
-        try:
-            data = be.pow(a._data, b._data)
-        except ValueError:
-            raise broadcast_error(a._data.shape, b._data.shape) from None
-        return record(_make(data, be), PowBackward1, (a, b), saved=(a, b),
-                      a_shape=a._data.shape, b_shape=b._data.shape)
-    if b.__class__ is int and b < 0 and a.dtype.kind != "f":
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
-    data = be.pow(a._data, b)
-    if _fw.active:
-        return record(_make(data, be), PowBackward0, (a,), saved=(a,), exponent=b)
-    if a._requires_grad and _grad.enabled:  # (hot: see the top)
-        node = PowBackward0((edge_of(a),))
-        node.exponent = b
-        node.save(a)
-        return _make(data, be, node)
-    return _make(data, be)
+    try:
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
+            return rpow(exponent, input)
+        a, b = promote(input, exponent, "pow")
+        be = a._be
+        if b.__class__ is Tensor or isinstance(b, Tensor):
+            try:
+                data = be.pow(a._data, b._data)
+            except ValueError:
+                raise broadcast_error(a._data.shape, b._data.shape) from None
+            return record(_make(data, be), PowBackward1, (a, b), saved=(a, b),
+                          a_shape=a._data.shape, b_shape=b._data.shape)
+        if b.__class__ is int and b < 0 and a.dtype.kind != "f":
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        data = be.pow(a._data, b)
+        if _fw.active:
+            return record(_make(data, be), PowBackward0, (a,), saved=(a,), exponent=b)
+        if a._requires_grad and _grad.enabled:  # (hot: see the top)
+            node = PowBackward0((edge_of(a),))
+            node.exponent = b
+            node.save(a)
+            return _make(data, be, node)
+        return _make(data, be)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(pow, input, exponent)
 
 
 def square(input: Tensor) -> Tensor:
@@ -521,12 +557,15 @@ def square(input: Tensor) -> Tensor:
 
 def rpow(input: Tensor, base: Any) -> Tensor:
     """``base ** input`` for a Python scalar ``base``."""
-    if base.__class__ is Tensor or isinstance(base, Tensor):
-        return pow(base, input)
-    a, s = promote(input, base, "pow")
-    be = a._be
-    data = be.pow(s, a._data)
-    return record(_make(data, be), PowBackward2, (a,), saved=(a,), base=s)
+    try:
+        if base.__class__ is Tensor or isinstance(base, Tensor):
+            return pow(base, input)
+        a, s = promote(input, base, "pow")
+        be = a._be
+        data = be.pow(s, a._data)
+        return record(_make(data, be), PowBackward2, (a,), saved=(a,), base=s)
+    except RuntimeWarning:  # a float warning made an error by the user (autodiff/float_warnings.py)
+        return quietly(rpow, input, base)
 
 
 # ---- binary ------------------------------------------------------------------------
@@ -843,7 +882,7 @@ class NotImplementedBackward(Node):
 def floor_divide(input: Any, other: Any) -> Tensor:
     """``floor(input / other)`` (integer tensors stay integer); not differentiable."""
     if not isinstance(input, Tensor):
-        input = _scalar_tensor(input, other, "floor_divide")
+        input = _scalar_tensor(input, other, "floor_divide") if isinstance(other, Tensor) else _wrapped_number(input, other)
     a, b = promote(input, other, "floor_divide")
     be = a._be
     bd = b._data if isinstance(b, Tensor) else b

@@ -138,9 +138,9 @@ def _conv_padding(padding: Any, kernel: tuple, stride: tuple, dilation: tuple, o
         if padding == "valid":
             return ((0, 0),) * n
         if padding != "same":
-            raise ValueError(f"Invalid padding string '{padding}', should be one of ('valid', 'same')")
+            raise RuntimeError(f"Invalid padding string: '{padding}' (should be 'valid' or 'same')")
         if any(s != 1 for s in stride):
-            raise ValueError("padding='same' is not supported for strided convolutions")
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
         # an odd total goes one more to the right, as PyTorch does
         totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
         return tuple((t // 2, t - t // 2) for t in totals)
@@ -451,6 +451,10 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """The mean of each window. The divisor counts the zero padding when
     ``count_include_pad`` (never the part of a ``ceil_mode`` window past the padding)."""
+    if input.ndim < 3:  # (PyTorch's first check: it looks for the channel dim, -3)
+        raise IndexError("Dimension specified as -3 but tensor has no dimensions" if not input.ndim else
+                         f"Dimension out of range (expected to be in range of [{-input.ndim}, {input.ndim - 1}], "
+                         "but got -3)")
     kernel, stride, padding = _pool_args(kernel_size, stride, padding, "avg_pool2d")
     x, unbatched = _batched(input, "avg_pool2d")
     cols = _pool_windows(x, kernel, stride, padding, (1, 1), ceil_mode, 0.0, "avg_pool2d")

@@ -65,6 +65,8 @@ def to(t: Tensor, *args: Any, **kwargs: Any) -> Tensor:
             dtype, dev = arg.dtype, arg.device
         elif isinstance(arg, (str, device)):
             dev = arg
+        elif isinstance(arg, int) and not isinstance(arg, bool):  # an accelerator's index
+            dev = f"cuda:{arg}"
         else:
             raise TypeError(f"to() received an invalid combination of arguments: {arg!r}")
     be = t._be if dev is None else backend_for(dev)

@@ -19,6 +19,7 @@ from typing import Any
 import backends
 from autodiff import dtypes
 from autodiff.device import factory_backend
+from autodiff.ops._defaults import OMITTED
 from autodiff.random import (  # noqa: F401 - the seeding functions are exported from here
     get_rng_state,
     initial_seed,
@@ -304,13 +305,15 @@ def _check_fill(value: Any, dtype: dtypes.dtype, op: str) -> Any:
     return value
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+def arange(start: Any, end: Any = OMITTED, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False, **kwargs: Any) -> Tensor:
     """``[start, end)`` by ``step``: ``ceil((end - start) / step)`` values (int64 unless a
     bound or the step is a float)."""
     _check_ignored("arange", kwargs)
+    if end is None or step is None:
+        raise TypeError("arange(): argument 'end' and 'step' must be Number, not NoneType")
     start, step = _number(start, "arange"), _number(step, "arange")
-    if end is None:
+    if end is OMITTED:
         start, end = 0, start
     end = _number(end, "arange")
     if step == 0:
@@ -322,6 +325,8 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     if dtype is None:
         dtype = _infer_dtype([start, end, step])
         dtype = dtypes.int64 if dtype is dtypes.bool else dtype
+    elif dtype is dtypes.bool:
+        raise NotImplementedError('"arange_cpu" not implemented for \'Bool\'')
     be = factory_backend(device)
     n = math.ceil((end - start) / step)
     # Computed in float64 (int64 for integers), then cast: start + i * step, as PyTorch does.

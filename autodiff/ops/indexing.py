@@ -224,12 +224,21 @@ def _check_index(input: Tensor, dim: int, index: Tensor, op: str, src: Tensor | 
         raise TypeError(f"{op}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._be is not input._be:
         raise device_mismatch(input, index, op)
-    if index.dtype is not dtypes.int64:
-        raise RuntimeError(f"{op}(): Expected dtype int64 for index")
     ndim = input.ndim
     d = wrap_dim(dim, ndim)
+    if not index._data.size:  # an empty index selects nothing: PyTorch checks no further
+        return d
+    if index.dtype is not dtypes.int64 and index.dtype is not dtypes.int32:
+        raise RuntimeError(f"{op}(): Expected dtype int32/int64 for index")
+    if src is not None and not src._data.size:  # (PyTorch's words for an empty src)
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as src tensor ({op}: src is "
+                           f"empty, {list(src.shape)}, the index is not)")
+    if src is not None and src.ndim:
+        wrap_dim(dim, src.ndim)  # (PyTorch's IndexError when dim is out of src's range)
     if index.ndim != ndim:
         raise RuntimeError(f"Index tensor must have the same number of dimensions as input tensor ({op})")
+    if src is not None and max(src.ndim, 1) != max(index.ndim, 1):
+        raise RuntimeError(f"Index tensor must have the same number of dimensions as src tensor ({op})")
     ishape, xshape = index._data.shape, input._data.shape
     for k in range(ndim):
         if k != d and ishape[k] > xshape[k]:
@@ -293,6 +302,8 @@ def _scatter_add_into(src: Tensor, shape: tuple, d: int, index: Tensor) -> Tenso
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[index[i][j]][j]`` for ``dim=0`` (and likewise for other dims)."""
     d = _check_index(input, dim, index, "gather")
+    if not index._data.size:  # nothing gathered: an empty tensor of the index's shape
+        return input.reshape(-1)[:0].reshape(index._data.shape)
     return _gather(input, d, index)
 
 
@@ -303,6 +314,8 @@ def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     d = _check_index(input, dim, index, "scatter_add", src)
     if src.dtype is not input.dtype:
         raise RuntimeError(f"scatter_add(): Expected self.dtype to be equal to src.dtype ({input.dtype} vs {src.dtype})")
+    if not index._data.size:  # nothing to add
+        return input.clone()
     be = input._be
     data = be.copy(input._data)
     be.scatter_add(data, d, index._data, src._data)
@@ -328,6 +341,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     if index.dtype.kind != "i":
         raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
     d = wrap_dim(dim, input.ndim)
+    if not input.ndim and index._data.size != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index._data.size} value(s)")
     size = input._data.shape[d] if input.ndim else 1
     _check_range(index, size, d, "index_select")
     be = input._be
@@ -355,11 +370,8 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
         value = cast(value, input.dtype)
     else:
         value = as_tensor(value, input).to(input.dtype)
-    out = where(mask, value, input)
-    if out._data.shape != input._data.shape:
-        raise RuntimeError(f"masked_fill: mask of shape {list(mask.shape)} does not broadcast to "
-                           f"the input's shape {list(input.shape)}")
-    return out
+    # (the result takes the broadcast shape, as in PyTorch; masked_fill_ refuses a larger one)
+    return where(mask, value, input)
 
 
 # ---- more index ops along one dim ------------------------------------------------------------
@@ -635,6 +647,8 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
         return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
     is_tensor = isinstance(src, Tensor)
     d = _check_index(input, dim, index, "scatter", src if is_tensor else None)
+    if not index._data.size:  # nothing to write
+        return input.clone()
     be = input._be
     data = be.copy(input._data)
     if is_tensor:
@@ -716,6 +730,8 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     d = _check_index(input, dim, index, "scatter_reduce", src)
     if src.dtype is not input.dtype:
         raise RuntimeError("scatter_reduce(): Expected self.dtype to be equal to src.dtype")
+    if not index._data.size:  # nothing to reduce into input
+        return input.clone()
     be = input._be
     data = be.scatter_reduce(be.copy(input._data), d, index._data, src._data, reduce, include_self)
     return record(_make(data, be), ScatterReduceBackward0, (input, src), saved=(input, src), save_output=True,

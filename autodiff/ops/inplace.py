@@ -32,7 +32,7 @@ from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.hooks import move_retain
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import edge_of, refresh_view, replay
-from autodiff.ops._prep import device_mismatch
+from autodiff.ops._prep import device_mismatch, number_as_tensor
 from autodiff.ops.arithmetic import add, div, floor_divide, mul, remainder, sub
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
@@ -175,7 +175,10 @@ def _write(t: Tensor, result: Tensor) -> None:
                 f"result type {result.dtype.word} can't be cast to the desired output type "
                 f"{t.dtype.word}"
             )
-    t._be.copyto(t._data, result._data)
+    try:
+        t._be.copyto(t._data, result._data)
+    except RuntimeWarning:  # (made an error by the user: the write is done, see _direct_write)
+        pass
     t._version[0] += 1
 
 
@@ -206,7 +209,12 @@ def _direct(t: Tensor, other: Any) -> Any:
 
 def _direct_write(t: Tensor, op: Callable, operand: Any) -> Tensor:
     _check_overlap(t)
-    op(t._data, operand)
+    try:
+        op(t._data, operand)
+    except RuntimeWarning:
+        # A float warning made an error by the user (PyTorch would not raise): NumPy checks
+        # its error flags once the loop has run, so the values are written; finish the op.
+        pass
     t._version[0] += 1
     return t
 
@@ -320,10 +328,13 @@ def _fill(t: Tensor, value: Any, node_cls: type) -> Tensor:
     return t
 
 
-def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
-    """Copy ``src``'s values (broadcast, cast, moved to t's device) into ``t``."""
+def copy_(t: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
+    """Copy ``src``'s values (a tensor, broadcast, cast, moved to t's device; or a number)
+    into ``t``."""
     if not isinstance(src, Tensor):
-        raise TypeError(f"copy_(): argument 'other' must be Tensor, not {type(src).__name__}")
+        if not isinstance(src, (int, float)):
+            raise TypeError(f"copy_(): argument 'src' (position 1) must be Tensor, not {type(src).__name__}")
+        src = number_as_tensor(src, t)
     _check_overlap(t)
     base = t._base
     tracked = _grad.enabled and (
@@ -360,6 +371,8 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
         cls = type(value)
         name = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
         raise TypeError(f"can't assign a {name} to a {t.type()}")
+    if value.__class__ is int and not -(1 << 63) <= value < 1 << 63:  # (PyTorch's class and words)
+        raise ValueError(f"Overflow when unpacking long long: can't assign {value} to a {t.type()}")
     _check_overlap(t)
     idx, _ = _convert_index(t, index)
     if not _fw.active and not (_grad.enabled and (

@@ -290,9 +290,15 @@ def einsum(equation: str, *operands: Any) -> Tensor:
     for o in ops:
         if not isinstance(o, Tensor):
             raise TypeError(f"einsum(): expected Tensor operands, but got {type(o).__name__}")
-        if o.dtype is not ops[0].dtype:  # (PyTorch does not promote here)
-            raise RuntimeError(f"expected scalar type {ops[0].dtype.word} but found {o.dtype.word}")
+    first = ops[0].dtype
+    mismatch = next((o.dtype for o in ops if o.dtype is not first), None)
+    if mismatch is not None and first.kind != "b":  # (PyTorch does not promote here)
+        raise RuntimeError(f"expected scalar type {first.word} but found {mismatch.word}")
     ins, out = _parse(equation, ops)
+    if first.kind == "b" and len(ops) > 1 and set("".join(ins)) - set(out):
+        raise NotImplementedError("\"bmm\" not implemented for 'Bool' (einsum contracts a subscript)")
+    if mismatch is not None:
+        raise RuntimeError(f"expected scalar type {first.word} but found {mismatch.word}")
     be = ops[0]._be
     data = be.einsum(",".join(ins) + "->" + out, *[o._data for o in ops])
     return record(_make(data, be), EinsumBackward0, tuple(ops), saved=tuple(ops),

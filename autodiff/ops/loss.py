@@ -18,7 +18,7 @@ from autodiff.autograd.grad_mode import no_grad
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record
-from autodiff.ops._prep import device_mismatch, float_result
+from autodiff.ops._prep import cast, device_mismatch, float_result, no_kernel
 from autodiff.ops.broadcasting import expand, sum_to
 from autodiff.ops.comparison import where
 from autodiff.ops.unary import log, log1p, sigmoid
@@ -291,6 +291,15 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     _check_reduction(reduction)
     if input._data.shape != target._data.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    if input.dtype.kind != "f":
+        raise no_kernel("log_sigmoid", input)
+    if target.dtype.kind == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                           "Use the `^` or `logical_xor()` operator instead. (binary_cross_entropy_with_logits: "
+                           "the target must be float)")
+    if target.dtype.kind != "f":
+        raise RuntimeError(f"result type {input.dtype.word} can't be cast to the desired output type "
+                           f"{target.dtype.word} (binary_cross_entropy_with_logits: the target must be float)")
     x, t = _pair(input, target, "binary_cross_entropy_with_logits")
     with no_grad():  # the forward value only; the node below records the gradient
         sp = _softplus_neg(x)
@@ -300,9 +309,11 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
             el = el * weight
     be = x._be
     data = _reduce_data(be, el._data, reduction)
-    return record(_make(data, be), BinaryCrossEntropyWithLogitsBackward0, (x, t),
-                  saved=(x, t, weight, pos_weight), reduction=reduction, shape=el._data.shape,
-                  a_shape=x._data.shape, b_shape=t._data.shape)
+    out = record(_make(data, be), BinaryCrossEntropyWithLogitsBackward0, (x, t),
+                 saved=(x, t, weight, pos_weight), reduction=reduction, shape=el._data.shape,
+                 a_shape=x._data.shape, b_shape=t._data.shape)
+    # PyTorch's result takes the target's dtype (float64 logits, float32 target: float32)
+    return out if out.dtype is target.dtype else cast(out, target.dtype)
 
 
 _ = (dtypes, log)

@@ -15,7 +15,16 @@ from autodiff import dtypes
 from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, float_result, wrap_dim, wrap_dim_or_none, wrap_dims
+from autodiff.ops._defaults import OMITTED
+from autodiff.ops._prep import (
+    cast,
+    float_result,
+    no_kernel,
+    not_none,
+    wrap_dim,
+    wrap_dim_or_none,
+    wrap_dims,
+)
 from autodiff.ops.arithmetic import maximum, minimum
 from autodiff.ops.broadcasting import SumBackward1, _expand
 from autodiff.ops.comparison import where
@@ -62,6 +71,8 @@ def _reduce(t: Tensor, dim: Any, keepdim: bool, mean: bool, dtype: Any, op: str)
                 f"mean(): could not infer output dtype. Optional dtype must be either a floating "
                 f"point or complex dtype. Got: {dtype.word}"
             )
+        if dtype.kind == "b":  # PyTorch sums into a bool: whether any element is nonzero
+            return _truth(t, dim, keepdim, False)
         t = cast(t, dtype)
     elif mean:
         if t._data.dtype.kind != "f":
@@ -187,8 +198,14 @@ def _prod_of_others(x: Tensor, axes: tuple | None) -> Tensor:
     return others.transpose(d, -1) if d != x.ndim - 1 else others
 
 
-def prod(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+def prod(input: Tensor, dim: Any = OMITTED, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Product of all elements, or over one ``dim``."""
+    if dim is OMITTED:
+        dim = None
+    elif dim is None:
+        raise not_none("prod", "dim")
+    if dtype is not None and dtype.kind == "b":  # a bool product: whether every element is nonzero
+        return _truth(input, dim, keepdim, True)
     a = cast(input, dtype) if dtype is not None else input
     if dtype is None and a.dtype.kind != "f":
         a = cast(a, dtypes.int64)
@@ -271,14 +288,18 @@ def _extreme(input: Tensor, dim: Any, keepdim: bool, take_max: bool, op: str) ->
     return (return_max if take_max else return_min)(values, indices)
 
 
-def max(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def max(input: Tensor, dim: Any = OMITTED, keepdim: bool = False) -> Any:  # noqa: A001
     """The largest element; with ``dim``, ``(values, indices)``; with a tensor, ``maximum``."""
-    return _extreme(input, dim, keepdim, True, "max")
+    if dim is None:
+        raise not_none("max", "dim")
+    return _extreme(input, None if dim is OMITTED else dim, keepdim, True, "max")
 
 
-def min(input: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def min(input: Tensor, dim: Any = OMITTED, keepdim: bool = False) -> Any:  # noqa: A001
     """The smallest element; with ``dim``, ``(values, indices)``; with a tensor, ``minimum``."""
-    return _extreme(input, dim, keepdim, False, "min")
+    if dim is None:
+        raise not_none("min", "dim")
+    return _extreme(input, None if dim is OMITTED else dim, keepdim, False, "min")
 
 
 def _amax_like(input: Tensor, dim: Any, keepdim: bool, take_max: bool) -> Tensor:
@@ -346,7 +367,11 @@ class StdBackward0(_Reduction):
         return where(sd == 0, 0.0, _kept(g, self.in_shape, self.axes, self.keepdim) * centered / (safe * n))
 
 
-def _var_args(dim: Any, unbiased: Any, correction: Any) -> tuple:
+def _var_args(dim: Any, unbiased: Any, correction: Any, op: str = "var") -> tuple:
+    if unbiased is None:  # (PyTorch's overloads take a bool or nothing)
+        raise not_none(op, "unbiased", "bool")
+    if unbiased is OMITTED:
+        unbiased = None
     if isinstance(dim, bool):  # var(x, False): the old positional ``unbiased``
         dim, unbiased = None, dim
     if unbiased is not None and unbiased.__class__ is not bool:
@@ -360,7 +385,7 @@ def _var(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
     if input.dtype.kind != "f":
         raise RuntimeError("std and var only support floating point and complex dtypes")
     a = float_result(input)
-    dim, corr = _var_args(dim, unbiased, correction)
+    dim, corr = _var_args(dim, unbiased, correction, "std" if is_std else "var")
     axes = _axes(dim, a.ndim)
     be = a._be
     data = be.var(a._data, axes, corr, keepdim)
@@ -369,13 +394,13 @@ def _var(input: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
     return _record(_make(data, be), StdBackward0 if is_std else VarBackward0, a, axes, keepdim, corr)
 
 
-def var(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+def var(input: Tensor, dim: Any = None, unbiased: Any = OMITTED, keepdim: bool = False, *,
         correction: Any = None) -> Tensor:
     """Variance with Bessel's correction by default (``correction=1``, or ``unbiased=False``)."""
     return _var(input, dim, unbiased, keepdim, correction, False)
 
 
-def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+def std(input: Tensor, dim: Any = None, unbiased: Any = OMITTED, keepdim: bool = False, *,
         correction: Any = None) -> Tensor:
     """Standard deviation (the square root of ``var``)."""
     return _var(input, dim, unbiased, keepdim, correction, True)
@@ -392,12 +417,14 @@ class LogsumexpBackward0(_Reduction):
 
     def backward(self, g: Tensor) -> Tensor:
         (x,) = self.unpack()
-        out = logsumexp(x, self.axes, keepdim=True)
+        out = logsumexp(x, () if self.axes is None else self.axes, keepdim=True)
         return _kept(g, self.in_shape, self.axes, self.keepdim) * exp(x - out)
 
 
 def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """``log(sum(exp(x)))`` over ``dim``, shifted by the maximum so it never overflows."""
+    if dim is None:
+        raise not_none("logsumexp", "dim", "tuple of ints")
     a = float_result(input)
     axes = _axes(dim, a.ndim)
     be = a._be
@@ -444,6 +471,11 @@ class LinalgVectorNormBackward0(_Reduction):
 
 def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); ``p`` is a number, inf or 'fro'."""
+    if dim is not None:  # dim's type first, as PyTorch's argument parser checks it
+        for j, d in enumerate(dim if isinstance(dim, (tuple, list)) else (dim,)):
+            if d.__class__ is bool or not hasattr(d, "__index__"):
+                raise TypeError(f"norm(): argument 'dim' must be tuple of ints, but found element of type "
+                                f"{type(d).__name__} at pos {j}")
     if (dtype or input.dtype).kind != "f":
         raise RuntimeError(
             f"linalg.vector_norm: Expected a floating point or complex tensor as input. Got {input.dtype.word}"
@@ -482,6 +514,8 @@ class CumsumBackward0(Node):
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sum along ``dim``."""
+    if dtype is not None and dtype.kind == "b":
+        raise no_kernel("cumsum_out", input, dtype)
     a = cast(input, dtype) if dtype is not None else input
     if dtype is None and a.dtype.kind != "f":
         a = cast(a, dtypes.int64)
@@ -533,14 +567,14 @@ def nanmean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any
     return nansum(input, dim, keepdim, dtype=dtype) / _make(count, be)
 
 
-def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = OMITTED, keepdim: bool = False, *,
              correction: Any = None) -> tuple:
     """``(var, mean)`` over ``dim`` (see ``var``)."""
     dim, corr = _var_args(dim, unbiased, correction)
     return var(input, dim, keepdim=keepdim, correction=corr), mean(float_result(input), dim, keepdim)
 
 
-def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = OMITTED, keepdim: bool = False, *,
              correction: Any = None) -> tuple:
     """``(std, mean)`` over ``dim`` (see ``std``)."""
     dim, corr = _var_args(dim, unbiased, correction)
@@ -603,6 +637,8 @@ class CumprodBackward0(Node):
 
 def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``."""
+    if dtype is not None and dtype.kind == "b":
+        raise no_kernel("cumprod_out", input, dtype)
     a = cast(input, dtype) if dtype is not None else input
     if dtype is None and a.dtype.kind != "f":
         a = cast(a, dtypes.int64)

@@ -17,7 +17,16 @@ from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
-from autodiff.ops._prep import cast, check_same_device, promote, size_arg, wrap_dim, wrap_dims
+from autodiff.ops._defaults import OMITTED
+from autodiff.ops._prep import (
+    cast,
+    check_same_device,
+    not_none,
+    promote,
+    size_arg,
+    wrap_dim,
+    wrap_dims,
+)
 from autodiff.ops.comparison import where as _where
 from autodiff.ops.creation import zeros
 from autodiff.ops.indexing import getitem, index_select, scatter_into
@@ -201,9 +210,11 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
     return record(out, UnsqueezeBackward0, (input,), dim=d)
 
 
-def squeeze(input: Tensor, dim: Any = None) -> Tensor:
+def squeeze(input: Tensor, dim: Any = OMITTED) -> Tensor:
     shape = input._data.shape
     if dim is None:
+        raise not_none("squeeze", "dim")
+    if dim is OMITTED:
         new = tuple(n for n in shape if n != 1)
         node_cls: type = SqueezeBackward0
     else:
@@ -398,8 +409,18 @@ def pad(input: Tensor, pad: Any, mode: str = "constant", value: float | None = N
             f"Padding length must be divisible by 2 and at most twice the number of dimensions "
             f"of the input ({ndim}), but got {len(pad)}"
         )
-    if any(p < 0 for p in pad):
-        raise NotImplementedError("pad: negative padding is not supported")
+    if any(p < 0 for p in pad):  # cropping: the negative sides are sliced off first
+        index = [slice(None)] * ndim
+        for i in range(len(pad) // 2):
+            d, lo, hi = ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+            n = input._data.shape[d]
+            start, stop = -min(lo, 0), n + min(hi, 0)
+            if stop < start:
+                raise RuntimeError(f"pad(): cropping by ({lo}, {hi}) leaves a negative size at dim {d} "
+                                   f"(of size {n}): narrow(): length must be non-negative.")
+            index[d] = slice(start, stop)
+        input = getitem(input, tuple(index))
+        pad = tuple(max(p, 0) for p in pad)
     widths = [(0, 0)] * ndim
     for i in range(len(pad) // 2):
         widths[ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])

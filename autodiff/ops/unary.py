@@ -13,7 +13,7 @@ from typing import Any
 from autodiff.autograd.forward_rules import symmetric_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
-from autodiff.ops._prep import as_tensor, float_result, promote
+from autodiff.ops._prep import as_tensor, float_result, no_kernel, promote
 from autodiff.ops.comparison import where
 from autodiff.tensor import Tensor, _make
 
@@ -71,6 +71,8 @@ class AbsBackward0(Node):
 
 
 def abs(input: Tensor) -> Tensor:  # noqa: A001
+    if input._data.dtype.kind == "b":
+        raise no_kernel("abs", input)
     be = input._be
     data = be.abs(input._data)
     return record(_make(data, be), AbsBackward0, (input,), saved=(input,))
@@ -93,6 +95,8 @@ def sign(input: Tensor) -> Tensor:
 
 def _sign(input: Tensor) -> Any:
     be = input._be
+    if input._data.dtype.kind == "b":  # the sign of a bool is itself (NumPy has no bool sign)
+        return be.copy(input._data)
     data = be.sign(input._data)
     if input.dtype.kind == "f":
         data = be.where(be.isnan(input._data), 0, data)
@@ -273,16 +277,26 @@ def _rounding(input: Tensor, data: Any, node_cls: type) -> Tensor:
     return record(_make(data, input._be), node_cls, (input,))
 
 
+def _no_bool_rounding(input: Tensor, op: str) -> None:
+    if input._data.dtype.kind == "b":  # (PyTorch rounds integers, as a copy, but has no bool kernel)
+        raise no_kernel(op, input)
+
+
 def floor(input: Tensor) -> Tensor:
+    _no_bool_rounding(input, "floor")
     return _rounding(input, input._be.floor(input._data), FloorBackward0)
 
 
 def ceil(input: Tensor) -> Tensor:
+    _no_bool_rounding(input, "ceil")
     return _rounding(input, input._be.ceil(input._data), CeilBackward0)
 
 
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
-    """Round half to even, as PyTorch does."""
+    """Round half to even, as PyTorch does (integers only with ``decimals=0``)."""
+    _no_bool_rounding(input, "round")
+    if decimals and input._data.dtype.kind != "f":
+        raise no_kernel("round", input)
     return _rounding(input, input._be.round(input._data, decimals), RoundBackward0)
 
 
@@ -517,6 +531,7 @@ class FracBackward0(Node):
 
 def trunc(input: Tensor) -> Tensor:
     """Round toward zero (integers are returned unchanged, as a new tensor)."""
+    _no_bool_rounding(input, "trunc")
     be = input._be
     data = be.copy(input._data) if input.dtype.kind != "f" else be.trunc(input._data)
     return _rounding(input, data, TruncBackward0)

@@ -723,6 +723,9 @@ ROWS: tuple[OpSpec, ...] = (
     OpSpec("log_softmax", lambda m, a, dim: m.log_softmax(a, dim), params=one_dim),
     OpSpec("log_softmax", lambda m, a: m.log_softmax(a, -1), variant="last", graph="unary"),
     OpSpec("log_softmax", lambda m, a: m.log_softmax(a * 400, -1), variant="large"),
+    # nn.functional's own (``dim=None`` is the legacy implicit dim: 1 for 2-d input)
+    OpSpec(F + "softmax", lambda m, a: m.nn.functional.softmax(a, None), fixed((2, 3))),
+    OpSpec(F + "log_softmax", lambda m, a: m.nn.functional.log_softmax(a, 0), fixed((2, 3))),
     OpSpec(F + "relu", lambda m, a: m.nn.functional.relu(a), domain=KINK_AT_0),
     OpSpec(F + "elu", lambda m, a: m.nn.functional.elu(a, 0.7), domain=KINK_AT_0, graph="unary"),
     OpSpec("selu", lambda m, a: m.selu(a), domain=KINK_AT_0),
