@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import autodiff
 from tests.spec_utils import loss, outputs
-from tests.test_torch_oracle import SPECIAL_POINTS, SPEC_TOLS, _compare, _derivatives
+from tests.test_torch_oracle import SPEC_TOLS, SPECIAL_POINTS, _compare, _derivatives
 
 torch = pytest.importorskip("torch")
 
