@@ -3,6 +3,7 @@
     pip install mutmut==3.8.1
     nice -n 10 python tools/mutation.py                  # the whole sample, then its figures
     nice -n 10 python tools/mutation.py engine optim     # some parts of it
+    nice -n 10 python tools/mutation.py --no-clean-run   # again, the tests known to pass
     python tools/mutation.py --list                      # the parts' mutant globs and the tests
     python tools/mutation.py --summary                   # the figures of the last run, no run
 
@@ -201,6 +202,8 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--list", action="store_true", help="print the globs and tests, run nothing")
     parser.add_argument("--summary", action="store_true", help="figures of the last run, run nothing")
+    parser.add_argument("--no-clean-run", action="store_true",
+                        help="skip mutmut's unmutated run of the tests (they passed in the stats phase)")
     args = parser.parse_args()
     os.chdir(ROOT)
 
@@ -218,6 +221,17 @@ def main() -> None:
         from mutmut.configuration import config
 
         config().pytest_add_cli_args_test_selection = selection
+        if args.no_clean_run:
+            # mutmut runs every test of the selected mutants unmutated before mutating: as long
+            # as the stats phase, and redundant right after it (the stats run stops at a failure).
+            make_runner = mutmut_main.get_mutant_runner
+
+            def runner_without_clean_run(*a, **k):
+                runner = make_runner(*a, **k)
+                runner.run_clean_tests = lambda tests: 0
+                return runner
+
+            mutmut_main.get_mutant_runner = runner_without_clean_run
         start = time.time()
         try:
             mutmut_main._run(globs, args.max_children)
