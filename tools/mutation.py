@@ -71,7 +71,6 @@ PARTS: dict[str, list[str]] = {
         _function("autodiff.ops.inplace", "_direct_write"),
         _function("autodiff.ops.inplace", "_fill"),
         _function("autodiff.autograd.graph", "increment_version"),
-        _function("autodiff.tensor", "_as_view"),
     ],
     "serialization": [
         _function("autodiff.serialization", "save"),
