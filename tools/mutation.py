@@ -4,6 +4,7 @@
     nice -n 10 python tools/mutation.py                  # the whole sample, then its figures
     nice -n 10 python tools/mutation.py engine optim     # some parts of it
     nice -n 10 python tools/mutation.py --no-clean-run   # again, the tests known to pass
+    nice -n 10 python tools/mutation.py --survivors      # after adding tests: the survivors again
     python tools/mutation.py --list                      # the parts' mutant globs and the tests
     python tools/mutation.py --summary                   # the figures of the last run, no run
 
@@ -201,6 +202,8 @@ def main() -> None:
     parser.add_argument("--max-children", type=int, default=1)
     parser.add_argument("--list", action="store_true", help="print the globs and tests, run nothing")
     parser.add_argument("--summary", action="store_true", help="figures of the last run, run nothing")
+    parser.add_argument("--survivors", action="store_true",
+                        help="rerun only the last run's survivors (after adding tests), then the figures")
     parser.add_argument("--no-clean-run", action="store_true",
                         help="skip mutmut's unmutated run of the tests (they passed in the stats phase)")
     args = parser.parse_args()
@@ -215,7 +218,11 @@ def main() -> None:
     if args.list:
         print(json.dumps({"parts": {n: parts[n] for n in names}, "tests": selection}, indent=1))
         return
-    if not args.summary:
+    run_globs = globs
+    if args.survivors:
+        last = json.loads((ROOT / "mutants" / "sample-summary.json").read_text())
+        run_globs = [n for n in last["not killed"].get("survived", []) if any(fnmatch.fnmatchcase(n, g) for g in globs)]
+    if not args.summary and run_globs:
         from mutmut import __main__ as mutmut_main
         from mutmut.configuration import config
 
@@ -233,7 +240,7 @@ def main() -> None:
             mutmut_main.get_mutant_runner = runner_without_clean_run
         start = time.time()
         try:
-            mutmut_main._run(globs, args.max_children)
+            mutmut_main._run(run_globs, args.max_children)
         except SystemExit as e:
             if e.code:
                 raise
