@@ -1,7 +1,7 @@
 """Every way save and load refuse something, with the exception class and the whole message a
 user reads: an entry naming another dtype than its array (every pair of the dtypes save
-writes), an unknown format, metadata without a structure, a file named in the message, an
-object nested too deeply to store, and a bad map_location even when the file holds no tensor."""
+writes), an unknown format, metadata without a structure, a file named in the message, an object
+nested too deeply to store, and a bad map_location even when the file holds no tensor."""
 
 from __future__ import annotations
 
@@ -76,3 +76,4 @@ def test_bad_map_location_is_a_type_error_even_without_tensors(obj) -> None:
     buf = io.BytesIO(_checkpoint_bytes(obj))
     with pytest.raises(TypeError, match="map_location must be a device, a string, a dict or a callable, got int"):
         autodiff.load(buf, map_location=42)
+
