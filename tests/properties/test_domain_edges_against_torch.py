@@ -1,7 +1,7 @@
 """Gradients exactly on the edges the op-table rows stay away from, against PyTorch: logit at
 0 and 1 and outside [0, 1] (inf and nan), at its eps clamp bounds; copysign where the
 magnitude is 0 or 1 and the sign input changes sign, with the sign input's gradient a zero
-tensor (never None) as in PyTorch. First derivatives, and second ones where both are finite."""
+tensor (never None) as in PyTorch; the -inf norm (its gradient goes to the smallest entry). First derivatives, and second ones where both are finite."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ CASES = {
     "logit-eps-at-bounds": (1, lambda m, a: m.logit(a, eps=0.25)),
     "copysign": (2, lambda m, a, b: m.copysign(a, b)),
     "copysign-magnitude-minus": (2, lambda m, a, b: m.copysign(a - 1.0, b)),
+    "norm-minus-inf": (1, lambda m, a: m.norm(a + 2.0, float("-inf")).expand(7)),
 }
 
 
