@@ -105,7 +105,7 @@ def test_world_size_without_launcher_says_how_to_launch(world):
 
 def test_missing_mpi_gives_an_error_naming_the_extra(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(sys.modules, "mpi4py", None)  # not installed: ImportError
-    with pytest.raises(RuntimeError, match=r"autodiff\[distributed\]"):
+    with pytest.raises(RuntimeError, match=r"autodiff-tape\[distributed\]"):
         import_mpi()
     fake = types.ModuleType("mpi4py")  # installed, but no MPI library: RuntimeError
 
@@ -114,7 +114,7 @@ def test_missing_mpi_gives_an_error_naming_the_extra(monkeypatch: pytest.MonkeyP
 
     fake.__getattr__ = no_library
     monkeypatch.setitem(sys.modules, "mpi4py", fake)
-    with pytest.raises(RuntimeError, match=r"autodiff\[distributed\].*cannot load MPI library"):
+    with pytest.raises(RuntimeError, match=r"autodiff-tape\[distributed\].*cannot load MPI library"):
         import_mpi()
 
 

@@ -39,11 +39,16 @@ PAGES: tuple[Page, ...] = (
     Page("reference/autograd.graph.md", "autodiff.autograd.graph",
          "saved-tensor hooks, multi-grad hooks, graph nodes"),
     Page("reference/autograd.profiler.md", "autodiff.autograd.profiler", "the autograd profiler"),
+    Page("reference/autograd.forward_ad.md", "autodiff.autograd.forward_ad",
+         "forward-mode AD: dual levels, `make_dual`, `unpack_dual`"),
+    Page("reference/func.md", "autodiff.func", "function transforms: `grad`, `vjp`, `jvp`, `jacrev`, `jacfwd`, "
+         "`hessian`, `vmap`, `functional_call`"),
     Page("reference/nn.md", "autodiff.nn", "modules, parameters, containers, losses"),
     Page("reference/nn.functional.md", "autodiff.nn.functional", "the functional neural-net API"),
     Page("reference/nn.init.md", "autodiff.nn.init", "parameter initialisation"),
     Page("reference/nn.utils.md", "autodiff.nn.utils", "gradient clipping, parameters as vectors"),
     Page("reference/nn.utils.rnn.md", "autodiff.nn.utils.rnn", "packed and padded sequences"),
+    Page("reference/nn.parallel.md", "autodiff.nn.parallel", "`DistributedDataParallel`"),
     Page("reference/optim.md", "autodiff.optim", "optimizers"),
     Page("reference/optim.lr_scheduler.md", "autodiff.optim.lr_scheduler", "learning-rate schedules"),
     Page("reference/cuda.md", "autodiff.cuda", "devices, seeds, memory, events and streams on CuPy"),
@@ -53,6 +58,10 @@ PAGES: tuple[Page, ...] = (
     Page("reference/profiler.md", "autodiff.profiler", "`torch.profiler`"),
     Page("reference/serialization.md", "autodiff.serialization", "`save` and `load` of checkpoints"),
     Page("reference/viz.md", "autodiff.viz", "pictures of the autograd graph (DOT, SVG, PNG)"),
+    Page("reference/compiled_step.md", "autodiff.compiled_step", "`autodiff.compile`: recorded and replayed steps"),
+    Page("reference/distributed.md", "autodiff.distributed", "process groups and collectives on MPI and NCCL"),
+    Page("reference/utils.data.md", "autodiff.utils.data", "datasets, samplers and `DataLoader`"),
+    Page("reference/utils.dlpack.md", "autodiff.utils.dlpack", "DLPack capsules to and from tensors"),
     Page("reference/utils.hooks.md", "autodiff.utils.hooks", "handles that remove hooks"),
 )
 
@@ -65,7 +74,9 @@ INTERNAL: dict[str, str] = {
     "autodiff.legacy": "re-exported by autodiff",
     "autodiff.tensor": "Tensor has its own page",
     "autodiff.tensor_methods": "attaches the ops to Tensor",
-    "autodiff.utils": "a namespace for utils.hooks",
+    "autodiff.utils": "a namespace for utils.hooks, utils.data and utils.dlpack",
+    "autodiff.multiprocessing": "Python's multiprocessing, with tensors crossing processes as copies "
+                                "(docs/data.md)",
     "autodiff.testing": "autodiff's own test tooling (hypothesis strategies made by hypothesis's "
                         "decorators, the op-spec table): docs/testing.md describes it",
     "backends": "the array backends below autodiff (docs/architecture.md)",
