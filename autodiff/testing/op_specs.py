@@ -203,11 +203,12 @@ def _mse_broadcast(m: Any, a: Any, b: Any) -> Any:
 
 
 def _gumbel_softmax(m: Any, a: Any) -> Any:
-    """Seeded, so that the noise is the same in every call gradcheck makes, and drawn in
-    float64, so that the float32 run gets the same noise (a float32 uniform draw takes
-    other bits of the stream than a float64 one)."""
+    """Seeded, so that the noise is the same in every call gradcheck makes; drawn in float64,
+    so that the float32 run gets the same noise (a float32 uniform draw takes other bits of
+    the stream than a float64 one), and on the CPU, so that every device gets the same noise
+    (a CUDA generator's stream is CuPy's, not the CPU's mt19937)."""
     m.manual_seed(0)
-    return m.nn.functional.gumbel_softmax(a.double(), tau=0.5).to(a.dtype)
+    return m.nn.functional.gumbel_softmax(a.double().cpu(), tau=0.5).to(a.device, a.dtype)
 
 
 def _chain_matmul(m: Any, a: Any, b: Any, c: Any) -> Any:
