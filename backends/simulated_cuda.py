@@ -1140,14 +1140,15 @@ def standin_modules() -> dict[str, types.ModuleType]:
 
 
 # ---- installing it ----------------------------------------------------------------------------
-_saved: list[dict] = []
+_saved: list[tuple[dict, int]] = []
 
 
 def install(device_count: int = 1) -> None:
     """Make ``import cupy`` (and ``cupyx``) give the stand-in, with ``device_count`` devices."""
     if device_count < 1:
         raise ValueError(f"simulated CUDA needs at least one device, got {device_count}")
-    _saved.append({name: sys.modules.get(name) for name in standin_modules()})
+    # what to put back: the modules, and (when installs nest) the outer device count
+    _saved.append(({name: sys.modules.get(name) for name in standin_modules()}, _config["count"]))
     sys.modules.update(standin_modules())
     _config["count"] = device_count
     _thread.device = 0
@@ -1156,14 +1157,14 @@ def install(device_count: int = 1) -> None:
 
 def uninstall() -> None:
     """Undo the last ``install``: the modules ``cupy`` and ``cupyx`` were before it."""
-    previous = _saved.pop()
+    previous, count = _saved.pop()
     for name, mod in previous.items():
         if mod is None:
             sys.modules.pop(name, None)
         else:
             sys.modules[name] = mod
-    if not _saved:
-        _config["count"] = 0
+    _config["count"] = count if _saved else 0
+    _thread.device = 0
     backends.forget("cuda")
 
 

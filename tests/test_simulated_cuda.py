@@ -82,3 +82,15 @@ def test_without_devices_cupy_reports_no_gpu():
         pytest.skip("the stand-in is on for the whole run (AUTODIFF_SIMULATE_CUDA)")
     with pytest.raises(simulated_cuda.CUDARuntimeError):
         simulated_cuda.getDeviceCount()
+
+
+def test_nested_simulation_gives_back_the_outer_devices():
+    """A ``simulate_cuda(1)`` inside ``simulate_cuda(2)`` (a test inside a two-device run)
+    leaves two devices behind it, not one."""
+    import autodiff
+
+    with simulate_cuda(2):
+        with simulate_cuda(1):
+            assert autodiff.cuda.device_count() == 1
+        assert autodiff.cuda.device_count() == 2
+        assert autodiff.ones(2, device="cuda:1").device.index == 1
