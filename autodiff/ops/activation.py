@@ -13,6 +13,7 @@ from the saved input) gives double backward; ``softsign``, ``tanhshrink``, ``glu
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from autodiff.autograd.forward_rules import derived_jvp, symmetric_jvp
@@ -193,14 +194,24 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:
     return _softmax_like(input, dim, dtype, True)
 
 
+def _warn_implicit_dim(op: str, stacklevel: int) -> None:
+    # PyTorch still accepts the legacy implicit dim, with this deprecation warning.
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. "
+                  "Change the call to include dim=X as an argument.", UserWarning, stacklevel=stacklevel + 1)
+
+
 def softmax_any_dim(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """``nn.functional.softmax``: ``softmax``, where ``dim=None`` is PyTorch's legacy
-    implicit choice (0 for 0-, 1- and 3-d input, else 1)."""
+    implicit choice (0 for 0-, 1- and 3-d input, else 1), with its deprecation warning."""
+    if dim is None:
+        _warn_implicit_dim("softmax", _stacklevel)
     return _softmax_like(input, dim, dtype, False)
 
 
 def log_softmax_any_dim(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """``nn.functional.log_softmax`` (``dim=None`` as in ``softmax_any_dim``)."""
+    if dim is None:
+        _warn_implicit_dim("log_softmax", _stacklevel)
     return _softmax_like(input, dim, dtype, True)
 
 
@@ -556,6 +567,8 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def softmin(input: Tensor, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
     """``softmax(-x, dim)``."""
+    if dim is None:
+        _warn_implicit_dim("softmin", _stacklevel)
     return _softmax_like(-input, dim, dtype, False)
 
 

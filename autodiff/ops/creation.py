@@ -48,24 +48,38 @@ def _flatten_tensors(data: Any) -> Any:
 
 
 def _infer_dtype(data: Any) -> dtypes.dtype:
-    """The dtype PyTorch picks for Python data: bool < int64 < default float."""
+    """The dtype PyTorch picks for Python data: each element has a dtype (bool, int64, the
+    default float, or a NumPy scalar's own, e.g. float64 for ``np.float64(1.0)``, which is
+    also a Python float) and the result promotes them all, as ``torch.tensor`` does."""
     kind = "b"
+    seen = False  # ``[]`` and ``[[]]`` hold no element: the default float, as in PyTorch
+    scalar_dtypes: list[dtypes.dtype] = []
     stack = [data]
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple)):
             stack.extend(x)
+            continue
+        seen = True
+        if hasattr(x, "dtype") and not isinstance(x, Tensor):  # a NumPy scalar
+            found = dtypes.BY_NAME.get(getattr(x.dtype, "name", ""))
+            if found is None:
+                raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+            scalar_dtypes.append(found)
         elif isinstance(x, bool):
             continue
         elif isinstance(x, int):
             kind = "i" if kind == "b" else kind
         elif isinstance(x, float):
-            return dtypes.get_default_dtype()
+            kind = "f"
         else:
             raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-    if kind == "b" and not (isinstance(data, (list, tuple)) and len(data) == 0):
-        return dtypes.bool
-    return dtypes.int64 if kind == "i" else dtypes.get_default_dtype()
+    if not seen:
+        return dtypes.get_default_dtype()
+    result = {"b": dtypes.bool, "i": dtypes.int64, "f": dtypes.get_default_dtype()}[kind]
+    for d in scalar_dtypes:
+        result = dtypes.promote_types(result, d)
+    return result
 
 
 def tensor(

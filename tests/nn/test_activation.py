@@ -102,3 +102,34 @@ def test_gumbel_softmax_is_a_distribution_and_hard_is_one_hot():
     assert np.allclose(values(h.sum(0)), 1.0)
     h.sum().backward()
     assert logits.grad is not None
+
+
+IMPLICIT_DIM_CALLS = [
+    ("softmax", lambda m, x: m.nn.functional.softmax(x)),
+    ("log_softmax", lambda m, x: m.nn.functional.log_softmax(x)),
+    ("softmin", lambda m, x: m.nn.functional.softmin(x)),
+    ("softmax", lambda m, x: m.nn.Softmax()(x)),
+    ("log_softmax", lambda m, x: m.nn.LogSoftmax()(x)),
+    ("softmin", lambda m, x: m.nn.Softmin()(x)),
+]
+
+
+@pytest.mark.parametrize(("op", "call"), IMPLICIT_DIM_CALLS)
+def test_implicit_softmax_dim_warns_like_torch_and_points_at_the_caller(op, call):
+    x = np.arange(6.0).reshape(2, 3)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {op} has been deprecated") as ours:
+        got = call(autodiff, autodiff.tensor(x))
+    assert ours[0].filename == __file__  # the user's line, not autodiff's
+    if torch is not None:
+        with pytest.warns(UserWarning, match=f"Implicit dimension choice for {op}"):
+            want = call(torch, torch.tensor(x))
+        np.testing.assert_allclose(got.numpy(), want.numpy())
+
+
+def test_an_explicit_softmax_dim_does_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        F.softmax(autodiff.ones(2, 3), 1)
+        nn.Softmax(dim=0)(autodiff.ones(2, 3))

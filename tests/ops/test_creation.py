@@ -187,6 +187,27 @@ def test_default_dtype_drives_float_factories_and_inference():
         autodiff.set_default_dtype(prev)
 
 
+NUMPY_SCALAR_DATA = [
+    "np.float64(1.0)", "np.float32(2.0)", "np.int32(3)", "np.bool_(True)", "np.float16(1.0)",
+    "[np.int32(1), 2.5]", "[np.int32(1), 2]", "[np.float16(1), np.float32(2)]", "[np.int8(1), np.uint8(2)]",
+    "[[np.float64(1)], [2.0]]", "[True, np.float32(1)]", "[np.int64(1), 1.5]", "(np.float64(2),)",
+    "[]", "[[]]", "[[], []]", "[True]", "[1, 2]", "[1.0, 2]",
+]
+
+
+@pytest.mark.parametrize("factory", ["tensor", "as_tensor", "asarray"])
+@pytest.mark.parametrize("source", NUMPY_SCALAR_DATA)
+def test_numpy_scalars_keep_their_dtype_like_torch(factory, source):
+    # np.float64 is also a Python float: it must still give float64, and in a list each NumPy
+    # scalar counts with its own dtype, promoted with the Python numbers' dtypes.
+    np = pytest.importorskip("numpy")
+    torch = pytest.importorskip("torch")
+    data = eval(source, {"np": np})
+    ours, theirs = getattr(autodiff, factory)(data), getattr(torch, factory)(data)
+    assert str(ours.dtype) == str(theirs.dtype)
+    assert ours.shape == tuple(theirs.shape) and ours.tolist() == theirs.tolist()
+
+
 def _dev(device):
     """The device tensors made with ``device=device`` say they are on (``cuda:0`` for ``cuda``)."""
     return autodiff.empty(0, device=device).device
