@@ -8,13 +8,14 @@ math lives in ``autodiff.ops`` and the graph in ``autodiff.autograd``, both abov
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from typing import Any
 
 from autodiff import dtypes
 from autodiff._formatting import EDGEITEMS, SUMMARIZE_THRESHOLD, format_tensor
-from autodiff.device import device_of
+from autodiff.device import backend_for, device_of
 
 _object_new = object.__new__
 
@@ -159,6 +160,41 @@ class Tensor:
         t = _make(self._data, self._be)
         t._version = self._version
         return t
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """``copy.deepcopy``: a new leaf with a copy of the data, the same ``requires_grad``
+        and a copy of ``.grad``. Within one deepcopy, tensors keep sharing what they shared:
+        a view is rebuilt on the copy of its base, and aliases of one array get one copy."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                "protocol at the moment.  If you were attempting to deepcopy a module, this may be "
+                "because of a torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001"
+            )
+        if self._base is not None and self._base.grad_fn is None:
+            root = copy.deepcopy(self._base, memo)
+            new = root.detach() if root._requires_grad else root
+            for fn, args in self._view_fn[0]:
+                new = fn(new, *args)
+        else:
+            data = memo.get(id(self._data))
+            if data is None:
+                data = memo[id(self._data)] = self._be.copy(self._data)
+                memo.setdefault(id(memo), []).append(self._data)  # (its id stays taken until the end)
+            new = _make(data, self._be, cls=type(self))
+        new._requires_grad = self._requires_grad
+        if self._grad is not None:
+            new._grad = copy.deepcopy(self._grad, memo)
+        memo[id(self)] = new  # (before the attributes, which may refer back to it)
+        if hasattr(self, "__dict__"):  # a user's subclass
+            for name, value in self.__dict__.items():
+                setattr(new, name, copy.deepcopy(value, memo))
+        return new
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickling: the data (as a host array), device and ``requires_grad``; unpickled,
+        it is a new leaf on the same device (PyTorch's rule)."""
+        return (_rebuilt, (type(self), self._be.to_host(self._data), str(self.device), self._requires_grad))
 
     def detach_(self) -> Tensor:
         if self._base is not None:  # any view, as in PyTorch (its base stays as it is)
@@ -375,6 +411,14 @@ def _make(data: Any, be: Any, grad_fn: Any = None, cls: type = Tensor) -> Tensor
     t._base = None
     t._accumulator = None
     t._retains_grad = False
+    return t
+
+
+def _rebuilt(cls: type, host: Any, device: str, requires_grad: bool) -> Tensor:
+    """A pickled tensor, unpickled (``Tensor.__reduce_ex__``)."""
+    be = backend_for(device)
+    t = _make(be.from_host(host), be, cls=cls)
+    t._requires_grad = requires_grad
     return t
 
 

@@ -1,12 +1,14 @@
 """``autodiff.func``: composable function transforms, as PyTorch's ``torch.func``.
 
 ``grad``, ``grad_and_value``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd``, ``hessian``,
-``linearize`` and ``functional_call`` (transforms.py), and ``vmap`` (vmap.py, with the
-batching rules in batching.py). They compose: ``vmap(grad(f))`` gives per-sample
+``linearize`` and ``functional_call`` (transforms.py), ``vmap`` (vmap.py, with the
+batching rules in batching.py), and ``stack_module_state`` and
+``replace_all_batch_norm_modules_`` for ensembles (module_state.py). They compose: ``vmap(grad(f))`` gives per-sample
 gradients, ``jacfwd(jacrev(f))`` a Hessian. See docs/func.md.
 """
 
 from autodiff.func import batching  # noqa: F401 (the rules vmap dispatches to)
+from autodiff.func.module_state import replace_all_batch_norm_modules_, stack_module_state
 from autodiff.func.transforms import (
     functional_call,
     grad,
@@ -21,4 +23,4 @@ from autodiff.func.transforms import (
 from autodiff.func.vmap import vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "linearize",
-           "functional_call", "vmap"]
+           "functional_call", "vmap", "stack_module_state", "replace_all_batch_norm_modules_"]

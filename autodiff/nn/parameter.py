@@ -37,10 +37,8 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __deepcopy__(self, memo: dict) -> Parameter:
+        # PyTorch's rule: a deep-copied Parameter has no .grad (a plain tensor keeps its copy).
         return Parameter(clone(self.detach()), self._requires_grad)
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("Parameters are saved with autodiff.save (state dicts), not pickled")
 
 
 class UninitializedParameter(Parameter):
