@@ -326,6 +326,11 @@ class Tensor:
         return self._be.tolist(self._data)
 
     def __float__(self) -> float:
+        if self._requires_grad and not _warned_float_of_grad[0]:
+            # PyTorch warns once per process (float() only: not item(), int() or bool()).
+            _warned_float_of_grad[0] = True
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to unexpected "
+                          "behavior.\nConsider using tensor.detach() first.", UserWarning, stacklevel=2)
         return float(self.item())
 
     def __int__(self) -> int:
@@ -412,6 +417,9 @@ def _make(data: Any, be: Any, grad_fn: Any = None, cls: type = Tensor) -> Tensor
     t._accumulator = None
     t._retains_grad = False
     return t
+
+
+_warned_float_of_grad = [False]  # Tensor.__float__'s one warning per process
 
 
 def _rebuilt(cls: type, host: Any, device: str, requires_grad: bool) -> Tensor:

@@ -81,3 +81,51 @@ def test_module_to_moves_parameters(device):
     out = model(autodiff.randn(4, 3, device=device))
     out.sum().backward()
     assert model.weight.grad.device == where
+
+
+def _registration_story(m):
+    """Register names the ways programs do, PyTorch's refusals included; what each step printed."""
+    nn_ = m.nn
+    said = []
+
+    def attempt(fn, *args):
+        try:
+            fn(*args)
+            said.append("ok")
+        except Exception as e:  # the class and message are what is compared
+            said.append(f"{type(e).__name__}: {e}")
+
+    lin = nn_.Linear(2, 2)
+    for args in [(1, m.ones(1)), ("a.b", m.ones(1)), ("", m.ones(1)), ("weight", m.ones(1)),
+                 ("training", m.ones(1)), ("x", 3), ("forward", None)]:
+        attempt(lin.register_buffer, *args)
+    for args in [(1, None), ("a.b", None), ("", None), ("training", None)]:
+        attempt(lin.register_parameter, *args)
+    for args in [(1, nn_.ReLU()), ("a.b", nn_.ReLU()), ("", nn_.ReLU()), ("weight", nn_.ReLU()), ("x", 3),
+                 ("y", None)]:
+        attempt(lin.add_module, *args)
+
+    class Stats(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scratch", m.ones(1), persistent=False)
+            self.register_buffer("mean", m.ones(1))
+
+    s = Stats()
+    said.append((list(s.state_dict()), [n for n, _ in s.named_buffers()]))
+    s.register_buffer("scratch", m.zeros(1))  # persistent again, in its old place
+    said.append(list(s.state_dict()))
+    del s.mean
+    s.register_buffer("mean", m.ones(1), persistent=False)
+    s.mean = m.ones(2)  # assigning keeps it a non-persistent buffer
+    said.append((list(s.state_dict()), sorted(s._non_persistent_buffers_set)))
+    s.mean = nn_.Parameter(m.ones(1))
+    said.append((list(s.state_dict()), sorted(s._non_persistent_buffers_set)))
+    said.append(repr(s.load_state_dict({"mean": m.ones(1), "scratch": m.ones(1)})))
+    said.append(repr(s.load_state_dict({"mean": m.ones(1)}, strict=False)))
+    return said
+
+
+def test_registration_and_non_persistent_buffers_like_torch():
+    torch = pytest.importorskip("torch")
+    assert _registration_story(autodiff) == _registration_story(torch)

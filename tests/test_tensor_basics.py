@@ -61,3 +61,20 @@ def test_printing_matches_torch():
     assert repr(a) == repr(real.arange(30.0).view(5, 6))
     b = torch.ones(2, 2, requires_grad=True)
     assert repr(b * 2) == repr(real.ones(2, 2, requires_grad=True) * 2)
+
+
+def test_float_of_a_tensor_requiring_grad_warns_once_like_torch(monkeypatch):
+    import sys
+    import warnings
+
+    # (``autodiff.tensor`` the attribute is the factory; the module is in sys.modules)
+    monkeypatch.setattr(sys.modules["autodiff.tensor"], "_warned_float_of_grad", [False])
+    x = torch.ones(1, requires_grad=True)
+    with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a scalar") as caught:
+        assert float(x * 2) == 2.0
+    assert caught[0].filename == __file__
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        float(x)  # once per process, as PyTorch's
+        int(x), x.item(), bool(x)  # these never warn
+        float(torch.ones(1))

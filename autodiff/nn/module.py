@@ -16,7 +16,17 @@ from autodiff.utils.hooks import RemovableHandle
 
 _HOOK_DICTS = ("_forward_pre_hooks", "_forward_hooks", "_backward_pre_hooks", "_backward_hooks")
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns; it prints as PyTorch's when nothing is missing or unexpected."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 def _addindent(s: str, spaces: int) -> str:
@@ -36,6 +46,8 @@ class Module:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        # Buffers registered with persistent=False: kept by the module, left out of state_dict.
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         for name in _HOOK_DICTS:
             object.__setattr__(self, name, OrderedDict())
         object.__setattr__(self, "_hooks_with_kwargs", set())
@@ -77,6 +89,7 @@ class Module:
     def _drop(self, name: str) -> None:
         for d in (self.__dict__, self._parameters, self._buffers, self._modules):
             d.pop(name, None)
+        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
 
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__
@@ -89,22 +102,55 @@ class Module:
         for store in (self._parameters, self._buffers, self._modules):
             if name in store:
                 del store[name]
+                self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
                 return
         object.__delattr__(self, name)
 
+    def _check_new_name(self, name: Any, kind: str, store: str) -> None:
+        """PyTorch's checks on a name given to ``register_*``/``add_module``, in its order."""
+        if store not in self.__dict__:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if store == "_modules" and hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."' + (f", got: {name}" if store == "_modules" else ""))
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if store != "_modules" and hasattr(self, name) and name not in self.__dict__[store]:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def register_parameter(self, name: str, param: Parameter | None) -> None:
+        self._check_new_name(name, "parameter", "_parameters")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{_type_name(param)}' object to parameter '{name}' "
                             "(torch.nn.Parameter or None required)")
-        self._drop(name)
+        if name not in self._parameters:  # (a re-registered name keeps its place)
+            self._drop(name)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
-        self._drop(name)
+        """A tensor the module keeps and moves with it (``.to``) but does not train;
+        ``persistent=False`` leaves it out of ``state_dict``."""
+        self._check_new_name(name, "buffer", "_buffers")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{_type_name(tensor)}' object to buffer '{name}' "
+                            "(torch Tensor or None required)")
+        if name not in self._buffers:  # (a re-registered name keeps its place)
+            self._drop(name)
         self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
 
     def add_module(self, name: str, module: Module | None) -> None:
-        self._drop(name)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_type_name(module)} is not a Module subclass")
+        self._check_new_name(name, "module", "_modules")
+        if name not in self._modules:  # (a re-registered name keeps its place)
+            self._drop(name)
         self._modules[name] = module
 
     register_module = add_module
@@ -254,15 +300,16 @@ class Module:
         for name, t in self._parameters.items():
             if t is not None:
                 out[prefix + name] = t if keep_vars else t.detach()
+        skipped = self.__dict__.get("_non_persistent_buffers_set", ())
         for name, t in self._buffers.items():
-            if t is not None:
+            if t is not None and name not in skipped:
                 out[prefix + name] = t if keep_vars else t.detach()
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(out, prefix + name + ".", keep_vars)
         return out
 
-    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
         """Copy values into the parameters and buffers (shapes must match)."""
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
@@ -290,7 +337,7 @@ class Module:
             for k, t in own.items():
                 if k in state_dict:
                     t.copy_(state_dict[k])
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     # ---- modes, gradients, devices -----------------------------------------------------
     def train(self, mode: bool = True) -> Module:
