@@ -75,11 +75,13 @@ def _shift(d: Any, n: int) -> Any:
     return (d % max(n, 1)) + 1
 
 
-def dim_op(*positions: tuple[int, str], extra: int = 0, none: str = "keep") -> Callable:
+def dim_op(*positions: tuple[int, str], extra: int = 0, none: str = "keep", default: int | None = None) -> Callable:
     """A rule for an op of one batched tensor (argument 0) with dim arguments at
     ``positions`` ((index, keyword) pairs). ``extra``: 1 for ops whose dim may be one past
-    the last (``unsqueeze``); ``none``: what an absent or None dim means -- ``"keep"`` (the
-    op's default, left alone), ``"all"`` (all sample dims), ``"flat"`` (the flattened sample)."""
+    the last (``unsqueeze``); ``default``: the op's own default dim when it counts from the
+    front (``split``'s 0, ``normalize``'s 1: left alone, it would name the batch dim);
+    ``none``: what an absent or None dim means otherwise -- ``"keep"`` (the op's default,
+    a negative dim, left alone), ``"all"`` (all sample dims), ``"flat"`` (the flattened sample)."""
 
     def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
         x = args[0]
@@ -94,6 +96,8 @@ def dim_op(*positions: tuple[int, str], extra: int = 0, none: str = "keep") -> C
         for pos, kw in positions:
             in_args = pos < len(args)
             d = args[pos] if in_args else kwargs.get(kw, _MISSING)
+            if d is _MISSING and default is not None:
+                d = default
             if d is _MISSING or d is None:
                 if none == "keep":
                     continue
@@ -505,9 +509,10 @@ RULES.update({
     "swapdims": two_dims, "movedim": dim_op((1, "source"), (2, "destination")),
     "moveaxis": dim_op((1, "source"), (2, "destination")), "permute": permute_rule, "t": t_rule,
     "flip": dim_op((1, "dims")), "narrow": dim_op((1, "dim")),
-    "select": dim_op((1, "dim")), "split": dim_op((2, "dim")), "chunk": dim_op((2, "dim")),
-    "unbind": dim_op((1, "dim")), "diagonal": diagonal_rule, "glu": dim_op((1, "dim")),
-    "normalize": dim_op((2, "dim")), "cosine_similarity": dim_op((2, "dim")),
+    "select": dim_op((1, "dim")), "split": dim_op((2, "dim"), default=0),
+    "chunk": dim_op((2, "dim"), default=0), "unbind": dim_op((1, "dim"), default=0),
+    "diagonal": diagonal_rule, "glu": dim_op((1, "dim")),
+    "normalize": dim_op((2, "dim"), default=1), "cosine_similarity": dim_op((2, "dim"), default=1),
     "reshape": reshape_rule, "view": reshape_rule, "expand": expand_rule, "broadcast_to": expand_rule,
     "expand_as": expand_as_rule, "reshape_as": lambda fn, lv, a, k: a[0].reshape(tuple(a[1].shape)),
     "view_as": lambda fn, lv, a, k: a[0].reshape(tuple(a[1].shape)), "repeat": repeat_rule,
@@ -658,39 +663,129 @@ NOT_OPS = frozenset((
 # warning naming the op): the documented list of ops without a batching rule yet.
 LOOPS = frozenset((
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "addbmm", "addr", "adjoint", "alpha_dropout", "aminmax", "argwhere", "atleast_1d",
-    "atleast_2d", "atleast_3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear",
-    "bincount", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
-    "bitwise_xor", "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist",
-    "chain_matmul", "column_stack", "combinations", "conv1d", "conv2d", "conv3d",
+    "addbmm", "addr", "adjoint", "alpha_dropout", "argwhere", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "batch_norm", "bincount", "block_diag", "broadcast_tensors", "bucketize",
+    "cartesian_prod", "cdist", "chain_matmul", "combinations", "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cosine_embedding_loss", "cov",
     "cross", "diag", "diag_embed", "diagflat", "diagonal_scatter", "diff", "dist", "dropout1d",
-    "dropout2d", "dropout3d", "dsplit", "dstack", "embedding_bag", "feature_alpha_dropout", "fill_",
-    "fliplr", "flipud", "fold", "gaussian_nll_loss", "gcd", "group_norm", "gumbel_softmax",
-    "hinge_embedding_loss", "histc", "hsplit", "hstack", "index_add", "index_copy", "index_fill",
-    "index_put", "index_reduce", "inner", "instance_norm", "interpolate", "isin", "isreal",
-    "kron", "lcm", "local_response_norm", "lp_pool1d", "lp_pool2d", "margin_ranking_loss",
-    "masked_scatter", "masked_select", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d",
-    "max_unpool2d", "meshgrid", "mode", "msort", "multi_head_attention_forward",
-    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nanmedian",
-    "nanquantile", "nonzero", "pairwise_distance", "pinverse", "pixel_shuffle", "pixel_unshuffle",
-    "poisson", "poisson_nll_loss", "prelu", "put", "quantile", "randint_like", "repeat_interleave",
-    "rot90", "row_stack", "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add",
-    "scatter_reduce", "searchsorted", "select_scatter", "setitem", "slice_scatter",
-    "split_with_sizes", "std_mean", "sum_to_size", "take", "tensor_split", "tensordot", "tile",
+    "dropout2d", "dropout3d", "dsplit", "embedding_bag", "feature_alpha_dropout", "fill_", "fold",
+    "gaussian_nll_loss", "group_norm", "gumbel_softmax", "hinge_embedding_loss", "histc", "hsplit",
+    "index_add", "index_copy", "index_fill", "index_put", "index_reduce", "inner", "instance_norm",
+    "interpolate", "kron", "local_response_norm", "lp_pool1d", "lp_pool2d", "masked_scatter",
+    "masked_select", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d",
+    "meshgrid", "multi_head_attention_forward", "multi_margin_loss", "multilabel_margin_loss",
+    "multilabel_soft_margin_loss", "nanquantile", "nonzero", "pinverse", "poisson", "prelu", "put",
+    "quantile", "randint_like", "repeat_interleave", "rot90", "rrelu",
+    "scaled_dot_product_attention", "scatter", "scatter_add", "scatter_reduce", "searchsorted",
+    "select_scatter", "setitem", "slice_scatter", "sum_to_size", "take", "tensordot",
     "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold", "unique",
-    "unique_consecutive", "var_mean", "vdot", "vsplit", "vstack",
+    "unique_consecutive", "vdot", "vsplit",
     # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
     "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
     "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
-    "index_put_", "index_reduce_", "log_normal_", "masked_scatter_", "normal_", "put_",
-    "random_", "scatter_", "scatter_add_", "scatter_reduce_", "uniform_", "zero_", "bitwise_and_",
-    "bitwise_left_shift_", "bitwise_or_", "bitwise_right_shift_", "bitwise_xor_", "gcd_", "lcm_",
-    "divide_", "multiply_", "subtract_", "true_divide_",
-    # the in-place operators (x += y) and shifts
-    "iadd", "isub", "imul", "itruediv", "ifloordiv", "imod", "ipow", "lshift", "rshift",
-    "rlshift", "rrshift", "ror", "rxor",
+    "index_put_", "index_reduce_", "log_normal_", "masked_scatter_", "normal_", "put_", "random_",
+    "scatter_", "scatter_add_", "scatter_reduce_", "uniform_",
 ))
+
+
+def decomposed(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """A composite op (written with other exported ops): its own body on the batched
+    arguments, so each op inside runs through its own rule. ``fn`` is the exported op, whose
+    ``__wrapped__`` is that body."""
+    return fn.__wrapped__(*args, **kwargs)
+
+
+# Composite ops whose bodies use exported ops only, so they batch through them
+# (``decomposed``); each is checked by the vmap-against-stacking test of its op-table rows.
+DECOMPOSED = ("bilinear", "margin_ranking_loss", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
+              "poisson_nll_loss")
+RULES.update({name: decomposed for name in DECOMPOSED})
+
+
+def _stacker(dim: int, least: str) -> Callable:
+    """hstack/vstack/dstack/column_stack/row_stack: ``cat`` of the tensors made at least
+    ``least``-d (hstack of 1-d tensors concatenates along 0)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        import autodiff
+
+        tensors = list(args[0] if args else kwargs["tensors"])
+        if least == "column":
+            tensors = [t.reshape(-1, 1) if t.ndim < 2 else t for t in tensors]
+        else:
+            tensors = [getattr(autodiff, least)(t) for t in tensors]
+        return autodiff.cat(tensors, 0 if dim == 1 and tensors[0].ndim == 1 else dim)
+
+    return rule
+
+
+def _flip_lr_ud(dim: int) -> Callable:
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        if args[0].ndim < dim + 1:
+            return NOT_BATCHED  # (the loop raises the op's own error)
+        return args[0].flip(dim)
+
+    return rule
+
+
+def _at_least(n: int) -> Callable:
+    """atleast_1d/2d/3d: each tensor reshaped as PyTorch does (a 1-d (N) becomes (1, N) and
+    (1, N, 1); a 2-d (M, N) becomes (M, N, 1)); one tensor in, one out."""
+
+    def grow(t: Tensor) -> Tensor:
+        if t.ndim >= n:
+            return t
+        if t.ndim == 0:
+            return t.reshape((1,) * n)
+        if t.ndim == 1:
+            return t.reshape((1, -1) if n == 2 else (1, -1, 1))
+        return t.unsqueeze(-1)
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            return grow(args[0])
+        tensors = args[0] if len(args) == 1 else args
+        return tuple(grow(t) for t in tensors)
+
+    return rule
+
+
+def _tile(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x, reps = args[0], _shape_args(args, kwargs, "dims")
+    return x.repeat((1,) * (x.ndim - len(reps)) + tuple(reps))
+
+
+def _isin(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """isin(elements, test_elements): elementwise in ``elements``, when the tested set is
+    the same for every sample."""
+    if _batched_elsewhere(args[1:], kwargs, level) or batched_at(args[0], level) is None:
+        return NOT_BATCHED
+    return wrap(fn(batched_at(args[0], level), *args[1:], **kwargs), level)
+
+
+# Integer elementwise ops and the shift/bitwise operators: the elementwise rule (and its
+# in-place form for the ``_`` twins).
+_INTEGER_ELEMENTWISE = ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
+                        "bitwise_right_shift", "gcd", "lcm", "isreal", "lshift", "rshift", "rlshift",
+                        "rrshift", "ror", "rxor")
+RULES.update({name: elementwise for name in _INTEGER_ELEMENTWISE})
+RULES.update({name: inplace_elementwise for name in (
+    "bitwise_and_", "bitwise_or_", "bitwise_xor_", "bitwise_left_shift_", "bitwise_right_shift_", "gcd_",
+    "lcm_", "divide_", "multiply_", "subtract_", "zero_", "iadd", "isub", "imul", "itruediv", "ifloordiv",
+    "imod", "ipow")})
+RULES["isin"] = _isin
+
+RULES.update({
+    "std_mean": std_var, "var_mean": std_var, "nanmedian": max_min,
+    "aminmax": dim_op((1, "dim"), none="flat"), "mode": dim_op((1, "dim")),
+    "msort": lambda fn, lv, a, k: a[0].sort(0).values,
+    "split_with_sizes": dim_op((2, "dim"), default=0), "tensor_split": dim_op((2, "dim"), default=0),
+    "fliplr": _flip_lr_ud(1), "flipud": _flip_lr_ud(0), "tile": _tile,
+    "atleast_1d": _at_least(1), "atleast_2d": _at_least(2), "atleast_3d": _at_least(3),
+    "hstack": _stacker(1, "atleast_1d"), "vstack": _stacker(0, "atleast_2d"),
+    "row_stack": _stacker(0, "atleast_2d"), "dstack": _stacker(2, "atleast_3d"),
+    "column_stack": _stacker(1, "column"),
+})
 
 
 def dispatch(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:

@@ -1,0 +1,97 @@
+"""vmap against ``torch.vmap`` where the op table's vmap-against-stacking rows do not reach:
+ops called without their dim argument (an op's default dim counts in the sample, never the
+batch: ``x.split(1)`` inside vmap splits each sample's first dim, ``normalize`` normalizes
+each sample's dim 1), and the integer and in-place operators."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import autodiff
+from autodiff import func
+
+torch = pytest.importorskip("torch")
+
+CALLS = {
+    "split": lambda m, x: x.split(1),
+    "chunk": lambda m, x: x.chunk(2),
+    "unbind": lambda m, x: x.unbind(),
+    "torch.split": lambda m, x: m.split(x, 1),
+    "torch.chunk": lambda m, x: m.chunk(x, 2),
+    "torch.unbind": lambda m, x: m.unbind(x),
+    "normalize": lambda m, x: m.nn.functional.normalize(x),
+    "cosine_similarity unbatched other": lambda m, x: m.nn.functional.cosine_similarity(
+        x, m.ones(x.shape, dtype=x.dtype)),
+    "cosine_similarity": lambda m, x: m.nn.functional.cosine_similarity(x, x * 2 + 1),
+    "sort": lambda m, x: x.sort().values,
+    "argsort": lambda m, x: x.argsort(),
+    "topk": lambda m, x: x.topk(1).values,
+    "kthvalue": lambda m, x: x.kthvalue(1).values,
+    "glu": lambda m, x: m.nn.functional.glu(x),
+    "sum": lambda m, x: x.sum(),
+    "mean": lambda m, x: x.mean(),
+    "std": lambda m, x: x.std(),
+    "var": lambda m, x: x.var(),
+    "prod": lambda m, x: x.prod(),
+    "argmax": lambda m, x: x.argmax(),
+    "max": lambda m, x: x.max(),
+    "median": lambda m, x: x.median(),
+    "logsumexp": lambda m, x: m.logsumexp(x, (0, 1)),
+    "squeeze": lambda m, x: x[:1].squeeze(),
+    "flatten": lambda m, x: x.flatten(),
+    "norm": lambda m, x: x.norm(),
+    "diagonal": lambda m, x: x.diagonal(),
+    "trace": lambda m, x: x[:, :2].trace(),
+    "cumsum last": lambda m, x: x.cumsum(-1),
+    "roll": lambda m, x: x.roll(1),
+}
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_default_dims_count_in_the_sample(name):
+    x = np.random.default_rng(0).standard_normal((3, 2, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (an op of the list that loops says so)
+        got = func.vmap(lambda a: CALLS[name](autodiff, a))(autodiff.tensor(x))
+        want = torch.vmap(lambda a: CALLS[name](torch, a))(torch.tensor(x))
+    got, want = (got, want) if isinstance(want, torch.Tensor) else (list(got), list(want))
+    for g, w in zip(got if isinstance(got, list) else [got], want if isinstance(want, list) else [want]):
+        assert tuple(g.shape) == tuple(w.shape)
+        np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-12, atol=1e-12)
+
+
+INTEGER_CALLS = {
+    "bitwise_and": lambda m, x, y: m.bitwise_and(x, y),
+    "bitwise_or": lambda m, x, y: x | y,
+    "bitwise_xor": lambda m, x, y: x ^ y,
+    "bitwise_left_shift": lambda m, x, y: m.bitwise_left_shift(x, y % 3),
+    "shift operators": lambda m, x, y: (x << 1) + (y >> 1),
+    "gcd": lambda m, x, y: m.gcd(x, y),
+    "lcm": lambda m, x, y: m.lcm(x, y),
+    "isin": lambda m, x, y: m.isin(x, m.tensor([1, 5, 7])),
+    "isreal": lambda m, x, y: m.isreal(x),
+    "in-place operators": lambda m, x, y: _in_place(x.clone(), y),
+}
+
+
+def _in_place(t, y):
+    t += y
+    t *= 2
+    t.bitwise_and_(7).gcd_(y + 1).sub_(1)
+    t <<= 1
+    return t
+
+
+@pytest.mark.parametrize("name", list(INTEGER_CALLS))
+def test_integer_and_in_place_ops_batch_like_torch(name):
+    x, y = np.arange(12).reshape(3, 4), np.arange(12)[::-1].reshape(3, 4).copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # each of these has a batching rule: no loop warning
+        got = func.vmap(lambda a, b: INTEGER_CALLS[name](autodiff, a, b))(autodiff.tensor(x), autodiff.tensor(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (PyTorch's own loop warnings, for isin)
+        want = torch.vmap(lambda a, b: INTEGER_CALLS[name](torch, a, b))(torch.tensor(x), torch.tensor(y))
+    assert got.tolist() == want.tolist() and str(got.dtype) == str(want.dtype)
