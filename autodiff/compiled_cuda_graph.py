@@ -29,7 +29,14 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from autodiff.compiled_step import REPLAY_RUNNERS, CaptureBreak, _ret_slots, _slots_in
+from autodiff.compiled_step import (
+    _MUTATING,
+    REPLAY_RUNNERS,
+    CaptureBreak,
+    _interpreter,
+    _ret_slots,
+    _slots_in,
+)
 from backends.array_backend import GraphCaptureError
 
 __all__ = ["CUDAGraphBreak", "MODES", "WARMUP_REPLAYS", "MAX_CAPTURES", "run"]
@@ -61,6 +68,8 @@ class _GraphState:
         self.captures = 0
         self.launches = 0
         self.off: str | None = None  # why the program is not a graph ("" when it has no CUDA call)
+        self.body: Any = program.run  # what is captured: the program, less its value checks
+        self.precheck: Any = None  # the value checks and the calls they read, run before each launch
         self.used: list = []  # indices of the arguments the graph reads
         self.copied_in: set = set()  # of those, the ones copied into a static buffer of the graph's own
         self._inspect(program)
@@ -82,9 +91,7 @@ class _GraphState:
             self.off = ("an optimizer step inside it runs eagerly (it reads its step counter on the "
                         "host, which a graph cannot do)")
             return
-        check = next((op for op in calls if op[4] is not None and op[4][0] == "check"), None)
-        if check is not None:
-            self.off = f"a check of values ({check[5]}) reads its answer on the host"
+        if not self._split_checks(program):
             return
         used = set(program.returned)
         for op in calls:
@@ -103,6 +110,42 @@ class _GraphState:
         ret = _ret_slots(program.ret)
         self.copied = [s in ret for s in program.returned]
 
+    def _split_checks(self, program: Any) -> bool:
+        """Take the program's value checks (an index in range: ``any`` of a mask, read on the
+        host) out of what is captured: they run before each launch, with the calls that make
+        what they read, and a check that answers otherwise makes the call eager before the
+        graph wrote anything. The recording puts every check before the step's first write,
+        so those calls read the step's inputs as they are at its start. False (and ``off``
+        set) when a check reads what a writing call made."""
+        ops = program.ops
+        checks = {k for k, op in enumerate(ops) if op[0] == "call" and op[4] is not None and op[4][0] == "check"}
+        if not checks:
+            return True
+        made_by: dict = {}  # slot -> index of the op that makes it
+        for k, op in enumerate(ops):
+            out = op[4] if op[0] == "call" else None
+            if out is not None and out[0] in ("new", "tuple"):
+                made_by[out[1]] = k
+                if out[0] == "tuple":
+                    made_by.update((s, k) for s in out[2] if s is not None)
+        needed: set = set()
+        todo = list(checks)
+        while todo:
+            k = todo.pop()
+            if k in needed:
+                continue
+            needed.add(k)
+            op = ops[k]
+            if op[0] != "call" or op[5] in _MUTATING or "out" in op[3] or (op[4] is not None and op[4][0] == "same"):
+                self.off = f"a check of values ({ops[min(checks)][5]}) reads what a writing call made"
+                return False
+            todo.extend(made_by[s] for s in _slots_in(op[2]) | _slots_in(list(op[3].values())) if s in made_by)
+        args = (program.in_slots, [], program.consts, program.n_slots)
+        self.precheck = _interpreter([ops[k] for k in sorted(needed)], *args)
+        self.body = _interpreter([op for k, op in enumerate(ops) if k not in checks], program.in_slots,
+                                 program.returned, program.consts, program.n_slots)
+        return True
+
 
 def run(compiled: Any, program: Any, arrays: list) -> tuple:
     """The outputs of ``program`` (a ``compiled_step._Program``) for ``arrays``: from its CUDA
@@ -115,6 +158,8 @@ def run(compiled: Any, program: Any, arrays: list) -> tuple:
             _warn(compiled, state.off)
     if state.off is not None or program.replayed <= WARMUP_REPLAYS:
         return program.run(*arrays)
+    if state.precheck is not None:
+        state.precheck(*arrays)  # (raises compiled_step's _CheckFailedError: the call goes eager)
     if state.graph is None:
         return _capture(compiled, program, state, arrays)
     return _launch(compiled, program, state, arrays)
@@ -132,7 +177,7 @@ def _capture(compiled: Any, program: Any, state: _GraphState, arrays: list) -> t
             static[i] = be.copy(arrays[i])  # a static input buffer
     state.captures += 1
     try:
-        graph, outputs = be.capture_graph(program.run, static)
+        graph, outputs = be.capture_graph(state.body, static)
     except GraphCaptureError as exc:  # (nothing the capture ran happened: replay the step)
         state.off = f"capturing it failed: {exc}"
         _warn(compiled, state.off)

@@ -643,7 +643,8 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
                        plan_out, ret_enc, returned)
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, rec.keep)
-    program.ops, program.in_slots = ops, list(in_slots)  # (read by autodiff/compiled_cuda_graph.py)
+    # (read by autodiff/compiled_cuda_graph.py)
+    program.ops, program.in_slots, program.consts, program.n_slots = ops, list(in_slots), rec.consts, rec.n_slots
     return program
 
 

@@ -164,6 +164,59 @@ def test_cuda_graph_adam_equals_eager(cuda_device) -> None:
         assert _launches(compiled) == 3
 
 
+def _classifier_step(device):
+    autodiff.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3)).to(device)
+    opt = autodiff.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x, y):
+        opt.zero_grad()
+        value = nn.functional.cross_entropy(model(x), y)
+        value.backward()
+        opt.step()
+        return value
+
+    return model, opt, step
+
+
+def test_cuda_graph_value_checks_run_before_each_launch(cuda_device) -> None:
+    """cross_entropy checks its targets are in range (``any`` read on the host): the check runs
+    before each launch, outside the graph. A bad target makes that call eager -- it raises
+    eager's error before anything is written -- and the next good call launches again."""
+    m1, o1, eager = _classifier_step(cuda_device)
+    m2, o2, step = _classifier_step(cuda_device)
+    compiled = autodiff.compile(step, mode="reduce-overhead")
+    rng = np.random.default_rng(8)
+
+    def batch(high=3):
+        return (autodiff.tensor(rng.standard_normal((8, 6), dtype=np.float32), device=cuda_device),
+                autodiff.tensor(rng.integers(0, high, 8), device=cuda_device))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CUDAGraphBreak)
+        for k in range(BEFORE_GRAPH + 3):
+            x, y = batch()
+            assert _bits(eager(x, y)) == _bits(compiled(x, y)), f"step {k}"
+            _assert_same(m1, o1, m2, o2, f"step {k}")
+    assert _launches(compiled) == 3
+    x, y = batch(high=3)
+    y = y + 5  # out of range
+    errors = []
+    for fn in (eager, compiled):
+        with pytest.raises(Exception) as info:  # noqa: PT011 - whatever eager raises
+            fn(x, y)
+        errors.append((type(info.value), str(info.value)))
+    assert errors[0] == errors[1]
+    _assert_same(m1, o1, m2, o2, "after the bad targets")
+    # (the failed call's zero_grad() left no .grad: the next calls record again, warm up and
+    # are captured again)
+    for k in range(BEFORE_GRAPH + 1):
+        x, y = batch()
+        assert _bits(eager(x, y)) == _bits(compiled(x, y))
+        _assert_same(m1, o1, m2, o2, f"step {k} after")
+    assert _launches(compiled) > 3
+
+
 def test_cuda_graph_state_replaced_outside_the_step_recaptures(cuda_device) -> None:
     """A parameter given a new array between calls (``p.data = ...``): that call replays, the
     next captures a new graph, and the values stay eager's."""
