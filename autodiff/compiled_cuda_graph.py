@@ -68,7 +68,7 @@ class _GraphState:
         self.captures = 0
         self.launches = 0
         self.off: str | None = None  # why the program is not a graph ("" when it has no CUDA call)
-        self.body: Any = program.run  # what is captured: the program, less its value checks
+        self.body: Any = None  # what is captured: the program less its value checks (None: all of it)
         self.precheck: Any = None  # the value checks and the calls they read, run before each launch
         self.used: list = []  # indices of the arguments the graph reads
         self.copied_in: set = set()  # of those, the ones copied into a static buffer of the graph's own
@@ -177,7 +177,7 @@ def _capture(compiled: Any, program: Any, state: _GraphState, arrays: list) -> t
             static[i] = be.copy(arrays[i])  # a static input buffer
     state.captures += 1
     try:
-        graph, outputs = be.capture_graph(state.body, static)
+        graph, outputs = be.capture_graph(state.body or program.run, static)
     except GraphCaptureError as exc:  # (nothing the capture ran happened: replay the step)
         state.off = f"capturing it failed: {exc}"
         _warn(compiled, state.off)

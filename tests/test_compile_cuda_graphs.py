@@ -202,11 +202,14 @@ def test_cuda_graph_value_checks_run_before_each_launch(cuda_device) -> None:
     x, y = batch(high=3)
     y = y + 5  # out of range
     errors = []
-    for fn in (eager, compiled):
-        with pytest.raises(Exception) as info:  # noqa: PT011 - whatever eager raises
-            fn(x, y)
-        errors.append((type(info.value), str(info.value)))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for fn in (eager, compiled):
+            with pytest.raises(Exception) as info:  # noqa: PT011 - whatever eager raises
+                fn(x, y)
+            errors.append((type(info.value), str(info.value)))
     assert errors[0] == errors[1]
+    assert any("a check of values answered otherwise" in str(w.message) for w in caught)
     _assert_same(m1, o1, m2, o2, "after the bad targets")
     # (the failed call's zero_grad() left no .grad: the next calls record again, warm up and
     # are captured again)
