@@ -238,6 +238,27 @@ def test_cuda_graph_state_replaced_outside_the_step_recaptures(cuda_device) -> N
     assert state.captures == 2 and state.launches == 5
 
 
+def test_cuda_graph_state_replaced_before_every_call_stops_capturing(cuda_device) -> None:
+    """A parameter given a new array before every call: after MAX_CAPTURES captures the
+    program stays a plain replay, with the warning; the values stay eager's."""
+    m1, o1, eager = _mlp_step(cuda_device)
+    m2, o2, step = _mlp_step(cuda_device)
+    compiled = autodiff.compile(step, mode="reduce-overhead")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k, (x, y) in enumerate(_batches(cuda_device, BEFORE_GRAPH + 2 * compiled_cuda_graph.MAX_CAPTURES + 2)):
+            if k >= BEFORE_GRAPH + 1:
+                for m in (m1, m2):
+                    m[2].bias.data = m[2].bias.detach() + 0.0
+            assert _bits(eager(x, y)) == _bits(compiled(x, y)), f"step {k}"
+            _assert_same(m1, o1, m2, o2, f"step {k}")
+    breaks = [str(w.message) for w in caught if w.category is CUDAGraphBreak]
+    assert breaks == [f"autodiff.compile: {step.__qualname__} replays without a CUDA graph: the arrays of the "
+                      "step's state keep being replaced between calls"], breaks
+    (state,) = _graph_states(compiled)
+    assert state.captures == compiled_cuda_graph.MAX_CAPTURES and state.off
+
+
 # ---- what keeps the plain replay, and says why ------------------------------------------------
 def test_cuda_graph_capture_break_falls_back_with_warning(cuda_device) -> None:
     """A tensor made from host data inside the step: the capture refuses the host-to-device
