@@ -67,6 +67,7 @@ def numel(input: Tensor) -> "builtins.int":  # noqa: F821
 
 from autodiff import accelerator, distributed, func, linalg, nn, optim, profiler, viz  # noqa: E402,I001
 from autodiff.compiled_step import compile  # noqa: E402
+from autodiff import compiled_cuda_graph  # noqa: E402,F401 - registers compile's CUDA-graph mode
 from autodiff.func import vmap  # noqa: E402 (torch.vmap is torch.func.vmap)
 from autodiff.serialization import load, save
 from autodiff.utils import dlpack as _dlpack  # noqa: E402 - autodiff.utils.dlpack, as torch.utils.dlpack

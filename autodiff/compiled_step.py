@@ -74,6 +74,9 @@ _NO_VIEW_CONSUMERS = frozenset({
     "imul", "idiv", "copy", "sum", "mean", "clip", "maximum", "minimum", "where", "exp", "log", "sqrt", "abs",
     "sign", "any", "all", "setitem", "fill", "copyto", "astype", "amax", "amin", "tanh", "sigmoid", "sin",
     "cos", "expm1", "log1p", "index_add"})
+# Runners of a program's replays by ``compile`` mode, ``run(compiled, program, arrays) -> outputs``
+# (autodiff/compiled_cuda_graph.py registers CUDA graphs for "reduce-overhead" and "max-autotune").
+REPLAY_RUNNERS: dict[str, Callable] = {}
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
 
@@ -640,6 +643,8 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
                        plan_out, ret_enc, returned)
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, rec.keep)
+    # (read by autodiff/compiled_cuda_graph.py)
+    program.ops, program.in_slots, program.consts, program.n_slots = ops, list(in_slots), rec.consts, rec.n_slots
     return program
 
 
@@ -830,8 +835,10 @@ def _decode_return(enc: Any, values: dict) -> Any:
 class CompiledFunction:
     """``fn`` with its recorded programs; call it as ``fn``."""
 
-    def __init__(self, fn: Callable) -> None:
+    def __init__(self, fn: Callable, mode: str | None = None) -> None:
         self.fn = fn
+        # The runner of a program's replays that this mode asks for (CUDA graphs), or None.
+        self._graph_run: Callable | None = REPLAY_RUNNERS.get(mode)
         self.programs: dict = {}  # guard key -> _Program, or the cause that keeps it eager
         self.worlds: dict = {}
         self.warned: set = set()
@@ -945,7 +952,7 @@ class CompiledFunction:
         if program.replayed == program.INTERPRETED_REPLAYS + 1:
             program.compile_source()
         try:
-            out = program.run(*arrays)
+            out = program.run(*arrays) if self._graph_run is None else self._graph_run(self, program, arrays)
         except _CheckFailedError:  # (raised before the program wrote into any array)
             return self._eager(args, kwargs, "a check of values answered otherwise than when recorded")
         self.stats["replayed"] += 1
@@ -974,7 +981,10 @@ def _input_key(value: Any, tensors: list) -> Any:
 def compile(fn: Callable | None = None, **options: Any) -> Any:  # noqa: A001 - PyTorch's name
     """Compile ``fn`` (a training step: forward, ``backward()``, ``optimizer.step()``) into a
     replayed program; usable as ``@autodiff.compile`` or ``@autodiff.compile(...)``.
-    PyTorch's options (``mode``, ``fullgraph``, ``dynamic``, ``backend``) are accepted and ignored."""
+    ``mode="reduce-overhead"`` (or ``"max-autotune"``) also captures the replays of CUDA
+    programs into CUDA graphs (autodiff/compiled_cuda_graph.py); PyTorch's other options
+    (``fullgraph``, ``dynamic``, ``backend``) are accepted and ignored."""
+    mode = options.get("mode")
     if fn is None:
-        return lambda f: CompiledFunction(f)
-    return CompiledFunction(fn)
+        return lambda f: CompiledFunction(f, mode)
+    return CompiledFunction(fn, mode)

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 DTYPE_NAMES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+
+
+class GraphCaptureError(RuntimeError):
+    """A graph capture that failed or that the backend cannot make (``capture_graph``)."""
 
 
 class ArrayBackend:
@@ -192,6 +197,25 @@ class ArrayBackend:
     def is_view(self, a: Any) -> bool:
         """True when ``a`` shares memory it does not own (so it must not be mutated as a copy)."""
         return a.base is not None
+
+    # ---- graphs: a fixed sequence of kernels captured once, launched again ---------------
+    # (autodiff.compile's CUDA graphs, docs/compile.md.) A backend without graphs says so
+    # (``supports_graphs`` False) and raises GraphCaptureError from both methods.
+    supports_graphs = False
+
+    def capture_graph(self, fn: Callable, args: list) -> tuple[Any, Any]:
+        """Run ``fn(*args)`` with the kernels it launches captured into a graph instead of
+        run, its allocations served by a memory pool of the graph's own (so no later array
+        gets memory the graph writes); returns ``(graph, fn's result)``. The result's arrays
+        hold their values only once the graph is launched. A failed capture (a host read, a
+        synchronization, an operation the capture refuses) raises GraphCaptureError, and
+        nothing ``fn`` did has happened."""
+        raise GraphCaptureError(f"the {self.name} device has no graphs")
+
+    def launch_graph(self, graph: Any) -> None:
+        """Run ``capture_graph``'s graph once, on this device's current stream: it reads and
+        writes the arrays of its capture (fixed addresses)."""
+        raise GraphCaptureError(f"the {self.name} device has no graphs")
 
     # ---- interchange: DLPack, the CUDA array interface, foreign arrays --------------
     def adopt(self, a: Any) -> Any:

@@ -42,7 +42,7 @@ def device_count() -> int:
         return 0
 
 
-from backends.array_backend import ArrayBackend  # noqa: E402
+from backends.array_backend import ArrayBackend, GraphCaptureError  # noqa: E402
 
 # The dtypes cupyx.scatter_add has kernels for.
 SCATTER_ADD_DTYPES = frozenset(["int32", "int64", "uint32", "uint64", "float16", "float32", "float64"])
@@ -52,6 +52,7 @@ NO_KERNEL = frozenset([
     "name", "dtype_name", "name_of_dtype", "is_view", "strides", "data_ptr", "rng_state", "is_contiguous", "overlaps", "to_host", "tolist",
     "item", "scalar_operand", "broadcast_shapes",
     "adopt", "to_dlpack", "dlpack_device", "cuda_array_interface",
+    "capture_graph", "launch_graph",  # (they switch to this backend's device themselves)
 ])
 
 
@@ -131,6 +132,38 @@ class CupyBackend(ArrayBackend):
         wide = a.astype("int32")
         self._scatter_add(wide, index, values.astype("int32") if hasattr(values, "astype") else values)
         self.xp.copyto(a, wide.astype(a.dtype) if name != "bool" else wide != 0, casting="unsafe")
+
+    # ---- CUDA graphs (ArrayBackend.capture_graph) ------------------------------------
+    supports_graphs = True
+
+    def capture_graph(self, fn: Any, args: list) -> tuple[Any, Any]:
+        """``fn(*args)`` captured on a stream of its own (a graph cannot capture the default
+        stream) that first waits for the work queued so far, with CuPy's allocations inside
+        coming from a new memory pool kept with the graph (CuPy's default pool could hand
+        memory the graph writes to a later array)."""
+        with self.xp.cuda.Device(self.index):
+            stream = self.xp.cuda.Stream(non_blocking=True)
+            stream.wait_event(self.xp.cuda.get_current_stream().record())
+            pool = self.xp.cuda.MemoryPool()
+            with self.xp.cuda.using_allocator(pool.malloc), stream:
+                stream.begin_capture()
+                try:
+                    result = fn(*args)
+                except Exception as exc:
+                    try:
+                        stream.end_capture()
+                    except Exception:  # noqa: S110 - the capture is void either way; exc says why
+                        pass
+                    raise GraphCaptureError(f"{type(exc).__name__}: {exc}") from exc
+                try:
+                    graph = stream.end_capture()
+                except Exception as exc:
+                    raise GraphCaptureError(f"{type(exc).__name__}: {exc}") from exc
+        return (graph, pool, stream), result
+
+    def launch_graph(self, graph: Any) -> None:
+        with self.xp.cuda.Device(self.index):
+            graph[0].launch(self.xp.cuda.get_current_stream())
 
     # ---- NCCL (autodiff.distributed's "nccl" backend) -------------------------------
     # Each call is enqueued on this device's current stream: later kernels on that stream

@@ -22,7 +22,13 @@ here has a good chance on a GPU:
 - a random ``Generator`` that belongs to the device it was made on;
 - ``cupyx.scatter_add`` with CuPy's dtypes only, ``cupyx.scipy.special.erf`` without a
   float16 loop, the ``add.at`` of CuPy's ufuncs;
-- streams, events (with timing) and the memory pool's counters;
+- streams, events (with timing) and the memory pool's counters (``using_allocator`` with
+  a pool of one's own);
+- stream capture into a ``cupy.cuda.Graph`` (``begin_capture``/``end_capture``/``launch``):
+  the kernels a capturing stream runs are recorded and ``launch`` runs them again into the
+  same output arrays; a capture leaves no trace before a launch (see ``_Capture``); host
+  transfers, synchronizations and random draws during a capture raise CUDA's
+  ``cudaErrorStreamCaptureUnsupported`` and invalidate it;
 - ``cupy.cuda.nccl`` with one rank (a one-process job): its collectives copy the send
   buffer to the receive buffer, what NCCL does when it is alone.
 
@@ -205,10 +211,12 @@ class ndarray:  # noqa: N801 - CuPy's name
         return (self[i] for i in range(self._a.shape[0]))
 
     def __repr__(self) -> str:
+        _host_transfer("a device-to-host copy")
         return repr(self._a)
 
     # ---- host transfers (from any device) ------------------------------------------------
     def get(self, stream: Any = None, order: str = "C", out: Any = None, blocking: bool = True) -> Any:
+        _host_transfer("a device-to-host copy")
         copy = np.array(self._a, order=order)
         if out is None:
             return copy
@@ -218,32 +226,43 @@ class ndarray:  # noqa: N801 - CuPy's name
     def set(self, arr: Any, stream: Any = None) -> None:
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"Only numpy.ndarray can be set to cupy.ndarray, not {type(arr)}")
+        _host_transfer("a host-to-device copy")
         self._a[...] = arr
 
     def item(self) -> Any:
+        _host_transfer("a device-to-host copy")
         return self._a.item()
 
     def tolist(self) -> Any:
+        _host_transfer("a device-to-host copy")
         return self._a.tolist()
 
     # Python scalars from one element synchronize and copy to the host, as CuPy does.
     def __bool__(self) -> bool:
+        _host_transfer("a device-to-host copy")
         return bool(self._a)
 
     def __float__(self) -> float:
+        _host_transfer("a device-to-host copy")
         return float(self._a)
 
     def __int__(self) -> int:
+        _host_transfer("a device-to-host copy")
         return int(self._a)
 
     def __complex__(self) -> complex:
+        _host_transfer("a device-to-host copy")
         return complex(self._a)
 
     # ---- views (no kernel) ---------------------------------------------------------------
     def reshape(self, *shape: Any, order: str = "C") -> ndarray:
         shape = shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape
         out = self._a.reshape(shape, order=order)
-        return _view(out, self) if np.shares_memory(out, self._a) else _kernel_result(out, self)
+        if np.shares_memory(out, self._a):
+            return _view(out, self)
+        _check_device(self._dev)
+        a = self._a
+        return _compute(lambda: a.reshape(shape, order=order), _new, first=out)
 
     def transpose(self, *axes: Any) -> ndarray:
         axes = axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes
@@ -256,7 +275,8 @@ class ndarray:  # noqa: N801 - CuPy's name
         index = _unwrap_index(index)
         if _is_advanced(index):
             _check_device(self._dev)
-            return _new(np.asarray(self._a[_wrap_around(index, self._a.shape)]))
+            a = self._a
+            return _compute(lambda: np.asarray(a[_wrap_around(index, a.shape)]), _new)
         out = self._a[index]
         if not isinstance(out, np.ndarray):  # one element: CuPy gives a 0-d view, not a scalar
             out = self._a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
@@ -267,21 +287,29 @@ class ndarray:  # noqa: N801 - CuPy's name
         _check_device(self._dev)
         index = _unwrap_index(index)
         value = _operand(value)
+        a = self._a
         if not _is_advanced(index):
-            self._a[index] = value
+            def write() -> None:
+                a[index] = value
+            _write(self, write)
             return
-        index = _wrap_around(index, self._a.shape)
-        # Duplicate indices: a GPU writes them in no defined order; the stand-in keeps the
-        # first (NumPy keeps the last), so that code relying on either shows up.
-        selected = np.arange(self._a.size).reshape(self._a.shape)[index]
-        ids = selected.reshape(-1)
-        unique, first = np.unique(ids, return_index=True)
-        values = np.broadcast_to(np.asarray(value, dtype=self._a.dtype), selected.shape).reshape(-1)
-        self._a[np.unravel_index(unique, self._a.shape)] = values[first]
+
+        def write_selected() -> None:
+            where = _wrap_around(index, a.shape)
+            # Duplicate indices: a GPU writes them in no defined order; the stand-in keeps the
+            # first (NumPy keeps the last), so that code relying on either shows up.
+            selected = np.arange(a.size).reshape(a.shape)[where]
+            ids = selected.reshape(-1)
+            unique, first = np.unique(ids, return_index=True)
+            values = np.broadcast_to(np.asarray(value, dtype=a.dtype), selected.shape).reshape(-1)
+            a[np.unravel_index(unique, a.shape)] = values[first]
+
+        _write(self, write_selected)
 
     def copy(self, order: str = "C") -> ndarray:
         _check_device(self._dev)
-        return _new(self._a.copy(order=order))
+        a = self._a
+        return _compute(lambda: a.copy(order=order), _new)
 
     def astype(self, dtype: Any, order: str = "K", casting: Any = None, subok: Any = None,
                copy: bool = True) -> ndarray:
@@ -289,11 +317,13 @@ class ndarray:  # noqa: N801 - CuPy's name
             return self
         _check_device(self._dev)
         kw = {} if casting is None else {"casting": casting}
-        return _new(self._a.astype(dtype, order=order, **kw))
+        a = self._a
+        return _compute(lambda: a.astype(dtype, order=order, **kw), _new)
 
     def fill(self, value: Any) -> None:
         _check_device(self._dev)
-        self._a.fill(_operand(value))
+        a, v = self._a, _operand(value)
+        _write(self, lambda: a.fill(v))
 
     def ravel(self, order: str = "C") -> ndarray:
         return self.reshape(-1, order=order)
@@ -319,7 +349,8 @@ def _binary(op: Any, reflected: bool = False) -> Any:
 def _inplace(op: Any) -> Any:
     def method(self: ndarray, other: Any) -> ndarray:
         _check_device(self._dev)
-        op(self._a, _operand(other))
+        a, b = self._a, _operand(other)
+        _write(self, lambda: op(a, b))
         return self
 
     return method
@@ -369,24 +400,160 @@ def _view(a: Any, of: ndarray) -> ndarray:
     return out
 
 
-def _kernel_result(a: Any, of: ndarray) -> ndarray:
-    _check_device(of._dev)
-    return _new(a)
-
-
 def _account(arr: ndarray) -> None:
     dev = arr._dev
-    _pool_bytes[dev] = _pool_bytes.get(dev, 0) + arr._a.nbytes
-    # The bytes go back to the pool when the array dies (a callback on a weak reference).
-    _finalizers[id(arr)] = weakref.ref(arr, _releaser(dev, arr._a.nbytes, id(arr)))
+    # The allocator of this thread (``using_allocator``): the default pool, another pool, or
+    # none (raw allocations, counted by no pool).
+    counts = _allocator.counts
+    if counts is not None:
+        counts[dev] = counts.get(dev, 0) + arr._a.nbytes
+        # The bytes go back to their pool when the array dies (a callback on a weak reference).
+        _finalizers[id(arr)] = weakref.ref(arr, _releaser(counts, dev, arr._a.nbytes, id(arr)))
+    capture = _capture()
+    if capture is not None:
+        capture.made.append(arr)
+        capture.made_ids.add(id(arr))
 
 
-def _releaser(dev: int, nbytes: int, key: int) -> Any:
+def _releaser(counts: dict, dev: int, nbytes: int, key: int) -> Any:
     def release(_ref: Any) -> None:
-        _pool_bytes[dev] = _pool_bytes.get(dev, 0) - nbytes
+        counts[dev] = counts.get(dev, 0) - nbytes
         _finalizers.pop(key, None)
 
     return release
+
+
+class _AllocatorState(threading.local):
+    counts: Any = _pool_bytes  # the byte counts of the pool allocations come from
+
+
+_allocator = _AllocatorState()
+
+
+# ---- stream capture (CUDA graphs) -------------------------------------------------------------
+# While the current stream captures, every kernel is recorded -- the NumPy computation that
+# makes it, closed over the NumPy arrays it reads and writes (fixed memory, as a GPU's fixed
+# addresses) -- and ``Graph.launch`` runs the recorded kernels again, writing the SAME output
+# arrays. The kernels also run during the capture (their results' shapes are needed), but as
+# on a GPU nothing a capture does is visible afterwards: arrays that existed before it get
+# their contents back at ``end_capture``, arrays it made hold garbage (NaN bits) until a launch.
+class _Capture:
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.dev = _current()
+        self.calls: list = []  # (computation, output array or tuple of them, or None for a write)
+        self.made: list = []  # arrays allocated during the capture: the graph's memory
+        self.made_ids: set = set()
+        self.saved: dict = {}  # id(root array) -> (root, its contents before the capture's first write)
+        self.error: str | None = None  # what invalidated the capture
+
+    def before_write(self, target: ndarray) -> None:
+        root = target if target._base is None else target._base
+        if id(root) in self.saved or id(root) in self.made_ids:
+            return
+        self.saved[id(root)] = (root, root._a.copy())
+
+
+def _capture() -> _Capture | None:
+    """The capture of the current stream, or None."""
+    return getattr(_stream.current, "_capture", None)
+
+
+def _capture_error(what: str) -> None:
+    """Fail an operation a capturing stream refuses; like CUDA, it also invalidates the capture."""
+    capture = _capture()
+    if capture is not None and capture.error is None:
+        capture.error = what
+    raise CUDARuntimeError(f"cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing ({what})")
+
+
+def _host_transfer(what: str) -> None:
+    """A synchronous copy between host and device: refused while the current stream captures."""
+    if _capture() is not None:
+        _capture_error(what)
+
+
+def _compute(computation: Any, wrap: Any = None, first: Any = None) -> Any:
+    """Run a kernel making new arrays (``computation()`` gives their NumPy values), recorded
+    when the current stream captures. ``first``: the values, already computed."""
+    out = (_wrap if wrap is None else wrap)(computation() if first is None else first)
+    capture = _capture()
+    if capture is not None:
+        if not isinstance(out, (ndarray, tuple)):
+            _capture_error("a kernel's result read on the host")
+        capture.calls.append((computation, out))
+    return out
+
+
+def _write(target: ndarray, computation: Any) -> None:
+    """Run a kernel writing into ``target`` (``computation()`` writes it), recorded when the
+    current stream captures."""
+    capture = _capture()
+    if capture is not None:
+        capture.before_write(target)
+        capture.calls.append((computation, None))
+    computation()
+
+
+def _store(out: Any, values: Any) -> None:
+    """A launched kernel's values written into the arrays it made at the capture."""
+    if isinstance(out, tuple):
+        for o, v in zip(out, values):
+            _store(o, v)
+    elif isinstance(out, ndarray):
+        out._a[...] = values
+
+
+class Graph:
+    """``cupy.cuda.Graph``: the kernels a stream captured, run again by ``launch`` into the
+    arrays they wrote at the capture (a graph's fixed addresses)."""
+
+    def __init__(self, capture: _Capture) -> None:
+        self._calls = capture.calls
+        self._memory = capture.made  # held as long as the graph: its own allocations
+        self._dev = capture.dev
+
+    def launch(self, stream: Any = None) -> None:
+        prev = _thread.device
+        _thread.device = self._dev
+        try:
+            for computation, out in self._calls:
+                values = _silent_call(computation)
+                if out is not None:
+                    _store(out, values)
+        finally:
+            _thread.device = prev
+
+    def upload(self, stream: Any = None) -> None:
+        pass
+
+
+def _begin_capture(stream: Stream, mode: Any = None) -> None:
+    if stream._null:
+        raise CUDARuntimeError("cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing "
+                               "(the null stream cannot be captured)")
+    if stream._capture is not None:
+        raise CUDARuntimeError("cudaErrorIllegalState: the stream is already capturing")
+    stream._capture = _Capture(stream)
+
+
+def _end_capture(stream: Stream) -> Graph:
+    capture = stream._capture
+    if capture is None:
+        raise CUDARuntimeError("cudaErrorIllegalState: the stream is not capturing")
+    stream._capture = None
+    # Nothing the capture ran happened: earlier arrays get their contents back, its own
+    # arrays hold garbage until the graph is launched.
+    for arr in capture.made:
+        a = arr._a
+        if a.dtype.kind in "fciu" and a.size and a.flags.owndata and a.flags.c_contiguous:
+            a.reshape(-1).view(np.uint8).fill(0xFF)  # NaN for floats, -1 / the largest value for integers
+    for root, contents in capture.saved.values():
+        root._a[...] = contents
+    if capture.error is not None:
+        raise CUDARuntimeError(f"cudaErrorStreamCaptureInvalidated: operation failed due to a previous error "
+                               f"during capture ({capture.error})")
+    return Graph(capture)
 
 
 
@@ -445,7 +612,7 @@ def _kernel(fn: Any, *args: Any, **kwargs: Any) -> Any:
     args = tuple(_operand(a) if not isinstance(a, (list, tuple)) else type(a)(_operand(x) for x in a)
                  for a in args)
     kwargs = {k: _operand(v) for k, v in kwargs.items()}
-    return _wrap(_silent_call(fn, *args, **kwargs))
+    return _compute(lambda: _silent_call(fn, *args, **kwargs))
 
 
 # A GPU raises no floating-point warnings (CuPy returns inf/nan silently): neither do the
@@ -465,13 +632,16 @@ def asarray(a: Any, dtype: Any = None, order: Any = None, *, copy: Any = None, b
         if (dtype is None or np.dtype(dtype) == a.dtype) and not copy:
             return a  # the same array, on whichever device it lives
         return a.astype(a.dtype if dtype is None else dtype)
+    _host_transfer("a host-to-device copy")
     return _new(np.array(a, dtype=dtype, order=order))
 
 
 def array(obj: Any, dtype: Any = None, copy: bool = True, order: str = "K", subok: bool = False,
           ndmin: int = 0, *, blocking: bool = False) -> ndarray:
     if isinstance(obj, ndarray):
-        obj = _operand(obj)
+        src = _operand(obj)
+        return _compute(lambda: np.array(src, dtype=dtype, order=order, ndmin=ndmin), _new)
+    _host_transfer("a host-to-device copy")
     return _new(np.array(obj, dtype=dtype, order=order, ndmin=ndmin))
 
 
@@ -521,11 +691,11 @@ def get_array_module(*args: Any) -> Any:
 
 
 def zeros(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
-    return _new(np.zeros(shape, dtype=dtype, order=order))
+    return _compute(lambda: np.zeros(shape, dtype=dtype, order=order), _new)
 
 
 def ones(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
-    return _new(np.ones(shape, dtype=dtype, order=order))
+    return _compute(lambda: np.ones(shape, dtype=dtype, order=order), _new)
 
 
 def empty(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
@@ -533,11 +703,12 @@ def empty(shape: Any, dtype: Any = float, order: str = "C") -> ndarray:
 
 
 def full(shape: Any, fill_value: Any, dtype: Any = None, order: str = "C") -> ndarray:
-    return _new(np.full(shape, _operand(fill_value), dtype=dtype, order=order))
+    value = _operand(fill_value)
+    return _compute(lambda: np.full(shape, value, dtype=dtype, order=order), _new)
 
 
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> ndarray:
-    return _new(np.arange(start, stop, step, dtype=dtype))
+    return _compute(lambda: np.arange(start, stop, step, dtype=dtype), _new)
 
 
 def ascontiguousarray(a: Any, dtype: Any = None) -> ndarray:
@@ -572,7 +743,8 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
 
 def copyto(dst: ndarray, src: Any, casting: str = "same_kind", where: Any = None) -> None:
     _check_device(dst._dev)
-    np.copyto(dst._a, _operand(src), casting=casting, where=True if where is None else _operand(where))
+    a, b, w = dst._a, _operand(src), True if where is None else _operand(where)
+    _write(dst, lambda: np.copyto(a, b, casting=casting, where=w))
 
 
 def _reduction(np_fn: Any) -> Any:
@@ -754,7 +926,8 @@ class ufunc:  # noqa: N801 - CuPy's name
 
     def at(self, a: ndarray, indices: Any, b: Any = None) -> None:
         _check_device(a._dev)
-        self._f.at(a._a, _unwrap_index(indices), _operand(b))
+        target, where, values = a._a, _unwrap_index(indices), _operand(b)
+        _write(a, lambda: self._f.at(target, where, values))
 
 
 for _name in ["exp", "log", "sqrt", "abs", "absolute", "sign", "floor", "trunc", "ceil", "maximum",
@@ -802,6 +975,8 @@ class Generator:
     def _draw(self, fn: Any) -> ndarray:
         if self._dev != _current():
             raise ValueError("This Generator state is allocated in a different device")
+        if _capture() is not None:  # (a graph would replay the draw's recorded offsets: not modelled)
+            _capture_error("random draws are not captured by the simulated devices")
         return _new(fn())
 
     def standard_normal(self, size: Any = None, dtype: Any = np.float64, out: Any = None) -> ndarray:
@@ -846,7 +1021,8 @@ def getDeviceProperties(device: int) -> dict:  # noqa: N802
 
 
 def deviceSynchronize() -> None:  # noqa: N802
-    pass
+    if _capture() is not None:
+        _capture_error("a device synchronization")
 
 
 def _valid(device: int) -> None:
@@ -888,7 +1064,8 @@ class Device:
 
 class Stream:
     """``cupy.cuda.Stream``: work on the simulated devices is synchronous, so a stream only
-    records which device it belongs to and whether it is in use."""
+    records which device it belongs to, whether it is in use, and its capture (a CUDA graph
+    in the making: see ``_Capture``)."""
 
     null: Stream
 
@@ -896,6 +1073,18 @@ class Stream:
                  priority: Any = None) -> None:
         self.device_id = _current()
         self._prev: list[Any] = []
+        self._null = null
+        self._capture: _Capture | None = None
+
+    def begin_capture(self, mode: Any = None) -> None:
+        """Record the kernels run while this stream is current, until ``end_capture``."""
+        _begin_capture(self, mode)
+
+    def end_capture(self) -> Graph:
+        return _end_capture(self)
+
+    def is_capturing(self) -> bool:
+        return self._capture is not None
 
     def __enter__(self) -> Stream:
         self._prev.append(_stream.current)
@@ -910,7 +1099,8 @@ class Stream:
         return self
 
     def synchronize(self) -> None:
-        pass
+        if self._capture is not None:
+            _capture_error("a stream synchronization")
 
     def record(self, event: Any = None) -> Event:
         event = Event() if event is None else event
@@ -968,13 +1158,21 @@ def get_elapsed_time(start_event: Event, end_event: Event) -> float:
 
 
 class MemoryPool:
-    """``cupy.cuda.MemoryPool``'s counters: bytes held by live arrays on each device."""
+    """``cupy.cuda.MemoryPool``'s counters: bytes held by live arrays on each device (the
+    default pool's, or those of a pool made for ``using_allocator(pool.malloc)``)."""
+
+    def __init__(self, allocator: Any = None) -> None:
+        self._counts: dict[int, int] = {}
+
+    def malloc(self, size: int) -> Any:
+        """(Only as the allocator ``using_allocator`` takes: the simulated arrays allocate themselves.)"""
+        raise NotImplementedError("the simulated memory pool hands out no raw memory")
 
     def used_bytes(self) -> int:
-        return _pool_bytes.get(_current(), 0)
+        return self._counts.get(_current(), 0)
 
     def total_bytes(self) -> int:
-        return _pool_bytes.get(_current(), 0)
+        return self._counts.get(_current(), 0)
 
     def free_bytes(self) -> int:
         return 0
@@ -984,6 +1182,22 @@ class MemoryPool:
 
 
 _pool = MemoryPool()
+_pool._counts = _pool_bytes
+
+
+@contextlib.contextmanager
+def using_allocator(allocator: Any = None) -> Iterator[None]:
+    """``cupy.cuda.using_allocator``: this thread's arrays come from ``allocator`` (a pool's
+    ``malloc``; None: raw allocations, no pool) inside the block."""
+    pool = getattr(allocator, "__self__", None)
+    if allocator is not None and not isinstance(pool, MemoryPool):
+        raise TypeError("the simulated devices take a MemoryPool's malloc (or None) as allocator")
+    prev = _allocator.counts
+    _allocator.counts = None if pool is None else pool._counts
+    try:
+        yield
+    finally:
+        _allocator.counts = prev
 
 
 def get_default_memory_pool() -> MemoryPool:
@@ -996,7 +1210,8 @@ def scatter_add(a: ndarray, slices: Any, value: Any) -> None:
     if a.dtype.name not in SCATTER_ADD_DTYPES:
         raise TypeError(f"scatter_add does not support {a.dtype.name} (dtype {a.dtype})")
     _check_device(a._dev)
-    np.add.at(a._a, _unwrap_index(slices), _operand(value))
+    target, where, values = a._a, _unwrap_index(slices), _operand(value)
+    _write(a, lambda: np.add.at(target, where, values))
 
 
 _erf64 = np.vectorize(math.erf, otypes=[np.float64])
@@ -1057,6 +1272,8 @@ class NcclCommunicator:
         self._dev = _current()
 
     def _copy(self, dst: int, src: int, count: int, datatype: int) -> None:
+        if _capture() is not None:  # (raw addresses: a capture could not restore what they wrote)
+            _capture_error("NCCL collectives are not captured by the simulated devices")
         if dst != src:
             ctypes.memmove(dst, src, count * _NCCL_ITEMSIZE[datatype])
 
@@ -1119,7 +1336,9 @@ _nccl = _module("cupy.cuda.nccl", available=True, NcclCommunicator=NcclCommunica
                 NCCL_INT8=NCCL_INT8, NCCL_UINT8=NCCL_UINT8, NCCL_INT32=NCCL_INT32, NCCL_INT64=NCCL_INT64,
                 NCCL_FLOAT16=NCCL_FLOAT16, NCCL_FLOAT32=NCCL_FLOAT32, NCCL_FLOAT64=NCCL_FLOAT64,
                 NCCL_SUM=NCCL_SUM, NCCL_PROD=NCCL_PROD, NCCL_MAX=NCCL_MAX, NCCL_MIN=NCCL_MIN, NCCL_AVG=NCCL_AVG)
+_graph = _module("cupy.cuda.graph", Graph=Graph)
 _cuda = _module("cupy.cuda", nccl=_nccl, Device=Device, Stream=Stream, Event=Event, MemoryPool=MemoryPool,
+                Graph=Graph, graph=_graph, using_allocator=using_allocator,
                 runtime=_runtime, get_current_stream=get_current_stream,
                 get_elapsed_time=get_elapsed_time, is_available=lambda: _config["count"] > 0)
 _linalg = _module("cupy.linalg", inv=_inv, solve=_solve, det=_det, slogdet=_slogdet, cholesky=_cholesky)
@@ -1135,7 +1354,7 @@ Stream.null = Stream(null=True)
 
 def standin_modules() -> dict[str, types.ModuleType]:
     """The stand-in modules by the name they import as."""
-    return {"cupy": _cupy, "cupy.cuda": _cuda, "cupy.cuda.runtime": _runtime, "cupy.cuda.nccl": _nccl, "cupy.random": _random, "cupy.linalg": _linalg,
+    return {"cupy": _cupy, "cupy.cuda": _cuda, "cupy.cuda.runtime": _runtime, "cupy.cuda.graph": _graph, "cupy.cuda.nccl": _nccl, "cupy.random": _random, "cupy.linalg": _linalg,
             "cupyx": _cupyx, "cupyx.scipy": _scipy, "cupyx.scipy.special": _special}
 
 

@@ -10,7 +10,10 @@
 #   1. the device-parametrized test suite on the real "cuda" device, and tests/test_cuda.py
 #      (on two GPUs if there are two, else on two simulated ones),
 #   2. the MyReLU and digits examples with --device cuda,
-#   3. python -m benchmarks --device cuda (against PyTorch CUDA when torch is importable).
+#   3. python -m benchmarks --device cuda (against PyTorch CUDA when torch is importable),
+#   4. python -m benchmarks.cuda_graphs: autodiff.compile's step launched as a CUDA graph
+#      against the plain compiled replay, eager autodiff and PyTorch CUDA eager (seed and
+#      big MLP), with the number of graph launches and any CUDAGraphBreak warning.
 set -u
 cd "$(dirname "$0")/.."
 report="${1:-${OUT:+$OUT/}gpu_check_report.md}"
@@ -53,4 +56,5 @@ run "Device-parametrized tests on cuda, and tests/test_cuda.py" 330 \
 run "examples/myrelu_two_layer.py --device cuda" 60 "$py" examples/myrelu_two_layer.py --device cuda
 run "examples/digits.py --device cuda --epochs 3" 90 "$py" examples/digits.py --device cuda --epochs 3
 run "python -m benchmarks --device cuda --quick" 150 "$py" -m benchmarks --device cuda --quick
+run "CUDA graphs: python -m benchmarks.cuda_graphs" 150 "$py" -m benchmarks.cuda_graphs
 echo "report: $report"

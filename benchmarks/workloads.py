@@ -117,14 +117,14 @@ def mlp(ctx: Ctx, n: int, d_in: int, h: int, d_out: int, lr: float, scale: bool)
 
     systems["autodiff"] = make_autodiff
 
-    def make_compiled() -> Any:
+    def make_compiled(mode: str | None = None) -> Any:
         import autodiff
         from examples.myrelu_two_layer import MyReLU
 
         ax, ay = ctx.to_ad(x), ctx.to_ad(y)
         aw1, aw2 = ctx.to_ad(w1, True), ctx.to_ad(w2, True)
 
-        @autodiff.compile
+        @autodiff.compile(mode=mode)
         def train_step() -> Any:  # ad_step's step; the loss is read outside (.item() breaks capture)
             y_pred = MyReLU.apply(ax.mm(aw1)).mm(aw2)
             loss = (y_pred - ay).pow(2).sum()
@@ -141,9 +141,12 @@ def mlp(ctx: Ctx, n: int, d_in: int, h: int, d_out: int, lr: float, scale: bool)
         def compiled_step() -> Any:
             return train_step().item()
 
+        compiled_step.compiled = train_step  # (benchmarks/cuda_graphs.py reads its programs)
         return compiled_step
 
     systems["compiled"] = make_compiled
+    if ctx.device == "cuda":  # the replay captured into a CUDA graph (docs/compile.md)
+        systems["compiled-graph"] = lambda: make_compiled("reduce-overhead")
 
     def make_floor() -> Any:
         xp = ctx.xp

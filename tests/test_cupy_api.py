@@ -60,6 +60,9 @@ RETURNS: dict[str, str | None] = {
     "cupy.ndarray.tolist": _NOT_CUPY,
     "cupy.ndarray.item": _NOT_CUPY,
     "cupy.cuda.get_current_stream": "cupy.cuda.Stream",
+    "cupy.cuda.using_allocator": _NOT_CUPY,  # a context manager
+    "cupy.cuda.Stream.record": "cupy.cuda.Event",
+    "cupy.cuda.Stream.end_capture": "cupy.cuda.Graph",
 }
 ATTRIBUTES: dict[str, str | None] = {  # the type an instance attribute holds
     "cupy.ndarray.flags": "cupy._core.flags.Flags",
