@@ -310,8 +310,10 @@ def _global_names(fn: Callable) -> list:
     return sorted(names)
 
 
-def _roots(fn: Callable, names: list) -> list:
-    """What ``fn`` can reach directly: bound objects, closure cells, the globals it names."""
+def _roots(fn: Callable, names: list, depth: int = 3) -> list:
+    """What ``fn`` can reach directly: bound objects, closure cells, the globals it names,
+    and (``depth`` calls down) what the user's own functions among those reach: a step that
+    calls ``train_one(x)``, which names the model and the optimizer, reaches them too."""
     roots, target = _unwrap(fn)
     if getattr(target, "__code__", None) is None:  # a callable object (a Module): itself
         return roots + [target]
@@ -322,7 +324,17 @@ def _roots(fn: Callable, names: list) -> list:
             pass
     g = target.__globals__
     roots.extend(g[n] for n in names if n in g)
+    if depth:
+        for obj in list(roots):
+            if isinstance(obj, types.FunctionType) and obj is not target and _users_own(obj):
+                roots.extend(_roots(obj, _global_names(obj), depth - 1))
     return roots
+
+
+def _users_own(fn: types.FunctionType) -> bool:
+    """A function of the user's code (not autodiff's, NumPy's or the standard library's)."""
+    module = fn.__module__ or ""
+    return not module.startswith(("autodiff", "backends", "numpy", "functools", "typing", "builtins"))
 
 
 # ---- recording -----------------------------------------------------------------------------
@@ -472,6 +484,24 @@ class _Instrumented:
             own = vars(opt)
             self.undo.append((opt, "step", own.get("step"), "step" in own))
             opt.step = _region(opt, opt.step, rec, self.world)
+        # State the step reaches only further away than the world looks would not be written
+        # back by a replay: a silently wrong result. Such a step runs eagerly instead. The
+        # world's optimizers have their own ``step`` (above), so the classes' ``step`` runs
+        # only for the others; a leaf outside the world getting a gradient is the other sign.
+        far = "the step reaches {} that it does not name (see 'What the step can reach' in docs/compile.md)"
+        for cls in _optimizer_classes():
+            self.undo.append((cls, "step", cls.__dict__["step"], True))
+            cls.step = _breaking(cls.__dict__["step"], rec, far.format("an optimizer"))
+        known = {id(t) for t in self.world.params} | {id(t) for t in self.world.tensors}
+        original_accumulate = engine._accumulate
+
+        def accumulate(leaf: Any, *a: Any) -> Any:
+            if id(leaf) not in known:
+                rec.note_break(far.format("a leaf tensor (a parameter?)"))
+            return original_accumulate(leaf, *a)
+
+        self.undo.append((engine, "_accumulate", original_accumulate, True))
+        engine._accumulate = accumulate
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -480,6 +510,19 @@ class _Instrumented:
                 setattr(obj, name, value)
             else:
                 delattr(obj, name)
+
+
+def _optimizer_classes() -> list:
+    """Optimizer and every subclass of it that defines its own ``step``."""
+    from autodiff.optim.optimizer import Optimizer
+
+    found, todo = [], [Optimizer]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if "step" in cls.__dict__:
+            found.append(cls)
+    return found
 
 
 def _breaking(fn: Callable, rec: _Recorder, cause: str) -> Callable:
