@@ -335,8 +335,21 @@ class Module:
             )
         with no_grad():
             for k, t in own.items():
-                if k in state_dict:
+                if k not in state_dict:
+                    continue
+                if not assign:
                     t.copy_(state_dict[k])
+                    continue
+                # assign=True: the module holds the state dict's tensors themselves (keeping
+                # its own requires_grad), as PyTorch does (e.g. after building on "meta").
+                owner_path, _, name = k.rpartition(".")
+                owner = self.get_submodule(owner_path)
+                value = state_dict[k]
+                if name in owner._parameters:
+                    owner._parameters[name] = value if isinstance(value, Parameter) else Parameter(
+                        value, requires_grad=t.requires_grad)
+                else:
+                    owner._buffers[name] = value
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- modes, gradients, devices -----------------------------------------------------
@@ -405,6 +418,42 @@ class Module:
 
     def double(self) -> Module:
         return self._apply(lambda t: t.to(dtypes.float64) if t.is_floating_point() else t)
+
+    def half(self) -> Module:
+        return self._apply(lambda t: t.to(dtypes.float16) if t.is_floating_point() else t)
+
+    # ---- lookups by dotted name --------------------------------------------------------
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` ("" is this module), with PyTorch's errors."""
+        mod: Module = self
+        for part in target.split(".") if target else ():
+            if not hasattr(mod, part):
+                raise AttributeError(f"{mod._get_name()} has no attribute `{part}`")
+            mod = getattr(mod, part)
+            if not isinstance(mod, Module):
+                raise AttributeError(f"`{part}` is not an nn.Module")
+        return mod
+
+    def _get_attribute(self, target: str) -> tuple[Module, str, Any]:
+        owner_path, _, name = target.rpartition(".")
+        owner = self.get_submodule(owner_path)
+        if not hasattr(owner, name):
+            raise AttributeError(f"{owner._get_name()} has no attribute `{name}`")
+        return owner, name, getattr(owner, name)
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``"encoder.0.weight"``)."""
+        owner, name, value = self._get_attribute(target)
+        if not isinstance(value, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return value
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``)."""
+        owner, name, value = self._get_attribute(target)
+        if name not in owner._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return value
 
     # ---- printing ---------------------------------------------------------------------
     def extra_repr(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from autodiff import dtypes
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
+from autodiff.ops._defaults import OMITTED
 from autodiff.ops._prep import as_tensor, broadcast_error, device_mismatch, number_as_tensor, promote
 from autodiff.ops.broadcasting import sum_to
 from autodiff.tensor import Tensor, _make
@@ -36,8 +37,16 @@ class WhereBackward0(Node):
         return ga, gb
 
 
-def where(condition: Tensor, input: Any, other: Any) -> Tensor:
-    """``input`` where ``condition`` is True, else ``other`` (scalars allowed)."""
+def where(condition: Tensor, input: Any = OMITTED, other: Any = OMITTED) -> Any:
+    """``input`` where ``condition`` is True, else ``other`` (scalars allowed); with the
+    condition alone, the indices where it holds, as ``nonzero(as_tuple=True)``."""
+    if input is OMITTED and other is OMITTED:
+        from autodiff.ops.indexing import nonzero  # (indexing imports this module)
+
+        return nonzero(condition, as_tuple=True)
+    if input is OMITTED or other is OMITTED:
+        raise TypeError("where() received an invalid combination of arguments - expected (Tensor condition) "
+                        "or (Tensor condition, Tensor input, Tensor other)")
     cond = condition
     if cond.dtype is not dtypes.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")

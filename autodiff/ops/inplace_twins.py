@@ -149,12 +149,30 @@ def clamp_max_(t: Tensor, max: Any) -> Tensor:  # noqa: A002
 
 
 def index_put_(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
-    """``t[indices] = values`` (``indices`` a tuple of index tensors)."""
+    """``t[indices] = values`` (``indices`` a tuple of index tensors); with ``accumulate``,
+    ``t[indices] += values`` where repeated indices each add their value."""
     if accumulate:
-        raise NotImplementedError("index_put_(accumulate=True) is not supported; use index_add or scatter_add")
+        return _index_put_accumulate(t, tuple(indices), values)
     _check_overlap(t)
     setitem(t, tuple(indices), values)
     return t
+
+
+def _index_put_accumulate(t: Tensor, indices: tuple, values: Any) -> Tensor:
+    # The values, broadcast to the indexed shape, scattered into zeros with repeats adding up
+    # (``scatter_into``, differentiable in the values), then added to t in place.
+    from autodiff.ops.creation import as_tensor
+    from autodiff.ops.indexing import _convert_index, scatter_into
+
+    idx = _convert_index(t, indices)[0]
+    if not isinstance(values, Tensor):
+        values = as_tensor(values, dtype=t.dtype, device=t.device)
+    elif values.dtype is not t.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got {t.dtype.word} "
+                           f"for the destination and {values.dtype.word} for the source.")
+    indexed_shape = t._be.getitem(t._data, idx).shape
+    added = scatter_into(values.expand(indexed_shape), t._data.shape, idx, accumulate=True)
+    return t.add_(added)
 
 
 def index_put(t: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:

@@ -1074,6 +1074,11 @@ ROWS = ROWS + tuple(_twin_row(n) for n in UNARY_TWINS) + (
            fixed((3, 2), (2, 2))),
     OpSpec("Tensor.index_put", lambda m, a, b: a.index_put((_idx(m, a, [2]),), b), fixed((3, 2), (2,))),
     OpSpec("index_put", lambda m, a, b: m.index_put(a, (_idx(m, a, [1]),), b), fixed((3,), ())),
+    # accumulate=True: repeated indices add up (the value broadcasts to the indexed shape)
+    OpSpec("Tensor.index_put_", lambda m, a, b: a.clone().index_put_((_idx(m, a, [0, 2, 0]),), b, accumulate=True),
+           fixed((3, 2), (2,)), variant="accumulate"),
+    OpSpec("index_put", lambda m, a, b: m.index_put(a, (_idx(m, a, [1, 1]), _idx(m, a, [0, 0])), b,
+                                                    accumulate=True), fixed((2, 3), (2,)), variant="accumulate"),
     OpSpec("Tensor.tril_", lambda m, a: a.clone().tril_(), fixed((3, 3))),
     OpSpec("Tensor.triu_", lambda m, a: a.clone().triu_(1), fixed((2, 3))),
     OpSpec("Tensor.t_", lambda m, a: (a * 1).t_() * _const(m, a, [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
