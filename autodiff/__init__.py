@@ -4,6 +4,7 @@
 """
 
 from autodiff import autograd, cuda
+from autodiff._formatting import set_printoptions
 from autodiff.autograd.grad_mode import (
     enable_grad,
     inference_mode,

@@ -14,7 +14,7 @@ import warnings
 from typing import Any
 
 from autodiff import dtypes
-from autodiff._formatting import EDGEITEMS, SUMMARIZE_THRESHOLD, format_tensor
+from autodiff._formatting import format_tensor, options
 from autodiff.device import backend_for, device_of
 
 _object_new = object.__new__
@@ -380,7 +380,7 @@ class Tensor:
         elif self._requires_grad:
             suffixes.append("requires_grad=True")
         data = self._data
-        summarized = numel > SUMMARIZE_THRESHOLD
+        summarized = numel > options.threshold
         if summarized:
             data = _summary(be, data)
         return format_tensor(be.tolist(data), shape, dt.kind, suffixes, summarized)
@@ -389,11 +389,12 @@ class Tensor:
 
 
 def _summary(be: Any, data: Any) -> Any:
-    """Keep the first and last EDGEITEMS entries of every long dimension (for printing)."""
+    """Keep the first and last ``edgeitems`` entries of every long dimension (for printing)."""
+    edge = options.edgeitems
     for axis, n in enumerate(data.shape):
-        if n > 2 * EDGEITEMS:
-            head = (slice(None),) * axis + (slice(0, EDGEITEMS),)
-            tail = (slice(None),) * axis + (slice(n - EDGEITEMS, n),)
+        if n > 2 * edge:
+            head = (slice(None),) * axis + (slice(0, edge),)
+            tail = (slice(None),) * axis + (slice(n - edge, n),)
             data = be.concatenate([be.getitem(data, head), be.getitem(data, tail)], axis)
     return data
 

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import autodiff
 from autodiff._formatting import EDGEITEMS, SUMMARIZE_THRESHOLD, format_tensor
 
 NAN, INF = math.nan, math.inf
@@ -208,3 +209,36 @@ def test_oracle_summarized(shape: tuple[int, ...], seed: int, content: str) -> N
             t[t > 1] = float("nan")
             t[t < -1.5] = float("-inf")
     _check(t)
+
+
+def _print_options_story(m):
+    said = []
+    try:
+        m.set_printoptions(precision=2)
+        said.append(repr(m.tensor([1.23456, 100.5])))
+        m.set_printoptions(sci_mode=True)
+        said.append(repr(m.tensor([1.5, 2.0])))
+        m.set_printoptions(profile="short")
+        said += [repr(m.arange(10.0)), repr(m.arange(2000.0).reshape(40, 50))]
+        m.set_printoptions(profile="full")
+        said.append(repr(m.arange(1200)))
+        m.set_printoptions(threshold=5, edgeitems=1)
+        said += [repr(m.arange(10)), repr(m.arange(12.0).reshape(3, 4))]
+        m.set_printoptions(profile="default")
+        m.set_printoptions(linewidth=20)
+        said.append(repr(m.arange(20.0)))
+        m.set_printoptions(profile="default")
+        m.set_printoptions(precision=3)  # (every call sets sci_mode: None here)
+        m.set_printoptions(sci_mode=False)
+        said.append(repr(m.tensor([1e-8, 1.0])))
+        m.set_printoptions(threshold=math.inf)
+        said.append(repr(m.arange(2000)))
+        m.set_printoptions(profile="no such profile")  # ignored, as PyTorch does
+    finally:
+        m.set_printoptions(profile="default")
+    said.append(repr(m.tensor([1e-8, 1.0])) + repr(m.arange(2000.0)))
+    return said
+
+
+def test_set_printoptions_prints_as_torch():
+    assert _print_options_story(autodiff) == _print_options_story(torch)

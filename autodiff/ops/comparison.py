@@ -41,9 +41,7 @@ def where(condition: Tensor, input: Any = OMITTED, other: Any = OMITTED) -> Any:
     """``input`` where ``condition`` is True, else ``other`` (scalars allowed); with the
     condition alone, the indices where it holds, as ``nonzero(as_tuple=True)``."""
     if input is OMITTED and other is OMITTED:
-        from autodiff.ops.indexing import nonzero  # (indexing imports this module)
-
-        return nonzero(condition, as_tuple=True)
+        return condition.nonzero(as_tuple=True)
     if input is OMITTED or other is OMITTED:
         raise TypeError("where() received an invalid combination of arguments - expected (Tensor condition) "
                         "or (Tensor condition, Tensor input, Tensor other)")
