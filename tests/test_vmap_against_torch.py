@@ -95,3 +95,57 @@ def test_integer_and_in_place_ops_batch_like_torch(name):
         warnings.simplefilter("ignore")  # (PyTorch's own loop warnings, for isin)
         want = torch.vmap(lambda a, b: INTEGER_CALLS[name](torch, a, b))(torch.tensor(x), torch.tensor(y))
     assert got.tolist() == want.tolist() and str(got.dtype) == str(want.dtype)
+
+
+def _set_items(m, x, y):
+    z = x.clone()
+    z[1:3] = y[0, :2]
+    z[0] = 5.0
+    z[..., -1] = y.sum()
+    z[m.tensor([True, False, False, True])] *= 2
+    return z
+
+
+# Ops of two batched float tensors x (4,) ... per sample; y (3, 3) per sample.
+BATCHED_CALLS = {
+    "setitem": _set_items,
+    "setitem grad": lambda m, x, y: m.func.grad(lambda a, b: (_set_items(m, a, b) ** 2).sum())(x, y),
+    "select_scatter": lambda m, x, y: m.select_scatter(y, x[:3], 0, 1),
+    "slice_scatter": lambda m, x, y: m.slice_scatter(y, x[:3].reshape(1, 3), start=1, end=2),
+    "diagonal_scatter": lambda m, x, y: m.diagonal_scatter(y, x[:3]),
+    "quantile": lambda m, x, y: m.quantile(y, 0.3),
+    "quantile q tensor dim": lambda m, x, y: m.quantile(y, m.tensor([0.2, 0.7], dtype=y.dtype), dim=1),
+    "nanquantile": lambda m, x, y: m.nanquantile(x, m.tensor([0.5, 0.9], dtype=x.dtype)),
+    "cross default dim": lambda m, x, y: m.cross(y, y * 2 + 1),
+    "cross unbatched other": lambda m, x, y: m.cross(y, m.ones(3, dtype=y.dtype).expand(3, 3), dim=1),
+    "diag of vector": lambda m, x, y: m.diag(x, 1),
+    "diag of matrix": lambda m, x, y: m.diag(y, -1),
+    "diag_embed": lambda m, x, y: m.diag_embed(y),
+    "adjoint": lambda m, x, y: y.adjoint(),
+    "vdot": lambda m, x, y: m.vdot(x, x * 3),
+    "dist": lambda m, x, y: m.dist(y, y.t(), 3),
+    "addr": lambda m, x, y: m.addr(y, x[:3], x[1:], beta=0.5, alpha=2),
+    "addbmm": lambda m, x, y: m.addbmm(y, y.expand(2, 3, 3), y.t().expand(2, 3, 3)),
+    "repeat_interleave": lambda m, x, y: m.repeat_interleave(y, 2),
+    "repeat_interleave dim": lambda m, x, y: y.repeat_interleave(m.tensor([1, 0, 2]), dim=1),
+    "rot90": lambda m, x, y: m.rot90(y),
+    "rot90 k dims": lambda m, x, y: m.rot90(y, 3, (1, 0)),
+    "diff": lambda m, x, y: m.diff(y, 2),
+    "diff dim": lambda m, x, y: m.diff(y, dim=0),
+    "hinge_embedding_loss": lambda m, x, y: m.nn.functional.hinge_embedding_loss(
+        y, m.tensor([[1.0, -1.0, 1.0]] * 3, dtype=y.dtype)),
+}
+
+
+@pytest.mark.parametrize("name", list(BATCHED_CALLS))
+def test_batched_ops_match_torch_vmap(name):
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((2, 4)), rng.standard_normal((2, 3, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # each has a batching rule: no loop warning
+        got = func.vmap(lambda a, b: BATCHED_CALLS[name](autodiff, a, b))(autodiff.tensor(x), autodiff.tensor(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (PyTorch's own warnings)
+        want = torch.vmap(lambda a, b: BATCHED_CALLS[name](torch, a, b))(torch.tensor(x), torch.tensor(y))
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)

@@ -75,7 +75,7 @@ def _shift(d: Any, n: int) -> Any:
     return (d % max(n, 1)) + 1
 
 
-def dim_op(*positions: tuple[int, str], extra: int = 0, none: str = "keep", default: int | None = None) -> Callable:
+def dim_op(*positions: tuple[int, str], extra: int = 0, none: str = "keep", default: Any = None) -> Callable:
     """A rule for an op of one batched tensor (argument 0) with dim arguments at
     ``positions`` ((index, keyword) pairs). ``extra``: 1 for ops whose dim may be one past
     the last (``unsqueeze``); ``default``: the op's own default dim when it counts from the
@@ -356,6 +356,25 @@ def getitem_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return wrap(v[(slice(None),) + idx], level)
 
 
+def setitem_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``x[index] = value`` on a batched x: the same index past the batch dim of x's value, with
+    a batched value's sample dims lined up with the indexed region's (index tensors that are
+    batched, or separated, are left to the loop)."""
+    x, index, value = args
+    vx = batched_at(x, level)
+    idx = index if isinstance(index, tuple) else (index,)
+    if vx is None or any(batched_at(i, level) is not None for i in idx):
+        return NOT_BATCHED
+    advanced = [k for k, i in enumerate(idx) if isinstance(i, (Tensor, list))]
+    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
+        return NOT_BATCHED
+    vv = batched_at(value, level)
+    if vv is not None:
+        vv = _lift(vv, value.ndim, x[index].ndim)
+    fn(vx, (slice(None),) + idx, value if vv is None else vv)
+    return None
+
+
 def index_select_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return dim_op((1, "dim"))(fn, level, args, kwargs)
 
@@ -629,6 +648,7 @@ RULES.update({
     "byte": elementwise, "short": elementwise, "char": elementwise, "cpu": elementwise,
     "cuda": elementwise, "float_power": elementwise,
     "rmatmul": _swapped_matmul, "__rmatmul__": _swapped_matmul, "getitem": getitem_rule,
+    "setitem": setitem_rule, "__setitem__": setitem_rule,
     "addmv": addmm_rule, "baddbmm": addmm_rule,
     "outer": lambda fn, lv, a, k: a[0].unsqueeze(-1) * a[1].unsqueeze(-2),
     "ger": lambda fn, lv, a, k: a[0].unsqueeze(-1) * a[1].unsqueeze(-2),
@@ -663,23 +683,20 @@ NOT_OPS = frozenset((
 # warning naming the op): the documented list of ops without a batching rule yet.
 LOOPS = frozenset((
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "addbmm", "addr", "adjoint", "alpha_dropout", "argwhere", "avg_pool1d", "avg_pool2d",
-    "avg_pool3d", "batch_norm", "bincount", "block_diag", "broadcast_tensors", "bucketize",
-    "cartesian_prod", "cdist", "chain_matmul", "combinations", "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cosine_embedding_loss", "cov",
-    "cross", "diag", "diag_embed", "diagflat", "diagonal_scatter", "diff", "dist", "dropout1d",
-    "dropout2d", "dropout3d", "dsplit", "embedding_bag", "feature_alpha_dropout", "fill_", "fold",
-    "gaussian_nll_loss", "group_norm", "gumbel_softmax", "hinge_embedding_loss", "histc", "hsplit",
-    "index_add", "index_copy", "index_fill", "index_put", "index_reduce", "inner", "instance_norm",
-    "interpolate", "kron", "local_response_norm", "lp_pool1d", "lp_pool2d", "masked_scatter",
-    "masked_select", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d",
-    "meshgrid", "multi_head_attention_forward", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "nanquantile", "nonzero", "pinverse", "poisson", "prelu", "put",
-    "quantile", "randint_like", "repeat_interleave", "rot90", "rrelu",
-    "scaled_dot_product_attention", "scatter", "scatter_add", "scatter_reduce", "searchsorted",
-    "select_scatter", "setitem", "slice_scatter", "sum_to_size", "take", "tensordot",
-    "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold", "unique",
-    "unique_consecutive", "vdot", "vsplit",
+    "alpha_dropout", "argwhere", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bincount",
+    "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist", "chain_matmul",
+    "combinations", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "copy_",
+    "corrcoef", "cosine_embedding_loss", "cov", "diagflat", "dropout1d", "dropout2d", "dropout3d",
+    "dsplit", "embedding_bag", "feature_alpha_dropout", "fill_", "fold", "gaussian_nll_loss",
+    "group_norm", "gumbel_softmax", "histc", "hsplit", "index_add", "index_copy", "index_fill",
+    "index_put", "index_reduce", "inner", "instance_norm", "interpolate", "kron",
+    "local_response_norm", "lp_pool1d", "lp_pool2d", "masked_scatter", "masked_select",
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "meshgrid",
+    "multi_head_attention_forward", "multi_margin_loss", "multilabel_margin_loss",
+    "multilabel_soft_margin_loss", "nonzero", "pinverse", "poisson", "prelu", "put", "randint_like",
+    "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add", "scatter_reduce",
+    "searchsorted", "sum_to_size", "take", "tensordot", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "unfold", "unique", "unique_consecutive", "vsplit",
     # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
     "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
     "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
@@ -750,6 +767,69 @@ def _at_least(n: int) -> Callable:
     return rule
 
 
+def _scatter_like(*positions: tuple[int, str, Any]) -> Callable:
+    """select/slice/diagonal_scatter(input, src, dims...): both batched (an unbatched one
+    expanded), the dims (at ``positions``, with their defaults) shifted past the batch dim."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x, src = args[0], args[1]
+        args, kwargs = list(args), dict(kwargs)
+        for pos, kw, default in positions:
+            d = args[pos] if pos < len(args) else kwargs.get(kw, default)
+            d = _shift(d, x.ndim)
+            if pos < len(args):
+                args[pos] = d
+            else:
+                kwargs[kw] = d
+        args[0], args[1] = _same_batch((x, src), level)
+        return wrap(fn(*args, **kwargs), level)
+
+    return rule
+
+
+def _quantile(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """quantile/nanquantile: a tensor of q puts its dim first, before the batch dim."""
+    q = args[1] if len(args) > 1 else kwargs.get("q")
+    keepdim = args[3] if len(args) > 3 else kwargs.get("keepdim", False)
+    dim = args[2] if len(args) > 2 else kwargs.get("dim")
+    if batched_at(q, level) is not None or (keepdim and dim is None):
+        return NOT_BATCHED
+    out = dim_op((2, "dim"), none="flat")(fn, level, args, kwargs)
+    if out is NOT_BATCHED or not (isinstance(q, Tensor) and q.ndim == 1):
+        return out
+    return wrap(out.value.movedim(1, 0), level)
+
+
+def _cross(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """cross: without a dim, the sample's first dim of size 3 (never the batch dim)."""
+    x = args[0]
+    d = args[2] if len(args) > 2 else kwargs.get("dim")
+    if d is None:
+        d = next((i for i, n in enumerate(x.shape) if n == 3), None)
+        if d is None:
+            return NOT_BATCHED  # (the loop raises the op's own error)
+    va, vb = _same_batch((x, args[1]), level)
+    target = max(x.ndim, args[1].ndim)
+    va, vb = _lift(va, x.ndim, target), _lift(vb, args[1].ndim, target)
+    return wrap(fn(va, vb, _shift(d - x.ndim if d >= 0 else d, target)), level)
+
+
+def _diag(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    x = args[0]
+    offset = args[1] if len(args) > 1 else kwargs.get("diagonal", 0)
+    if x.ndim == 1:
+        return x.diag_embed(offset)
+    return x.diagonal(offset, 0, 1) if x.ndim == 2 else NOT_BATCHED
+
+
+def _diag_embed(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """diag_embed: its new dims at negative positions (the default) keep the batch dim first."""
+    dims = [args[i] if len(args) > i else kwargs.get(k, d) for i, k, d in ((2, "dim1", -2), (3, "dim2", -1))]
+    if any(d >= 0 for d in dims):
+        return NOT_BATCHED
+    return last_dims(fn, level, args, kwargs)
+
+
 def _tile(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     x, reps = args[0], _shape_args(args, kwargs, "dims")
     return x.repeat((1,) * (x.ndim - len(reps)) + tuple(reps))
@@ -776,6 +856,20 @@ RULES.update({name: inplace_elementwise for name in (
 RULES["isin"] = _isin
 
 RULES.update({
+    "select_scatter": _scatter_like((2, "dim", 0)),
+    "slice_scatter": _scatter_like((2, "dim", 0)),
+    "diagonal_scatter": _scatter_like((3, "dim1", 0), (4, "dim2", 1)),
+    "quantile": _quantile, "nanquantile": _quantile, "cross": _cross, "diag": _diag,
+    "diag_embed": _diag_embed, "adjoint": lambda fn, lv, a, k: a[0].transpose(-2, -1),
+    "vdot": lambda fn, lv, a, k: (a[0] * a[1]).sum(),
+    "dist": lambda fn, lv, a, k: (a[0] - a[1]).norm(a[2] if len(a) > 2 else k.get("p", 2)),
+    "addr": lambda fn, lv, a, k: k.get("beta", 1) * a[0] + k.get("alpha", 1) * (a[1].unsqueeze(-1) * a[2]),
+    "addbmm": lambda fn, lv, a, k: k.get("beta", 1) * a[0] + k.get("alpha", 1) * (a[1] @ a[2]).sum(0),
+    "repeat_interleave": dim_op((2, "dim"), none="flat"),
+    "rot90": dim_op((2, "dims"), default=(0, 1)),
+    "diff": lambda fn, lv, a, k: NOT_BATCHED if len(a) > 3 or k.get("prepend") is not None
+    or k.get("append") is not None else dim_op((2, "dim"))(fn, lv, a, k),
+    "hinge_embedding_loss": elementwise_loss(5),
     "std_mean": std_var, "var_mean": std_var, "nanmedian": max_min,
     "aminmax": dim_op((1, "dim"), none="flat"), "mode": dim_op((1, "dim")),
     "msort": lambda fn, lv, a, k: a[0].sort(0).values,
