@@ -134,6 +134,19 @@ BATCHED_CALLS = {
     "diff dim": lambda m, x, y: m.diff(y, dim=0),
     "hinge_embedding_loss": lambda m, x, y: m.nn.functional.hinge_embedding_loss(
         y, m.tensor([[1.0, -1.0, 1.0]] * 3, dtype=y.dtype)),
+    "cosine_embedding_loss": lambda m, x, y: m.nn.functional.cosine_embedding_loss(
+        y, y.t(), m.tensor([1, -1, 1]), 0.1),
+    "cosine_embedding_loss one row": lambda m, x, y: m.nn.functional.cosine_embedding_loss(
+        x, x.flip(0), m.tensor(-1), reduction="sum"),
+    "multi_margin_loss": lambda m, x, y: m.nn.functional.multi_margin_loss(
+        y, m.tensor([0, 2, 1]), weight=m.tensor([1.0, 2.0, 0.5], dtype=y.dtype)),
+    "multilabel_margin_loss": lambda m, x, y: m.nn.functional.multilabel_margin_loss(
+        y, m.tensor([[2, -1, 0], [0, 1, -1], [1, 2, 0]]), reduction="none"),
+    "multilabel_soft_margin_loss": lambda m, x, y: m.nn.functional.multilabel_soft_margin_loss(
+        y, (y > 0).to(y.dtype)),
+    "triplet_margin_loss": lambda m, x, y: m.nn.functional.triplet_margin_loss(y, y.t(), y * 2, swap=True),
+    "triplet_margin_with_distance_loss": lambda m, x, y: m.nn.functional.triplet_margin_with_distance_loss(
+        y, y.t(), y * 2, reduction="sum"),
 }
 
 

@@ -409,6 +409,31 @@ def elementwise_loss(pos: int) -> Callable:
     return rule
 
 
+def row_loss(rows: int, pos: int) -> Callable:
+    """Losses of ``rows`` tensors of N rows each (input (N, C), target (N,) ...; one row when
+    the input is 1-d) with one loss per row before their reduction (``reduction`` at ``pos``
+    when positional): the batch merged into the rows, the unreduced loss reduced per sample."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        how = _reduction(args, kwargs, pos)
+        args = tuple(a for i, a in enumerate(args) if not (i == pos and isinstance(a, str)))
+        tensors, rest = args[:rows], args[rows:]
+        if _batched_elsewhere(rest, kwargs, level):
+            return NOT_BATCHED  # (a batched weight or margin: the loop)
+        values = _same_batch(tensors, level)
+        size = values[0].shape[0]
+        has_rows = tensors[0].ndim >= 2
+        if has_rows:
+            values = [v.reshape((-1,) + tuple(v.shape[2:])) for v in values]
+        loss = fn(*values, *rest, **dict(kwargs, reduction="none"))
+        if has_rows:
+            loss = loss.reshape(size, -1)
+            loss = loss if how == "none" else loss.sum(1) if how == "sum" else loss.mean(1)
+        return wrap(loss, level)
+
+    return rule
+
+
 def class_loss(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     """cross_entropy and nll_loss with class-index targets: the batch merged into the loss's
     own batch dimension, the unreduced loss reduced per sample."""
@@ -686,17 +711,15 @@ LOOPS = frozenset((
     "alpha_dropout", "argwhere", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bincount",
     "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist", "chain_matmul",
     "combinations", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "copy_",
-    "corrcoef", "cosine_embedding_loss", "cov", "diagflat", "dropout1d", "dropout2d", "dropout3d",
-    "dsplit", "embedding_bag", "feature_alpha_dropout", "fill_", "fold", "gaussian_nll_loss",
-    "group_norm", "gumbel_softmax", "histc", "hsplit", "index_add", "index_copy", "index_fill",
-    "index_put", "index_reduce", "inner", "instance_norm", "interpolate", "kron",
-    "local_response_norm", "lp_pool1d", "lp_pool2d", "masked_scatter", "masked_select",
-    "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "meshgrid",
-    "multi_head_attention_forward", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "nonzero", "pinverse", "poisson", "prelu", "put", "randint_like",
-    "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add", "scatter_reduce",
-    "searchsorted", "sum_to_size", "take", "tensordot", "triplet_margin_loss",
-    "triplet_margin_with_distance_loss", "unfold", "unique", "unique_consecutive", "vsplit",
+    "corrcoef", "cov", "diagflat", "dropout1d", "dropout2d", "dropout3d", "dsplit", "embedding_bag",
+    "feature_alpha_dropout", "fill_", "fold", "gaussian_nll_loss", "group_norm", "gumbel_softmax",
+    "histc", "hsplit", "index_add", "index_copy", "index_fill", "index_put", "index_reduce",
+    "inner", "instance_norm", "interpolate", "kron", "local_response_norm", "lp_pool1d",
+    "lp_pool2d", "masked_scatter", "masked_select", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_unpool1d", "max_unpool2d", "meshgrid", "multi_head_attention_forward", "nonzero",
+    "pinverse", "poisson", "prelu", "put", "randint_like", "rrelu", "scaled_dot_product_attention",
+    "scatter", "scatter_add", "scatter_reduce", "searchsorted", "sum_to_size", "take", "tensordot",
+    "unfold", "unique", "unique_consecutive", "vsplit",
     # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
     "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
     "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
@@ -870,6 +893,9 @@ RULES.update({
     "diff": lambda fn, lv, a, k: NOT_BATCHED if len(a) > 3 or k.get("prepend") is not None
     or k.get("append") is not None else dim_op((2, "dim"))(fn, lv, a, k),
     "hinge_embedding_loss": elementwise_loss(5),
+    "cosine_embedding_loss": row_loss(3, 6), "multi_margin_loss": row_loss(2, 7),
+    "multilabel_margin_loss": row_loss(2, 4), "multilabel_soft_margin_loss": row_loss(2, 5),
+    "triplet_margin_loss": row_loss(3, 9), "triplet_margin_with_distance_loss": row_loss(3, 99),
     "std_mean": std_var, "var_mean": std_var, "nanmedian": max_min,
     "aminmax": dim_op((1, "dim"), none="flat"), "mode": dim_op((1, "dim")),
     "msort": lambda fn, lv, a, k: a[0].sort(0).values,
