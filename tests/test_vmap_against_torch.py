@@ -145,6 +145,13 @@ BATCHED_CALLS = {
     "multilabel_soft_margin_loss": lambda m, x, y: m.nn.functional.multilabel_soft_margin_loss(
         y, (y > 0).to(y.dtype)),
     "triplet_margin_loss": lambda m, x, y: m.nn.functional.triplet_margin_loss(y, y.t(), y * 2, swap=True),
+    "broadcast_tensors": lambda m, x, y: m.stack(m.broadcast_tensors(y, x[:3])),
+    "inner": lambda m, x, y: m.inner(y, y[:2]),
+    "inner of vectors": lambda m, x, y: m.inner(x, x * 2),
+    "cdist": lambda m, x, y: m.cdist(y, y[:2] + 1),
+    "hsplit": lambda m, x, y: m.stack(m.hsplit(y, 3)),
+    "vsplit": lambda m, x, y: m.cat(m.vsplit(y, [1])),
+    "hsplit of a vector": lambda m, x, y: m.cat(m.hsplit(x, [1, 3])),
     "triplet_margin_with_distance_loss": lambda m, x, y: m.nn.functional.triplet_margin_with_distance_loss(
         y, y.t(), y * 2, reduction="sum"),
 }

@@ -709,17 +709,17 @@ NOT_OPS = frozenset((
 LOOPS = frozenset((
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "alpha_dropout", "argwhere", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bincount",
-    "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist", "chain_matmul",
-    "combinations", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "copy_",
-    "corrcoef", "cov", "diagflat", "dropout1d", "dropout2d", "dropout3d", "dsplit", "embedding_bag",
-    "feature_alpha_dropout", "fill_", "fold", "gaussian_nll_loss", "group_norm", "gumbel_softmax",
-    "histc", "hsplit", "index_add", "index_copy", "index_fill", "index_put", "index_reduce",
-    "inner", "instance_norm", "interpolate", "kron", "local_response_norm", "lp_pool1d",
-    "lp_pool2d", "masked_scatter", "masked_select", "max_pool1d", "max_pool2d", "max_pool3d",
-    "max_unpool1d", "max_unpool2d", "meshgrid", "multi_head_attention_forward", "nonzero",
-    "pinverse", "poisson", "prelu", "put", "randint_like", "rrelu", "scaled_dot_product_attention",
-    "scatter", "scatter_add", "scatter_reduce", "searchsorted", "sum_to_size", "take", "tensordot",
-    "unfold", "unique", "unique_consecutive", "vsplit",
+    "block_diag", "bucketize", "cartesian_prod", "chain_matmul", "combinations", "conv1d", "conv2d",
+    "conv3d", "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cov", "diagflat",
+    "dropout1d", "dropout2d", "dropout3d", "embedding_bag", "feature_alpha_dropout", "fill_",
+    "fold", "gaussian_nll_loss", "group_norm", "gumbel_softmax", "histc", "index_add", "index_copy",
+    "index_fill", "index_put", "index_reduce", "instance_norm", "interpolate", "kron",
+    "local_response_norm", "lp_pool1d", "lp_pool2d", "masked_scatter", "masked_select",
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "meshgrid",
+    "multi_head_attention_forward", "nonzero", "pinverse", "poisson", "prelu", "put",
+    "randint_like", "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add",
+    "scatter_reduce", "searchsorted", "sum_to_size", "take", "tensordot", "unfold", "unique",
+    "unique_consecutive",
     # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
     "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
     "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
@@ -853,6 +853,49 @@ def _diag_embed(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return last_dims(fn, level, args, kwargs)
 
 
+def _broadcast_tensors(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    import autodiff
+
+    tensors = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+    shape = autodiff.broadcast_shapes(*(tuple(t.shape) for t in tensors))
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def _split_along(dim_of: Callable[[int], int | None]) -> Callable:
+    """hsplit/vsplit/dsplit: ``tensor_split`` along the dim the sample's ndim picks (None: the
+    op's own error, from the loop)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        d = dim_of(x.ndim)
+        sections = args[1] if len(args) > 1 else kwargs.get("indices_or_sections", kwargs.get("sections"))
+        if d is None or isinstance(sections, Tensor) or (isinstance(sections, int) and x.shape[d] % sections):
+            return NOT_BATCHED
+        return x.tensor_split(sections, d)
+
+    return rule
+
+
+def _inner(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """inner(a, b): the sum over both last dims, as an einsum (whose rule batches)."""
+    import autodiff
+
+    a, b = args[0], args[1]
+    if a.ndim == 0 or b.ndim == 0:
+        return NOT_BATCHED
+    letters = string.ascii_letters
+    la, lb = letters[:a.ndim - 1], letters[a.ndim - 1:a.ndim + b.ndim - 2]
+    return autodiff.einsum(f"{la}Z,{lb}Z->{la}{lb}", a, b)
+
+
+def _cdist(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """cdist of 2-d samples: the batch is cdist's own batch dim."""
+    if args[0].ndim != 2 or args[1].ndim != 2:
+        return NOT_BATCHED
+    v1, v2 = _same_batch(args[:2], level)
+    return wrap(fn(v1, v2, *args[2:], **kwargs), level)
+
+
 def _tile(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     x, reps = args[0], _shape_args(args, kwargs, "dims")
     return x.repeat((1,) * (x.ndim - len(reps)) + tuple(reps))
@@ -893,6 +936,10 @@ RULES.update({
     "diff": lambda fn, lv, a, k: NOT_BATCHED if len(a) > 3 or k.get("prepend") is not None
     or k.get("append") is not None else dim_op((2, "dim"))(fn, lv, a, k),
     "hinge_embedding_loss": elementwise_loss(5),
+    "broadcast_tensors": _broadcast_tensors, "inner": _inner, "cdist": _cdist,
+    "hsplit": _split_along(lambda n: 1 if n >= 2 else 0 if n == 1 else None),
+    "vsplit": _split_along(lambda n: 0 if n >= 2 else None),
+    "dsplit": _split_along(lambda n: 2 if n >= 3 else None),
     "cosine_embedding_loss": row_loss(3, 6), "multi_margin_loss": row_loss(2, 7),
     "multilabel_margin_loss": row_loss(2, 4), "multilabel_soft_margin_loss": row_loss(2, 5),
     "triplet_margin_loss": row_loss(3, 9), "triplet_margin_with_distance_loss": row_loss(3, 99),
