@@ -20,6 +20,10 @@ class _State:
     active = False
     levels: list = []
     dispatch: Any = None
+    # ``backward_loop(node, grads)`` (set by autodiff/func/transforms.py): a node's backward
+    # run sample by sample, for the backward engine when batched gradients (``vmap`` of a
+    # ``vjp_fn``) reach a backward that has no batched form.
+    backward_loop: Any = None
 
 
 state = _State()
