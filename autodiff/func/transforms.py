@@ -21,6 +21,7 @@ from autodiff.autograd.api import grad as autograd_grad
 from autodiff.autograd.engine import run_backward
 from autodiff.autograd.forward_state import state as fw_state
 from autodiff.autograd.grad_mode import enable_grad
+from autodiff.func import backward_batching  # noqa: F401 (adds the rules of backward's internal functions)
 from autodiff.func.vmap import BatchedTensor, innermost_level, loop, tree_flatten, vmap, wrap
 from autodiff.ops.creation import eye, zeros, zeros_like
 from autodiff.tensor import Tensor

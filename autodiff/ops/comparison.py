@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._prep import as_tensor, broadcast_error, device_mismatch, number_as_tensor, promote
@@ -38,6 +40,8 @@ class WhereBackward0(Node):
 
 def where(condition: Tensor, input: Any, other: Any) -> Tensor:
     """``input`` where ``condition`` is True, else ``other`` (scalars allowed)."""
+    if _vmap.active and (r := _vmap.dispatch("where", where, (condition, input, other), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     cond = condition
     if cond.dtype is not dtypes.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record
@@ -165,6 +167,8 @@ class IndexPutBackward0(Node):
 
 
 def _index(g: Tensor, index: tuple) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("index_grad", _index, (g, index), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = g._be
     data = be.getitem(g._data, index)
     return record(_make(data, be), IndexBackward0, (g,), in_shape=g._data.shape, index=index,
@@ -173,6 +177,8 @@ def _index(g: Tensor, index: tuple) -> Tensor:
 
 def scatter_into(g: Tensor, shape: tuple, index: tuple, accumulate: bool) -> Tensor:
     """A zero tensor of ``shape`` with ``g`` added at ``index`` (differentiable in ``g``)."""
+    if _vmap.active and (r := _vmap.dispatch("scatter_into", scatter_into, (g, shape, index, accumulate), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = g._be
     data = be.zeros(shape, g.dtype.name)
     if accumulate:
