@@ -228,6 +228,24 @@ def _backward_loop(node: Any, grads: list) -> Any:
 vmap_state.backward_loop = _backward_loop
 
 
+def _batched_grad(outputs: tuple, inputs: tuple, grad_outputs: tuple, retain: bool, create: bool) -> list:
+    """``autograd.grad(..., is_grads_batched=True)``: one backward under a ``vmap`` over
+    dim 0 of the grad_outputs (the gradients batched by it: see ``_vjp``)."""
+    used: list = []
+
+    def backward(*gs: Tensor) -> list:
+        gs = [g if g.dtype is o.dtype else g.to(o.dtype) for g, o in zip(gs, outputs)]
+        got = run_backward(list(outputs), gs, retain, create, list(inputs), accumulate=False)
+        used[:] = [g is not None for g in got]
+        return [zeros_like(t) if g is None else g for g, t in zip(got, inputs)]
+
+    results = vmap(backward)(*grad_outputs)
+    return [g if u else None for g, u in zip(results, used)]
+
+
+vmap_state.batched_grad = _batched_grad
+
+
 # ---- vjp ------------------------------------------------------------------------------------
 def _split(c: Tensor, graph_levels: list) -> tuple[Tensor, list]:
     """A cotangent ``c`` for a graph built at vmap levels ``graph_levels`` (wrapper order),
