@@ -168,7 +168,6 @@ def _batched_grad(outs: tuple, ins: tuple, gos: tuple, retain_graph: bool, creat
                 "tensors in `grad_output` to be considered batched, consider using vmap.")
     results = vmap_state.batched_grad(outs, ins, gos, retain_graph, create_graph)
     final = []
-    batch = gos[0].shape[0]
     for t, g in zip(ins, results):
         if g is None:
             if not allow_unused:
@@ -177,6 +176,6 @@ def _batched_grad(outs: tuple, ins: tuple, gos: tuple, retain_graph: bool, creat
                     "graph. Set allow_unused=True if this is the desired behavior."
                 )
             if materialize_grads:
-                g = zeros_like(t).expand((batch,) + tuple(t.shape)).clone()
+                g = zeros_like(t)  # (unbatched, as PyTorch gives it)
         final.append(g)
     return tuple(final)
