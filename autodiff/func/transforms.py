@@ -7,6 +7,14 @@ the inputs are BatchedTensors (vmap.py): a transform works on their physical ten
 the samples are independent, after batching every differentiated input at every running
 vmap level (an input shared by the batch gets one copy per sample, so that its gradient is
 per sample too). That is what makes ``vmap(grad(f))`` one batched forward and one backward.
+
+Jacobians are computed as PyTorch computes them: ``jacrev`` is ``vmap`` of the ``vjp_fn``
+over the rows of an identity matrix -- the ``vjp_fn`` accepts cotangents batched at vmap
+levels its forward did not have, and the engine runs one backward with those batched
+gradients (each backward op through its batching rule; the engine's fallback,
+``_backward_loop``, runs a backward op with no batched form sample by sample). ``jacfwd``
+is ``vmap`` of ``jvp``. Forward AD has one level, so a ``jvp`` inside another forward-mode
+transform uses the double-vjp trick instead (``_jvp_by_double_vjp``).
 """
 
 from __future__ import annotations
@@ -213,6 +221,8 @@ def _backward_loop(node: Any, grads: list) -> Any:
     vmap (it reads their arrays): the backward on each sample in turn, the results stacked
     (at each level, innermost first, for as long as it still fails)."""
     level = innermost_level(tuple(grads), {})
+    if level is None:  # (not a batching problem: the backward's own error)
+        return node.backward(*grads)
 
     def one(*gs: Any) -> Any:
         try:
