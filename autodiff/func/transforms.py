@@ -394,7 +394,7 @@ def jacrev(func: Callable, argnums: int | tuple = 0, *, has_aux: bool = False,
     forward pass, then ``vmap`` of its ``vjp_fn`` over the rows of an identity matrix (one
     row per output element; ``chunk_size`` rows at a time) -- a single backward pass whose
     gradients carry the whole basis. Shape ``out.shape + in.shape`` for each pair."""
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+    if chunk_size is not None and chunk_size <= 0:
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
 
     @functools.wraps(func)
