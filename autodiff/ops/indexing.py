@@ -292,6 +292,8 @@ class ScatterAddBackward0(Node):
 
 
 def _gather(input: Tensor, d: int, index: Tensor) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("gather_grad", _gather, (input, d, index), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = input._be
     data = be.gather(input._data, d, index._data)
     return record(_make(data, be), GatherBackward0, (input,), in_shape=input._data.shape, dim=d, index=index)
@@ -299,6 +301,9 @@ def _gather(input: Tensor, d: int, index: Tensor) -> Tensor:
 
 def _scatter_add_into(src: Tensor, shape: tuple, d: int, index: Tensor) -> Tensor:
     """zeros(shape).scatter_add(d, index, src), differentiable in ``src``."""
+    if _vmap.active and (r := _vmap.dispatch("scatter_add_into", _scatter_add_into, (src, shape, d, index), {})) \
+            is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = src._be
     data = be.zeros(shape, src.dtype.name)
     be.scatter_add(data, d, index._data, src._data)
