@@ -188,7 +188,7 @@ def test_jacfwd_with_argnums_and_has_aux_matches_torch():
     _same(*_both(build))
 
 
-def test_jacrev_and_jacfwd_of_scalar_and_empty_shapes_match_torch():
+def test_jacrev_and_jacfwd_with_0d_inputs_and_outputs_match_torch():
     _same(*_both(lambda m, f: f.jacrev(lambda v: (v ** 2).sum())(m.tensor(X[0]))))
     _same(*_both(lambda m, f: f.jacfwd(lambda v: (v ** 2).sum())(m.tensor(X[0]))))
     _same(*_both(lambda m, f: f.jacrev(lambda v: v.sin())(m.tensor(1.5))))
