@@ -20,6 +20,14 @@ class _State:
     active = False
     levels: list = []
     dispatch: Any = None
+    # ``backward_loop(node, grads)`` (set by autodiff/func/transforms.py): a node's backward
+    # run sample by sample, for the backward engine when batched gradients (``vmap`` of a
+    # ``vjp_fn``) reach a backward that has no batched form.
+    backward_loop: Any = None
+    # ``batched_grad(outputs, inputs, grad_outputs, retain, create)`` (transforms.py): the
+    # engine run once with each grad_output's dim 0 as a vmap batch (``autograd.grad(...,
+    # is_grads_batched=True)``); None for an input the outputs do not depend on.
+    batched_grad: Any = None
 
 
 state = _State()

@@ -6,6 +6,7 @@ op's per-sample results.
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -117,6 +118,187 @@ def test_functional_call_swaps_and_restores_parameters():
     out = func.functional_call(model, params, (autodiff.ones(1, 3),))
     assert out.tolist() == [[3.0, 3.0]]
     assert model.weight is weight
+
+
+# ---- jacobians as PyTorch computes them: vmap of vjp / jvp over an identity basis -------------
+XB = RNG.standard_normal((3, 1))
+YB = RNG.standard_normal(4)
+
+
+def _two_inputs(m):
+    """Broadcasting (3, 1) with (4,), two outputs (a pytree), several ops' backwards."""
+    def f(x, y):
+        z = (x * y.sin()).tanh()
+        return {"z": z @ y, "w": (z.exp() / (1 + y ** 2))[:, 1:3].sum(0)}
+
+    return f
+
+
+def test_vmap_of_vjp_fn_runs_one_backward_for_the_batch_and_matches_torch(monkeypatch):
+    calls = []
+    sin_backward = autodiff.ops.unary.SinBackward0.backward
+
+    def counted(self, g):
+        calls.append(g)
+        return sin_backward(self, g)
+
+    monkeypatch.setattr(autodiff.ops.unary.SinBackward0, "backward", counted)
+    cts = {"z": RNG.standard_normal((5, 3)), "w": RNG.standard_normal((5, 2))}
+
+    def build(m, f):
+        _, vjp_fn = f.vjp(_two_inputs(m), m.tensor(XB), m.tensor(YB))
+        return f.vmap(vjp_fn)({k: m.tensor(v) for k, v in cts.items()})
+
+    _same(*_both(build))
+    assert len(calls) == 1  # one backward for the 5 cotangents, not a loop
+
+
+def test_vmap_of_vjp_fn_inside_an_outer_vmap_matches_torch():
+    def build(m, f):
+        def per_sample(x):
+            _, vjp_fn = f.vjp(_f, x)
+            return f.vmap(vjp_fn)(m.eye(3, dtype=m.float64) * 2)
+
+        return f.vmap(per_sample)(m.tensor(X))
+
+    _same(*_both(build))
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 5])
+def test_jacrev_with_argnums_has_aux_and_chunk_size_matches_torch(chunk_size):
+    def build(m, f):
+        def g(x, y):
+            out = _two_inputs(m)(x, y)
+            return out, {"aux": out["z"].sum() * 2}
+
+        return f.jacrev(g, argnums=(0, 1), has_aux=True, chunk_size=chunk_size)(m.tensor(XB), m.tensor(YB))
+
+    _same(*_both(build))
+
+
+def test_jacfwd_with_argnums_and_has_aux_matches_torch():
+    def build(m, f):
+        def g(x, y):
+            out = _two_inputs(m)(x, y)
+            return out, out["w"] * 3
+
+        return (f.jacfwd(g, argnums=(0, 1), has_aux=True)(m.tensor(XB), m.tensor(YB)),
+                f.jacfwd(g, argnums=1, has_aux=True)(m.tensor(XB), m.tensor(YB)))
+
+    _same(*_both(build))
+
+
+def test_jacrev_and_jacfwd_with_0d_inputs_and_outputs_match_torch():
+    _same(*_both(lambda m, f: f.jacrev(lambda v: (v ** 2).sum())(m.tensor(X[0]))))
+    _same(*_both(lambda m, f: f.jacfwd(lambda v: (v ** 2).sum())(m.tensor(X[0]))))
+    _same(*_both(lambda m, f: f.jacrev(lambda v: v.sin())(m.tensor(1.5))))
+    _same(*_both(lambda m, f: f.jacfwd(lambda v: v.sin())(m.tensor(1.5))))
+
+
+# ---- nested forward mode ---------------------------------------------------------------------
+def _g(m):
+    return lambda x, y: ((x.sin() * y).sum() * x).exp().sum() + (x ** 3 * y).sum()
+
+
+@pytest.mark.parametrize("nest", ["jacfwd(jacfwd)", "jacfwd(jacrev)", "jacrev(jacfwd)", "jacrev(jacrev)",
+                                  "hessian", "jacfwd(jacfwd(jacfwd))", "jacrev(hessian)"])
+def test_nested_jacobians_match_torch(nest):
+    def build(m, f):
+        g = _g(m)
+        fn = {"jacfwd(jacfwd)": lambda: f.jacfwd(f.jacfwd(g)),
+              "jacfwd(jacrev)": lambda: f.jacfwd(f.jacrev(g)),
+              "jacrev(jacfwd)": lambda: f.jacrev(f.jacfwd(g)),
+              "jacrev(jacrev)": lambda: f.jacrev(f.jacrev(g)),
+              "hessian": lambda: f.hessian(g),
+              "jacfwd(jacfwd(jacfwd))": lambda: f.jacfwd(f.jacfwd(f.jacfwd(g))),
+              "jacrev(hessian)": lambda: f.jacrev(f.hessian(g))}[nest]()
+        return fn(m.tensor(X[0]), m.tensor(X[1]))
+
+    _same(*_both(build))
+
+
+def test_hessian_with_argnums_tuple_matches_torch():
+    _same(*_both(lambda m, f: f.hessian(_g(m), argnums=(0, 1))(m.tensor(X[0]), m.tensor(X[1]))))
+
+
+def test_jvp_of_jvp_matches_torch():
+    def build(m, f):
+        v, t = m.tensor(X[2]), m.tensor(X[3])
+
+        def inner(x):
+            return f.jvp(lambda u: _f(u), (x,), (v,))[1]
+
+        return f.jvp(inner, (m.tensor(X[0]),), (t,))
+
+    _same(*_both(build))
+
+
+def test_jvp_with_has_aux_inside_jacfwd_matches_torch():
+    def build(m, f):
+        def inner(x):
+            _, tangent, aux = f.jvp(lambda u: (_f(u), u.sum()), (x,), (x.cos(),), has_aux=True)
+            return tangent * aux
+
+        return f.jacfwd(inner)(m.tensor(X[0]))
+
+    _same(*_both(build))
+
+
+def test_vmap_of_nested_jacobians_matches_torch():
+    _same(*_both(lambda m, f: f.vmap(f.jacfwd(f.jacfwd(_f)))(m.tensor(X[:2]))))
+    _same(*_both(lambda m, f: f.vmap(f.hessian(lambda v: _f(v).sum()))(m.tensor(X[:2]))))
+
+
+def test_dual_level_refuses_nesting_as_torch_does():
+    import torch.autograd.forward_ad as tfw
+
+    import autodiff.autograd.forward_ad as fw
+
+    messages = []
+    for mod in (fw, tfw):
+        with mod.dual_level(), pytest.raises(RuntimeError) as err, mod.dual_level():
+            pass
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+
+
+def test_top_level_jacobians_do_not_require_grad():
+    x = autodiff.tensor(X[0])
+    for transform in (func.jacrev(_f), func.jacfwd(_f), func.hessian(lambda v: _f(v).sum()),
+                      func.jacfwd(func.jacfwd(_f))):
+        assert not transform(x).requires_grad
+
+
+# ---- autograd: batched grad_outputs ------------------------------------------------------------
+def test_autograd_grad_is_grads_batched_matches_torch():
+    def build(m, f):
+        x, y = m.tensor(XB, requires_grad=True), m.tensor(YB, requires_grad=True)
+        unused = m.tensor(YB, requires_grad=True)
+        out = _two_inputs(m)(x, y)["z"]
+        gos = m.tensor(np.arange(18.0).reshape(6, 3))
+        return m.autograd.grad(out, (x, y, unused), gos, is_grads_batched=True, allow_unused=True,
+                               materialize_grads=True)
+
+    _same(*_both(build))
+    x = autodiff.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="is_grads_batched"):
+        autodiff.autograd.grad(x * 2, x, autodiff.ones(4, 2), is_grads_batched=True)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_functional_jacobian_and_hessian_vectorized_match_torch(create_graph):
+    def build(m, f):
+        fn = _two_inputs(m)
+        inputs = (m.tensor(XB), m.tensor(YB))
+        jac = m.autograd.functional.jacobian(lambda x, y: tuple(fn(x, y).values()), inputs,
+                                             vectorize=True, create_graph=create_graph)
+        hess = m.autograd.functional.hessian(lambda x, y: _g(m)(x, y[:3]), inputs, vectorize=True,
+                                             create_graph=create_graph)
+        return jac, hess
+
+    _same(*_both(build))
+    with pytest.raises(RuntimeError, match="strict=True"):
+        autodiff.autograd.functional.jacobian(_f, autodiff.tensor(X[0]), strict=True, vectorize=True)
 
 
 # ---- composition -------------------------------------------------------------------------
@@ -249,3 +431,46 @@ def test_vmap_matches_stacked_samples(spec, data):
         if spec.id.startswith(("nn.functional.dropout", "nn.functional.rrelu", "bernoulli")):
             continue  # random draws differ
         assert_close(g, expected, rtol=1e-9, atol=1e-9, what=f"{spec.id}: output {k}")
+
+
+# ---- jacrev (one backward with batched gradients) of every op of the table ----------------------
+@pytest.mark.parametrize("spec", ROWS, ids=[s.id for s in ROWS])
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(data=st.data())
+def test_jacrev_matches_rowwise_backward(spec, data):
+    """vmap of the vjp_fn runs every backward op on a batch of gradients (through its batching
+    rule, or sample by sample): the Jacobian must equal one backward per row."""
+    case = data.draw(op_inputs(spec), label="case")
+    xs = case.tensors(autodiff, requires_grad=False)
+    floating = [k for k, x in enumerate(xs) if x.dtype.is_floating_point]
+    if not floating:
+        pytest.skip("no floating point input")
+
+    def fn(*diff):
+        args = list(xs)
+        for k, v in zip(floating, diff):
+            args[k] = v
+        return tuple(o for o in outputs(spec.fn(autodiff, *args, **case.params)) if o.dtype.is_floating_point)
+
+    inputs = tuple(xs[k] for k in floating)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = autodiff.autograd.functional.jacobian(fn, inputs)
+        except (RuntimeError, NotImplementedError) as exc:
+            pytest.skip(f"no reverse-mode Jacobian: {exc}")
+        got = func.jacrev(fn, argnums=tuple(range(len(inputs))))(*inputs)
+    for k, (g_row, e_row) in enumerate(zip(got, expected)):
+        for j, (g, e) in enumerate(zip(g_row, e_row)):
+            assert tuple(g.shape) == tuple(e.shape), f"{spec.id}: d output {k} / d input {j} shape"
+            assert_close(g, e, rtol=1e-9, atol=1e-12, what=f"{spec.id}: d output {k} / d input {j}")
+
+
+def test_backward_op_without_a_batched_form_runs_per_sample_with_a_warning():
+    x = autodiff.tensor(RNG.standard_normal(5))
+    _, vjp_fn = func.vjp(lambda v: v.roll(1) * 2, x)
+    importlib.import_module("autodiff.func.vmap")._WARNED.discard("RollBackward0 (backward)")
+    with pytest.warns(UserWarning, match="RollBackward0"):
+        got = func.vmap(vjp_fn)(autodiff.eye(5, dtype=autodiff.float64))[0]
+    expected = tfunc.jacrev(lambda v: v.roll(1) * 2)(torch.tensor(x.tolist(), dtype=torch.float64))
+    assert_close(got, expected, rtol=1e-12)

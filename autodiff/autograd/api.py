@@ -6,7 +6,7 @@ from typing import Any
 
 from autodiff.autograd.engine import run_backward
 from autodiff.ops.creation import zeros_like
-from autodiff.tensor import Tensor, _make
+from autodiff.tensor import Size, Tensor, _make
 
 
 def _as_tuple(x: Any) -> tuple:
@@ -130,9 +130,11 @@ def grad(
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     gos = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outs)
-    grads = _make_grads(outs, gos)
     if retain_graph is None:
         retain_graph = create_graph
+    if is_grads_batched:
+        return _batched_grad(outs, ins, gos, retain_graph, create_graph, allow_unused, materialize_grads)
+    grads = _make_grads(outs, gos)
     results = run_backward(list(outs), grads, retain_graph, create_graph, list(ins), accumulate=False)
     final = []
     for t, g in zip(ins, results):
@@ -144,5 +146,36 @@ def grad(
                 )
             if materialize_grads:
                 g = zeros_like(t)
+        final.append(g)
+    return tuple(final)
+
+
+def _batched_grad(outs: tuple, ins: tuple, gos: tuple, retain_graph: bool, create_graph: bool,
+                  allow_unused: bool, materialize_grads: bool) -> tuple:
+    """``grad(..., is_grads_batched=True)``: dim 0 of every grad_output is a batch of
+    gradients, and one backward runs for all of them, its gradients batched by
+    ``autodiff.func.vmap`` (which supplies the function: it sits above this layer)."""
+    from autodiff._vmap_state import state as vmap_state
+
+    for i, (o, g) in enumerate(zip(outs, gos)):
+        if not isinstance(g, Tensor) or tuple(g.shape[1:]) != tuple(o.shape) or g.ndim == 0:
+            shape = Size(g.shape[1:]) if isinstance(g, Tensor) else None
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each grad_output as "
+                "the batch dimension. The sizes of the remaining dimensions are expected to match the "
+                f"shape of corresponding output, but a mismatch was detected: grad_output[{i}] has a "
+                f"shape of {shape} and output[{i}] has a shape of {o.shape}. If you only want some "
+                "tensors in `grad_output` to be considered batched, consider using vmap.")
+    results = vmap_state.batched_grad(outs, ins, gos, retain_graph, create_graph)
+    final = []
+    for t, g in zip(ins, results):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the "
+                    "graph. Set allow_unused=True if this is the desired behavior."
+                )
+            if materialize_grads:
+                g = zeros_like(t)  # (unbatched, as PyTorch gives it)
         final.append(g)
     return tuple(final)

@@ -14,6 +14,7 @@ import threading
 from heapq import heappop, heappush
 from typing import Any
 
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd import grad_mode
 from autodiff.autograd.anomaly import check_nan
 from autodiff.autograd.hooks import run_tensor_hooks
@@ -26,6 +27,7 @@ from autodiff.autograd.node import (
     edges_of,
     split_edge,
 )
+from autodiff.tensor import Tensor as _Tensor
 from backends import restore_float_errors, silence_float_errors
 
 
@@ -237,8 +239,13 @@ def _run(buffers: dict, waiting: list, needed: set | None, captures: dict, resul
                 grads = node.materialize(grads)
                 in_grads = node.backward(*grads)
         except Exception as exc:
-            _add_forward_trace(node, exc)
-            raise
+            # A gradient batched by a vmap (``vmap(vjp_fn)``, autodiff/func) reached a
+            # backward that reads arrays directly: vmap runs it sample by sample.
+            if not (_vmap.active and _vmap.backward_loop is not None
+                    and any(g.__class__ is not _Tensor and isinstance(g, _Tensor) for g in grads)):
+                _add_forward_trace(node, exc)
+                raise
+            in_grads = _vmap.backward_loop(node, grads)
         if not retain_graph and node.saved:
             node.saved = freed
         if anomaly or node.hooks or not node.fresh_grads:

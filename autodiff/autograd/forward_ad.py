@@ -33,7 +33,9 @@ Rules run with forward mode switched off (their own ops see plain tensors) and w
 grad mode as it is, so a tangent is recorded for backward like any result, and tangents
 flow through backward's own ops: ``jvp`` of a ``grad`` computed with ``create_graph``
 (forward-over-reverse) gives Hessian-vector products. As in PyTorch, only one level may
-be open at a time.
+be open at a time (``autodiff.func`` nests forward-mode transforms all the same: an inner
+``jvp`` runs in reverse mode under the open level, by the double-vjp trick -- see
+func/transforms.py).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from typing import Any
 from autodiff.autograd.api import grad as _grad
 from autodiff.autograd.forward_state import set_tangent, tangent_of
 from autodiff.autograd.grad_mode import enable_grad, is_grad_enabled, set_grad_enabled
-from autodiff.ops.creation import zeros_like
+from autodiff.ops.creation import eye, zeros_like
 from autodiff.ops.shape import stack
 from autodiff.tensor import Tensor
 
@@ -237,6 +237,10 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
                 'torch.autograd.functional.jacobian: `strategy="forward-mode"` only works when '
                 "`vectorize=True`")
         return _forward_jacobian(func, inputs, strict)
+    if vectorize and strict:
+        raise RuntimeError(
+            "torch.autograd.functional.jacobian: `strict=True` and `vectorized=True` are not "
+            "supported together. Please either set `strict=False` or `vectorize=False`.")
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
@@ -245,6 +249,10 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
             outputs, "outputs of the user-provided function", "jacobian"
         )
         _check_requires_grad(outputs, "outputs", strict=strict)
+        if vectorize:
+            jac = _vectorized_jacobian(outputs, inputs, create_graph)
+            jac = _grad_postprocess(jac, create_graph)
+            return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
         jac: tuple = ()
         for i, out in enumerate(outputs):
             rows: tuple = tuple([] for _ in inputs)
@@ -272,6 +280,34 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
             ),)
         jac = _grad_postprocess(jac, create_graph)
         return _tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _vectorized_jacobian(outputs: tuple, inputs: tuple, create_graph: bool) -> tuple:
+    """jacobian(vectorize=True), reverse mode, as PyTorch: the rows of an identity matrix as a
+    batch of grad_outputs, one backward for all (``grad(..., is_grads_batched=True)``)."""
+    sizes = [o.numel() for o in outputs]
+    total = sum(sizes)
+    used = [o for o in outputs if o._requires_grad]
+    if total == 0 or not used:  # nothing to differentiate: zero Jacobians
+        return tuple(tuple(zeros_like(inp).expand(tuple(o.shape) + tuple(inp.shape)).clone() for inp in inputs)
+                     for o in outputs)
+    eye_ = eye(total, dtype=outputs[0].dtype, device=outputs[0].device)
+    blocks, start = [], 0
+    for o, n in zip(outputs, sizes):
+        blocks.append(eye_[:, start:start + n].to(o.dtype).reshape((total,) + tuple(o.shape)))
+        start += n
+    pairs = [(o, b) for o, b in zip(outputs, blocks) if o._requires_grad]
+    rows = _grad(tuple(o for o, _ in pairs), inputs, tuple(b for _, b in pairs), retain_graph=True,
+                 create_graph=create_graph, allow_unused=True, is_grads_batched=True)
+    jac, start = [], 0
+    for o, n in zip(outputs, sizes):
+        shape = tuple(o.shape)
+        jac.append(tuple(
+            zeros_like(inp).expand(shape + tuple(inp.shape)).clone() if r is None
+            else r.narrow(0, start, n).reshape(shape + tuple(inp.shape))
+            for r, inp in zip(rows, inputs)))
+        start += n
+    return tuple(jac)
 
 
 def _forward_jacobian(func: Callable, inputs: Any, strict: bool) -> Any:

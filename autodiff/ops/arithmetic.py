@@ -11,6 +11,8 @@ import math
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.forward_rules import derived_jvp, linear_sum, no_jvp, symmetric_jvp
 from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
@@ -194,6 +196,8 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
                     node = ScalarAddBackward((edge_of(input),))
                     return _make(be.add(input._data, c), be, node)
                 return _make(be.add(input._data, c), be)
+        if _vmap.active and (r := _vmap.dispatch("add", add, (input, other), {"alpha": alpha})) is not NOT_BATCHED:
+            return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
             input, other = (other, input) if isinstance(other, Tensor) else (_wrapped_number(input, other), other)
         return _add_like(input, other, alpha, AddBackward0, "add")
@@ -204,6 +208,8 @@ def add(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
 def sub(input: Any, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
     try:
+        if _vmap.active and (r := _vmap.dispatch("sub", sub, (input, other), {"alpha": alpha})) is not NOT_BATCHED:
+            return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
             if isinstance(other, Tensor):
                 return rsub(other, input, alpha=alpha)
@@ -250,7 +256,7 @@ class MulBackward0(Node):
     def backward(self, g: Tensor) -> Any:
         other = self.other
         if other is not None:
-            if other.__class__ is float and not g._requires_grad and not _fw.active:
+            if other.__class__ is float and not g._requires_grad and not _fw.active and g.__class__ is Tensor:
                 # No graph to record (g * float records only when g requires grad): just
                 # the product, with the operand cached for g's dtype and backend.
                 c = OPERANDS.get((other, g._data.dtype, g._be))
@@ -280,6 +286,8 @@ def mul(input: Any, other: Any) -> Tensor:
                     node.other = other
                     return _make(be.mul(input._data, c), be, node)
                 return _make(be.mul(input._data, c), be)
+        if _vmap.active and (r := _vmap.dispatch("mul", mul, (input, other), {})) is not NOT_BATCHED:
+            return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
             input, other = (other, input) if isinstance(other, Tensor) else (_wrapped_number(input, other), other)
         cls = other.__class__
@@ -350,6 +358,8 @@ class DivBackward0(Node):
 def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
     """True division (``rounding_mode="floor"``/``"trunc"`` give integer-valued results)."""
     try:
+        if _vmap.active and (r := _vmap.dispatch("div", div, (input, other), {} if rounding_mode is None else {"rounding_mode": rounding_mode})) is not NOT_BATCHED:
+            return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
             if isinstance(other, Tensor):
                 return rdiv(other, input)
@@ -472,7 +482,7 @@ class PowBackward0(Node):
         if p == 0:
             return g * 0
         if p == 2:
-            if not _grad.enabled and not _fw.active:  # nothing to record: g * 2x on the backend
+            if not _grad.enabled and not _fw.active and g.__class__ is Tensor:  # nothing to record: g * 2x on the backend
                 be = g._be
                 return _make(be.mul(g._data, be.add(x._data, x._data)), be)
             return g * (2 * x)

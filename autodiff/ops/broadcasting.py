@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.ops._prep import size_arg
@@ -46,6 +48,8 @@ def _kept_shape(shape: tuple, dims: tuple) -> tuple:
 
 def expand(t: Tensor, *sizes: Any) -> Tensor:
     """Broadcast ``t`` to ``sizes`` (a view; -1 keeps a size): ``expand(t, 2, 3)`` or ``expand(t, (2, 3))``."""
+    if _vmap.active and (r := _vmap.dispatch("expand", expand, (t, *sizes), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     shape = size_arg(sizes, "expand")
     in_shape = t._data.shape
     if shape == in_shape:
@@ -76,6 +80,8 @@ def expand(t: Tensor, *sizes: Any) -> Tensor:
 
 def _expand(t: Tensor, shape: tuple) -> Tensor:
     """``expand`` to a ``shape`` known to be valid (the backward of a reduction)."""
+    if _vmap.active and t.__class__ is not Tensor:  # (a gradient batched by vmap: func.vjp)
+        return t.expand(shape)
     return t if t._data.shape == shape else _expand_view(t, shape)
 
 
@@ -94,6 +100,8 @@ def broadcast_to(t: Tensor, shape: Any) -> Tensor:
 
 def sum_to(t: Tensor, shape: tuple) -> Tensor:
     """Sum ``t`` down to ``shape`` (the inverse of broadcasting ``shape`` up to t's shape)."""
+    if _vmap.active and t.__class__ is not Tensor:
+        return _sum_to_logical(t, shape)
     in_shape = t._data.shape
     if in_shape == shape:
         return t
@@ -107,6 +115,18 @@ def sum_to(t: Tensor, shape: tuple) -> Tensor:
         data = be.reshape(data, shape)
     out = _make(data, be)
     return record(out, SumBackward1, (t,), in_shape=in_shape, dims=dims, keepdim=True)
+
+
+def _sum_to_logical(t: Tensor, shape: tuple) -> Tensor:
+    """``sum_to`` by the exported ops, which vmap's batching rules carry: for a gradient
+    batched by vmap (``vmap`` of a ``func.vjp``), whose array is the whole batch's."""
+    in_shape = tuple(t.shape)
+    if in_shape == tuple(shape):
+        return t
+    lead = len(in_shape) - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and in_shape[lead + i] != 1)
+    out = t.sum(dims, keepdim=True) if dims else t
+    return out.reshape(tuple(shape)) if lead else out
 
 
 def sum_to_size(t: Tensor, *size: Any) -> Tensor:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import record
 from autodiff.ops._defaults import OMITTED
@@ -45,6 +47,8 @@ def where(condition: Tensor, input: Any = OMITTED, other: Any = OMITTED) -> Any:
     if input is OMITTED or other is OMITTED:
         raise TypeError("where() received an invalid combination of arguments - expected (Tensor condition) "
                         "or (Tensor condition, Tensor input, Tensor other)")
+    if _vmap.active and (r := _vmap.dispatch("where", where, (condition, input, other), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     cond = condition
     if cond.dtype is not dtypes.bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {cond.dtype}")

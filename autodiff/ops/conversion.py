@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
 from autodiff.device import backend_for, device
@@ -47,6 +48,8 @@ def to_backend(t: Tensor, be: Any) -> Tensor:
 
 
 def to_dtype(t: Tensor, dtype: dtypes.dtype) -> Tensor:
+    if _vmap.active and t.__class__ is not Tensor:  # (a gradient batched by vmap: func.vjp)
+        return t.to(dtype)
     return _convert(t, dtype, t._be)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node, edges_of
 from autodiff.autograd.record import GradientLink, link_gradient, record
@@ -165,6 +167,8 @@ class IndexPutBackward0(Node):
 
 
 def _index(g: Tensor, index: tuple) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("index_grad", _index, (g, index), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = g._be
     data = be.getitem(g._data, index)
     return record(_make(data, be), IndexBackward0, (g,), in_shape=g._data.shape, index=index,
@@ -173,6 +177,8 @@ def _index(g: Tensor, index: tuple) -> Tensor:
 
 def scatter_into(g: Tensor, shape: tuple, index: tuple, accumulate: bool) -> Tensor:
     """A zero tensor of ``shape`` with ``g`` added at ``index`` (differentiable in ``g``)."""
+    if _vmap.active and (r := _vmap.dispatch("scatter_into", scatter_into, (g, shape, index, accumulate), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = g._be
     data = be.zeros(shape, g.dtype.name)
     if accumulate:
@@ -286,6 +292,8 @@ class ScatterAddBackward0(Node):
 
 
 def _gather(input: Tensor, d: int, index: Tensor) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("gather_grad", _gather, (input, d, index), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = input._be
     data = be.gather(input._data, d, index._data)
     return record(_make(data, be), GatherBackward0, (input,), in_shape=input._data.shape, dim=d, index=index)
@@ -293,6 +301,9 @@ def _gather(input: Tensor, d: int, index: Tensor) -> Tensor:
 
 def _scatter_add_into(src: Tensor, shape: tuple, d: int, index: Tensor) -> Tensor:
     """zeros(shape).scatter_add(d, index, src), differentiable in ``src``."""
+    if _vmap.active and (r := _vmap.dispatch("scatter_add_into", _scatter_add_into, (src, shape, d, index), {})) \
+            is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = src._be
     data = be.zeros(shape, src.dtype.name)
     be.scatter_add(data, d, index._data, src._data)

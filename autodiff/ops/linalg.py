@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.forward_rules import derived_jvp, linear_sum
 from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
@@ -32,7 +34,7 @@ class MmBackward0(Node):
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
         ea, eb = edges_of(self)
-        if not _grad.enabled and not _fw.active:  # (forward AD: tangents need the ops)
+        if not _grad.enabled and not _fw.active and g.__class__ is Tensor:  # (forward AD: tangents need the ops)
             # Nothing to record (no create_graph): the two products straight on the backend,
             # without the transposed views and mm's checks (inputs valid by construction).
             be = g._be
@@ -55,6 +57,8 @@ def _check(a: Tensor, b: Tensor, op: str) -> tuple:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
+    if _vmap.active and (r := _vmap.dispatch("mm", mm, (input, mat2), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     a, b = _check(input, mat2, "mm")
     sa, sb = a._data.shape, b._data.shape
     if len(sa) != 2:
@@ -134,6 +138,8 @@ class BroadcastMatmulBackward(MatmulBackward):
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """``input @ other``: dot, matrix-vector, matrix-matrix or batched, as in PyTorch."""
+    if _vmap.active and (r := _vmap.dispatch("matmul", matmul, (input, other), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     if not isinstance(other, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(other).__name__}")
     a, b = _check(input, other, "matmul")  # (PyTorch does not promote here)
@@ -283,6 +289,8 @@ def _parse(equation: str, operands: list) -> tuple[list[str], str]:
 
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``."""
+    if _vmap.active and (r := _vmap.dispatch("einsum", einsum, (equation, *operands), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     ops = list(operands[0]) if len(operands) == 1 and isinstance(operands[0], (list, tuple)) else list(operands)
     if not ops:
         raise RuntimeError("einsum(): must provide at least one operand")

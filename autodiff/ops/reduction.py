@@ -12,6 +12,8 @@ from collections import namedtuple
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
@@ -514,6 +516,8 @@ class CumsumBackward0(Node):
 
 def cumsum(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running sum along ``dim``."""
+    if _vmap.active and (r := _vmap.dispatch("cumsum", cumsum, (input, dim), {"dtype": dtype})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     if dtype is not None and dtype.kind == "b":
         raise no_kernel("cumsum_out", input, dtype)
     a = cast(input, dtype) if dtype is not None else input

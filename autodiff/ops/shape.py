@@ -12,6 +12,8 @@ import math
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.forward_rules import derived_jvp
 from autodiff.autograd.forward_state import state as _fw
 from autodiff.autograd.grad_mode import state as _grad
@@ -71,6 +73,8 @@ class UnsafeViewBackward0(ViewBackward0):
 
 
 def view(input: Tensor, *shape: Any) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("view", view, (input, *shape), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     """The same storage seen with another shape; the tensor must be contiguous."""
     be = input._be
     in_shape = input._data.shape
@@ -86,6 +90,8 @@ def view(input: Tensor, *shape: Any) -> Tensor:
 
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """Like ``view`` when possible, else a copy with the new shape."""
+    if _vmap.active and (r := _vmap.dispatch("reshape", reshape, (input, *shape), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     be = input._be
     in_shape = input._data.shape
     shape = _infer_shape(_shape_arg(shape), math.prod(in_shape), input)
@@ -149,6 +155,8 @@ def _permuted(input: Tensor, axes: tuple) -> Tensor:
 
 
 def permute(input: Tensor, *dims: Any) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("permute", permute, (input, *dims), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     dims = _shape_arg(dims)
     ndim = input.ndim
     if len(dims) != ndim:
@@ -162,6 +170,8 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("transpose", transpose, (input, dim0, dim1), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     ndim = input.ndim
     d0, d1 = wrap_dim(dim0, ndim), wrap_dim(dim1, ndim)
     axes = list(range(ndim))
@@ -172,6 +182,8 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
 
 def t(input: Tensor) -> Tensor:
     """Transpose of a tensor with at most 2 dims."""
+    if _vmap.active and (r := _vmap.dispatch("t", t, (input,), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     ndim = input.ndim
     if ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
@@ -203,6 +215,8 @@ class SqueezeBackward1(SqueezeBackward0):
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("unsqueeze", unsqueeze, (input, dim), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     shape = input._data.shape
     d = wrap_dim(dim, len(shape) + 1)
     be = input._be
@@ -211,6 +225,8 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
 
 
 def squeeze(input: Tensor, dim: Any = OMITTED) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("squeeze", squeeze, (input,) if dim is OMITTED else (input, dim), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     shape = input._data.shape
     if dim is None:
         raise not_none("squeeze", "dim")
@@ -351,6 +367,8 @@ class FlipBackward0(Node):
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:
+    if _vmap.active and (r := _vmap.dispatch("flip", flip, (input, dims), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
     axes = wrap_dims(dims, input.ndim)
     be = input._be

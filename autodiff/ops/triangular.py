@@ -7,6 +7,8 @@ import operator
 from typing import Any
 
 from autodiff import dtypes
+from autodiff._vmap_state import NOT_BATCHED
+from autodiff._vmap_state import state as _vmap
 from autodiff.autograd.forward_rules import symmetric_jvp
 from autodiff.autograd.node import Node
 from autodiff.autograd.record import record
@@ -53,11 +55,15 @@ class TriuBackward0(Node):
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle (``j - i <= diagonal``) of the last two dims; the rest zero."""
+    if _vmap.active and (r := _vmap.dispatch("tril", tril, (input, diagonal), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     return _triangle(input, diagonal, True, TrilBackward0)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle (``j - i >= diagonal``) of the last two dims; the rest zero."""
+    if _vmap.active and (r := _vmap.dispatch("triu", triu, (input, diagonal), {})) is not NOT_BATCHED:
+        return r  # (from a backward formula, with a gradient batched by vmap: func.vjp)
     return _triangle(input, diagonal, False, TriuBackward0)
 
 
