@@ -249,3 +249,21 @@ def test_vmap_matches_stacked_samples(spec, data):
         if spec.id.startswith(("nn.functional.dropout", "nn.functional.rrelu", "bernoulli")):
             continue  # random draws differ
         assert_close(g, expected, rtol=1e-9, atol=1e-9, what=f"{spec.id}: output {k}")
+
+
+def test_matmul_with_a_shared_right_operand_and_its_outer_product_gradients():
+    """The paths vmap(grad) takes (backends' batched_matmul and batched_outer): an expanded
+    (stride-0) right operand and a contraction of size 1, values and gradients as torch."""
+    a, w = RNG.standard_normal((6, 1, 80)), RNG.standard_normal((80, 70))
+
+    def build(m, f):
+        ta = m.tensor(a, requires_grad=True)
+        tw = m.tensor(w).expand(6, 80, 70).clone().requires_grad_()
+        shared = m.tensor(w, requires_grad=True)
+        out = m.matmul(ta, tw)
+        out_shared = m.matmul(ta, shared.expand(6, 80, 70))
+        ga, gw = m.autograd.grad((out ** 2).sum(), (ta, tw))
+        (gs,) = m.autograd.grad((out_shared * 3).sum(), (shared,))
+        return out, out_shared, ga, gw, gs
+
+    _same(*_both(build))

@@ -330,7 +330,7 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
         state.levels = state.levels + [(level, size, randomness)]
         state.active = True
         try:
-            batched = [leaf if d is None else wrap(leaf.movedim(d, 0), level)
+            batched = [leaf if d is None else wrap(leaf if d % leaf.ndim == 0 else leaf.movedim(d, 0), level)
                        for leaf, d in zip(leaves, dims)]
             out = func(*build(batched), **kwargs)
             out_leaves, out_build = tree_flatten(out)
