@@ -466,9 +466,9 @@ class ArrayBackend:
             n = a.ndim - 2
             if not any(b.strides[:n]):
                 k = a.shape[-1]
-                out = self.xp.matmul(a.reshape(-1, k), b[(0,) * n])
+                out = self.matmul(a.reshape(-1, k), b[(0,) * n])
                 return out.reshape(a.shape[:-1] + b.shape[-1:])
-        return self.xp.matmul(a, b)
+        return self.matmul(a, b)
 
     def batched_outer(self, a: Any, b: Any) -> Any:
         """``a[..., :, None] * b[..., None, :]`` for ``a`` (B..., i) and ``b`` (B..., j) of
