@@ -6,6 +6,7 @@ op's per-sample results.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -213,6 +214,8 @@ def test_every_op_has_a_batching_rule_or_is_listed_as_looping():
     names = {n for mod in OP_MODULES for n in mod.FUNCTIONS}
     names |= {n for n in autodiff.nn.functional.__all__}
     names |= {n[2:-2] if n.startswith("__") and n.endswith("__") else n for n in METHODS}
+    names |= {"linalg_" + n for n, f in vars(autodiff.linalg).items()
+              if not n.startswith("_") and inspect.isfunction(f)}
     names -= batching.NOT_OPS
     missing = sorted(n for n in names if n not in batching.RULES and n not in batching.LOOPS)
     assert missing == []
@@ -221,11 +224,7 @@ def test_every_op_has_a_batching_rule_or_is_listed_as_looping():
 # ---- vmap of every op of the table ------------------------------------------------------
 ROWS = SPECS + COMPOSITE_SPECS
 # Rows whose op cannot run under vmap, each with the reason.
-NOT_VMAPPABLE = {
-    "linalg.solve": "autodiff.linalg's functions are not exported through ops/_prep.py checked: vmap "
-                    "raises for them (instead of a batching rule or the loop)",
-    "cholesky": "as linalg.solve (the row calls autodiff.linalg.cholesky_ex)",
-}
+NOT_VMAPPABLE: dict = {}
 
 
 @pytest.mark.parametrize("spec", ROWS, ids=[s.id for s in ROWS])
@@ -267,3 +266,53 @@ def test_matmul_with_a_shared_right_operand_and_its_outer_product_gradients():
         return out, out_shared, ga, gw, gs
 
     _same(*_both(build))
+
+
+# ---- autodiff.linalg under vmap ------------------------------------------------------------
+_A = RNG.standard_normal((4, 3, 3))
+_SPD = _A @ _A.transpose(0, 2, 1) + 3 * np.eye(3)
+_VEC, _MAT = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3, 2))
+_WIDE, _SHARED = RNG.standard_normal((4, 5, 3)), RNG.standard_normal((5, 3))
+LINALG_CASES = [  # (name, arguments, keywords, in_dims)
+    ("inv", (_A,), {}, 0), ("det", (_A,), {}, 0), ("slogdet", (_A,), {}, 0),
+    ("cholesky", (_SPD,), {"upper": True}, 0), ("pinv", (_WIDE,), {}, 0),
+    ("matrix_power", (_A, 3), {}, (0, None)), ("solve", (_A, _VEC), {}, 0),
+    ("solve", (_A, _MAT), {}, 0), ("solve", (_A[0], _VEC), {}, (None, 0)),
+    ("solve", (_A, _VEC[0]), {}, (0, None)), ("solve", (_A[0], _MAT), {}, (None, 0)),
+    ("matmul", (_A, _VEC), {}, 0), ("multi_dot", ([_VEC, _A, _VEC],), {}, 0),
+    ("diagonal", (_A,), {}, 0), ("diagonal", (_WIDE,), {"offset": 1, "dim1": 1, "dim2": 0}, 0),
+    ("cross", (_WIDE, _SHARED), {}, (0, None)), ("cross", (_WIDE, _WIDE), {"dim": 1}, 0),
+    ("vecdot", (_WIDE, _SHARED), {"dim": 0}, (0, None)), ("vector_norm", (_WIDE,), {}, 0),
+    ("vector_norm", (_WIDE, 3), {"dim": 1, "keepdim": True}, (0, None)),
+    ("matrix_norm", (_WIDE,), {}, 0), ("matrix_norm", (_WIDE, 1), {}, (0, None)),
+    ("norm", (_WIDE,), {}, 0), ("norm", (_VEC, 3), {}, (0, None)),
+    ("norm", (_WIDE, "fro"), {}, (0, None)), ("norm", (_WIDE, None, 0), {}, (0, None, None)),
+]
+
+
+def _as(m, a):
+    if isinstance(a, np.ndarray):
+        return m.tensor(a)
+    return [m.tensor(x) for x in a] if isinstance(a, list) else a
+
+
+@pytest.mark.parametrize("name, args, kwargs, in_dims", LINALG_CASES,
+                         ids=[f"{c[0]}-{k}" for k, c in enumerate(LINALG_CASES)])
+def test_vmap_of_linalg_matches_torch_func_and_stacking(name, args, kwargs, in_dims):
+    """Every public autodiff.linalg function has a batching rule (no loop, no warning): the
+    same values as torch.func.vmap, and as stacking the per-sample results."""
+    def build(m, f):
+        return f.vmap(lambda *a: getattr(m.linalg, name)(*a, **kwargs), in_dims=in_dims)(*[_as(m, a) for a in args])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mine, theirs = _both(build)
+    _same(mine, theirs)
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    stacked = []
+    for i in range(4):
+        sample = [a if d is None else (a[i] if isinstance(a, np.ndarray) else [x[i] for x in a])
+                  for a, d in zip(args, dims)]
+        stacked.append(_flat(getattr(autodiff.linalg, name)(*[_as(autodiff, a) for a in sample], **kwargs)))
+    for k, part in enumerate(_flat(mine)):
+        assert_close(part, autodiff.stack([s[k] for s in stacked]), rtol=1e-9, atol=1e-12)

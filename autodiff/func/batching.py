@@ -601,6 +601,79 @@ def pad_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return last_dims(fn, level, args, kwargs) if mode == "constant" else NOT_BATCHED
 
 
+# ---- autodiff.linalg (checked as ``linalg_<name>``) -------------------------------------------
+def _lifted_pair(a: Any, b: Any, level: int) -> tuple:
+    """Two operands of a broadcasting op as values: batched ones with size-1 dims after the
+    batch dim up to the larger sample, so that sample dims line up from the right."""
+    n = max(a.ndim, b.ndim)
+    va, vb = batched_at(a, level), batched_at(b, level)
+    return (a if va is None else _lift(va, a.ndim, n)), (b if vb is None else _lift(vb, b.ndim, n)), n
+
+
+def linalg_along_dim(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.cross``/``linalg.vecdot`` (x, y, *, dim=-1): broadcasting operands, ``dim``
+    counted from the right of the broadcast sample."""
+    a, b = args[0], args[1] if len(args) > 1 else kwargs["y" if "y" in kwargs else "other"]
+    d = kwargs.get("dim", -1)
+    xa, xb, n = _lifted_pair(a, b, level)
+    if not -max(n, 1) <= d < max(n, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {d})")
+    return wrap(fn(xa, xb, dim=d - n if d >= 0 else d), level)
+
+
+def linalg_solve(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.solve(A, B)``: B is a vector (one sample's B 1-D, or A's shape without its
+    last dim) or a matrix; batch dims lined up from the right, a vector made a column."""
+    a, b = args[0], args[1] if len(args) > 1 else kwargs["B"]
+    if kwargs.get("left", True) is not True or len(args) > 2:
+        return NOT_BATCHED
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+    va, vb = batched_at(a, level), batched_at(b, level)
+    nb = b.ndim + 1 if vector else b.ndim
+    n = max(a.ndim, nb)
+    xa = a if va is None else _lift(va, a.ndim, n)
+    if vb is None:
+        xb = b.unsqueeze(-1) if vector else b
+    else:
+        xb = _lift(vb.unsqueeze(-1) if vector else vb, nb, n)
+    if va is None:  # A unbatched: its dims must sit right of B's batch dim
+        xa = xa.reshape((1,) * (n - a.ndim + 1) + tuple(xa.shape))
+    out = fn(xa, xb)
+    return wrap(out.squeeze(-1) if vector else out, level)
+
+
+def linalg_norm(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.norm(A, ord, dim, keepdim)``: without ``dim``, the sample's rule (all elements;
+    with ``ord``, a vector or matrix norm by the sample's dims) spelled out as dims."""
+    x = args[0]
+    ord_ = args[1] if len(args) > 1 else kwargs.get("ord")
+    d = args[2] if len(args) > 2 else kwargs.get("dim")
+    if d is None:
+        if ord_ is None:
+            if x.ndim == 0:
+                return NOT_BATCHED
+            d = tuple(range(x.ndim))
+        elif x.ndim in (1, 2):
+            d = tuple(range(x.ndim))
+        else:
+            return NOT_BATCHED  # (the op's own error, from the loop)
+        args = (x, ord_, d) + tuple(args[3:])
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("ord", "dim")}
+    return dim_op((2, "dim"))(fn, level, args, kwargs)
+
+
+def linalg_multi_dot(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.multi_dot``: the chain of products, each through matmul's rule (the first
+    and last operands may be vectors, as in matmul)."""
+    tensors = list(args[0] if args else kwargs["tensors"])
+    if len(tensors) < 2:
+        return NOT_BATCHED
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    return out
+
+
 def _swapped_matmul(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return matmul_rule(fn, level, (args[1], args[0]), kwargs)
 
@@ -633,6 +706,14 @@ RULES.update({
     "cholesky": last_dims, "matrix_power": last_dims, "embedding": last_dims, "one_hot": last_dims,
     "pad": pad_rule, "take_along_dim": take_along_dim_rule, "roll": roll_rule,
     "masked_fill": masked_fill_rule,
+})
+RULES.update({
+    "pinverse": last_dims, "linalg_inv": last_dims, "linalg_cholesky": last_dims, "linalg_det": last_dims,
+    "linalg_slogdet": last_dims, "linalg_matrix_power": last_dims, "linalg_pinv": last_dims,
+    "linalg_solve": linalg_solve, "linalg_matmul": matmul_rule, "linalg_multi_dot": linalg_multi_dot,
+    "linalg_diagonal": dim_op((9, "dim1"), (9, "dim2")), "linalg_cross": linalg_along_dim,
+    "linalg_vecdot": linalg_along_dim, "linalg_vector_norm": dim_op((2, "dim"), none="all"),
+    "linalg_matrix_norm": dim_op((2, "dim")), "linalg_norm": linalg_norm,
 })
 # In-place elementwise ops (``x.add_(y)``, ``x.exp_()``): their out-of-place op's rule, in place.
 RULES.update({name + "_": inplace_elementwise for name in _ELEMENTWISE
@@ -673,7 +754,7 @@ LOOPS = frozenset((
     "masked_scatter", "masked_select", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d",
     "max_unpool2d", "meshgrid", "mode", "msort", "multi_head_attention_forward",
     "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nanmedian",
-    "nanquantile", "nonzero", "pairwise_distance", "pinverse", "pixel_shuffle", "pixel_unshuffle",
+    "nanquantile", "nonzero", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
     "poisson", "poisson_nll_loss", "prelu", "put", "quantile", "randint_like", "repeat_interleave",
     "rot90", "row_stack", "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add",
     "scatter_reduce", "searchsorted", "select_scatter", "setitem", "slice_scatter",
