@@ -416,47 +416,174 @@ def class_loss(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
 
 
 # ---- random ops ----------------------------------------------------------------------------
+# PyTorch's semantics (torch.func.vmap's ``randomness``): "error" raises for any random op
+# inside the vmap; "different" gives each sample its own draws; "same" one draw shared by
+# the batch -- except for an op whose distribution is given by a batched tensor (bernoulli
+# of batched probabilities...), which raises, as PyTorch; an in-place fill of an unbatched
+# tensor raises under "different" (it cannot hold a draw per sample).
 RANDOM_ERROR = (
     "vmap: called random operation while in randomness error mode. Please either use the "
     "'same' or 'different' randomness flags on vmap or perform the randomness operation out of vmap")
+SAME_OF_BATCHED = ("Vmap does not currently support same randomness with a batched tensor input. "
+                   "Please file an issue with functorch")
+INPLACE_DIFFERENT = (
+    "vmap: Cannot ask for different inplace randomness on an unbatched tensor. This will appear like "
+    "same randomness. If this is necessary for your usage, please file an issue with functorch.")
 
-RANDOM_FACTORIES = frozenset(("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial"))
+# Factories (no tensor input): their draws have the shape their arguments give.
+RANDOM_FACTORIES = frozenset(("rand", "randn", "randint", "randperm"))
+# Ops whose distribution comes from their tensor input ("same" of a batched one raises).
+RANDOM_OF_INPUT = frozenset(("normal", "bernoulli", "multinomial", "poisson"))
+# Ops whose noise has the input's shape (dropout...) and the ``*_like`` factories.
+RANDOM_LIKE = frozenset(("rand_like", "randn_like", "randint_like", "dropout", "dropout1d", "dropout2d",
+                         "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rrelu", "gumbel_softmax"))
+# In-place fills: the tensor's values are replaced by draws.
+RANDOM_FILLS = frozenset(("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "cauchy_",
+                          "log_normal_", "geometric_"))
+RANDOM_OPS = RANDOM_FACTORIES | RANDOM_OF_INPUT | RANDOM_LIKE | RANDOM_FILLS
+# (position, keyword, default) of the ``training`` flag of ops random only in training.
+_TRAINING = {"dropout": (2, True), "dropout1d": (2, True), "dropout2d": (2, True), "dropout3d": (2, True),
+             "alpha_dropout": (2, False), "feature_alpha_dropout": (2, False), "rrelu": (3, False)}
 
 
-def random_factory(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
-    """A random op with no batched input inside vmap: per the innermost vmap's randomness."""
-    level, size, mode = state.levels[-1]
+def _is_random(name: str, args: tuple, kwargs: dict) -> bool:
+    if name not in _TRAINING:
+        return True
+    pos, default = _TRAINING[name]
+    training = args[pos] if len(args) > pos else kwargs.get("training", default)
+    p = args[1] if len(args) > 1 and name != "rrelu" else kwargs.get("p", 0.5)
+    return bool(training) and (name == "rrelu" or p != 0)
+
+
+def random_dispatch(name: str, fn: Callable, level: int | None, args: tuple, kwargs: dict) -> Any:
+    """A random op inside vmap, per the innermost vmap's ``randomness`` (``level``: the
+    innermost level an argument is batched at, None for none)."""
+    inner, size, mode = state.levels[-1]
     if mode == "error":
         raise RuntimeError(RANDOM_ERROR)
-    if mode == "same" or name not in ("rand", "randn"):
-        return NOT_BATCHED  # (one draw for the batch; "different" draws of the others: not batched yet)
-    shape = _shape_args((None,) + tuple(args), kwargs, "size")
-    return wrap(fn((size,) + shape, **kwargs), level)
+    fn = _seen_from_outside(fn, inner)
+    if level is None or level < inner:  # nothing batched at the innermost level
+        if mode == "same":  # one draw for this level's batch: the op as the outer vmaps see it
+            return fn(*args, **kwargs)
+        if name in RANDOM_FILLS:
+            raise RuntimeError(INPLACE_DIFFERENT)
+        if level is None and name in ("rand", "randn"):
+            shape = _shape_args((None,) + tuple(args), kwargs, "size")
+            return wrap(fn((size,) + shape, **kwargs), inner)
+        if level is None and not any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            # the other factories (and normal of numbers): one draw per sample, stacked
+            from autodiff.ops.shape import stack
+
+            return wrap(stack([fn(*args, **kwargs) for _ in range(size)]), inner)
+        # a tensor input batched at an outer level only: one copy per sample of this level
+        args = tuple(_broadcast_at(a, inner, size) if isinstance(a, Tensor) else a for a in args)
+        level = inner
+    result = _batched_random(name, fn, level, args, kwargs)
+    if result is NOT_BATCHED:  # (a form without a vectorized rule: a draw per sample, in a loop)
+        return loop(name, fn, level, args, kwargs)
+    return result
 
 
-def random_op(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
-    """dropout, rand_like, bernoulli... of a batched tensor: per ``randomness``."""
+def _seen_from_outside(fn: Callable, level: int) -> Callable:
+    """``fn`` run with only the vmaps outside ``level`` running: a random op calls its
+    op on values, and the levels that handled the call must not see it again (the outer
+    ones apply their own randomness)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        saved = state.levels
+        state.levels = [entry for entry in saved if entry[0] < level]
+        state.active = bool(state.levels)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            state.levels = saved
+            state.active = True
+
+    call.__name__ = getattr(fn, "__name__", "op")
+    return call
+
+
+def _broadcast_at(x: Tensor, level: int, size: int) -> Tensor:
+    from autodiff.ops.creation import zeros
+
+    return x + wrap(zeros(size, dtype=x.dtype, device=x.device), level) if x.dtype.is_floating_point \
+        else wrap(x.unsqueeze(0).expand((size,) + tuple(x.shape)), level)
+
+
+def _batched_random(name: str, fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """A random op with an argument batched at ``level``, per that level's randomness."""
     mode = randomness(level)
-    training = kwargs.get("training", args[2] if len(args) > 2 and fn.__name__ == "dropout" else True)
-    if fn.__name__ == "dropout" and not training:
-        return elementwise(fn, level, args, kwargs)
     if mode == "error":
         raise RuntimeError(RANDOM_ERROR)
-    if mode == "different":
+    x = args[0]
+    v = batched_at(x, level)
+    if name in RANDOM_OF_INPUT:
+        if mode == "same":
+            raise RuntimeError(SAME_OF_BATCHED)
+        if name == "multinomial":
+            if v is None:
+                return NOT_BATCHED
+            flat = v.reshape((-1, v.shape[-1]))
+            out = fn(flat, *args[1:], **kwargs)
+            return wrap(out.reshape(tuple(v.shape[:-1]) + (out.shape[-1],)), level)
         return elementwise(fn, level, args, kwargs)
-    if fn.__name__ == "dropout":  # one mask for the whole batch
-        x = args[0]
-        p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+    if name in RANDOM_FILLS:
+        if v is None:
+            raise RuntimeError(INPLACE_DIFFERENT) if mode == "different" else RuntimeError(RANDOM_ERROR)
+        if _batched_elsewhere(args[1:], kwargs, level):
+            if mode == "same":
+                raise RuntimeError(SAME_OF_BATCHED)
+            return inplace_elementwise(fn, level, args, kwargs)
+        if mode == "different":
+            fn(v, *args[1:], **kwargs)
+        else:  # one sample's draw, written into every sample
+            one = v[0].clone()
+            fn(one, *args[1:], **kwargs)
+            v.copy_(one.expand(tuple(v.shape)))
+        return x
+    # RANDOM_LIKE: the noise has the sample's shape
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    if name in ("rand_like", "randn_like", "randint_like"):
+        if mode == "same":
+            return fn(v[0], *args[1:], **kwargs)  # one draw, the same for every sample
+        return wrap(fn(v, *args[1:], **kwargs), level)
+    if name in ("dropout", "dropout1d", "dropout2d", "dropout3d") and mode == "same":
         from autodiff.ops.creation import ones
 
+        p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
         mask = fn(ones(tuple(x.shape), dtype=x.dtype, device=x.device), p, True)
         return x * mask
-    if fn.__name__ in ("rand_like", "randn_like"):
-        from autodiff.ops.sampling import rand, randn
+    if mode == "same":
+        return _same_draw_per_sample(name, fn, level, args, kwargs)
+    if name == "gumbel_softmax":
+        return dim_op((4, "dim"))(fn, level, args, kwargs)
+    full = {"dropout1d": 3, "dropout2d": 4, "dropout3d": 5}.get(name)
+    if full is not None and x.ndim == full or name == "feature_alpha_dropout" and x.ndim >= 2:
+        # samples with their own batch dim: the vmap batch folded into it (channels stay dim 1)
+        out = fn(v.reshape((-1,) + tuple(v.shape[2:])), *args[1:], **kwargs)
+        return wrap(out.reshape(tuple(v.shape)), level)
+    return wrap(fn(v, *args[1:], **kwargs), level)
 
-        x = args[0]
-        return (rand if fn.__name__ == "rand_like" else randn)(tuple(x.shape), dtype=x.dtype, device=x.device)
-    return NOT_BATCHED
+
+def _same_draw_per_sample(name: str, fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """randomness="same" for an op whose noise cannot be drawn apart from its input
+    (alpha_dropout, rrelu, gumbel_softmax...): each sample in turn from the same generator
+    state (the CPU generator's: CuPy's cannot save theirs)."""
+    from autodiff.ops.shape import stack
+    from autodiff.random import default_generator
+
+    x = args[0]
+    if x.device.type != "cpu":
+        raise NotImplementedError(f"vmap: randomness='same' for {name} needs the CPU generator, whose "
+                                  "state can be saved (CUDA generators cannot save theirs)")
+    v = batched_at(x, level)
+    start = default_generator.get_state()
+    results = []
+    for i in range(v.shape[0]):
+        default_generator.set_state(start)
+        results.append(fn(v[i], *args[1:], **kwargs))
+    return wrap(stack(results), level)
 
 
 # ---- the table ------------------------------------------------------------------------------
@@ -521,8 +648,6 @@ RULES.update({
     "binary_cross_entropy": elementwise_loss(5), "binary_cross_entropy_with_logits": elementwise_loss(5),
     "kl_div": elementwise_loss(4), "soft_margin_loss": elementwise_loss(4),
     "cross_entropy": class_loss, "nll_loss": class_loss,
-    "dropout": random_op, "rand_like": random_op, "randn_like": random_op,
-    "bernoulli": random_op, "normal": random_op,
 })
 
 
@@ -722,32 +847,39 @@ RULES.update({name + "_": inplace_elementwise for name in _ELEMENTWISE
 RULES.update({name + "_": inplace_view(name) for name in ("t", "transpose", "swapaxes", "swapdims",
                                                            "unsqueeze", "squeeze")})
 
+# Random ops: dispatch() sends them to random_dispatch first (per the vmap's randomness);
+# these rules serve calls that draw nothing (dropout with training=False or p=0).
+RULES.update({name: elementwise for name in RANDOM_LIKE})
+RULES.update({name: (lambda fn, level, args, kwargs, name=name: _batched_random(name, fn, level, args, kwargs))
+              for name in RANDOM_OF_INPUT | RANDOM_FILLS})
+RULES["gumbel_softmax"] = dim_op((4, "dim"))
+
 # Names ``checked`` wraps that are not ops on tensor values (creation, queries, metadata):
 # vmap never sees a batched tensor go into them (or their result does not depend on one).
 NOT_OPS = frozenset((
     "arange", "as_tensor", "asarray", "empty", "eye", "from_numpy", "full", "linspace", "logspace",
-    "ones", "zeros", "tensor", "scalar_tensor", "tril_indices", "triu_indices", "rand", "randn",
-    "randint", "randperm", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+    "ones", "zeros", "tensor", "scalar_tensor", "tril_indices", "triu_indices",
+    "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
     "broadcast_shapes", "result_type", "is_complex", "is_floating_point", "is_nonzero",
     "is_same_size", "is_signed", "is_contiguous", "is_cpu", "is_meta", "is_mkldnn", "is_nested",
     "is_pinned", "is_quantized", "is_sparse", "is_sparse_csr", "data_ptr", "dim_order", "itemsize",
     "nbytes", "ndimension", "storage_offset", "stride", "get_device", "pin_memory", "allclose",
-    "equal", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "multinomial",
+    "equal", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
 ))
 
 # Ops that run under vmap through the loop fallback (one call per sample, a one-time
 # warning naming the op): the documented list of ops without a batching rule yet.
 LOOPS = frozenset((
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "addbmm", "addr", "adjoint", "alpha_dropout", "aminmax", "argwhere", "atleast_1d",
+    "addbmm", "addr", "adjoint", "aminmax", "argwhere", "atleast_1d",
     "atleast_2d", "atleast_3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear",
     "bincount", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
     "bitwise_xor", "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist",
     "chain_matmul", "column_stack", "combinations", "conv1d", "conv2d", "conv3d",
     "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cosine_embedding_loss", "cov",
-    "cross", "diag", "diag_embed", "diagflat", "diagonal_scatter", "diff", "dist", "dropout1d",
-    "dropout2d", "dropout3d", "dsplit", "dstack", "embedding_bag", "feature_alpha_dropout", "fill_",
-    "fliplr", "flipud", "fold", "gaussian_nll_loss", "gcd", "group_norm", "gumbel_softmax",
+    "cross", "diag", "diag_embed", "diagflat", "diagonal_scatter", "diff", "dist",
+    "dsplit", "dstack", "embedding_bag", "fill_",
+    "fliplr", "flipud", "fold", "gaussian_nll_loss", "gcd", "group_norm",
     "hinge_embedding_loss", "histc", "hsplit", "hstack", "index_add", "index_copy", "index_fill",
     "index_put", "index_reduce", "inner", "instance_norm", "interpolate", "isin", "isreal",
     "kron", "lcm", "local_response_norm", "lp_pool1d", "lp_pool2d", "margin_ranking_loss",
@@ -755,17 +887,17 @@ LOOPS = frozenset((
     "max_unpool2d", "meshgrid", "mode", "msort", "multi_head_attention_forward",
     "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nanmedian",
     "nanquantile", "nonzero", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
-    "poisson", "poisson_nll_loss", "prelu", "put", "quantile", "randint_like", "repeat_interleave",
-    "rot90", "row_stack", "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add",
+    "poisson_nll_loss", "prelu", "put", "quantile", "repeat_interleave",
+    "rot90", "row_stack", "scaled_dot_product_attention", "scatter", "scatter_add",
     "scatter_reduce", "searchsorted", "select_scatter", "setitem", "slice_scatter",
     "split_with_sizes", "std_mean", "sum_to_size", "take", "tensor_split", "tensordot", "tile",
     "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold", "unique",
     "unique_consecutive", "var_mean", "vdot", "vsplit", "vstack",
     # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
-    "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
-    "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
-    "index_put_", "index_reduce_", "log_normal_", "masked_scatter_", "normal_", "put_",
-    "random_", "scatter_", "scatter_add_", "scatter_reduce_", "uniform_", "zero_", "bitwise_and_",
+    "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "cumprod_",
+    "cumsum_", "index_add_", "index_copy_", "index_fill_",
+    "index_put_", "index_reduce_", "masked_scatter_", "put_",
+    "scatter_", "scatter_add_", "scatter_reduce_", "zero_", "bitwise_and_",
     "bitwise_left_shift_", "bitwise_or_", "bitwise_right_shift_", "bitwise_xor_", "gcd_", "lcm_",
     "divide_", "multiply_", "subtract_", "true_divide_",
     # the in-place operators (x += y) and shifts
@@ -778,9 +910,9 @@ def dispatch(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
     """Run op ``name`` (``fn``, which dispatches again for outer levels) on its arguments:
     through its batching rule when one is batched at the innermost level, else as usual."""
     level = innermost_level(args, kwargs)
+    if name in RANDOM_OPS and state.levels and _is_random(name, args, kwargs):
+        return random_dispatch(name, fn, level, args, kwargs)
     if level is None:
-        if name in RANDOM_FACTORIES and state.levels:
-            return random_factory(name, fn, args, kwargs)
         return NOT_BATCHED
     rule = RULES.get(name)
     if rule is not None:

@@ -224,8 +224,6 @@ def loop(name: str, fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
         _WARNED.add(name)
         warnings.warn(f"vmap: there is no batching rule for {name}: it runs in a Python loop over "
                       "the batch (slow)", UserWarning, stacklevel=3)
-    if randomness(level) == "same" and name in ("dropout", "bernoulli", "normal", "rand_like", "randn_like"):
-        raise NotImplementedError(f"vmap: randomness='same' is not supported for {name} of a batched tensor")
 
     def pick(a: Any, i: int) -> Any:
         v = batched_at(a, level)
