@@ -393,3 +393,33 @@ def test_vmap_of_linalg_matches_torch_func_and_stacking(name, args, kwargs, in_d
         stacked.append(_flat(getattr(autodiff.linalg, name)(*[_as(autodiff, a) for a in sample], **kwargs)))
     for k, part in enumerate(_flat(mine)):
         assert_close(part, autodiff.stack([s[k] for s in stacked]), rtol=1e-9, atol=1e-12)
+
+
+def test_vmap_of_convolution_pooling_and_scatter_matches_torch_without_a_loop():
+    """Rules instead of the loop: convolutions and pooling of a batched input fold the vmap
+    batch into N (samples with or without their own N), convolutions of batched weights
+    (an ensemble) fold it into the channels; scatter/index_add shift their dim."""
+    imgs, nchw = RNG.standard_normal((3, 2, 5, 5)), RNG.standard_normal((3, 4, 2, 5, 5))
+    weights, bias = RNG.standard_normal((3, 4, 2, 3, 3)), RNG.standard_normal((3, 4))
+    seq, tw = RNG.standard_normal((3, 2, 7)), RNG.standard_normal((2, 3, 3))
+    index = np.array([[0, 2, 1], [1, 0, 2]])
+
+    def build(m, f):
+        fn = m.nn.functional
+        w = m.tensor(weights[0])
+        return (f.vmap(lambda x: fn.conv2d(x, w, padding=1))(m.tensor(imgs)),
+                f.vmap(lambda x: fn.conv2d(x, w, stride=2))(m.tensor(nchw)),
+                f.vmap(lambda x, k, b: fn.conv2d(x, k, b), in_dims=(None, 0, 0))(m.tensor(imgs[0]), m.tensor(weights), m.tensor(bias)),
+                f.vmap(lambda x, k: fn.conv2d(x, k, groups=2), in_dims=(0, 0))(m.tensor(nchw), m.tensor(weights[:, :, :1])),
+                f.vmap(lambda x, k: fn.conv_transpose1d(x, k), in_dims=(0, None))(m.tensor(seq), m.tensor(tw)),
+                f.vmap(lambda x: fn.max_pool2d(x, 2, return_indices=True))(m.tensor(nchw)),
+                f.vmap(lambda x: fn.adaptive_avg_pool2d(x, 2))(m.tensor(imgs)),
+                f.vmap(lambda x: fn.interpolate(x, scale_factor=2))(m.tensor(nchw)),
+                f.vmap(lambda x, s: x.scatter_add(1, m.tensor(index), s), in_dims=(0, 0))(
+                    m.tensor(seq[:, :, :3]), m.tensor(seq[:, :, 3:6])),
+                f.vmap(lambda x, s: x.index_add(1, m.tensor([2, 0]), s))(m.tensor(seq), m.tensor(seq[:, :, :2])))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mine, theirs = _both(build)
+    _same(mine, theirs)

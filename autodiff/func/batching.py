@@ -21,6 +21,7 @@ the result wrapped at ``level``, or ``NOT_BATCHED`` to leave the call to the loo
 
 from __future__ import annotations
 
+import inspect
 import string
 from collections.abc import Callable
 from typing import Any
@@ -726,6 +727,97 @@ def pad_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return last_dims(fn, level, args, kwargs) if mode == "constant" else NOT_BATCHED
 
 
+# ---- convolution, pooling, normalization of (N, C, ...) input ---------------------------------
+def fold_into_n(full: int | None) -> Callable:
+    """Ops of ``(N, C, *spatial)`` input (``full`` dims; None: any) that also take an
+    unbatched ``(C, *spatial)`` sample: a batched input with unbatched parameters runs
+    once, the vmap batch being N (an unbatched sample) or folded into N (a batched one)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        v = batched_at(x, level)
+        if v is None or _batched_elsewhere(args[1:], kwargs, level):
+            return NOT_BATCHED
+        if full is not None and x.ndim == full - 1:
+            return _wrap_result(fn(v, *args[1:], **kwargs), level)
+        if (full is not None and x.ndim != full) or x.ndim < 2:
+            return NOT_BATCHED
+        size = v.shape[0]
+        out = fn(v.reshape((-1,) + tuple(v.shape[2:])), *args[1:], **kwargs)
+
+        def unfold(r: Any) -> Any:
+            return wrap(r.reshape((size, -1) + tuple(r.shape[1:])), level) if isinstance(r, Tensor) else r
+
+        if isinstance(out, tuple):
+            parts = [unfold(r) for r in out]
+            return out.__class__(*parts) if hasattr(out, "_fields") else tuple(parts)
+        return unfold(out)
+
+    return rule
+
+
+def conv_rule(full: int) -> Callable:
+    """conv{1,2,3}d and conv_transpose{1,2}d: a batched input with unbatched weights folds
+    the vmap batch into N; batched weights (an ensemble) fold it into the channels instead,
+    as ``groups`` times the batch size: one convolution either way."""
+    fold = fold_into_n(full)
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        try:
+            bound = inspect.signature(fn).bind(*args, **kwargs)
+        except TypeError:
+            return NOT_BATCHED  # (the op's own error, from the loop)
+        given = bound.arguments
+        x, weight, bias = given["input"], given["weight"], given.get("bias")
+        if batched_at(weight, level) is None and (bias is None or batched_at(bias, level) is None):
+            return fold(fn, level, args, kwargs)
+        if x.ndim not in (full - 1, full):
+            return NOT_BATCHED
+        size = batch_size(level)
+        vx, vw = _same_batch((x, weight), level)
+        if x.ndim == full - 1:
+            vx = vx.unsqueeze(1)  # one sample without its N: N = 1
+        n = vx.shape[1]
+        given["input"] = vx.movedim(0, 1).reshape((n, -1) + tuple(vx.shape[3:]))
+        given["weight"] = vw.reshape((-1,) + tuple(vw.shape[2:]))
+        if bias is not None:
+            given["bias"] = _same_batch((bias,), level)[0].reshape(-1)
+        given["groups"] = given.get("groups", 1) * size
+        out = fn(*bound.args, **bound.kwargs)
+        out = out.reshape((n, size, -1) + tuple(out.shape[2:])).movedim(1, 0)
+        return wrap(out.squeeze(1) if x.ndim == full - 1 else out, level)
+
+    return rule
+
+
+# ---- index families: (input, dim, index, source) -------------------------------------------
+def index_family(index_pos: int, *tensor_pos: int, shared_index: bool = False) -> Callable:
+    """``scatter``/``index_add``-like ops: ``dim`` (argument 1) shifted past the batch dim;
+    the tensors at ``tensor_pos`` (and the index, unless ``shared_index``: one index for
+    every sample, as index_add's 1-D one) given the batch, expanded where unbatched."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        if len(args) < max(index_pos, *tensor_pos, 1) + 1:
+            return NOT_BATCHED  # (keyword forms: left to the loop)
+        args = list(args)
+        if shared_index:
+            if batched_at(args[index_pos], level) is not None:
+                return NOT_BATCHED
+            positions = (0,) + tuple(tensor_pos)
+        else:
+            positions = (0, index_pos) + tuple(tensor_pos)
+        present = [k for k in positions if isinstance(args[k], Tensor)]
+        for k, value in zip(present, _same_batch([args[k] for k in present], level)):
+            args[k] = value
+        if _batched_elsewhere([a for k, a in enumerate(args) if k not in present], kwargs, level):
+            return NOT_BATCHED
+        args[1] = _shift(args[1], x.ndim)
+        return wrap(fn(*args, **kwargs), level)
+
+    return rule
+
+
 # ---- autodiff.linalg (checked as ``linalg_<name>``) -------------------------------------------
 def _lifted_pair(a: Any, b: Any, level: int) -> tuple:
     """Two operands of a broadcasting op as values: batched ones with size-1 dims after the
@@ -832,6 +924,19 @@ RULES.update({
     "pad": pad_rule, "take_along_dim": take_along_dim_rule, "roll": roll_rule,
     "masked_fill": masked_fill_rule,
 })
+RULES.update({name: conv_rule(full) for name, full in (
+    ("conv1d", 3), ("conv2d", 4), ("conv3d", 5), ("conv_transpose1d", 3), ("conv_transpose2d", 4))})
+RULES.update({name: fold_into_n(full) for name, full in (
+    ("max_pool1d", 3), ("max_pool2d", 4), ("max_pool3d", 5), ("avg_pool1d", 3), ("avg_pool2d", 4),
+    ("avg_pool3d", 5), ("adaptive_avg_pool1d", 3), ("adaptive_avg_pool2d", 4),
+    ("adaptive_max_pool1d", 3), ("adaptive_max_pool2d", 4), ("lp_pool1d", 3), ("lp_pool2d", 4),
+    ("interpolate", None), ("group_norm", None))})
+RULES.update({
+    "scatter": index_family(2, 3), "scatter_add": index_family(2, 3), "scatter_reduce": index_family(2, 3),
+    "index_add": index_family(2, 3, shared_index=True), "index_copy": index_family(2, 3, shared_index=True),
+    "index_fill": index_family(2, shared_index=True),
+    "pixel_shuffle": last_dims, "pixel_unshuffle": last_dims,
+})
 RULES.update({
     "pinverse": last_dims, "linalg_inv": last_dims, "linalg_cholesky": last_dims, "linalg_det": last_dims,
     "linalg_slogdet": last_dims, "linalg_matrix_power": last_dims, "linalg_pinv": last_dims,
@@ -870,26 +975,26 @@ NOT_OPS = frozenset((
 # Ops that run under vmap through the loop fallback (one call per sample, a one-time
 # warning naming the op): the documented list of ops without a batching rule yet.
 LOOPS = frozenset((
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+
     "addbmm", "addr", "adjoint", "aminmax", "argwhere", "atleast_1d",
-    "atleast_2d", "atleast_3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear",
+    "atleast_2d", "atleast_3d", "batch_norm", "bilinear",
     "bincount", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift",
     "bitwise_xor", "block_diag", "broadcast_tensors", "bucketize", "cartesian_prod", "cdist",
-    "chain_matmul", "column_stack", "combinations", "conv1d", "conv2d", "conv3d",
-    "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cosine_embedding_loss", "cov",
+    "chain_matmul", "column_stack", "combinations",
+    "copy_", "corrcoef", "cosine_embedding_loss", "cov",
     "cross", "diag", "diag_embed", "diagflat", "diagonal_scatter", "diff", "dist",
     "dsplit", "dstack", "embedding_bag", "fill_",
-    "fliplr", "flipud", "fold", "gaussian_nll_loss", "gcd", "group_norm",
-    "hinge_embedding_loss", "histc", "hsplit", "hstack", "index_add", "index_copy", "index_fill",
-    "index_put", "index_reduce", "inner", "instance_norm", "interpolate", "isin", "isreal",
-    "kron", "lcm", "local_response_norm", "lp_pool1d", "lp_pool2d", "margin_ranking_loss",
-    "masked_scatter", "masked_select", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d",
+    "fliplr", "flipud", "fold", "gaussian_nll_loss", "gcd",
+    "hinge_embedding_loss", "histc", "hsplit", "hstack",
+    "index_put", "index_reduce", "inner", "instance_norm", "isin", "isreal",
+    "kron", "lcm", "local_response_norm", "margin_ranking_loss",
+    "masked_scatter", "masked_select", "max_unpool1d",
     "max_unpool2d", "meshgrid", "mode", "msort", "multi_head_attention_forward",
     "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nanmedian",
-    "nanquantile", "nonzero", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
+    "nanquantile", "nonzero", "pairwise_distance",
     "poisson_nll_loss", "prelu", "put", "quantile", "repeat_interleave",
-    "rot90", "row_stack", "scaled_dot_product_attention", "scatter", "scatter_add",
-    "scatter_reduce", "searchsorted", "select_scatter", "setitem", "slice_scatter",
+    "rot90", "row_stack", "scaled_dot_product_attention",
+    "searchsorted", "select_scatter", "setitem", "slice_scatter",
     "split_with_sizes", "std_mean", "sum_to_size", "take", "tensor_split", "tensordot", "tile",
     "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold", "unique",
     "unique_consecutive", "var_mean", "vdot", "vsplit", "vstack",
