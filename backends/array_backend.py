@@ -466,9 +466,10 @@ class ArrayBackend:
             n = a.ndim - 2
             if not any(b.strides[:n]):
                 k = a.shape[-1]
-                out = self.matmul(a.reshape(-1, k), b[(0,) * n])
+                # (the operator, not self.matmul: a backend's own methods may be wrapped)
+                out = a.reshape(-1, k) @ b[(0,) * n]
                 return out.reshape(a.shape[:-1] + b.shape[-1:])
-        return self.matmul(a, b)
+        return a @ b
 
     def batched_outer(self, a: Any, b: Any) -> Any:
         """``a[..., :, None] * b[..., None, :]`` for ``a`` (B..., i) and ``b`` (B..., j) of
