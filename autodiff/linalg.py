@@ -3,6 +3,10 @@
 
 Matrix norms that need a singular value decomposition (``ord=2``, ``-2``, ``"nuc"``) are
 not available: they raise ``NotImplementedError``.
+
+Every public function goes through ``ops/_prep.py`` ``checked`` under PyTorch's internal name
+(``linalg_det``: its argument errors, ``out=``, and ``vmap``'s batching rules, which
+autodiff/func/batching.py keys by that name).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from autodiff.ops import linalg as _ops
 from autodiff.ops import reduction as _reduction
 from autodiff.ops import shape as _shape
 from autodiff.ops._prep import cast as _cast
+from autodiff.ops._prep import checked as _checked
+from autodiff.ops._prep import placed as _placed
 from autodiff.tensor import Tensor
 
 inv = _ops.inverse
@@ -22,10 +28,32 @@ det = _ops.det
 slogdet = _ops.slogdet
 solve = _ops.solve
 matmul = _ops.matmul
-multi_dot = _ops.multi_dot
 matrix_power = _ops.matrix_power
 pinv = _ops.pinverse
-diagonal = _shape.diagonal
+
+
+def multi_dot(tensors: list) -> Tensor:
+    """``tensors[0] @ tensors[1] @ ...``: 2-D tensors, except that the first and the last
+    may be 1-D (a row and a column vector, dropped from the result as in ``matmul``)."""
+    ts = list(tensors)
+    if len(ts) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
+    for k, t in enumerate(ts):
+        allowed = (1, 2) if k in (0, len(ts) - 1) else (2,)
+        if t.ndim not in allowed:
+            which = "first" if k == 0 else "last" if k == len(ts) - 1 else None
+            raise RuntimeError(f"multi_dot(): the {which} tensor must be 1D or 2D but got {t.ndim}D" if which
+                               else f"multi_dot(): tensor {k} must be 2D but got {t.ndim}D")
+    out = ts[0]
+    for t in ts[1:]:
+        out = _ops.matmul(out, t)
+    return out
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803
+    """The diagonals of the matrices in the last two dims (``torch.linalg.diagonal``'s
+    defaults; ``torch.diagonal``'s are the first two)."""
+    return _shape.diagonal(A, offset, dim1, dim2)
 
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
@@ -80,3 +108,10 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *, 
                                f"or 2D. Got {A.ndim}D.")
         dim = (-2, -1)
     return matrix_norm(A, ord, tuple(dim), keepdim, dtype=dtype)
+
+
+# Through ``checked`` (see the module docstring), each under PyTorch's internal name.
+for _name in ("inv", "cholesky", "det", "slogdet", "solve", "matmul", "multi_dot", "matrix_power",
+              "pinv", "diagonal", "cross", "vecdot", "vector_norm", "matrix_norm", "norm"):
+    globals()[_name] = _placed(_checked("linalg_" + _name, globals()[_name]), __name__, _name)
+del _name

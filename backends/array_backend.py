@@ -481,6 +481,26 @@ class ArrayBackend:
     def einsum(self, subscripts: str, *operands: Any) -> Any:
         return self._wrap(self.xp.einsum(subscripts, *operands))
 
+    def batched_matmul(self, a: Any, b: Any) -> Any:
+        """``a @ b`` for operands of 3 or more dims. When ``b``'s batch dims are a broadcast
+        (stride 0: one matrix shared by the batch, as ``func.grad`` inside ``vmap`` makes
+        of a shared weight), ``a``'s batch is folded into its rows: one matrix product
+        instead of a stack of (often matrix-vector) products."""
+        if a.ndim >= 3 and b.ndim == a.ndim and a.shape[:-2] == b.shape[:-2]:
+            n = a.ndim - 2
+            if not any(b.strides[:n]):
+                k = a.shape[-1]
+                # (the operator, not self.matmul: a backend's own methods may be wrapped)
+                out = a.reshape(-1, k) @ b[(0,) * n]
+                return out.reshape(a.shape[:-1] + b.shape[-1:])
+        return a @ b
+
+    def batched_outer(self, a: Any, b: Any) -> Any:
+        """``a[..., :, None] * b[..., None, :]`` for ``a`` (B..., i) and ``b`` (B..., j) of
+        the same batch shape: per-sample outer products (the weight gradients of ``vmap``
+        of ``grad``)."""
+        return self.xp.einsum("...j,...i->...ij", b, a)
+
     def take(self, a: Any, index: Any, axis: int) -> Any:
         return self.xp.take(a, index, axis=axis)
 

@@ -163,6 +163,18 @@ class NumpyBackend(ArrayBackend):
     def as_array(self, a: Any) -> Any:
         return _asarray(a)
 
+    def batched_outer(self, a: Any, b: Any) -> Any:
+        # Big outer products: one BLAS product (k = 1) per sample into the result, about
+        # 15% faster than einsum's loop (which adds into a zeroed result); for many small
+        # ones the Python loop would cost more than it saves.
+        if a.ndim != 2 or a.shape[1] * b.shape[1] < 4096 or a.dtype != b.dtype:
+            return super().batched_outer(a, b)
+        out = np.empty((a.shape[0], a.shape[1], b.shape[1]), a.dtype)
+        cols, rows = a[:, :, None], b[:, None, :]
+        for k in range(a.shape[0]):
+            np.dot(cols[k], rows[k], out=out[k])
+        return out
+
     def writes_out(self, fn: Any) -> bool:
         # A ufunc with one output computes the same values into ``out`` as into a new array.
         return self._array_type is _ndarray and isinstance(fn, np.ufunc) and fn.nout == 1

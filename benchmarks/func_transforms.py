@@ -6,7 +6,9 @@ Rows, each timed in the same run as the rows it is compared with (minimum over s
 - per-sample gradients of the seed MLP (64 samples, 1000 -> 100 -> 10, ReLU, squared
   error): ``vmap(grad(loss))`` against one batched backward of the same model (the sum of
   those gradients: the cost per-sample gradients are compared with), a Python loop of
-  64 ``grad`` calls, and ``torch.func`` on the same workload;
+  64 ``grad`` calls, and ``torch.func`` on the same workload; beside them, the floor
+  every implementation pays: writing the 64 per-sample w1 gradients (outer products,
+  64 x 1000 x 100 floats) alone, by NumPy's einsum and by one BLAS product per sample;
 - the Jacobian of a function R^10 -> R^1000, ``jacfwd`` against ``jacrev`` (and PyTorch's);
 - ``hessian`` of a scalar function of 100 inputs against PyTorch's.
 
@@ -43,6 +45,23 @@ def _mlp_data() -> dict:
             "w1": rng.standard_normal((1000, 100)) * 0.03, "w2": rng.standard_normal((100, 10)) * 0.1}
 
 
+def _outer_product_floor(x: np.ndarray, g_shape: tuple) -> dict:
+    """The per-sample w1 gradients alone: 64 outer products x_n g_n^T, a (64, 1000, 100)
+    result that any implementation must write (what bounds vmap(grad) from below,
+    whatever the batched backward costs), by NumPy's einsum and by one BLAS product per
+    sample (the way autodiff's backend writes them)."""
+    g = np.random.default_rng(1).standard_normal(g_shape).astype(x.dtype)
+
+    def blas_per_sample() -> np.ndarray:
+        out = np.empty((x.shape[0], x.shape[1], g.shape[1]), x.dtype)
+        for k in range(x.shape[0]):
+            np.dot(x[k, :, None], g[k, None, :], out=out[k])
+        return out
+
+    return {"per-sample outer products alone (NumPy einsum)": lambda: np.einsum("ni,nj->nij", x, g),
+            "per-sample outer products alone (BLAS per sample)": blas_per_sample}
+
+
 def per_sample_grads(samples: int) -> dict:
     import autodiff
     from autodiff import func
@@ -72,6 +91,7 @@ def per_sample_grads(samples: int) -> dict:
 
     systems = {"vmap(grad)": lambda: per_sample(params, x, y)["w1"], "batched backward": batched,
                "python loop": python_loop}
+    systems.update(_outer_product_floor(f32["x"], (64, 100)))
     check = [_host(per_sample(params, x, y)["w1"]), _host(python_loop())]
     try:
         import torch

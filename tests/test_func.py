@@ -7,6 +7,7 @@ op's per-sample results.
 from __future__ import annotations
 
 import importlib
+import inspect
 import warnings
 
 import numpy as np
@@ -363,15 +364,91 @@ def test_vmap_checks_its_inputs():
         func.vmap(lambda a: a, in_dims=3)(autodiff.ones(2))
 
 
-def test_randomness_modes():
+def _random_cases(m):
+    """Every random op of autodiff, as a function of one sample (6 elements of 0.5)."""
+    f = m.nn.functional
+    return {
+        "rand": lambda t: m.rand(6) + t * 0, "randn": lambda t: m.randn(6) + t * 0,
+        "randint": lambda t: m.randint(0, 100, (6,)) + t * 0, "randperm": lambda t: m.randperm(6) + t * 0,
+        "normal of numbers": lambda t: m.normal(0.0, 1.0, size=(6,)) + t * 0,
+        "rand_like": lambda t: m.rand_like(t), "randn_like": lambda t: m.randn_like(t),
+        "randint_like": lambda t: m.randint_like(t, 100),
+        "normal of a tensor": lambda t: m.normal(t, 1.0), "bernoulli": lambda t: m.bernoulli(t),
+        "bernoulli with p": lambda t: t.bernoulli(0.5), "multinomial": lambda t: m.multinomial(t, 3),
+        "poisson": lambda t: m.poisson(t * 4),
+        "dropout": lambda t: f.dropout(t, 0.5),
+        "dropout1d": lambda t: f.dropout1d(t.reshape(1, 6, 1).expand(1, 6, 3), 0.5),
+        "dropout2d": lambda t: f.dropout2d(t.reshape(6, 1, 1).expand(6, 2, 2), 0.5),
+        "dropout3d": lambda t: f.dropout3d(t.reshape(1, 6, 1, 1, 1).expand(1, 6, 2, 1, 2), 0.5),
+        "alpha_dropout": lambda t: f.alpha_dropout(t, 0.5, True),
+        "feature_alpha_dropout": lambda t: f.feature_alpha_dropout(t.reshape(2, 3, 1), 0.5, True).reshape(6),
+        "gumbel_softmax": lambda t: f.gumbel_softmax(t),
+        **{f"{fill} of a batched tensor": (lambda t, fill=fill, a=a: getattr(t.clone(), fill)(*a))
+           for fill, a in (("uniform_", ()), ("normal_", ()), ("bernoulli_", (0.5,)), ("random_", (0, 100)),
+                           ("exponential_", ()), ("cauchy_", ()), ("log_normal_", ()), ("geometric_", (0.5,)))},
+        "uniform_ of an unbatched tensor": lambda t: m.zeros(6).uniform_() + t * 0,
+        "normal_ of an unbatched tensor": lambda t: m.zeros(6).normal_() + t * 0,
+    }
+
+
+def _outcome(m, f, fn, mode):
+    """What vmap of ``fn`` does over 4 samples: the error, or whether the samples' draws
+    are all the same, and the shape."""
+    try:
+        out = f.vmap(fn, randomness=mode)(m.ones(4, 6) * 0.5)
+    except RuntimeError as e:
+        return ("raises", str(e))
+    return ("same" if all(out[0].tolist() == out[k].tolist() for k in range(1, 4)) else "different",
+            tuple(out.shape))
+
+
+@pytest.mark.parametrize("mode", ["error", "same", "different"])
+@pytest.mark.parametrize("op", list(_random_cases(autodiff)))
+def test_randomness_modes_match_torch(op, mode):
+    """PyTorch's semantics of vmap's randomness for every random op: "error" raises its
+    error, "same" one draw for the batch ("same" of a distribution given by a batched tensor
+    raises, as PyTorch), "different" a draw per sample (an in-place fill of an unbatched
+    tensor raises)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mine = _outcome(autodiff, func, _random_cases(autodiff)[op], mode)
+        theirs = _outcome(torch, tfunc, _random_cases(torch)[op], mode)
+    assert mine == theirs
+
+
+def test_randomness_modes_of_nested_vmaps_match_torch():
+    def run(m, f):
+        x = m.ones(3, 4, 64)
+        cases = {"rand": lambda t: m.rand(64) + t, "dropout": lambda t: m.nn.functional.dropout(t, 0.5),
+                 "uniform_": lambda t: t.clone().uniform_()}
+        seen = []
+        for outer in ("same", "different", "error"):
+            for inner in ("same", "different", "error"):
+                for name, fn in cases.items():
+                    if (outer, inner, name) == ("different", "same", "uniform_"):
+                        continue  # PyTorch raises there; autodiff gives one draw per outer sample
+                    try:
+                        o = f.vmap(f.vmap(fn, randomness=inner), randomness=outer)(x)
+                        seen.append((o[0, 0].tolist() == o[0, 1].tolist(), o[0, 0].tolist() == o[1, 0].tolist()))
+                    except RuntimeError as e:
+                        seen.append(str(e))
+        return seen
+
+    assert run(autodiff, func) == run(torch, tfunc)
+
+
+def test_randomness_same_shares_the_draw_and_different_draws_per_sample():
     x = autodiff.ones(4, 100)
-    with pytest.raises(RuntimeError, match="randomness"):
-        func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5))(x)
-    different = func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5), randomness="different")(x)
     same = func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5), randomness="same")(x)
-    assert any(different[0].tolist() != different[k].tolist() for k in range(1, 4))
-    assert all(same[0].tolist() == same[k].tolist() for k in range(1, 4))
+    assert set(same.flatten().tolist()) <= {0.0, 2.0}
+    different = func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5), randomness="different")(x)
+    assert set(different.flatten().tolist()) <= {0.0, 2.0}
     assert func.vmap(lambda t: autodiff.randn(3) + t, randomness="same")(x[:, :3]).shape == (4, 3)
+    # dropout in eval mode draws nothing: allowed under "error"
+    assert func.vmap(lambda t: autodiff.nn.functional.dropout(t, 0.5, training=False))(x).tolist() == x.tolist()
+    # "same" for an op drawn with its input (alpha_dropout): one CPU generator state per sample
+    alpha = func.vmap(lambda t: autodiff.nn.functional.alpha_dropout(t, 0.5, True), randomness="same")(x)
+    assert all(alpha[0].tolist() == alpha[k].tolist() for k in range(1, 4))
 
 
 def test_op_without_a_batching_rule_loops_with_a_warning():
@@ -395,19 +472,18 @@ def test_every_op_has_a_batching_rule_or_is_listed_as_looping():
     names = {n for mod in OP_MODULES for n in mod.FUNCTIONS}
     names |= {n for n in autodiff.nn.functional.__all__}
     names |= {n[2:-2] if n.startswith("__") and n.endswith("__") else n for n in METHODS}
+    names |= {"linalg_" + n for n, f in vars(autodiff.linalg).items()
+              if not n.startswith("_") and inspect.isfunction(f)}
     names -= batching.NOT_OPS
-    missing = sorted(n for n in names if n not in batching.RULES and n not in batching.LOOPS)
+    handled = set(batching.RULES) | batching.LOOPS | batching.RANDOM_OPS
+    missing = sorted(n for n in names if n not in handled)
     assert missing == []
 
 
 # ---- vmap of every op of the table ------------------------------------------------------
 ROWS = SPECS + COMPOSITE_SPECS
 # Rows whose op cannot run under vmap, each with the reason.
-NOT_VMAPPABLE = {
-    "linalg.solve": "autodiff.linalg's functions are not exported through ops/_prep.py checked: vmap "
-                    "raises for them (instead of a batching rule or the loop)",
-    "cholesky": "as linalg.solve (the row calls autodiff.linalg.cholesky_ex)",
-}
+NOT_VMAPPABLE: dict = {}
 
 
 @pytest.mark.parametrize("spec", ROWS, ids=[s.id for s in ROWS])
@@ -474,3 +550,101 @@ def test_backward_op_without_a_batched_form_runs_per_sample_with_a_warning():
         got = func.vmap(vjp_fn)(autodiff.eye(5, dtype=autodiff.float64))[0]
     expected = tfunc.jacrev(lambda v: v.roll(1) * 2)(torch.tensor(x.tolist(), dtype=torch.float64))
     assert_close(got, expected, rtol=1e-12)
+
+
+def test_matmul_with_a_shared_right_operand_and_its_outer_product_gradients():
+    """The paths vmap(grad) takes (backends' batched_matmul and batched_outer): an expanded
+    (stride-0) right operand and a contraction of size 1, values and gradients as torch."""
+    a, w = RNG.standard_normal((6, 1, 80)), RNG.standard_normal((80, 70))
+
+    def build(m, f):
+        ta = m.tensor(a, requires_grad=True)
+        tw = m.tensor(w).expand(6, 80, 70).clone().requires_grad_()
+        shared = m.tensor(w, requires_grad=True)
+        out = m.matmul(ta, tw)
+        out_shared = m.matmul(ta, shared.expand(6, 80, 70))
+        ga, gw = m.autograd.grad((out ** 2).sum(), (ta, tw))
+        (gs,) = m.autograd.grad((out_shared * 3).sum(), (shared,))
+        return out, out_shared, ga, gw, gs
+
+    _same(*_both(build))
+
+
+# ---- autodiff.linalg under vmap ------------------------------------------------------------
+_A = RNG.standard_normal((4, 3, 3))
+_SPD = _A @ _A.transpose(0, 2, 1) + 3 * np.eye(3)
+_VEC, _MAT = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3, 2))
+_WIDE, _SHARED = RNG.standard_normal((4, 5, 3)), RNG.standard_normal((5, 3))
+LINALG_CASES = [  # (name, arguments, keywords, in_dims)
+    ("inv", (_A,), {}, 0), ("det", (_A,), {}, 0), ("slogdet", (_A,), {}, 0),
+    ("cholesky", (_SPD,), {"upper": True}, 0), ("pinv", (_WIDE,), {}, 0),
+    ("matrix_power", (_A, 3), {}, (0, None)), ("solve", (_A, _VEC), {}, 0),
+    ("solve", (_A, _MAT), {}, 0), ("solve", (_A[0], _VEC), {}, (None, 0)),
+    ("solve", (_A, _VEC[0]), {}, (0, None)), ("solve", (_A[0], _MAT), {}, (None, 0)),
+    ("matmul", (_A, _VEC), {}, 0), ("multi_dot", ([_VEC, _A, _VEC],), {}, 0),
+    ("diagonal", (_A,), {}, 0), ("diagonal", (_WIDE,), {"offset": 1, "dim1": 1, "dim2": 0}, 0),
+    ("cross", (_WIDE, _SHARED), {}, (0, None)), ("cross", (_WIDE, _WIDE), {"dim": 1}, 0),
+    ("vecdot", (_WIDE, _SHARED), {"dim": 0}, (0, None)), ("vector_norm", (_WIDE,), {}, 0),
+    ("vector_norm", (_WIDE, 3), {"dim": 1, "keepdim": True}, (0, None)),
+    ("matrix_norm", (_WIDE,), {}, 0), ("matrix_norm", (_WIDE, 1), {}, (0, None)),
+    ("norm", (_WIDE,), {}, 0), ("norm", (_VEC, 3), {}, (0, None)),
+    ("norm", (_WIDE, "fro"), {}, (0, None)), ("norm", (_WIDE, None, 0), {}, (0, None, None)),
+]
+
+
+def _as(m, a):
+    if isinstance(a, np.ndarray):
+        return m.tensor(a)
+    return [m.tensor(x) for x in a] if isinstance(a, list) else a
+
+
+@pytest.mark.parametrize("name, args, kwargs, in_dims", LINALG_CASES,
+                         ids=[f"{c[0]}-{k}" for k, c in enumerate(LINALG_CASES)])
+def test_vmap_of_linalg_matches_torch_func_and_stacking(name, args, kwargs, in_dims):
+    """Every public autodiff.linalg function has a batching rule (no loop, no warning): the
+    same values as torch.func.vmap, and as stacking the per-sample results."""
+    def build(m, f):
+        return f.vmap(lambda *a: getattr(m.linalg, name)(*a, **kwargs), in_dims=in_dims)(*[_as(m, a) for a in args])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mine, theirs = _both(build)
+    _same(mine, theirs)
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    stacked = []
+    for i in range(4):
+        sample = [a if d is None else (a[i] if isinstance(a, np.ndarray) else [x[i] for x in a])
+                  for a, d in zip(args, dims)]
+        stacked.append(_flat(getattr(autodiff.linalg, name)(*[_as(autodiff, a) for a in sample], **kwargs)))
+    for k, part in enumerate(_flat(mine)):
+        assert_close(part, autodiff.stack([s[k] for s in stacked]), rtol=1e-9, atol=1e-12)
+
+
+def test_vmap_of_convolution_pooling_and_scatter_matches_torch_without_a_loop():
+    """Rules instead of the loop: convolutions and pooling of a batched input fold the vmap
+    batch into N (samples with or without their own N), convolutions of batched weights
+    (an ensemble) fold it into the channels; scatter/index_add shift their dim."""
+    imgs, nchw = RNG.standard_normal((3, 2, 5, 5)), RNG.standard_normal((3, 4, 2, 5, 5))
+    weights, bias = RNG.standard_normal((3, 4, 2, 3, 3)), RNG.standard_normal((3, 4))
+    seq, tw = RNG.standard_normal((3, 2, 7)), RNG.standard_normal((2, 3, 3))
+    index = np.array([[0, 2, 1], [1, 0, 2]])
+
+    def build(m, f):
+        fn = m.nn.functional
+        w = m.tensor(weights[0])
+        return (f.vmap(lambda x: fn.conv2d(x, w, padding=1))(m.tensor(imgs)),
+                f.vmap(lambda x: fn.conv2d(x, w, stride=2))(m.tensor(nchw)),
+                f.vmap(lambda x, k, b: fn.conv2d(x, k, b), in_dims=(None, 0, 0))(m.tensor(imgs[0]), m.tensor(weights), m.tensor(bias)),
+                f.vmap(lambda x, k: fn.conv2d(x, k, groups=2), in_dims=(0, 0))(m.tensor(nchw), m.tensor(weights[:, :, :1])),
+                f.vmap(lambda x, k: fn.conv_transpose1d(x, k), in_dims=(0, None))(m.tensor(seq), m.tensor(tw)),
+                f.vmap(lambda x: fn.max_pool2d(x, 2, return_indices=True))(m.tensor(nchw)),
+                f.vmap(lambda x: fn.adaptive_avg_pool2d(x, 2))(m.tensor(imgs)),
+                f.vmap(lambda x: fn.interpolate(x, scale_factor=2))(m.tensor(nchw)),
+                f.vmap(lambda x, s: x.scatter_add(1, m.tensor(index), s), in_dims=(0, 0))(
+                    m.tensor(seq[:, :, :3]), m.tensor(seq[:, :, 3:6])),
+                f.vmap(lambda x, s: x.index_add(1, m.tensor([2, 0]), s))(m.tensor(seq), m.tensor(seq[:, :, :2])))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mine, theirs = _both(build)
+    _same(mine, theirs)

@@ -21,6 +21,7 @@ the result wrapped at ``level``, or ``NOT_BATCHED`` to leave the call to the loo
 
 from __future__ import annotations
 
+import inspect
 import string
 from collections.abc import Callable
 from typing import Any
@@ -464,47 +465,174 @@ def class_loss(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
 
 
 # ---- random ops ----------------------------------------------------------------------------
+# PyTorch's semantics (torch.func.vmap's ``randomness``): "error" raises for any random op
+# inside the vmap; "different" gives each sample its own draws; "same" one draw shared by
+# the batch -- except for an op whose distribution is given by a batched tensor (bernoulli
+# of batched probabilities...), which raises, as PyTorch; an in-place fill of an unbatched
+# tensor raises under "different" (it cannot hold a draw per sample).
 RANDOM_ERROR = (
     "vmap: called random operation while in randomness error mode. Please either use the "
     "'same' or 'different' randomness flags on vmap or perform the randomness operation out of vmap")
+SAME_OF_BATCHED = ("Vmap does not currently support same randomness with a batched tensor input. "
+                   "Please file an issue with functorch")
+INPLACE_DIFFERENT = (
+    "vmap: Cannot ask for different inplace randomness on an unbatched tensor. This will appear like "
+    "same randomness. If this is necessary for your usage, please file an issue with functorch.")
 
-RANDOM_FACTORIES = frozenset(("rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial"))
+# Factories (no tensor input): their draws have the shape their arguments give.
+RANDOM_FACTORIES = frozenset(("rand", "randn", "randint", "randperm"))
+# Ops whose distribution comes from their tensor input ("same" of a batched one raises).
+RANDOM_OF_INPUT = frozenset(("normal", "bernoulli", "multinomial", "poisson"))
+# Ops whose noise has the input's shape (dropout...) and the ``*_like`` factories.
+RANDOM_LIKE = frozenset(("rand_like", "randn_like", "randint_like", "dropout", "dropout1d", "dropout2d",
+                         "dropout3d", "alpha_dropout", "feature_alpha_dropout", "rrelu", "gumbel_softmax"))
+# In-place fills: the tensor's values are replaced by draws.
+RANDOM_FILLS = frozenset(("uniform_", "normal_", "bernoulli_", "random_", "exponential_", "cauchy_",
+                          "log_normal_", "geometric_"))
+RANDOM_OPS = RANDOM_FACTORIES | RANDOM_OF_INPUT | RANDOM_LIKE | RANDOM_FILLS
+# (position, keyword, default) of the ``training`` flag of ops random only in training.
+_TRAINING = {"dropout": (2, True), "dropout1d": (2, True), "dropout2d": (2, True), "dropout3d": (2, True),
+             "alpha_dropout": (2, False), "feature_alpha_dropout": (2, False), "rrelu": (3, False)}
 
 
-def random_factory(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
-    """A random op with no batched input inside vmap: per the innermost vmap's randomness."""
-    level, size, mode = state.levels[-1]
+def _is_random(name: str, args: tuple, kwargs: dict) -> bool:
+    if name not in _TRAINING:
+        return True
+    pos, default = _TRAINING[name]
+    training = args[pos] if len(args) > pos else kwargs.get("training", default)
+    p = args[1] if len(args) > 1 and name != "rrelu" else kwargs.get("p", 0.5)
+    return bool(training) and (name == "rrelu" or p != 0)
+
+
+def random_dispatch(name: str, fn: Callable, level: int | None, args: tuple, kwargs: dict) -> Any:
+    """A random op inside vmap, per the innermost vmap's ``randomness`` (``level``: the
+    innermost level an argument is batched at, None for none)."""
+    inner, size, mode = state.levels[-1]
     if mode == "error":
         raise RuntimeError(RANDOM_ERROR)
-    if mode == "same" or name not in ("rand", "randn"):
-        return NOT_BATCHED  # (one draw for the batch; "different" draws of the others: not batched yet)
-    shape = _shape_args((None,) + tuple(args), kwargs, "size")
-    return wrap(fn((size,) + shape, **kwargs), level)
+    fn = _seen_from_outside(fn, inner)
+    if level is None or level < inner:  # nothing batched at the innermost level
+        if mode == "same":  # one draw for this level's batch: the op as the outer vmaps see it
+            return fn(*args, **kwargs)
+        if name in RANDOM_FILLS:
+            raise RuntimeError(INPLACE_DIFFERENT)
+        if level is None and name in ("rand", "randn"):
+            shape = _shape_args((None,) + tuple(args), kwargs, "size")
+            return wrap(fn((size,) + shape, **kwargs), inner)
+        if level is None and not any(isinstance(a, Tensor) for a in (*args, *kwargs.values())):
+            # the other factories (and normal of numbers): one draw per sample, stacked
+            from autodiff.ops.shape import stack
+
+            return wrap(stack([fn(*args, **kwargs) for _ in range(size)]), inner)
+        # a tensor input batched at an outer level only: one copy per sample of this level
+        args = tuple(_broadcast_at(a, inner, size) if isinstance(a, Tensor) else a for a in args)
+        level = inner
+    result = _batched_random(name, fn, level, args, kwargs)
+    if result is NOT_BATCHED:  # (a form without a vectorized rule: a draw per sample, in a loop)
+        return loop(name, fn, level, args, kwargs)
+    return result
 
 
-def random_op(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
-    """dropout, rand_like, bernoulli... of a batched tensor: per ``randomness``."""
+def _seen_from_outside(fn: Callable, level: int) -> Callable:
+    """``fn`` run with only the vmaps outside ``level`` running: a random op calls its
+    op on values, and the levels that handled the call must not see it again (the outer
+    ones apply their own randomness)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        saved = state.levels
+        state.levels = [entry for entry in saved if entry[0] < level]
+        state.active = bool(state.levels)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            state.levels = saved
+            state.active = True
+
+    call.__name__ = getattr(fn, "__name__", "op")
+    return call
+
+
+def _broadcast_at(x: Tensor, level: int, size: int) -> Tensor:
+    from autodiff.ops.creation import zeros
+
+    return x + wrap(zeros(size, dtype=x.dtype, device=x.device), level) if x.dtype.is_floating_point \
+        else wrap(x.unsqueeze(0).expand((size,) + tuple(x.shape)), level)
+
+
+def _batched_random(name: str, fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """A random op with an argument batched at ``level``, per that level's randomness."""
     mode = randomness(level)
-    training = kwargs.get("training", args[2] if len(args) > 2 and fn.__name__ == "dropout" else True)
-    if fn.__name__ == "dropout" and not training:
-        return elementwise(fn, level, args, kwargs)
     if mode == "error":
         raise RuntimeError(RANDOM_ERROR)
-    if mode == "different":
+    x = args[0]
+    v = batched_at(x, level)
+    if name in RANDOM_OF_INPUT:
+        if mode == "same":
+            raise RuntimeError(SAME_OF_BATCHED)
+        if name == "multinomial":
+            if v is None:
+                return NOT_BATCHED
+            flat = v.reshape((-1, v.shape[-1]))
+            out = fn(flat, *args[1:], **kwargs)
+            return wrap(out.reshape(tuple(v.shape[:-1]) + (out.shape[-1],)), level)
         return elementwise(fn, level, args, kwargs)
-    if fn.__name__ == "dropout":  # one mask for the whole batch
-        x = args[0]
-        p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
+    if name in RANDOM_FILLS:
+        if v is None:
+            raise RuntimeError(INPLACE_DIFFERENT) if mode == "different" else RuntimeError(RANDOM_ERROR)
+        if _batched_elsewhere(args[1:], kwargs, level):
+            if mode == "same":
+                raise RuntimeError(SAME_OF_BATCHED)
+            return inplace_elementwise(fn, level, args, kwargs)
+        if mode == "different":
+            fn(v, *args[1:], **kwargs)
+        else:  # one sample's draw, written into every sample
+            one = v[0].clone()
+            fn(one, *args[1:], **kwargs)
+            v.copy_(one.expand(tuple(v.shape)))
+        return x
+    # RANDOM_LIKE: the noise has the sample's shape
+    if v is None or _batched_elsewhere(args[1:], kwargs, level):
+        return NOT_BATCHED
+    if name in ("rand_like", "randn_like", "randint_like"):
+        if mode == "same":
+            return fn(v[0], *args[1:], **kwargs)  # one draw, the same for every sample
+        return wrap(fn(v, *args[1:], **kwargs), level)
+    if name in ("dropout", "dropout1d", "dropout2d", "dropout3d") and mode == "same":
         from autodiff.ops.creation import ones
 
+        p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
         mask = fn(ones(tuple(x.shape), dtype=x.dtype, device=x.device), p, True)
         return x * mask
-    if fn.__name__ in ("rand_like", "randn_like"):
-        from autodiff.ops.sampling import rand, randn
+    if mode == "same":
+        return _same_draw_per_sample(name, fn, level, args, kwargs)
+    if name == "gumbel_softmax":
+        return dim_op((4, "dim"))(fn, level, args, kwargs)
+    full = {"dropout1d": 3, "dropout2d": 4, "dropout3d": 5}.get(name)
+    if full is not None and x.ndim == full or name == "feature_alpha_dropout" and x.ndim >= 2:
+        # samples with their own batch dim: the vmap batch folded into it (channels stay dim 1)
+        out = fn(v.reshape((-1,) + tuple(v.shape[2:])), *args[1:], **kwargs)
+        return wrap(out.reshape(tuple(v.shape)), level)
+    return wrap(fn(v, *args[1:], **kwargs), level)
 
-        x = args[0]
-        return (rand if fn.__name__ == "rand_like" else randn)(tuple(x.shape), dtype=x.dtype, device=x.device)
-    return NOT_BATCHED
+
+def _same_draw_per_sample(name: str, fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """randomness="same" for an op whose noise cannot be drawn apart from its input
+    (alpha_dropout, rrelu, gumbel_softmax...): each sample in turn from the same generator
+    state (the CPU generator's: CuPy's cannot save theirs)."""
+    from autodiff.ops.shape import stack
+    from autodiff.random import default_generator
+
+    x = args[0]
+    if x.device.type != "cpu":
+        raise NotImplementedError(f"vmap: randomness='same' for {name} needs the CPU generator, whose "
+                                  "state can be saved (CUDA generators cannot save theirs)")
+    v = batched_at(x, level)
+    start = default_generator.get_state()
+    results = []
+    for i in range(v.shape[0]):
+        default_generator.set_state(start)
+        results.append(fn(v[i], *args[1:], **kwargs))
+    return wrap(stack(results), level)
 
 
 # ---- the table ------------------------------------------------------------------------------
@@ -570,8 +698,6 @@ RULES.update({
     "binary_cross_entropy": elementwise_loss(5), "binary_cross_entropy_with_logits": elementwise_loss(5),
     "kl_div": elementwise_loss(4), "soft_margin_loss": elementwise_loss(4),
     "cross_entropy": class_loss, "nll_loss": class_loss,
-    "dropout": random_op, "rand_like": random_op, "randn_like": random_op,
-    "bernoulli": random_op, "normal": random_op,
 })
 
 
@@ -650,6 +776,170 @@ def pad_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return last_dims(fn, level, args, kwargs) if mode == "constant" else NOT_BATCHED
 
 
+# ---- convolution, pooling, normalization of (N, C, ...) input ---------------------------------
+def fold_into_n(full: int | None) -> Callable:
+    """Ops of ``(N, C, *spatial)`` input (``full`` dims; None: any) that also take an
+    unbatched ``(C, *spatial)`` sample: a batched input with unbatched parameters runs
+    once, the vmap batch being N (an unbatched sample) or folded into N (a batched one)."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        v = batched_at(x, level)
+        if v is None or _batched_elsewhere(args[1:], kwargs, level):
+            return NOT_BATCHED
+        if full is not None and x.ndim == full - 1:
+            return _wrap_result(fn(v, *args[1:], **kwargs), level)
+        if (full is not None and x.ndim != full) or x.ndim < 2:
+            return NOT_BATCHED
+        size = v.shape[0]
+        out = fn(v.reshape((-1,) + tuple(v.shape[2:])), *args[1:], **kwargs)
+
+        def unfold(r: Any) -> Any:
+            return wrap(r.reshape((size, -1) + tuple(r.shape[1:])), level) if isinstance(r, Tensor) else r
+
+        if isinstance(out, tuple):
+            parts = [unfold(r) for r in out]
+            return out.__class__(*parts) if hasattr(out, "_fields") else tuple(parts)
+        return unfold(out)
+
+    return rule
+
+
+def conv_rule(full: int) -> Callable:
+    """conv{1,2,3}d and conv_transpose{1,2}d: a batched input with unbatched weights folds
+    the vmap batch into N; batched weights (an ensemble) fold it into the channels instead,
+    as ``groups`` times the batch size: one convolution either way."""
+    fold = fold_into_n(full)
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        try:
+            bound = inspect.signature(fn).bind(*args, **kwargs)
+        except TypeError:
+            return NOT_BATCHED  # (the op's own error, from the loop)
+        given = bound.arguments
+        x, weight, bias = given["input"], given["weight"], given.get("bias")
+        if batched_at(weight, level) is None and (bias is None or batched_at(bias, level) is None):
+            return fold(fn, level, args, kwargs)
+        if x.ndim not in (full - 1, full):
+            return NOT_BATCHED
+        size = batch_size(level)
+        vx, vw = _same_batch((x, weight), level)
+        if x.ndim == full - 1:
+            vx = vx.unsqueeze(1)  # one sample without its N: N = 1
+        n = vx.shape[1]
+        given["input"] = vx.movedim(0, 1).reshape((n, -1) + tuple(vx.shape[3:]))
+        given["weight"] = vw.reshape((-1,) + tuple(vw.shape[2:]))
+        if bias is not None:
+            given["bias"] = _same_batch((bias,), level)[0].reshape(-1)
+        given["groups"] = given.get("groups", 1) * size
+        out = fn(*bound.args, **bound.kwargs)
+        out = out.reshape((n, size, -1) + tuple(out.shape[2:])).movedim(1, 0)
+        return wrap(out.squeeze(1) if x.ndim == full - 1 else out, level)
+
+    return rule
+
+
+# ---- index families: (input, dim, index, source) -------------------------------------------
+def index_family(index_pos: int, *tensor_pos: int, shared_index: bool = False) -> Callable:
+    """``scatter``/``index_add``-like ops: ``dim`` (argument 1) shifted past the batch dim;
+    the tensors at ``tensor_pos`` (and the index, unless ``shared_index``: one index for
+    every sample, as index_add's 1-D one) given the batch, expanded where unbatched."""
+
+    def rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+        x = args[0]
+        if len(args) < max(index_pos, *tensor_pos, 1) + 1:
+            return NOT_BATCHED  # (keyword forms: left to the loop)
+        args = list(args)
+        if shared_index:
+            if batched_at(args[index_pos], level) is not None:
+                return NOT_BATCHED
+            positions = (0,) + tuple(tensor_pos)
+        else:
+            positions = (0, index_pos) + tuple(tensor_pos)
+        present = [k for k in positions if isinstance(args[k], Tensor)]
+        for k, value in zip(present, _same_batch([args[k] for k in present], level)):
+            args[k] = value
+        if _batched_elsewhere([a for k, a in enumerate(args) if k not in present], kwargs, level):
+            return NOT_BATCHED
+        args[1] = _shift(args[1], x.ndim)
+        return wrap(fn(*args, **kwargs), level)
+
+    return rule
+
+
+# ---- autodiff.linalg (checked as ``linalg_<name>``) -------------------------------------------
+def _lifted_pair(a: Any, b: Any, level: int) -> tuple:
+    """Two operands of a broadcasting op as values: batched ones with size-1 dims after the
+    batch dim up to the larger sample, so that sample dims line up from the right."""
+    n = max(a.ndim, b.ndim)
+    va, vb = batched_at(a, level), batched_at(b, level)
+    return (a if va is None else _lift(va, a.ndim, n)), (b if vb is None else _lift(vb, b.ndim, n)), n
+
+
+def linalg_along_dim(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.cross``/``linalg.vecdot`` (x, y, *, dim=-1): broadcasting operands, ``dim``
+    counted from the right of the broadcast sample."""
+    a, b = args[0], args[1] if len(args) > 1 else kwargs["y" if "y" in kwargs else "other"]
+    d = kwargs.get("dim", -1)
+    xa, xb, n = _lifted_pair(a, b, level)
+    if not -max(n, 1) <= d < max(n, 1):
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-max(n, 1)}, {max(n, 1) - 1}], but got {d})")
+    return wrap(fn(xa, xb, dim=d - n if d >= 0 else d), level)
+
+
+def linalg_solve(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.solve(A, B)``: B is a vector (one sample's B 1-D, or A's shape without its
+    last dim) or a matrix; batch dims lined up from the right, a vector made a column."""
+    a, b = args[0], args[1] if len(args) > 1 else kwargs["B"]
+    if kwargs.get("left", True) is not True or len(args) > 2:
+        return NOT_BATCHED
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
+    va, vb = batched_at(a, level), batched_at(b, level)
+    nb = b.ndim + 1 if vector else b.ndim
+    n = max(a.ndim, nb)
+    xa = a if va is None else _lift(va, a.ndim, n)
+    if vb is None:
+        xb = b.unsqueeze(-1) if vector else b
+    else:
+        xb = _lift(vb.unsqueeze(-1) if vector else vb, nb, n)
+    if va is None:  # A unbatched: its dims must sit right of B's batch dim
+        xa = xa.reshape((1,) * (n - a.ndim + 1) + tuple(xa.shape))
+    out = fn(xa, xb)
+    return wrap(out.squeeze(-1) if vector else out, level)
+
+
+def linalg_norm(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.norm(A, ord, dim, keepdim)``: without ``dim``, the sample's rule (all elements;
+    with ``ord``, a vector or matrix norm by the sample's dims) spelled out as dims."""
+    x = args[0]
+    ord_ = args[1] if len(args) > 1 else kwargs.get("ord")
+    d = args[2] if len(args) > 2 else kwargs.get("dim")
+    if d is None:
+        if ord_ is None:
+            if x.ndim == 0:
+                return NOT_BATCHED
+            d = tuple(range(x.ndim))
+        elif x.ndim in (1, 2):
+            d = tuple(range(x.ndim))
+        else:
+            return NOT_BATCHED  # (the op's own error, from the loop)
+        args = (x, ord_, d) + tuple(args[3:])
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("ord", "dim")}
+    return dim_op((2, "dim"))(fn, level, args, kwargs)
+
+
+def linalg_multi_dot(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
+    """``linalg.multi_dot``: the chain of products, each through matmul's rule (the first
+    and last operands may be vectors, as in matmul)."""
+    tensors = list(args[0] if args else kwargs["tensors"])
+    if len(tensors) < 2:
+        return NOT_BATCHED
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    return out
+
+
 def _swapped_matmul(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     return matmul_rule(fn, level, (args[1], args[0]), kwargs)
 
@@ -684,6 +974,27 @@ RULES.update({
     "pad": pad_rule, "take_along_dim": take_along_dim_rule, "roll": roll_rule,
     "masked_fill": masked_fill_rule,
 })
+RULES.update({name: conv_rule(full) for name, full in (
+    ("conv1d", 3), ("conv2d", 4), ("conv3d", 5), ("conv_transpose1d", 3), ("conv_transpose2d", 4))})
+RULES.update({name: fold_into_n(full) for name, full in (
+    ("max_pool1d", 3), ("max_pool2d", 4), ("max_pool3d", 5), ("avg_pool1d", 3), ("avg_pool2d", 4),
+    ("avg_pool3d", 5), ("adaptive_avg_pool1d", 3), ("adaptive_avg_pool2d", 4),
+    ("adaptive_max_pool1d", 3), ("adaptive_max_pool2d", 4), ("lp_pool1d", 3), ("lp_pool2d", 4),
+    ("interpolate", None), ("group_norm", None))})
+RULES.update({
+    "scatter": index_family(2, 3), "scatter_add": index_family(2, 3), "scatter_reduce": index_family(2, 3),
+    "index_add": index_family(2, 3, shared_index=True), "index_copy": index_family(2, 3, shared_index=True),
+    "index_fill": index_family(2, shared_index=True),
+    "pixel_shuffle": last_dims, "pixel_unshuffle": last_dims,
+})
+RULES.update({
+    "pinverse": last_dims, "linalg_inv": last_dims, "linalg_cholesky": last_dims, "linalg_det": last_dims,
+    "linalg_slogdet": last_dims, "linalg_matrix_power": last_dims, "linalg_pinv": last_dims,
+    "linalg_solve": linalg_solve, "linalg_matmul": matmul_rule, "linalg_multi_dot": linalg_multi_dot,
+    "linalg_diagonal": dim_op((9, "dim1"), (9, "dim2")), "linalg_cross": linalg_along_dim,
+    "linalg_vecdot": linalg_along_dim, "linalg_vector_norm": dim_op((2, "dim"), none="all"),
+    "linalg_matrix_norm": dim_op((2, "dim")), "linalg_norm": linalg_norm,
+})
 # In-place elementwise ops (``x.add_(y)``, ``x.exp_()``): their out-of-place op's rule, in place.
 RULES.update({name + "_": inplace_elementwise for name in _ELEMENTWISE
               if name.isidentifier() and not name.startswith("_")})
@@ -691,40 +1002,40 @@ RULES.update({name + "_": inplace_elementwise for name in _ELEMENTWISE
 RULES.update({name + "_": inplace_view(name) for name in ("t", "transpose", "swapaxes", "swapdims",
                                                            "unsqueeze", "squeeze")})
 
+# Random ops: dispatch() sends them to random_dispatch first (per the vmap's randomness);
+# these rules serve calls that draw nothing (dropout with training=False or p=0).
+RULES.update({name: elementwise for name in RANDOM_LIKE})
+RULES.update({name: (lambda fn, level, args, kwargs, name=name: _batched_random(name, fn, level, args, kwargs))
+              for name in RANDOM_OF_INPUT | RANDOM_FILLS})
+RULES["gumbel_softmax"] = dim_op((4, "dim"))
+
 # Names ``checked`` wraps that are not ops on tensor values (creation, queries, metadata):
 # vmap never sees a batched tensor go into them (or their result does not depend on one).
 NOT_OPS = frozenset((
     "arange", "as_tensor", "asarray", "empty", "eye", "from_numpy", "full", "linspace", "logspace",
-    "ones", "zeros", "tensor", "scalar_tensor", "tril_indices", "triu_indices", "rand", "randn",
-    "randint", "randperm", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+    "ones", "zeros", "tensor", "scalar_tensor", "tril_indices", "triu_indices",
+    "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
     "broadcast_shapes", "result_type", "is_complex", "is_floating_point", "is_nonzero",
     "is_same_size", "is_signed", "is_contiguous", "is_cpu", "is_meta", "is_mkldnn", "is_nested",
     "is_pinned", "is_quantized", "is_sparse", "is_sparse_csr", "data_ptr", "dim_order", "itemsize",
     "nbytes", "ndimension", "storage_offset", "stride", "get_device", "pin_memory", "allclose",
-    "equal", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros", "multinomial",
+    "equal", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
 ))
 
 # Ops that run under vmap through the loop fallback (one call per sample, a one-time
 # warning naming the op): the documented list of ops without a batching rule yet.
 LOOPS = frozenset((
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "alpha_dropout", "argwhere", "avg_pool1d", "avg_pool2d", "avg_pool3d", "batch_norm", "bincount",
-    "block_diag", "bucketize", "cartesian_prod", "chain_matmul", "combinations", "conv1d", "conv2d",
-    "conv3d", "conv_transpose1d", "conv_transpose2d", "copy_", "corrcoef", "cov", "diagflat",
-    "dropout1d", "dropout2d", "dropout3d", "embedding_bag", "feature_alpha_dropout", "fill_",
-    "fold", "gaussian_nll_loss", "group_norm", "gumbel_softmax", "histc", "index_add", "index_copy",
-    "index_fill", "index_put", "index_reduce", "instance_norm", "interpolate", "kron",
-    "local_response_norm", "lp_pool1d", "lp_pool2d", "masked_scatter", "masked_select",
-    "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "meshgrid",
-    "multi_head_attention_forward", "nonzero", "pinverse", "poisson", "prelu", "put",
-    "randint_like", "rrelu", "scaled_dot_product_attention", "scatter", "scatter_add",
-    "scatter_reduce", "searchsorted", "sum_to_size", "take", "tensordot", "unfold", "unique",
-    "unique_consecutive",
-    # in-place ops without an elementwise twin, and random fills (loop: each sample in place)
-    "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "bernoulli_", "cauchy_", "cumprod_",
-    "cumsum_", "exponential_", "geometric_", "index_add_", "index_copy_", "index_fill_",
-    "index_put_", "index_reduce_", "log_normal_", "masked_scatter_", "normal_", "put_", "random_",
-    "scatter_", "scatter_add_", "scatter_reduce_", "uniform_",
+    "argwhere", "batch_norm", "bincount", "block_diag", "bucketize", "cartesian_prod",
+    "chain_matmul", "combinations", "corrcoef", "cov", "diagflat", "embedding_bag", "fold",
+    "gaussian_nll_loss", "histc", "index_put", "index_reduce", "instance_norm", "kron",
+    "local_response_norm", "masked_scatter", "masked_select", "max_unpool1d", "max_unpool2d",
+    "meshgrid", "multi_head_attention_forward", "nonzero", "prelu", "put",
+    "scaled_dot_product_attention", "searchsorted", "sum_to_size", "take", "tensordot", "unfold",
+    "unique", "unique_consecutive",
+    # in-place ops without an elementwise twin (loop: each sample in place)
+    "addbmm_", "addmm_", "addmv_", "addr_", "baddbmm_", "copy_", "cumprod_", "cumsum_", "fill_",
+    "index_add_", "index_copy_", "index_fill_", "index_put_", "index_reduce_", "masked_scatter_",
+    "put_", "scatter_", "scatter_add_", "scatter_reduce_",
 ))
 
 
@@ -737,8 +1048,7 @@ def decomposed(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
 
 # Composite ops whose bodies use exported ops only, so they batch through them
 # (``decomposed``); each is checked by the vmap-against-stacking test of its op-table rows.
-DECOMPOSED = ("bilinear", "margin_ranking_loss", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
-              "poisson_nll_loss")
+DECOMPOSED = ("bilinear", "margin_ranking_loss", "pairwise_distance", "poisson_nll_loss")
 RULES.update({name: decomposed for name in DECOMPOSED})
 
 
@@ -959,9 +1269,9 @@ def dispatch(name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
     """Run op ``name`` (``fn``, which dispatches again for outer levels) on its arguments:
     through its batching rule when one is batched at the innermost level, else as usual."""
     level = innermost_level(args, kwargs)
+    if name in RANDOM_OPS and state.levels and _is_random(name, args, kwargs):
+        return random_dispatch(name, fn, level, args, kwargs)
     if level is None:
-        if name in RANDOM_FACTORIES and state.levels:
-            return random_factory(name, fn, args, kwargs)
         return NOT_BATCHED
     rule = RULES.get(name)
     if rule is not None:

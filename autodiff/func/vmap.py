@@ -224,8 +224,6 @@ def loop(name: str, fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
         _WARNED.add(name)
         warnings.warn(f"vmap: there is no batching rule for {name}: it runs in a Python loop over "
                       "the batch (slow)", UserWarning, stacklevel=3)
-    if randomness(level) == "same" and name in ("dropout", "bernoulli", "normal", "rand_like", "randn_like"):
-        raise NotImplementedError(f"vmap: randomness='same' is not supported for {name} of a batched tensor")
 
     def pick(a: Any, i: int) -> Any:
         v = batched_at(a, level)
@@ -330,7 +328,7 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
         state.levels = state.levels + [(level, size, randomness)]
         state.active = True
         try:
-            batched = [leaf if d is None else wrap(leaf.movedim(d, 0), level)
+            batched = [leaf if d is None else wrap(leaf if d % leaf.ndim == 0 else leaf.movedim(d, 0), level)
                        for leaf, d in zip(leaves, dims)]
             out = func(*build(batched), **kwargs)
             out_leaves, out_build = tree_flatten(out)

@@ -95,6 +95,10 @@ class MatmulBackward(Node):
 
     def backward(self, g: Tensor) -> tuple:
         a, b = self.unpack()
+        if not _grad.enabled and not _fw.active and a.ndim > 2 and a.ndim == b.ndim:
+            fast = _batched_matmul_grads(self, a, b, g)
+            if fast is not None:
+                return fast
         a2 = a.unsqueeze(0) if a.ndim == 1 else a
         b2 = b.unsqueeze(-1) if b.ndim == 1 else b
         # Restore the dims the 1-D operands dropped, last one first (a 0-d g for dot).
@@ -115,6 +119,30 @@ class MatmulBackward(Node):
                 gb = matmul(a2.transpose(-1, -2), g)
             gb = sum_to(gb, b2._data.shape).reshape(self.b_shape)
         return ga, gb
+
+
+def _batched_matmul_grads(node: Node, a: Tensor, b: Tensor, g: Tensor) -> tuple | None:
+    """Both gradients of a batched matmul of same-shaped batches straight on the backend
+    (nothing to record: no create_graph), or None when broadcasting must be undone.
+    This is the path of ``vmap(grad(f))``: per-sample weight gradients are outer products
+    (a contraction of size 1), which ``batched_outer`` writes without a matrix product."""
+    ad, bd, gd = a._data, b._data, g._data
+    if ad.shape[:-2] != bd.shape[:-2] or gd.shape[:-2] != ad.shape[:-2]:
+        return None
+    be = g._be
+    n = len(ad.shape)
+    swap = tuple(range(n - 2)) + (n - 1, n - 2)
+    ea, eb = edges_of(node)
+    ga = gb = None
+    if ea is not None:
+        ga = _make(be.batched_matmul(gd, be.transpose(bd, swap)), be)
+    if eb is not None:
+        if ad.shape[-2] == 1:
+            flat = be.batched_outer(be.reshape(ad, (-1, ad.shape[-1])), be.reshape(gd, (-1, gd.shape[-1])))
+            gb = _make(be.reshape(flat, bd.shape), be)
+        else:
+            gb = _make(be.batched_matmul(be.transpose(ad, swap), gd), be)
+    return ga, gb
 
 
 class MvBackward0(MatmulBackward):
@@ -163,7 +191,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({ma} and {kb}x{sb[-1] if len(sb) > 1 else 1})"
         )
     be = a._be
-    data = be.matmul(a._data, b._data)
+    data = be.batched_matmul(a._data, b._data) if len(sa) > 2 else be.matmul(a._data, b._data)
     if len(sa) == 1 and len(sb) == 1:
         cls: type = DotBackward0
     elif len(sb) == 1 and len(sa) == 2:
