@@ -31,6 +31,8 @@ from typing import Any
 
 import backends
 from autodiff.autograd import engine, grad_mode
+from autodiff.ops import _prep, arithmetic
+from autodiff.optim import optimizer as optimizer_module
 from autodiff.tensor import Tensor, _make
 
 __all__ = ["compile", "CompiledFunction", "CaptureBreak"]
@@ -158,6 +160,11 @@ class _FixedLoc(_Loc):
 
 class _CheckFailedError(Exception):
     """Raised by a program when a value check answers otherwise than at the recording."""
+
+
+class _HostChangedError(Exception):
+    """Raised by a program when an optimizer's host guard (RAdam's rectification, ASGD's
+    start of averaging) answers otherwise than at the recording: the step records again."""
 
 
 class _UnsupportedError(Exception):
@@ -342,6 +349,10 @@ class _Recorder:
         self.region = None
         self.n_slots = 0
         self.mutated = False  # a call wrote into an array (a failed check after it cannot go eager)
+        self.n_inputs = 0  # slots below this are the program's arguments
+        self.touched: set = set()  # slots some backend call has taken (read or written)
+        self.scanned = 0  # calls already added to ``touched``
+        self.at_start: set = set()  # host values computable before the program's first call
 
     def new_slot(self, obj: Any) -> int:
         k = self.n_slots
@@ -407,6 +418,61 @@ class _Recorder:
         self.call_bes.append(be)
 
 
+    def host(self, fn: Callable, values: tuple) -> Any:
+        """``autodiff.optim.optimizer.host`` while recording: ``fn`` of ``values``, logged as a
+        host op whose float results are slots (fresh objects, so a backend call given one is
+        seen to take it) and whose other results (bools) are guards checked at replay."""
+        op = _HostOp(fn, tuple(v._be if isinstance(v, Tensor) else None for v in values))
+        enc = [self.encode(v._data if isinstance(v, Tensor) else v) for v in values]
+        self.depth += 1  # (the reads below are the op's, not calls of the step)
+        try:
+            result = fn(*[v.item() if isinstance(v, Tensor) else v for v in values])
+        finally:
+            self.depth -= 1
+        if any(e[0] == "c" and isinstance(v, Tensor) for e, v in zip(enc, values)):
+            self.note_break("an optimizer read a tensor the recording did not see made")
+            return result
+        items = result if result.__class__ is tuple else (result,)
+        for c in self.calls[self.scanned:]:
+            self.touched |= _slots_in(c[2]) | _slots_in(list(c[3].values()))
+        self.scanned = len(self.calls)
+        # Pure, so it may run before every call when its arguments are known then: the
+        # step's inputs that no call has taken yet, and results of such host ops.
+        early = all(e[0] == "c" or (e[0] == "v" and ((e[1] < self.n_inputs and e[1] not in self.touched)
+                                                     or e[1] in self.at_start)) for e in enc)
+        out_items: list = []
+        slots: list = []
+        checks: list = []
+        for j, x in enumerate(items):
+            if x.__class__ is float:
+                x = x.__neg__().__neg__()  # a new object with the same bits (even -0.0 and NaNs)
+                slots.append((j, self.new_slot(x)))
+            else:
+                checks.append((j, self.const(x)[1]))
+            out_items.append(x)
+        if checks and self.mutated and not early:
+            self.note_break("an optimizer's host value decides what runs after the step wrote into an array")
+            return result
+        if early:
+            self.at_start.update(k for _j, k in slots)
+        k = self.new_slot(op)
+        self.calls.append((op, "host", enc, {}, ("host", k, slots, checks, early)))
+        self.call_bes.append(None)
+        return tuple(out_items) if result.__class__ is tuple else out_items[0]
+
+
+class _HostOp:
+    """An optimizer's host arithmetic in a program: ``fn`` of its arguments, the arrays among
+    them read as Python numbers with their backend's ``item`` (as ``Tensor.item`` does)."""
+
+    def __init__(self, fn: Callable, bes: tuple) -> None:
+        self.fn, self.bes = fn, bes
+
+    def __call__(self, *args: Any) -> tuple:
+        out = self.fn(*[a if be is None else be.item(a) for be, a in zip(self.bes, args)])
+        return out if out.__class__ is tuple else (out,)
+
+
 def _has_mask(index: tuple) -> bool:
     for ix in index:
         items = ix if isinstance(ix, tuple) else (ix,)
@@ -469,6 +535,16 @@ class _Instrumented:
             own = vars(opt)
             self.undo.append((opt, "step", own.get("step"), "step" in own))
             opt.step = _region(opt, opt.step, rec, self.world)
+        self.undo.append((optimizer_module, "host_recorder", optimizer_module.host_recorder, True))
+        optimizer_module.host_recorder = rec.host
+        # A Python float operand is looked up by value in a cache of 0-d arrays: a host
+        # value equal to a constant (or to itself at an earlier step) would come back as
+        # that array, and the program would not see the call that made it from the value.
+        # While recording, the cache is empty and stays empty.
+        self.operands = dict(_prep.OPERANDS)
+        _prep.OPERANDS.clear()
+        self.undo.append((arithmetic, "float_operand", arithmetic.float_operand, True))
+        arithmetic.float_operand = _uncached_operand
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -477,6 +553,13 @@ class _Instrumented:
                 setattr(obj, name, value)
             else:
                 delattr(obj, name)
+        _prep.OPERANDS.clear()
+        _prep.OPERANDS.update(self.operands)
+
+
+def _uncached_operand(be: Any, data: Any, value: float) -> Any:
+    """``_prep.float_operand`` without its cache (see ``_Instrumented``)."""
+    return value if not value else be.scalar_operand(value, be.dtype_name(data))
 
 
 def _breaking(fn: Callable, rec: _Recorder, cause: str) -> Callable:
@@ -531,6 +614,7 @@ class _Program:
         self._source: str | None = None
         self.sources: list = []  # ("input", i) or ("loc", location), one per argument of run
         self.aliases: list = []  # (location, argument index): a location sharing an earlier one's array
+        self.eager_steps = 0  # optimizer steps the program calls eagerly (regions it could not capture)
 
     @property
     def source(self) -> str:
@@ -623,7 +707,9 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     for r in eager_regions:
         made_inside = set()
         for *_call, out in rec.calls[r[1]:r[2]]:
-            if out is not None and out[0] in ("new", "tuple"):
+            if out is not None and out[0] == "host":
+                made_inside.update(k for _j, k in out[2])
+            elif out is not None and out[0] in ("new", "tuple"):
                 made_inside.add(out[1])
                 if out[0] == "tuple":
                     made_inside.update(s for s in out[2] if s is not None)
@@ -637,9 +723,16 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     ret_slots = sorted(_ret_slots(ret_enc))
     returned = out_slots + [s for s in ret_slots if s not in out_slots]
     ops = [(op[0], op[1], op[3], op[4], op[5], op[2], op[6]) if op[0] == "call" else op for op in ops]
+    # Host ops whose arguments are known before the first call run first: a guard among
+    # their results then fails before the program has written into any array.
+    early = [op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "host" and op[4][4]]
+    if early:
+        ops = early + [op for op in ops if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
+                                                and op[4][4])]
     program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
                        plan_out, ret_enc, returned)
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, rec.keep)
+    program.eager_steps = len(eager_regions)
     return program
 
 
@@ -647,6 +740,7 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: lis
     """The ops as the source of one straight-line function, and the names it uses."""
     ns: dict = {f"c{k}": v for k, v in enumerate(consts)}
     ns["CheckFailed"] = _CheckFailedError
+    ns["HostChanged"] = _HostChangedError
     lines: list = []
     line_of: dict = {}  # slot -> (its line, its op) for the calls that make one new array
     for i, op in enumerate(ops):
@@ -668,6 +762,11 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: lis
         elif out[0] == "new":
             line_of[out[1]] = (len(lines), i)
             lines.append(f"    v{out[1]} = {call}")
+        elif out[0] == "host":
+            names = {j: f"v{k}" for j, k in out[2]} | {j: f"h{i}_{j}" for j, _c in out[3]}
+            lines.append(f"    {', '.join(names[j] for j in range(len(names)))}, = {call}")
+            for j, c in out[3]:
+                lines.append(f"    if h{i}_{j} != c{c}:\n        raise HostChanged")
         else:
             lines.append(f"    v{out[1]} = {call}")
             for j, s in enumerate(out[2]):
@@ -736,6 +835,13 @@ def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slot
             if out[0] == "check":
                 if result is not consts[out[1]]:
                     raise _CheckFailedError
+                continue
+            if out[0] == "host":
+                for j, c in out[3]:
+                    if result[j] != consts[c]:
+                        raise _HostChangedError
+                for j, k in out[2]:
+                    vals[k] = result[j]
                 continue
             vals[out[1]] = result
             if out[0] == "tuple":
@@ -836,6 +942,7 @@ class CompiledFunction:
         self.worlds: dict = {}
         self.warned: set = set()
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
+        self.host_changes = 0  # programs dropped because an optimizer's host guard changed
         self.names = _global_names(fn)
         functools.update_wrapper(self, fn)
 
@@ -871,7 +978,7 @@ class CompiledFunction:
             key = (key_in, grad_on, id(world), world.signature())
             program = self.programs.get(key)
         if program.__class__ is _Program:
-            return self._replay(program, world, inputs, args, kwargs)
+            return self._replay(key, program, world, inputs, args, kwargs)
         if program is not None:
             return self._eager(args, kwargs, program)
         if len(self.programs) >= RECOMPILE_LIMIT:
@@ -915,6 +1022,7 @@ class CompiledFunction:
                 aliases.append((loc, k))
         start = _snapshot(rec, world)
         in_slots = list(range(rec.n_slots))
+        rec.n_inputs = rec.n_slots
         _recording.active = True
         try:
             with _Instrumented(rec, world):
@@ -935,7 +1043,7 @@ class CompiledFunction:
         self.programs[key] = program
         return result
 
-    def _replay(self, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
+    def _replay(self, key: tuple, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
         arrays = [inputs[x]._data if kind == "input" else x.read()._data for kind, x in program.sources]
         for loc, k in program.aliases:
             if loc.read()._data is not arrays[k]:
@@ -948,6 +1056,13 @@ class CompiledFunction:
             out = program.run(*arrays)
         except _CheckFailedError:  # (raised before the program wrote into any array)
             return self._eager(args, kwargs, "a check of values answered otherwise than when recorded")
+        except _HostChangedError:  # (also raised before any write): a new program from now on
+            self.host_changes += 1
+            if self.host_changes > RECOMPILE_LIMIT:
+                self.programs[key] = "an optimizer's host values keep changing what the step runs"
+                return self._eager(args, kwargs, self.programs[key])
+            del self.programs[key]
+            return self._record(key, world, args, kwargs, inputs)
         self.stats["replayed"] += 1
         values = dict(zip(program.returned, out))
         _apply_plan_with(program.out_plan, values)
