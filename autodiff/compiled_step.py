@@ -731,12 +731,16 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
                                                 and op[4][4])]
     program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
                        plan_out, ret_enc, returned)
-    program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, rec.keep)
+    # What the generated source needs of the recorded arrays: their class, shape and dtype
+    # (the arrays themselves, a whole step's activations, are not kept alive).
+    specs = [(a.__class__, a.shape, be.dtype_name(a)) if be is not None and a.__class__ is be._array_type else None
+             for a, be in zip(rec.keep, _slot_backends(ops, rec.n_slots))]
+    program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, specs)
     program.eager_steps = len(eager_regions)
     return program
 
 
-def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: list) -> tuple[str, dict]:
+def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: list) -> tuple[str, dict]:
     """The ops as the source of one straight-line function, and the names it uses."""
     ns: dict = {f"c{k}": v for k, v in enumerate(consts)}
     ns["CheckFailed"] = _CheckFailedError
@@ -776,7 +780,7 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: lis
     for op in ops:
         if op[0] == "region":
             escaping.update(op[2])
-    for s, b in _reusable_buffers(ops, keep, line_of, escaping).items():
+    for s, b in _reusable_buffers(ops, specs, line_of, escaping).items():
         k, _i = line_of[s]
         lines[k] = f"{lines[k][:-1]}, out=b{s})"
         ns[f"b{s}"] = b
@@ -786,23 +790,60 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: lis
     return src, ns
 
 
-def _reusable_buffers(ops: list, keep: list, line_of: dict, escaping: set) -> dict:
+def _slot_backends(ops: list, n_slots: int) -> list:
+    """The backend of the call that made each slot's array (None for the others)."""
+    out: list = [None] * n_slots
+    for op in ops:
+        if op[0] == "call" and op[4] is not None and op[4][0] == "new":
+            out[op[4][1]] = op[6]
+    return out
+
+
+def _reusable_buffers(ops: list, specs: list, line_of: dict, escaping: set) -> dict:
     """Buffers for the arrays a replay can write into memory of its own (``out=``): made by a
     function that writes ``out`` (a NumPy ufunc), read only by calls that make no views of
-    them, and never leaving the program (returned, written back, handed to eager code)."""
+    them, and never leaving the program (returned, written back, handed to eager code).
+
+    Two such arrays whose lives do not overlap (the second made after the last read of the
+    first) share one buffer when their shapes and dtypes are the same, as registers are
+    allocated: the program holds about the largest set of temporaries alive at one time,
+    not one buffer per temporary."""
     if not REUSE_BUFFERS:
         return {}
     bad = set(escaping)
-    for op in ops:
-        if op[0] == "call" and op[5] not in _NO_VIEW_CONSUMERS:
-            bad |= _slots_in(op[2]) | _slots_in(list(op[3].values()))
-    out = {}
-    for s, (_k, i) in line_of.items():
-        _kind, fn, _args, kwargs, _o, _name, be = ops[i]
-        arr = keep[s]
-        if s in bad or "out" in kwargs or arr.__class__ is not be._array_type or not be.writes_out(fn):
+    last_read: dict = {}  # slot -> index of the last op that reads it
+    for i, op in enumerate(ops):
+        if op[0] == "region":
+            for k in op[2]:
+                last_read[k] = i
             continue
-        out[s] = be.empty(arr.shape, be.dtype_name(arr))
+        used = _slots_in(op[2]) | _slots_in(list(op[3].values()))
+        for k in used:
+            last_read[k] = i
+        if op[5] not in _NO_VIEW_CONSUMERS:
+            bad |= used
+    made: dict = {}  # op index -> slot it makes into a buffer
+    for k, (_line, i) in line_of.items():
+        _kind, fn, _args, kwargs, _o, _name, be = ops[i]
+        spec = specs[k]
+        if k in bad or "out" in kwargs or spec is None or spec[0] is not be._array_type or not be.writes_out(fn):
+            continue
+        made[i] = k
+    out: dict = {}
+    free: dict = {}  # (shape, dtype, backend) -> buffers whose last reader has run
+    releases: dict = {}  # op index -> [(key, buffer)] free once that op has run
+    for i in range(len(ops)):
+        k = made.get(i)
+        if k is not None:
+            _cls, shape, dtype = specs[k]
+            be = ops[i][6]
+            key = (shape, dtype, be)
+            pool = free.get(key)
+            buf = pool.pop() if pool else be.empty(shape, dtype)
+            out[k] = buf
+            releases.setdefault(last_read.get(k, i), []).append((key, buf))
+        for key, buf in releases.pop(i, ()):
+            free.setdefault(key, []).append(buf)
     return out
 
 
