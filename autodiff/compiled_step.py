@@ -39,10 +39,11 @@ __all__ = ["compile", "CompiledFunction", "CaptureBreak"]
 
 RECOMPILE_LIMIT = 8  # programs kept per compiled function (PyTorch's recompile_limit)
 REUSE_BUFFERS = True  # compiled programs write ufunc results into buffers of their own
+_ALIGN = 64  # bytes: where each buffer starts in a program's block (a cache line, SIMD-aligned)
 
 # Backend methods that answer questions about arrays rather than make them: not logged
 # (their answers depend only on shapes, dtypes and memory layout, which the guards fix).
-_LOOKUPS = frozenset({"writes_out", "name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
+_LOOKUPS = frozenset({"writes_out", "out_writer", "name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
                       "index", "kind", "broadcast_shapes", "strides", "is_contiguous", "type"})
 # Calls that hand a tensor's values to Python, draw random numbers, or make shapes that
 # depend on values: a program cannot replay them.
@@ -76,6 +77,9 @@ _NO_VIEW_CONSUMERS = frozenset({
     "imul", "idiv", "copy", "sum", "mean", "clip", "maximum", "minimum", "where", "exp", "log", "sqrt", "abs",
     "sign", "any", "all", "setitem", "fill", "copyto", "astype", "amax", "amin", "tanh", "sigmoid", "sin",
     "cos", "expm1", "log1p", "index_add"})
+# Calls whose result is a view of their first argument and nothing else: an array read only
+# through such views (by calls in _NO_VIEW_CONSUMERS) can still live in a reused buffer.
+_VIEWS = frozenset({"transpose", "reshape", "expand_dims", "squeeze", "swapaxes", "moveaxis", "broadcast_to"})
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
 
@@ -733,7 +737,8 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
                        plan_out, ret_enc, returned)
     # What the generated source needs of the recorded arrays: their class, shape and dtype
     # (the arrays themselves, a whole step's activations, are not kept alive).
-    specs = [(a.__class__, a.shape, be.dtype_name(a)) if be is not None and a.__class__ is be._array_type else None
+    specs = [(a.__class__, a.shape, be.dtype_name(a), getattr(a, "nbytes", 0)) if be is not None and a.__class__ is be._array_type
+             else None
              for a, be in zip(rec.keep, _slot_backends(ops, rec.n_slots))]
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, specs)
     program.eager_steps = len(eager_regions)
@@ -780,8 +785,11 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: li
     for op in ops:
         if op[0] == "region":
             escaping.update(op[2])
-    for s, b in _reusable_buffers(ops, specs, line_of, escaping).items():
-        k, _i = line_of[s]
+    for s, (b, writer) in _reusable_buffers(ops, specs, line_of, escaping).items():
+        k, i = line_of[s]
+        if writer is not None:
+            ns[f"w{i}"] = writer
+            lines[k] = lines[k].replace(f" = f{i}(", f" = w{i}(", 1)
         lines[k] = f"{lines[k][:-1]}, out=b{s})"
         ns[f"b{s}"] = b
     params = ", ".join(f"v{s}" for s in in_slots)
@@ -804,47 +812,62 @@ def _reusable_buffers(ops: list, specs: list, line_of: dict, escaping: set) -> d
     function that writes ``out`` (a NumPy ufunc), read only by calls that make no views of
     them, and never leaving the program (returned, written back, handed to eager code).
 
-    Two such arrays whose lives do not overlap (the second made after the last read of the
-    first) share one buffer when their shapes and dtypes are the same, as registers are
-    allocated: the program holds about the largest set of temporaries alive at one time,
-    not one buffer per temporary."""
+    The buffers are views into one block of memory per backend, laid out as registers are
+    allocated: two arrays whose lives do not overlap (the second made after the last read
+    of the first) may take the same bytes, so the block holds about the largest set of
+    temporaries alive at one time, not one buffer per temporary."""
     if not REUSE_BUFFERS:
         return {}
-    bad = set(escaping)
-    last_read: dict = {}  # slot -> index of the last op that reads it
+    root: dict = {}  # a view's slot (transpose, reshape, ...) -> the slot of the array it views
+    bad = set()
+    last_read: dict = {}  # slot -> index of the last op that reads it (or a view of it)
     for i, op in enumerate(ops):
         if op[0] == "region":
             for k in op[2]:
-                last_read[k] = i
+                last_read[root.get(k, k)] = i
+                bad.add(root.get(k, k))
             continue
-        used = _slots_in(op[2]) | _slots_in(list(op[3].values()))
+        used = {root.get(k, k) for k in _slots_in(op[2]) | _slots_in(list(op[3].values()))}
         for k in used:
             last_read[k] = i
-        if op[5] not in _NO_VIEW_CONSUMERS:
+        if op[5] in _VIEWS and op[4] is not None and op[4][0] == "new" and op[2] and op[2][0][0] == "v":
+            root[op[4][1]] = root.get(op[2][0][1], op[2][0][1])
+        elif op[5] not in _NO_VIEW_CONSUMERS:
             bad |= used
+    bad |= {root.get(k, k) for k in escaping}
     made: dict = {}  # op index -> slot it makes into a buffer
+    writers: dict = {}  # slot -> the function that writes it into its buffer, when not the op's own
     for k, (_line, i) in line_of.items():
-        _kind, fn, _args, kwargs, _o, _name, be = ops[i]
+        _kind, fn, _args, kwargs, _o, name, be = ops[i]
         spec = specs[k]
-        if k in bad or "out" in kwargs or spec is None or spec[0] is not be._array_type or not be.writes_out(fn):
+        if k in bad or "out" in kwargs or spec is None or spec[0] is not be._array_type:
             continue
+        if not be.writes_out(fn):
+            writers[k] = be.out_writer(name)
+            if writers[k] is None:
+                continue
         made[i] = k
-    out: dict = {}
-    free: dict = {}  # (shape, dtype, backend) -> buffers whose last reader has run
-    releases: dict = {}  # op index -> [(key, buffer)] free once that op has run
-    for i in range(len(ops)):
-        k = made.get(i)
-        if k is not None:
-            _cls, shape, dtype = specs[k]
-            be = ops[i][6]
-            key = (shape, dtype, be)
-            pool = free.get(key)
-            buf = pool.pop() if pool else be.empty(shape, dtype)
-            out[k] = buf
-            releases.setdefault(last_read.get(k, i), []).append((key, buf))
-        for key, buf in releases.pop(i, ()):
-            free.setdefault(key, []).append(buf)
-    return out
+    # Offsets in one block per backend, greedy by size (largest first): a buffer takes the
+    # lowest gap that fits it among the buffers placed already whose lives overlap its own.
+    place: dict = {}  # slot -> (backend, offset)
+    placed: dict = {}  # backend -> [(offset, end offset, first op, last op)]
+    size: dict = {}  # backend -> bytes of its block
+    order = sorted(made.items(), key=lambda item: (-specs[item[1]][3], item[0]))
+    for i, k in order:
+        be, nbytes = ops[i][6], -(-max(specs[k][3], 1) // _ALIGN) * _ALIGN
+        end = last_read.get(k, i)
+        offset = 0
+        for lo, hi, first, last in sorted(placed.get(be, [])):
+            if first <= end and i <= last:  # alive together
+                if lo - offset >= nbytes:
+                    break
+                offset = max(offset, hi)
+        placed.setdefault(be, []).append((offset, offset + nbytes, i, end))
+        size[be] = max(size.get(be, 0), offset + nbytes)
+        place[k] = (be, offset)
+    blocks = {be: be.empty((n,), "uint8") for be, n in size.items()}
+    return {k: (be.carve(blocks[be], offset, specs[k][1], specs[k][2]), writers.get(k))
+            for k, (be, offset) in place.items()}
 
 
 def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slots: int) -> Callable:
