@@ -619,6 +619,7 @@ class _Program:
         self.sources: list = []  # ("input", i) or ("loc", location), one per argument of run
         self.aliases: list = []  # (location, argument index): a location sharing an earlier one's array
         self.eager_steps = 0  # optimizer steps the program calls eagerly (regions it could not capture)
+        self.released: set = set()  # argument slots of state it drops unread (see _released)
 
     @property
     def source(self) -> str:
@@ -633,6 +634,7 @@ class _Program:
         self._source, namespace = self.generate()
         exec(builtins.compile(self._source, "<autodiff.compile program>", "exec"), namespace)  # noqa: S102
         self.run = namespace["_program"]
+        self.generate = None  # (the ops and the recording's shapes are not needed any more)
 
 
 def _writeback_plan(before: list, after: list) -> list:
@@ -733,19 +735,43 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     if early:
         ops = early + [op for op in ops if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
                                                 and op[4][4])]
+    released = _released(ops, start, plan_out, returned) if not eager_regions else []
+    if released:
+        last_check = max((i for i, op in enumerate(ops) if op[0] == "call" and op[4] is not None
+                          and (op[4][0] == "check" or (op[4][0] == "host" and op[4][3]))), default=-1)
+        ops.insert(last_check + 1, ("release", [loc for loc, _slot in released]))
     program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
                        plan_out, ret_enc, returned)
+    program.released = {slot for _loc, slot in released}
     # What the generated source needs of the recorded arrays: their class, shape and dtype
     # (the arrays themselves, a whole step's activations, are not kept alive).
-    specs = [(a.__class__, a.shape, be.dtype_name(a), getattr(a, "nbytes", 0)) if be is not None and a.__class__ is be._array_type
-             else None
-             for a, be in zip(rec.keep, _slot_backends(ops, rec.n_slots))]
+    specs = {k: (a.__class__, a.shape, be.dtype_name(a), getattr(a, "nbytes", 0))
+             for k, a, be in zip(range(rec.n_slots), rec.keep, _slot_backends(ops, rec.n_slots))
+             if be is not None and a.__class__ is be._array_type}
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, specs)
     program.eager_steps = len(eager_regions)
     return program
 
 
-def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: list) -> tuple[str, dict]:
+def _released(ops: list, start: list, plan_out: list, returned: list) -> list:
+    """The gradients and optimizer state the step replaces without reading them (zero_grad's
+    None, a new momentum buffer): (location, slot). A replay drops them once its last check
+    has passed, as the eager step drops them, so that the old and the new array are not
+    both alive during the replay."""
+    used = set(returned)
+    for op in ops:
+        used |= _slots_in(op[2]) | _slots_in(list(op[3].values())) if op[0] == "call" else set(op[2])
+    replaced = {loc.ident for loc, action, _s, _e in plan_out if action in ("new", "none")}
+    holders: dict = {}
+    for _loc, t, slot, _v in start:
+        if t is not None:
+            holders[slot] = holders.get(slot, 0) + 1
+    return [(loc, slot) for loc, t, slot, _v in start
+            if t is not None and loc.ident in replaced and isinstance(loc, (_GradLoc, _StateLoc))
+            and slot not in used and holders[slot] == 1]
+
+
+def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: dict) -> tuple[str, dict]:
     """The ops as the source of one straight-line function, and the names it uses."""
     ns: dict = {f"c{k}": v for k, v in enumerate(consts)}
     ns["CheckFailed"] = _CheckFailedError
@@ -753,6 +779,10 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: li
     lines: list = []
     line_of: dict = {}  # slot -> (its line, its op) for the calls that make one new array
     for i, op in enumerate(ops):
+        if op[0] == "release":
+            ns[f"Z{i}"] = functools.partial(_release, op[1])
+            lines.append(f"    Z{i}()")
+            continue
         if op[0] == "region":
             _kind, region, need_in, exit_slots = op
             ns[f"R{i}"] = region
@@ -807,7 +837,7 @@ def _slot_backends(ops: list, n_slots: int) -> list:
     return out
 
 
-def _reusable_buffers(ops: list, specs: list, line_of: dict, escaping: set) -> dict:
+def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set) -> dict:
     """Buffers for the arrays a replay can write into memory of its own (``out=``): made by a
     function that writes ``out`` (a NumPy ufunc), read only by calls that make no views of
     them, and never leaving the program (returned, written back, handed to eager code).
@@ -822,6 +852,8 @@ def _reusable_buffers(ops: list, specs: list, line_of: dict, escaping: set) -> d
     bad = set()
     last_read: dict = {}  # slot -> index of the last op that reads it (or a view of it)
     for i, op in enumerate(ops):
+        if op[0] == "release":
+            continue
         if op[0] == "region":
             for k in op[2]:
                 last_read[root.get(k, k)] = i
@@ -839,7 +871,7 @@ def _reusable_buffers(ops: list, specs: list, line_of: dict, escaping: set) -> d
     writers: dict = {}  # slot -> the function that writes it into its buffer, when not the op's own
     for k, (_line, i) in line_of.items():
         _kind, fn, _args, kwargs, _o, name, be = ops[i]
-        spec = specs[k]
+        spec = specs.get(k)
         if k in bad or "out" in kwargs or spec is None or spec[0] is not be._array_type:
             continue
         if not be.writes_out(fn):
@@ -888,6 +920,9 @@ def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slot
         for s, a in zip(in_slots, arrays):
             vals[s] = a
         for op in ops:
+            if op[0] == "release":
+                _release(op[1])
+                continue
             if op[0] == "region":
                 for s, a in zip(op[3], op[1](*[vals[s] for s in op[2]])):
                     vals[s] = a
@@ -915,6 +950,11 @@ def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slot
         return tuple(vals[s] for s in returned)
 
     return run
+
+
+def _release(locs: list) -> None:
+    for loc in locs:
+        loc.write(None)
 
 
 def _slots_in(encs: list) -> set:
@@ -1102,13 +1142,14 @@ class CompiledFunction:
             self.programs[key] = str(exc)
             self._warn(str(exc))
             return result
-        program.sources = sources
+        program.sources = [("none", None) if j in program.released else src for j, src in enumerate(sources)]
         program.aliases = aliases
         self.programs[key] = program
         return result
 
     def _replay(self, key: tuple, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
-        arrays = [inputs[x]._data if kind == "input" else x.read()._data for kind, x in program.sources]
+        arrays = [inputs[x]._data if kind == "input" else x.read()._data if kind == "loc" else None
+                  for kind, x in program.sources]
         for loc, k in program.aliases:
             if loc.read()._data is not arrays[k]:
                 # Two places that shared one array at the recording no longer do.

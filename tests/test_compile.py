@@ -414,3 +414,21 @@ def test_buffers_in_place_grads_and_version_counters() -> None:
                 assert _bits(p.grad) == _bits(q.grad)
                 assert p._version[0] == q._version[0]
     assert compiled.stats["replayed"] == 4
+
+
+# ---- memory: a replay holds no more at its peak than an eager step ------------------------------
+def test_replay_peak_memory_is_eager_peak_plus_the_program_objects() -> None:
+    # The seed MLP (64x1000 -> 100 -> 10, benchmarks/workloads.py): tracemalloc's peak during
+    # one warm step, counting all that the step's system allocated since before it was built
+    # (data, weights, .grad, the program's block of temporaries, its Python objects);
+    # deterministic, unlike a timing. The block holds the largest set of temporaries alive at
+    # one time, which the eager step allocates too: the replay's peak is the eager peak and
+    # the program's own objects (its code, constants, guards: ~50 KB).
+    from benchmarks.run import step_peak_bytes
+    from benchmarks.workloads import Ctx, seed_mlp
+
+    systems = seed_mlp(Ctx())
+    for system in ("autodiff", "compiled"):  # (imports and first-use caches, outside the measures)
+        systems[system]()()
+    eager, compiled = step_peak_bytes(systems["autodiff"]), step_peak_bytes(systems["compiled"])
+    assert compiled <= eager + 64 * 1024, (compiled, eager)
