@@ -252,9 +252,10 @@ class _World:
         for m in self.modules:
             parts.append((m.training, tuple(map(id, m._parameters.values())), tuple(map(id, m._buffers.values())),
                           tuple(map(id, m._modules.values())), _has_hooks(m)))
+        meta = _meta
         for p in self.params:
             g = p._grad
-            parts.append((id(p), _meta(p), None if g is None else _meta(g)))
+            parts.append((id(p), meta(p), None if g is None else meta(g)))
         for opt in self.optimizers:
             for group in opt.param_groups:
                 parts.append(tuple((k, _hashable(v)) for k, v in group.items() if k != "params"))
@@ -268,7 +269,7 @@ class _World:
                         parts.append(None)
         for t in self.tensors:
             g = t._grad
-            parts.append((id(t), _meta(t), None if g is None else _meta(g)))
+            parts.append((id(t), meta(t), None if g is None else meta(g)))
         return tuple(parts)
 
 
@@ -1064,8 +1065,12 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if getattr(_recording, "active", False):  # a compiled function called by one being recorded
             return self.fn(*args, **kwargs)
-        inputs: list = []
-        key_in = _input_key((args, kwargs), inputs)
+        if not kwargs and all(a.__class__ is Tensor for a in args):  # (the usual call: tensors only)
+            inputs: list = list(args)
+            key_in = tuple([(a._data.shape, a._data.dtype, a._be, a._requires_grad) for a in args])
+        else:
+            inputs = []
+            key_in = _input_key((args, kwargs), inputs)
         if key_in is None:
             return self._eager(args, kwargs, "an argument that is not a tensor, number, string or sequence of them")
         if any(t._requires_grad for t in inputs):
