@@ -80,6 +80,8 @@ _NO_VIEW_CONSUMERS = frozenset({
 # Calls whose result is a view of their first argument and nothing else: an array read only
 # through such views (by calls in _NO_VIEW_CONSUMERS) can still live in a reused buffer.
 _VIEWS = frozenset({"transpose", "reshape", "expand_dims", "squeeze", "swapaxes", "moveaxis", "broadcast_to"})
+# Pure functions of their arguments: on constants, folded into constants (_fold_constants).
+_FOLDABLE = frozenset({"ones", "zeros", "full", "broadcast_to", "reshape", "transpose", "astype"})
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
 
@@ -736,6 +738,7 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     if early:
         ops = early + [op for op in ops if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
                                                 and op[4][4])]
+    ops = _fold_constants(ops, rec, set(returned))
     released = _released(ops, start, plan_out, returned) if not eager_regions else []
     if released:
         last_check = max((i for i, op in enumerate(ops) if op[0] == "call" and op[4] is not None
@@ -752,6 +755,63 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, specs)
     program.eager_steps = len(eager_regions)
     return program
+
+
+def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:
+    """The ops without the calls on constants whose results never change between replays
+    (backward's implicit gradient: ``ones(())`` broadcast to the loss's shape): their
+    recorded results become constants, when nothing writes into them, they do not leave
+    the program, and they are read only by calls that make no views of them (or by other
+    such folded calls)."""
+    folded: set = set()
+    for op in ops:
+        if (op[0] == "call" and op[5] in _FOLDABLE and op[4] is not None and op[4][0] == "new"
+                and all(e[0] == "c" or (e[0] == "v" and e[1] in folded) for e in op[2])
+                and all(e[0] == "c" for e in op[3].values())):
+            folded.add(op[4][1])
+    if not folded:
+        return ops
+    makers = {op[4][1]: op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "new"
+              and op[4][1] in folded}
+    changed = True
+    while changed:
+        changed = False
+        keep_out: set = set(escaping)
+        for op in ops:
+            if op[0] != "call":
+                keep_out |= set(op[2])
+                continue
+            used = _slots_in(op[2]) | _slots_in(list(op[3].values()))
+            made = op[4][1] if op[4] is not None and op[4][0] == "new" else None
+            if op[5] in _MUTATING and op[2] and op[2][0][0] == "v":
+                keep_out.add(op[2][0][1])
+            if "out" in op[3]:
+                keep_out |= _slots_in([op[3]["out"]])
+            if made not in folded and op[5] not in _NO_VIEW_CONSUMERS:
+                keep_out |= used
+        for k in list(folded):
+            if k in keep_out or any(e[0] == "v" and e[1] not in folded for e in makers[k][2]):
+                folded.discard(k)
+                changed = True
+    if not folded:
+        return ops
+    const_of = {k: rec.const(rec.keep[k]) for k in folded}
+    out = []
+    for op in ops:
+        if op[0] != "call":
+            out.append(op)
+        elif not (op[4] is not None and op[4][0] == "new" and op[4][1] in folded):
+            out.append((op[0], op[1], [_substitute(e, const_of) for e in op[2]],
+                        {n: _substitute(e, const_of) for n, e in op[3].items()}, *op[4:]))
+    return out
+
+
+def _substitute(enc: tuple, const_of: dict) -> tuple:
+    if enc[0] == "v":
+        return const_of.get(enc[1], enc)
+    if enc[0] in ("t", "l"):
+        return (enc[0], [_substitute(e, const_of) for e in enc[1]])
+    return enc
 
 
 def _released(ops: list, start: list, plan_out: list, returned: list) -> list:
