@@ -454,6 +454,8 @@ class _Recorder:
             if x.__class__ is float:
                 x = x.__neg__().__neg__()  # a new object with the same bits (even -0.0 and NaNs)
                 slots.append((j, self.new_slot(x)))
+                for key in [key for key in _prep.OPERANDS if key[0] == x]:
+                    del _prep.OPERANDS[key]
             else:
                 checks.append((j, self.const(x)[1]))
             out_items.append(x)
@@ -545,11 +547,9 @@ class _Instrumented:
         self.undo.append((optimizer_module, "host_recorder", optimizer_module.host_recorder, True))
         optimizer_module.host_recorder = rec.host
         # A Python float operand is looked up by value in a cache of 0-d arrays: a host
-        # value equal to a constant (or to itself at an earlier step) would come back as
-        # that array, and the program would not see the call that made it from the value.
-        # While recording, the cache is empty and stays empty.
-        self.operands = dict(_prep.OPERANDS)
-        _prep.OPERANDS.clear()
+        # value equal to a cached constant would come back as that array, and the program
+        # would not see the call that made it from the value. While recording, nothing is
+        # added to the cache, and a host value's entries are taken out (_Recorder.host).
         self.undo.append((arithmetic, "float_operand", arithmetic.float_operand, True))
         arithmetic.float_operand = _uncached_operand
         return self
@@ -560,12 +560,10 @@ class _Instrumented:
                 setattr(obj, name, value)
             else:
                 delattr(obj, name)
-        _prep.OPERANDS.clear()
-        _prep.OPERANDS.update(self.operands)
 
 
 def _uncached_operand(be: Any, data: Any, value: float) -> Any:
-    """``_prep.float_operand`` without its cache (see ``_Instrumented``)."""
+    """``_prep.float_operand`` that adds nothing to its cache (see ``_Instrumented``)."""
     return value if not value else be.scalar_operand(value, be.dtype_name(data))
 
 
