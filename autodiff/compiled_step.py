@@ -9,10 +9,13 @@ the step's state -- parameters, buffers, ``.grad``, optimizer state, the tensors
 outputs. Later calls whose guards hold run that program on the live arrays: no Tensor, no
 Node, no dispatch, the same backend calls in the same order (so the same bits on the CPU).
 
-An optimizer's ``step()`` inside ``fn`` is a *region*: when it can be captured (plain SGD)
-its calls join the program; when it reads a tensor's value in Python (Adam's step counter
-goes through ``.item()``) it stays eager at replay -- the program writes the gradients into
-``.grad``, calls ``step()`` and reads the state back.
+An optimizer's ``step()`` inside ``fn`` is a *region* whose calls join the program. Its
+Python arithmetic on step counters (Adam's bias corrections) goes through
+``autodiff.optim.optimizer.host``, recorded as a *host op*: rerun at every replay on the live
+counters, its floats flow into the calls that took them, and a bool it returns is a guard.
+An optimizer that reads a tensor's value in Python otherwise (``.item()``) stays eager at
+replay -- the program writes the gradients into ``.grad``, calls ``step()`` and reads the
+state back. Temporaries live in one block of memory per program (``_reusable_buffers``).
 
 What cannot be captured (a tensor's value read in Python, a random draw, hooks, shapes
 that depend on values) makes that call run eagerly with a one-time warning naming the
