@@ -76,10 +76,14 @@ class _GraphState:
 
     def _inspect(self, program: Any) -> None:
         calls = [op for op in program.ops if op[0] == "call"]
-        backends = {id(op[6]): op[6] for op in calls}
+        backends = {id(op[6]): op[6] for op in calls if op[6] is not None}
         graphed = [be for be in backends.values() if be.supports_graphs]
         if not graphed:
             self.off = ""  # a CPU program: nothing to capture, nothing to say
+            return
+        if any(op[4] is not None and op[4][0] == "host" for op in calls):
+            self.off = ("it computes host values at every step (an optimizer's step counter and bias "
+                        "corrections), which a captured graph would freeze at their first values")
             return
         if len(backends) > 1:
             other = next(be for be in backends.values() if be is not graphed[0])

@@ -9,10 +9,13 @@ the step's state -- parameters, buffers, ``.grad``, optimizer state, the tensors
 outputs. Later calls whose guards hold run that program on the live arrays: no Tensor, no
 Node, no dispatch, the same backend calls in the same order (so the same bits on the CPU).
 
-An optimizer's ``step()`` inside ``fn`` is a *region*: when it can be captured (plain SGD)
-its calls join the program; when it reads a tensor's value in Python (Adam's step counter
-goes through ``.item()``) it stays eager at replay -- the program writes the gradients into
-``.grad``, calls ``step()`` and reads the state back.
+An optimizer's ``step()`` inside ``fn`` is a *region* whose calls join the program. Its
+Python arithmetic on step counters (Adam's bias corrections) goes through
+``autodiff.optim.optimizer.host``, recorded as a *host op*: rerun at every replay on the live
+counters, its floats flow into the calls that took them, and a bool it returns is a guard.
+An optimizer that reads a tensor's value in Python otherwise (``.item()``) stays eager at
+replay -- the program writes the gradients into ``.grad``, calls ``step()`` and reads the
+state back. Temporaries live in one block of memory per program (``_reusable_buffers``).
 
 What cannot be captured (a tensor's value read in Python, a random draw, hooks, shapes
 that depend on values) makes that call run eagerly with a one-time warning naming the
@@ -31,16 +34,19 @@ from typing import Any
 
 import backends
 from autodiff.autograd import engine, grad_mode
+from autodiff.ops import _prep, arithmetic
+from autodiff.optim import optimizer as optimizer_module
 from autodiff.tensor import Tensor, _make
 
 __all__ = ["compile", "CompiledFunction", "CaptureBreak"]
 
 RECOMPILE_LIMIT = 8  # programs kept per compiled function (PyTorch's recompile_limit)
 REUSE_BUFFERS = True  # compiled programs write ufunc results into buffers of their own
+_ALIGN = 64  # bytes: where each buffer starts in a program's block (a cache line, SIMD-aligned)
 
 # Backend methods that answer questions about arrays rather than make them: not logged
 # (their answers depend only on shapes, dtypes and memory layout, which the guards fix).
-_LOOKUPS = frozenset({"writes_out", "name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
+_LOOKUPS = frozenset({"writes_out", "out_writer", "name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
                       "index", "kind", "broadcast_shapes", "strides", "is_contiguous", "type"})
 # Calls that hand a tensor's values to Python, draw random numbers, or make shapes that
 # depend on values: a program cannot replay them.
@@ -77,6 +83,11 @@ _NO_VIEW_CONSUMERS = frozenset({
 # Runners of a program's replays by ``compile`` mode, ``run(compiled, program, arrays) -> outputs``
 # (autodiff/compiled_cuda_graph.py registers CUDA graphs for "reduce-overhead" and "max-autotune").
 REPLAY_RUNNERS: dict[str, Callable] = {}
+# Calls whose result is a view of their first argument and nothing else: an array read only
+# through such views (by calls in _NO_VIEW_CONSUMERS) can still live in a reused buffer.
+_VIEWS = frozenset({"transpose", "reshape", "expand_dims", "squeeze", "swapaxes", "moveaxis", "broadcast_to"})
+# Pure functions of their arguments: on constants, folded into constants (_fold_constants).
+_FOLDABLE = frozenset({"ones", "zeros", "full", "broadcast_to", "reshape", "transpose", "astype"})
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
 
@@ -163,6 +174,11 @@ class _CheckFailedError(Exception):
     """Raised by a program when a value check answers otherwise than at the recording."""
 
 
+class _HostChangedError(Exception):
+    """Raised by a program when an optimizer's host guard (RAdam's rectification, ASGD's
+    start of averaging) answers otherwise than at the recording: the step records again."""
+
+
 class _UnsupportedError(Exception):
     """Raised while building a program from a recording it cannot express."""
 
@@ -244,9 +260,10 @@ class _World:
         for m in self.modules:
             parts.append((m.training, tuple(map(id, m._parameters.values())), tuple(map(id, m._buffers.values())),
                           tuple(map(id, m._modules.values())), _has_hooks(m)))
+        meta = _meta
         for p in self.params:
             g = p._grad
-            parts.append((id(p), _meta(p), None if g is None else _meta(g)))
+            parts.append((id(p), meta(p), None if g is None else meta(g)))
         for opt in self.optimizers:
             for group in opt.param_groups:
                 parts.append(tuple((k, _hashable(v)) for k, v in group.items() if k != "params"))
@@ -260,7 +277,7 @@ class _World:
                         parts.append(None)
         for t in self.tensors:
             g = t._grad
-            parts.append((id(t), _meta(t), None if g is None else _meta(g)))
+            parts.append((id(t), meta(t), None if g is None else meta(g)))
         return tuple(parts)
 
 
@@ -357,6 +374,10 @@ class _Recorder:
         self.region = None
         self.n_slots = 0
         self.mutated = False  # a call wrote into an array (a failed check after it cannot go eager)
+        self.n_inputs = 0  # slots below this are the program's arguments
+        self.touched: set = set()  # slots some backend call has taken (read or written)
+        self.scanned = 0  # calls already added to ``touched``
+        self.at_start: set = set()  # host values computable before the program's first call
 
     def new_slot(self, obj: Any) -> int:
         k = self.n_slots
@@ -420,6 +441,63 @@ class _Recorder:
             return
         self.calls.append((fn, name, enc_args, enc_kwargs, out))
         self.call_bes.append(be)
+
+
+    def host(self, fn: Callable, values: tuple) -> Any:
+        """``autodiff.optim.optimizer.host`` while recording: ``fn`` of ``values``, logged as a
+        host op whose float results are slots (fresh objects, so a backend call given one is
+        seen to take it) and whose other results (bools) are guards checked at replay."""
+        op = _HostOp(fn, tuple(v._be if isinstance(v, Tensor) else None for v in values))
+        enc = [self.encode(v._data if isinstance(v, Tensor) else v) for v in values]
+        self.depth += 1  # (the reads below are the op's, not calls of the step)
+        try:
+            result = fn(*[v.item() if isinstance(v, Tensor) else v for v in values])
+        finally:
+            self.depth -= 1
+        if any(e[0] == "c" and isinstance(v, Tensor) for e, v in zip(enc, values)):
+            self.note_break("an optimizer read a tensor the recording did not see made")
+            return result
+        items = result if result.__class__ is tuple else (result,)
+        for c in self.calls[self.scanned:]:
+            self.touched |= _slots_in(c[2]) | _slots_in(list(c[3].values()))
+        self.scanned = len(self.calls)
+        # Pure, so it may run before every call when its arguments are known then: the
+        # step's inputs that no call has taken yet, and results of such host ops.
+        early = all(e[0] == "c" or (e[0] == "v" and ((e[1] < self.n_inputs and e[1] not in self.touched)
+                                                     or e[1] in self.at_start)) for e in enc)
+        out_items: list = []
+        slots: list = []
+        checks: list = []
+        for j, x in enumerate(items):
+            if x.__class__ is float:
+                x = x.__neg__().__neg__()  # a new object with the same bits (even -0.0 and NaNs)
+                slots.append((j, self.new_slot(x)))
+                for key in [key for key in _prep.OPERANDS if key[0] == x]:
+                    del _prep.OPERANDS[key]
+            else:
+                checks.append((j, self.const(x)[1]))
+            out_items.append(x)
+        if checks and self.mutated and not early:
+            self.note_break("an optimizer's host value decides what runs after the step wrote into an array")
+            return result
+        if early:
+            self.at_start.update(k for _j, k in slots)
+        k = self.new_slot(op)
+        self.calls.append((op, "host", enc, {}, ("host", k, slots, checks, early)))
+        self.call_bes.append(None)
+        return tuple(out_items) if result.__class__ is tuple else out_items[0]
+
+
+class _HostOp:
+    """An optimizer's host arithmetic in a program: ``fn`` of its arguments, the arrays among
+    them read as Python numbers with their backend's ``item`` (as ``Tensor.item`` does)."""
+
+    def __init__(self, fn: Callable, bes: tuple) -> None:
+        self.fn, self.bes = fn, bes
+
+    def __call__(self, *args: Any) -> tuple:
+        out = self.fn(*[a if be is None else be.item(a) for be, a in zip(self.bes, args)])
+        return out if out.__class__ is tuple else (out,)
 
 
 def _has_mask(index: tuple) -> bool:
@@ -502,6 +580,14 @@ class _Instrumented:
 
         self.undo.append((engine, "_accumulate", original_accumulate, True))
         engine._accumulate = accumulate
+        self.undo.append((optimizer_module, "host_recorder", optimizer_module.host_recorder, True))
+        optimizer_module.host_recorder = rec.host
+        # A Python float operand is looked up by value in a cache of 0-d arrays: a host
+        # value equal to a cached constant would come back as that array, and the program
+        # would not see the call that made it from the value. While recording, nothing is
+        # added to the cache, and a host value's entries are taken out (_Recorder.host).
+        self.undo.append((arithmetic, "float_operand", arithmetic.float_operand, True))
+        arithmetic.float_operand = _uncached_operand
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -523,6 +609,11 @@ def _optimizer_classes() -> list:
         if "step" in cls.__dict__:
             found.append(cls)
     return found
+
+
+def _uncached_operand(be: Any, data: Any, value: float) -> Any:
+    """``_prep.float_operand`` that adds nothing to its cache (see ``_Instrumented``)."""
+    return value if not value else be.scalar_operand(value, be.dtype_name(data))
 
 
 def _breaking(fn: Callable, rec: _Recorder, cause: str) -> Callable:
@@ -577,6 +668,8 @@ class _Program:
         self._source: str | None = None
         self.sources: list = []  # ("input", i) or ("loc", location), one per argument of run
         self.aliases: list = []  # (location, argument index): a location sharing an earlier one's array
+        self.eager_steps = 0  # optimizer steps the program calls eagerly (regions it could not capture)
+        self.released: set = set()  # argument slots of state it drops unread (see _released)
 
     @property
     def source(self) -> str:
@@ -591,6 +684,7 @@ class _Program:
         self._source, namespace = self.generate()
         exec(builtins.compile(self._source, "<autodiff.compile program>", "exec"), namespace)  # noqa: S102
         self.run = namespace["_program"]
+        self.generate = None  # (the ops and the recording's shapes are not needed any more)
 
 
 def _writeback_plan(before: list, after: list) -> list:
@@ -669,7 +763,9 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     for r in eager_regions:
         made_inside = set()
         for *_call, out in rec.calls[r[1]:r[2]]:
-            if out is not None and out[0] in ("new", "tuple"):
+            if out is not None and out[0] == "host":
+                made_inside.update(k for _j, k in out[2])
+            elif out is not None and out[0] in ("new", "tuple"):
                 made_inside.add(out[1])
                 if out[0] == "tuple":
                     made_inside.update(s for s in out[2] if s is not None)
@@ -683,21 +779,120 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     ret_slots = sorted(_ret_slots(ret_enc))
     returned = out_slots + [s for s in ret_slots if s not in out_slots]
     ops = [(op[0], op[1], op[3], op[4], op[5], op[2], op[6]) if op[0] == "call" else op for op in ops]
+    # Host ops whose arguments are known before the first call run first: a guard among
+    # their results then fails before the program has written into any array.
+    early = [op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "host" and op[4][4]]
+    if early:
+        ops = early + [op for op in ops if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
+                                                and op[4][4])]
+    ops = _fold_constants(ops, rec, set(returned))
+    released = _released(ops, start, plan_out, returned) if not eager_regions else []
+    if released:
+        last_check = max((i for i, op in enumerate(ops) if op[0] == "call" and op[4] is not None
+                          and (op[4][0] == "check" or (op[4][0] == "host" and op[4][3]))), default=-1)
+        ops.insert(last_check + 1, ("release", [loc for loc, _slot in released]))
     program = _Program(_interpreter(ops, list(in_slots), returned, rec.consts, rec.n_slots),
                        plan_out, ret_enc, returned)
-    program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, rec.keep)
+    program.released = {slot for _loc, slot in released}
+    # What the generated source needs of the recorded arrays: their class, shape and dtype
+    # (the arrays themselves, a whole step's activations, are not kept alive).
+    specs = {k: (a.__class__, a.shape, be.dtype_name(a), getattr(a, "nbytes", 0))
+             for k, a, be in zip(range(rec.n_slots), rec.keep, _slot_backends(ops, rec.n_slots))
+             if be is not None and a.__class__ is be._array_type}
+    program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, specs)
+    program.eager_steps = len(eager_regions)
     # (read by autodiff/compiled_cuda_graph.py)
     program.ops, program.in_slots, program.consts, program.n_slots = ops, list(in_slots), rec.consts, rec.n_slots
     return program
 
 
-def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: list) -> tuple[str, dict]:
+def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:
+    """The ops without the calls on constants whose results never change between replays
+    (backward's implicit gradient: ``ones(())`` broadcast to the loss's shape): their
+    recorded results become constants, when nothing writes into them, they do not leave
+    the program, and they are read only by calls that make no views of them (or by other
+    such folded calls)."""
+    folded: set = set()
+    for op in ops:
+        if (op[0] == "call" and op[5] in _FOLDABLE and op[4] is not None and op[4][0] == "new"
+                and all(e[0] == "c" or (e[0] == "v" and e[1] in folded) for e in op[2])
+                and all(e[0] == "c" for e in op[3].values())):
+            folded.add(op[4][1])
+    if not folded:
+        return ops
+    makers = {op[4][1]: op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "new"
+              and op[4][1] in folded}
+    changed = True
+    while changed:
+        changed = False
+        keep_out: set = set(escaping)
+        for op in ops:
+            if op[0] != "call":
+                keep_out |= set(op[2])
+                continue
+            used = _slots_in(op[2]) | _slots_in(list(op[3].values()))
+            made = op[4][1] if op[4] is not None and op[4][0] == "new" else None
+            if op[5] in _MUTATING and op[2] and op[2][0][0] == "v":
+                keep_out.add(op[2][0][1])
+            if "out" in op[3]:
+                keep_out |= _slots_in([op[3]["out"]])
+            if made not in folded and op[5] not in _NO_VIEW_CONSUMERS:
+                keep_out |= used
+        for k in list(folded):
+            if k in keep_out or any(e[0] == "v" and e[1] not in folded for e in makers[k][2]):
+                folded.discard(k)
+                changed = True
+    if not folded:
+        return ops
+    const_of = {k: rec.const(rec.keep[k]) for k in folded}
+    out = []
+    for op in ops:
+        if op[0] != "call":
+            out.append(op)
+        elif not (op[4] is not None and op[4][0] == "new" and op[4][1] in folded):
+            out.append((op[0], op[1], [_substitute(e, const_of) for e in op[2]],
+                        {n: _substitute(e, const_of) for n, e in op[3].items()}, *op[4:]))
+    return out
+
+
+def _substitute(enc: tuple, const_of: dict) -> tuple:
+    if enc[0] == "v":
+        return const_of.get(enc[1], enc)
+    if enc[0] in ("t", "l"):
+        return (enc[0], [_substitute(e, const_of) for e in enc[1]])
+    return enc
+
+
+def _released(ops: list, start: list, plan_out: list, returned: list) -> list:
+    """The gradients and optimizer state the step replaces without reading them (zero_grad's
+    None, a new momentum buffer): (location, slot). A replay drops them once its last check
+    has passed, as the eager step drops them, so that the old and the new array are not
+    both alive during the replay."""
+    used = set(returned)
+    for op in ops:
+        used |= _slots_in(op[2]) | _slots_in(list(op[3].values())) if op[0] == "call" else set(op[2])
+    replaced = {loc.ident for loc, action, _s, _e in plan_out if action in ("new", "none")}
+    holders: dict = {}
+    for _loc, t, slot, _v in start:
+        if t is not None:
+            holders[slot] = holders.get(slot, 0) + 1
+    return [(loc, slot) for loc, t, slot, _v in start
+            if t is not None and loc.ident in replaced and isinstance(loc, (_GradLoc, _StateLoc))
+            and slot not in used and holders[slot] == 1]
+
+
+def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: dict) -> tuple[str, dict]:
     """The ops as the source of one straight-line function, and the names it uses."""
     ns: dict = {f"c{k}": v for k, v in enumerate(consts)}
     ns["CheckFailed"] = _CheckFailedError
+    ns["HostChanged"] = _HostChangedError
     lines: list = []
     line_of: dict = {}  # slot -> (its line, its op) for the calls that make one new array
     for i, op in enumerate(ops):
+        if op[0] == "release":
+            ns[f"Z{i}"] = functools.partial(_release, op[1])
+            lines.append(f"    Z{i}()")
+            continue
         if op[0] == "region":
             _kind, region, need_in, exit_slots = op
             ns[f"R{i}"] = region
@@ -716,6 +911,11 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: lis
         elif out[0] == "new":
             line_of[out[1]] = (len(lines), i)
             lines.append(f"    v{out[1]} = {call}")
+        elif out[0] == "host":
+            names = {j: f"v{k}" for j, k in out[2]} | {j: f"h{i}_{j}" for j, _c in out[3]}
+            lines.append(f"    {', '.join(names[j] for j in range(len(names)))}, = {call}")
+            for j, c in out[3]:
+                lines.append(f"    if h{i}_{j} != c{c}:\n        raise HostChanged")
         else:
             lines.append(f"    v{out[1]} = {call}")
             for j, s in enumerate(out[2]):
@@ -725,8 +925,11 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: lis
     for op in ops:
         if op[0] == "region":
             escaping.update(op[2])
-    for s, b in _reusable_buffers(ops, keep, line_of, escaping).items():
-        k, _i = line_of[s]
+    for s, (b, writer) in _reusable_buffers(ops, specs, line_of, escaping).items():
+        k, i = line_of[s]
+        if writer is not None:
+            ns[f"w{i}"] = writer
+            lines[k] = lines[k].replace(f" = f{i}(", f" = w{i}(", 1)
         lines[k] = f"{lines[k][:-1]}, out=b{s})"
         ns[f"b{s}"] = b
     params = ", ".join(f"v{s}" for s in in_slots)
@@ -735,24 +938,78 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, keep: lis
     return src, ns
 
 
-def _reusable_buffers(ops: list, keep: list, line_of: dict, escaping: set) -> dict:
+def _slot_backends(ops: list, n_slots: int) -> list:
+    """The backend of the call that made each slot's array (None for the others)."""
+    out: list = [None] * n_slots
+    for op in ops:
+        if op[0] == "call" and op[4] is not None and op[4][0] == "new":
+            out[op[4][1]] = op[6]
+    return out
+
+
+def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set) -> dict:
     """Buffers for the arrays a replay can write into memory of its own (``out=``): made by a
     function that writes ``out`` (a NumPy ufunc), read only by calls that make no views of
-    them, and never leaving the program (returned, written back, handed to eager code)."""
+    them, and never leaving the program (returned, written back, handed to eager code).
+
+    The buffers are views into one block of memory per backend, laid out as registers are
+    allocated: two arrays whose lives do not overlap (the second made after the last read
+    of the first) may take the same bytes, so the block holds about the largest set of
+    temporaries alive at one time, not one buffer per temporary."""
     if not REUSE_BUFFERS:
         return {}
-    bad = set(escaping)
-    for op in ops:
-        if op[0] == "call" and op[5] not in _NO_VIEW_CONSUMERS:
-            bad |= _slots_in(op[2]) | _slots_in(list(op[3].values()))
-    out = {}
-    for s, (_k, i) in line_of.items():
-        _kind, fn, _args, kwargs, _o, _name, be = ops[i]
-        arr = keep[s]
-        if s in bad or "out" in kwargs or arr.__class__ is not be._array_type or not be.writes_out(fn):
+    root: dict = {}  # a view's slot (transpose, reshape, ...) -> the slot of the array it views
+    bad = set()
+    last_read: dict = {}  # slot -> index of the last op that reads it (or a view of it)
+    for i, op in enumerate(ops):
+        if op[0] == "release":
             continue
-        out[s] = be.empty(arr.shape, be.dtype_name(arr))
-    return out
+        if op[0] == "region":
+            for k in op[2]:
+                last_read[root.get(k, k)] = i
+                bad.add(root.get(k, k))
+            continue
+        used = {root.get(k, k) for k in _slots_in(op[2]) | _slots_in(list(op[3].values()))}
+        for k in used:
+            last_read[k] = i
+        if op[5] in _VIEWS and op[4] is not None and op[4][0] == "new" and op[2] and op[2][0][0] == "v":
+            root[op[4][1]] = root.get(op[2][0][1], op[2][0][1])
+        elif op[5] not in _NO_VIEW_CONSUMERS:
+            bad |= used
+    bad |= {root.get(k, k) for k in escaping}
+    made: dict = {}  # op index -> slot it makes into a buffer
+    writers: dict = {}  # slot -> the function that writes it into its buffer, when not the op's own
+    for k, (_line, i) in line_of.items():
+        _kind, fn, _args, kwargs, _o, name, be = ops[i]
+        spec = specs.get(k)
+        if k in bad or "out" in kwargs or spec is None or spec[0] is not be._array_type:
+            continue
+        if not be.writes_out(fn):
+            writers[k] = be.out_writer(name)
+            if writers[k] is None:
+                continue
+        made[i] = k
+    # Offsets in one block per backend, greedy by size (largest first): a buffer takes the
+    # lowest gap that fits it among the buffers placed already whose lives overlap its own.
+    place: dict = {}  # slot -> (backend, offset)
+    placed: dict = {}  # backend -> [(offset, end offset, first op, last op)]
+    size: dict = {}  # backend -> bytes of its block
+    order = sorted(made.items(), key=lambda item: (-specs[item[1]][3], item[0]))
+    for i, k in order:
+        be, nbytes = ops[i][6], -(-max(specs[k][3], 1) // _ALIGN) * _ALIGN
+        end = last_read.get(k, i)
+        offset = 0
+        for lo, hi, first, last in sorted(placed.get(be, [])):
+            if first <= end and i <= last:  # alive together
+                if lo - offset >= nbytes:
+                    break
+                offset = max(offset, hi)
+        placed.setdefault(be, []).append((offset, offset + nbytes, i, end))
+        size[be] = max(size.get(be, 0), offset + nbytes)
+        place[k] = (be, offset)
+    blocks = {be: be.empty((n,), "uint8") for be, n in size.items()}
+    return {k: (be.carve(blocks[be], offset, specs[k][1], specs[k][2]), writers.get(k))
+            for k, (be, offset) in place.items()}
 
 
 def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slots: int) -> Callable:
@@ -773,6 +1030,9 @@ def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slot
         for s, a in zip(in_slots, arrays):
             vals[s] = a
         for op in ops:
+            if op[0] == "release":
+                _release(op[1])
+                continue
             if op[0] == "region":
                 for s, a in zip(op[3], op[1](*[vals[s] for s in op[2]])):
                     vals[s] = a
@@ -785,6 +1045,13 @@ def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slot
                 if result is not consts[out[1]]:
                     raise _CheckFailedError
                 continue
+            if out[0] == "host":
+                for j, c in out[3]:
+                    if result[j] != consts[c]:
+                        raise _HostChangedError
+                for j, k in out[2]:
+                    vals[k] = result[j]
+                continue
             vals[out[1]] = result
             if out[0] == "tuple":
                 for j, s in enumerate(out[2]):
@@ -793,6 +1060,11 @@ def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slot
         return tuple(vals[s] for s in returned)
 
     return run
+
+
+def _release(locs: list) -> None:
+    for loc in locs:
+        loc.write(None)
 
 
 def _slots_in(encs: list) -> set:
@@ -886,6 +1158,7 @@ class CompiledFunction:
         self.worlds: dict = {}
         self.warned: set = set()
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
+        self.host_changes = 0  # programs dropped because an optimizer's host guard changed
         self.names = _global_names(fn)
         functools.update_wrapper(self, fn)
 
@@ -903,8 +1176,12 @@ class CompiledFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if getattr(_recording, "active", False):  # a compiled function called by one being recorded
             return self.fn(*args, **kwargs)
-        inputs: list = []
-        key_in = _input_key((args, kwargs), inputs)
+        if not kwargs and all(a.__class__ is Tensor for a in args):  # (the usual call: tensors only)
+            inputs: list = list(args)
+            key_in = tuple([(a._data.shape, a._data.dtype, a._be, a._requires_grad) for a in args])
+        else:
+            inputs = []
+            key_in = _input_key((args, kwargs), inputs)
         if key_in is None:
             return self._eager(args, kwargs, "an argument that is not a tensor, number, string or sequence of them")
         if any(t._requires_grad for t in inputs):
@@ -921,7 +1198,7 @@ class CompiledFunction:
             key = (key_in, grad_on, id(world), world.signature())
             program = self.programs.get(key)
         if program.__class__ is _Program:
-            return self._replay(program, world, inputs, args, kwargs)
+            return self._replay(key, program, world, inputs, args, kwargs)
         if program is not None:
             return self._eager(args, kwargs, program)
         if len(self.programs) >= RECOMPILE_LIMIT:
@@ -965,6 +1242,7 @@ class CompiledFunction:
                 aliases.append((loc, k))
         start = _snapshot(rec, world)
         in_slots = list(range(rec.n_slots))
+        rec.n_inputs = rec.n_slots
         _recording.active = True
         try:
             with _Instrumented(rec, world):
@@ -980,13 +1258,14 @@ class CompiledFunction:
             self.programs[key] = str(exc)
             self._warn(str(exc))
             return result
-        program.sources = sources
+        program.sources = [("none", None) if j in program.released else src for j, src in enumerate(sources)]
         program.aliases = aliases
         self.programs[key] = program
         return result
 
-    def _replay(self, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
-        arrays = [inputs[x]._data if kind == "input" else x.read()._data for kind, x in program.sources]
+    def _replay(self, key: tuple, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
+        arrays = [inputs[x]._data if kind == "input" else x.read()._data if kind == "loc" else None
+                  for kind, x in program.sources]
         for loc, k in program.aliases:
             if loc.read()._data is not arrays[k]:
                 # Two places that shared one array at the recording no longer do.
@@ -998,6 +1277,13 @@ class CompiledFunction:
             out = program.run(*arrays) if self._graph_run is None else self._graph_run(self, program, arrays)
         except _CheckFailedError:  # (raised before the program wrote into any array)
             return self._eager(args, kwargs, "a check of values answered otherwise than when recorded")
+        except _HostChangedError:  # (also raised before any write): a new program from now on
+            self.host_changes += 1
+            if self.host_changes > RECOMPILE_LIMIT:
+                self.programs[key] = "an optimizer's host values keep changing what the step runs"
+                return self._eager(args, kwargs, self.programs[key])
+            del self.programs[key]
+            return self._record(key, world, args, kwargs, inputs)
         self.stats["replayed"] += 1
         values = dict(zip(program.returned, out))
         _apply_plan_with(program.out_plan, values)

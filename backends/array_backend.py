@@ -79,6 +79,13 @@ class ArrayBackend:
     def arange(self, start: Any, end: Any, step: Any, dtype: str) -> Any:
         return self.xp.arange(start, end, step, dtype=self.dtypes[dtype])
 
+    def carve(self, arena: Any, offset: int, shape: tuple[int, ...], dtype: str) -> Any:
+        """A C-contiguous array of ``shape`` and ``dtype`` over the bytes of ``arena`` (1-d,
+        uint8) from ``offset``: how a compiled program lays its temporaries in one block."""
+        dt = self.dtypes[dtype]
+        n = math.prod(shape) * self.xp.dtype(dt).itemsize
+        return arena[offset:offset + n].view(dt).reshape(shape)
+
     # ---- random numbers ---------------------------------------------------------
     # Each draw takes the generator to use (``rng``: one of ``new_rng``'s, for a user's
     # ``autodiff.Generator``) or, by default, this device's own ``self.rng``.
@@ -193,6 +200,12 @@ class ArrayBackend:
         """True when ``fn`` (one of this backend's functions) takes ``out=`` and writes its
         whole result there, with the same values (``autodiff.compile`` reuses buffers)."""
         return False
+
+    def out_writer(self, name: str) -> Any:
+        """For this backend's method ``name`` that does not take ``out=``: a function of the
+        same arguments and ``out`` that writes the method's result (the same values, C order)
+        into ``out`` and returns it; None when there is none (``autodiff.compile``)."""
+        return None
 
     def is_view(self, a: Any) -> bool:
         """True when ``a`` shares memory it does not own (so it must not be mutated as a copy)."""

@@ -55,6 +55,24 @@ SILENCED = (
 )
 
 
+def _clip_into(a: Any, lo: Any, hi: Any, out: Any) -> Any:
+    # ArrayBackend.clip's ufuncs, in the same order, into ``out``
+    if lo is None:
+        return np.minimum(a, hi, out=out)
+    if hi is None:
+        return np.maximum(a, lo, out=out)
+    return np.minimum(np.maximum(a, lo, out=out), hi, out=out)
+
+
+def _copy_into(a: Any, out: Any) -> Any:
+    np.copyto(out, a)
+    return out
+
+
+# NumpyBackend.out_writer: the methods that are not ufuncs, written into a given array.
+_OUT_WRITERS = {"clip": _clip_into, "copy": _copy_into}
+
+
 def silenced(fn: Any) -> Any:
     """``fn`` with NumPy's floating-point warnings off during its call only."""
     if _ERRSTATE is None:
@@ -178,6 +196,9 @@ class NumpyBackend(ArrayBackend):
     def writes_out(self, fn: Any) -> bool:
         # A ufunc with one output computes the same values into ``out`` as into a new array.
         return self._array_type is _ndarray and isinstance(fn, np.ufunc) and fn.nout == 1
+
+    def out_writer(self, name: str) -> Any:
+        return _OUT_WRITERS.get(name) if self._array_type is _ndarray else None
 
     def scalar_operand(self, value: float, dtype: str) -> Any:
         # NumPy converts a Python float on every call; with a 0-d array of the other

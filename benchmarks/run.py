@@ -232,6 +232,40 @@ def run_record_cost(ctx: Any, names: list, repeats: int = 5) -> dict:
     return out
 
 
+def step_peak_bytes(make: Any, warmup: int = 5) -> int:
+    """tracemalloc's peak during one warm step of the system ``make()`` sets up, counting
+    everything the system allocated since before ``make``: its data, parameters, gradients,
+    optimizer state, a compiled program's buffers, and the step's temporaries. NumPy reports
+    its buffers to tracemalloc, so array data is counted with Python objects."""
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        step = make()
+        for _ in range(warmup):  # (a compiled step records, then compiles its program)
+            step()
+        gc.collect()
+        tracemalloc.reset_peak()
+        step()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def run_step_peak(ctx: Any, names: list) -> dict:
+    """For each workload with a ``compiled`` system: the peak memory of a warm eager step
+    and of a warm compiled (replayed) step (``step_peak_bytes``)."""
+    from benchmarks.workloads import WORKLOADS
+
+    out = {}
+    for name in names:
+        factories = WORKLOADS[name](ctx)
+        if "compiled" in factories:
+            out[name] = {system: step_peak_bytes(factories[system]) for system in ("autodiff", "compiled")}
+    return out
+
+
 def run_deep_chain(ctx: Any, quick: bool, freeze: bool = False) -> dict:
     """Forward + backward through 10,000 and 100,000 ops: time must grow linearly.
 
@@ -451,17 +485,21 @@ def render(res: dict) -> str:
     compiled = {name: t for name, t in timed.items() if "compiled" in t}
     if compiled:
         # autodiff.compile: the step recorded once, replayed as a flat program (docs/compile.md).
-        record = res.get("record", {})
+        # Peak memory: tracemalloc's peak during one warm step, the system's data included.
+        record, peaks = res.get("record", {}), res.get("step_peak", {})
         lines.append("| workload | unit | compiled | eager | floor | compiled / floor | eager / floor | "
-                     "compiled / eager | recording call / eager step |")
-        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+                     "compiled / eager | recording call / eager step | peak MiB eager | "
+                     "peak MiB compiled |")
+        lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for name, t in compiled.items():
             unit, k = UNITS[name]
             c, ad, fl = t["compiled"], t["autodiff"], t["floor"]
-            r = record.get(name)
+            r, m = record.get(name), peaks.get(name, {})
+            mib = {s: f"{m[s] / 2**20:.3f}" if s in m else "" for s in ("autodiff", "compiled")}
             lines.append(f"| {name} | {unit} | {_fmt(c * k)} | {_fmt(ad * k)} | {_fmt(fl * k)} | "
                          f"{_fmt(c / fl)} | {_fmt(ad / fl)} | {_fmt(c / ad)} | "
-                         f"{_fmt(r['record'] / r['eager']) if r else ''} |")
+                         f"{_fmt(r['record'] / r['eager']) if r else ''} | {mib['autodiff']} | "
+                         f"{mib['compiled']} |")
         lines.append("")
     faults = res.get("faults")
     if faults:
@@ -648,6 +686,8 @@ def main(argv: list | None = None) -> dict:
         res["faults"], res["inner"] = {}, {}
         res["timed"] = run_timed(ctx, timed, args.quick, res["faults"], res["inner"])
         res["record"] = run_record_cost(ctx, timed)
+        if ctx.device == "cpu":  # (tracemalloc sees NumPy's buffers, not CuPy's)
+            res["step_peak"] = run_step_peak(ctx, timed)
     if "deep-chain" in names:
         res["deep-chain-own"] = run_deep_chain_own(ctx, args.quick, args.threads, args.malloc)
         res["deep-chain"] = run_deep_chain(ctx, args.quick)

@@ -4,11 +4,12 @@ PyTorch's update order."""
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from autodiff.ops.arithmetic import maximum
 from autodiff.ops.creation import zeros_like
-from autodiff.optim.optimizer import Optimizer, bump_step, check_params, scalar_state
+from autodiff.optim.optimizer import Optimizer, bump_step, check_params, host, scalar_state
 from autodiff.tensor import Tensor
 
 
@@ -24,6 +25,11 @@ def moments(state: dict, p: Tensor, g: Tensor, b1: float, b2: float) -> tuple[Te
     state["exp_avg"] = state["exp_avg"] * b1 + g * (1 - b1)
     state["exp_avg_sq"] = state["exp_avg_sq"] * b2 + g * g * (1 - b2)
     return state["exp_avg"], state["exp_avg_sq"]
+
+
+def bias_corrections(lr: float, b1: float, b2: float, step: float) -> tuple[float, float]:
+    """Adam's host arithmetic: ``sqrt(1 - b2^t)`` and ``lr / (1 - b1^t)``."""
+    return math.sqrt(1 - b2 ** step), lr / (1 - b1 ** step)
 
 
 class Adam(Optimizer):
@@ -54,8 +60,9 @@ class Adam(Optimizer):
         m, v = moments(state, p, g, b1, b2)
         if group["amsgrad"]:
             v = state["max_exp_avg_sq"] = maximum(state["max_exp_avg_sq"], v)
-        denom = v.sqrt() / math.sqrt(1 - b2 ** step) + eps
-        p.sub_(m / denom * (lr / (1 - b1 ** step)))
+        root_bc2, step_size = host(partial(bias_corrections, lr, b1, b2), step)
+        denom = v.sqrt() / root_bc2 + eps
+        p.sub_(m / denom * step_size)
 
 
 class AdamW(Adam):

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from autodiff.ops.arithmetic import maximum
 from autodiff.ops.creation import zeros_like
 from autodiff.optim.adam import check_adam_params, moments
-from autodiff.optim.optimizer import Optimizer, bump_step, check_params, scalar_state
+from autodiff.optim.optimizer import Optimizer, bump_step, check_params, host, scalar_state
 from autodiff.tensor import Tensor
 
 
@@ -22,6 +23,31 @@ def _weight_decay(p: Tensor, g: Tensor, group: dict) -> Tensor:
         p.mul_(1 - group["lr"] * wd)
         return g
     return g + p * wd
+
+
+def _step_size(lr: float, b1: float, step: float) -> float:
+    return lr / (1 - b1 ** step)
+
+
+def _nadam_momenta(b1: float, b2: float, psi: float, step: float) -> tuple[float, float, float]:
+    """NAdam's momentum coefficients of this step and the next, and ``1 - b2^t``."""
+    return b1 * (1 - 0.5 * 0.96 ** (step * psi)), b1 * (1 - 0.5 * 0.96 ** ((step + 1) * psi)), 1 - b2 ** step
+
+
+def _nadam_step_sizes(lr: float, mu: float, mu_next: float, mu_product: float) -> tuple[float, float]:
+    return lr * (1 - mu) / (1 - mu_product), lr * mu_next / (1 - mu_product * mu_next)
+
+
+def _radam_scalars(b1: float, b2: float, step: float) -> tuple[float, bool, float, float]:
+    """``1 - b1^t``; whether the variance estimate is tractable (its length ``rho_t`` > 5),
+    and then ``sqrt(1 - b2^t)`` and the rectification factor (else zeros)."""
+    bc2 = 1 - b2 ** step
+    rho_inf = 2 / (1 - b2) - 1
+    rho_t = rho_inf - 2 * step * b2 ** step / bc2
+    if rho_t <= 5:
+        return 1 - b1 ** step, False, 0.0, 0.0
+    rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    return 1 - b1 ** step, True, math.sqrt(bc2), rect
 
 
 class Adamax(Optimizer):
@@ -42,7 +68,7 @@ class Adamax(Optimizer):
         g = _weight_decay(p, g, group)
         state["exp_avg"] = state["exp_avg"] * b1 + g * (1 - b1)
         state["exp_inf"] = maximum(state["exp_inf"] * b2, g.abs() + eps)
-        p.sub_(state["exp_avg"] / state["exp_inf"] * (group["lr"] / (1 - b1 ** step)))
+        p.sub_(state["exp_avg"] / state["exp_inf"] * host(partial(_step_size, group["lr"], b1), step))
 
 
 class NAdam(Optimizer):
@@ -65,15 +91,14 @@ class NAdam(Optimizer):
             state["exp_avg"], state["exp_avg_sq"] = zeros_like(p), zeros_like(p)
         step = bump_step(state)
         g = _weight_decay(p, g, group)
-        mu = b1 * (1 - 0.5 * 0.96 ** (step * psi))
-        mu_next = b1 * (1 - 0.5 * 0.96 ** ((step + 1) * psi))
+        mu, mu_next, bc2 = host(partial(_nadam_momenta, b1, b2, psi), step)
         # the product is kept in a scalar tensor (rounded like PyTorch's) across steps
         state["mu_product"] = state["mu_product"] * mu
-        mu_product = state["mu_product"].item()
+        size_g, size_m = host(partial(_nadam_step_sizes, lr), mu, mu_next, state["mu_product"])
         m, v = moments(state, p, g, b1, b2)
-        denom = (v / (1 - b2 ** step)).sqrt() + eps
-        p.sub_(g / denom * (lr * (1 - mu) / (1 - mu_product)))
-        p.sub_(m / denom * (lr * mu_next / (1 - mu_product * mu_next)))
+        denom = (v / bc2).sqrt() + eps
+        p.sub_(g / denom * size_g)
+        p.sub_(m / denom * size_m)
 
 
 class RAdam(Optimizer):
@@ -95,13 +120,10 @@ class RAdam(Optimizer):
         step = bump_step(state)
         g = _weight_decay(p, g, group)
         m, v = moments(state, p, g, b1, b2)
-        bc2 = 1 - b2 ** step
-        corrected = m / (1 - b1 ** step)
-        rho_inf = 2 / (1 - b2) - 1
-        rho_t = rho_inf - 2 * step * b2 ** step / bc2
-        if rho_t > 5:  # the variance is tractable: rectified adaptive step
-            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-            adaptive = math.sqrt(bc2) / (v.sqrt() + eps)
+        bc1, rectified, root_bc2, rect = host(partial(_radam_scalars, b1, b2), step)
+        corrected = m / bc1
+        if rectified:  # the variance is tractable: rectified adaptive step
+            adaptive = root_bc2 / (v.sqrt() + eps)
             p.sub_(corrected * lr * adaptive * rect)
         else:  # early steps: plain momentum SGD
             p.sub_(corrected * lr)

@@ -4,10 +4,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from autodiff.ops.creation import full_like, zeros_like
-from autodiff.optim.optimizer import Optimizer, bump_step, check_params, scalar_state
+from autodiff.optim.optimizer import Optimizer, bump_step, check_params, host, scalar_state
 from autodiff.tensor import Tensor
 
 
@@ -49,6 +50,10 @@ class RMSprop(Optimizer):
             p.sub_(g / avg * group["lr"])
 
 
+def _adagrad_lr(lr: float, lr_decay: float, step: float) -> float:
+    return lr / (1 + (step - 1) * lr_decay)
+
+
 class Adagrad(Optimizer):
     """Adagrad: divide by the root of the sum of all squared gradients so far."""
 
@@ -71,7 +76,7 @@ class Adagrad(Optimizer):
         step = bump_step(state)
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
-        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        clr = host(partial(_adagrad_lr, group["lr"], group["lr_decay"]), step)
         state["sum"] = state["sum"] + g * g
         p.sub_(g / (state["sum"].sqrt() + group["eps"]) * clr)
 

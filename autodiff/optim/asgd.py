@@ -6,11 +6,19 @@ averaging weight) are scalar tensors, as in PyTorch.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from autodiff.ops.creation import zeros_like
-from autodiff.optim.optimizer import Optimizer, bump_step, check_params, scalar_state
+from autodiff.optim.optimizer import Optimizer, bump_step, check_params, host, scalar_state
 from autodiff.tensor import Tensor
+
+
+def _asgd_scalars(lr: float, lambd: float, alpha: float, t0: float, eta: float, mu: float,
+                  step: float) -> tuple:
+    """The decay factor and step size of this step, whether the average starts now, the
+    averaging weight, and the next ``eta`` and ``mu``."""
+    return (1 - lambd * eta, eta, mu == 1, mu, lr / (1 + lambd * lr * step) ** alpha, 1 / max(1, step - t0))
 
 
 class ASGD(Optimizer):
@@ -32,10 +40,10 @@ class ASGD(Optimizer):
         step = bump_step(state)
         if group["weight_decay"]:
             g = g + p * group["weight_decay"]
-        eta = state["eta"].item()
-        p.mul_(1 - lambd * eta)
+        decay, eta, first, mu, next_eta, next_mu = host(
+            partial(_asgd_scalars, lr, lambd, group["alpha"], group["t0"]), state["eta"], state["mu"], step)
+        p.mul_(decay)
         p.sub_(g * eta)
-        mu = state["mu"].item()
-        state["ax"] = p.clone() if mu == 1 else state["ax"] + (p - state["ax"]) * mu
-        state["eta"] = scalar_state(lr / (1 + lambd * lr * step) ** group["alpha"])
-        state["mu"] = scalar_state(1 / max(1, step - group["t0"]))
+        state["ax"] = p.clone() if first else state["ax"] + (p - state["ax"]) * mu
+        state["eta"] = scalar_state(next_eta)
+        state["mu"] = scalar_state(next_mu)

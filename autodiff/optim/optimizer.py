@@ -6,11 +6,17 @@ runs the closure, turns grad mode off and calls ``_update`` for every parameter 
 gradient. Updates are Tensor ops, so state lives on the parameter's device; scalar
 bookkeeping (``step``, ASGD's ``eta``, NAdam's ``mu_product``) is a CPU tensor of the
 default float dtype, as in PyTorch, so the arithmetic (and its rounding) is the same.
+
+The Python arithmetic on such values (bias corrections from the step count, decayed step
+sizes) goes through ``host(fn, *values)``: eagerly it is ``fn`` of the values, and a step
+recorded by ``autodiff.compile`` keeps the call as one op of its program, rerun at every
+replay, so the program follows the counters instead of baking in the recorded numbers.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from autodiff import dtypes
@@ -38,9 +44,28 @@ def _scalar_dtype() -> dtypes.dtype:
     return dtypes.float64 if dtypes.get_default_dtype() is dtypes.float64 else dtypes.float32
 
 
+# Set by autodiff.compile while it records a step (autodiff/compiled_step.py): records a
+# host() call as an op of the program and returns its results. None otherwise.
+host_recorder: Callable | None = None
+
+
+def host(fn: Callable, *values: Any) -> Any:
+    """``fn`` applied to ``values`` (0-d tensors read as Python numbers, or numbers): an
+    optimizer's arithmetic on host values. ``fn`` must be a pure function of its arguments
+    (hyper-parameters bound in it are constants) returning a float or a tuple of floats
+    and bools; a compiled step reruns it at every replay (a bool it returns is a guard)."""
+    if host_recorder is not None:
+        return host_recorder(fn, values)
+    return fn(*[v.item() if isinstance(v, Tensor) else v for v in values])
+
+
+def _next_step(step: float) -> float:
+    return step + 1
+
+
 def bump_step(state: dict) -> float:
     """Add one to ``state["step"]`` and return the new count as a Python float."""
-    step = state["step"].item() + 1
+    step = host(_next_step, state["step"])
     state["step"] = tensor(step, dtype=state["step"].dtype)
     return step
 
