@@ -39,6 +39,7 @@ NOT_DIFFERENTIABLE = {
     # utilities: no tensor result
     "is_tensor", "numel", "is_grad_enabled", "is_inference_mode_enabled", "get_default_dtype",
     "set_default_dtype",
+    "set_printoptions",  # (printing: tests/test_formatting_torch.py)
     "compile",  # (a step recorder, docs/compile.md: its own tests in tests/test_compile.py)
     "promote_types",
     # integer results (indices, one-hot encodings, counts, sort orders, bucket numbers)
