@@ -227,17 +227,29 @@ def main() -> None:
         from mutmut.configuration import config
 
         config().pytest_add_cli_args_test_selection = selection
-        if args.no_clean_run:
-            # mutmut runs every test of the selected mutants unmutated before mutating: as long
-            # as the stats phase, and redundant right after it (the stats run stops at a failure).
-            make_runner = mutmut_main.get_mutant_runner
+        make_runner = mutmut_main.get_mutant_runner
 
-            def runner_without_clean_run(*a, **k):
-                runner = make_runner(*a, **k)
+        def runner_fastest_first(*a, **k):
+            runner = make_runner(*a, **k)
+            submit = runner.submit
+
+            def submit_fastest_first(mutant_name, tests, cpu_time_limit, estimated_time):
+                # mutmut hands a mutant's tests over as a set, in no order; run the cheapest
+                # first (pytest keeps the order of node ids and stops at the first failure),
+                # so a mutant one quick test kills does not wait for the slow ones.
+                durations = mutmut_main.state().duration_by_test
+                tests = sorted(tests, key=lambda t: (durations[t], t))
+                submit(mutant_name, tests, cpu_time_limit, estimated_time)
+
+            runner.submit = submit_fastest_first
+            if args.no_clean_run:
+                # mutmut runs every test of the selected mutants unmutated before mutating: as
+                # long as the stats phase, and redundant right after it (the stats run stops at
+                # a failure).
                 runner.run_clean_tests = lambda tests: 0
-                return runner
+            return runner
 
-            mutmut_main.get_mutant_runner = runner_without_clean_run
+        mutmut_main.get_mutant_runner = runner_fastest_first
         start = time.time()
         try:
             mutmut_main._run(run_globs, args.max_children)
