@@ -8,7 +8,7 @@ import pytest
 
 import autodiff
 
-pytest.importorskip("safetensors", reason="pip install safetensors (the [safetensors] extra)")
+safetensors = pytest.importorskip("safetensors", reason="pip install safetensors (the [safetensors] extra)")
 
 DTYPES = ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
 
@@ -57,5 +57,5 @@ def test_safetensors_is_chosen_by_the_name_alone(tmp_path) -> None:
     autodiff.save(sd, tmp_path / "w.safetensors")
     assert set(safetensors_numpy.load_file(str(tmp_path / "w.safetensors"))) == set(sd)
     autodiff.save(sd, tmp_path / "w.bin")
-    with pytest.raises(Exception):
+    with pytest.raises(safetensors.SafetensorError):
         safetensors_numpy.load_file(str(tmp_path / "w.bin"))
