@@ -3,7 +3,7 @@
     pip install mutmut==3.8.1
     nice -n 10 python tools/mutation.py                  # the whole sample, then its figures
     nice -n 10 python tools/mutation.py engine optim     # some parts of it
-    nice -n 10 python tools/mutation.py --no-clean-run   # again, the tests known to pass
+    nice -n 10 python tools/mutation.py --no-clean-run   # go on: the mutants not checked yet
     nice -n 10 python tools/mutation.py --survivors      # after adding tests: the survivors again
     python tools/mutation.py --list                      # the parts' mutant globs and the tests
     python tools/mutation.py --summary                   # the figures of the last run, no run
@@ -222,6 +222,12 @@ def main() -> None:
     if args.survivors:
         last = json.loads((ROOT / "mutants" / "sample-summary.json").read_text())
         run_globs = [n for n in last["not killed"].get("survived", []) if any(fnmatch.fnmatchcase(n, g) for g in globs)]
+    elif (ROOT / "mutants").is_dir():
+        # mutmut reruns every mutant it is given by name, checked or not: give it only the ones
+        # without a result (new, changed since, never reached), so a run goes on where the last
+        # one stopped. (None yet, as in a fresh checkout: the globs, and mutmut makes them.)
+        unchecked = summary(globs)["not killed"].get("not checked", [])
+        run_globs = unchecked if summary(globs)["mutants"] else globs
     if not args.summary and run_globs:
         from mutmut import __main__ as mutmut_main
         from mutmut.configuration import config
