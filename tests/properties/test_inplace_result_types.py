@@ -1,7 +1,7 @@
 """An in-place op writes its result into the tensor's own dtype when PyTorch allows that cast
-(bool into anything, int into int or float, float into float) and otherwise refuses it with
-PyTorch's RuntimeError and words: every pair of bool, int64 and float64 for the tensor written
-and the operand."""
+(bool into anything, int into any int or float, float into any float) and otherwise refuses it
+with PyTorch's RuntimeError and words: every pair of bool, int32, int64, float32 and float64 for
+the tensor written and the operand."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import autodiff
 
 torch = pytest.importorskip("torch")
 
-DTYPES = ["bool", "int64", "float64"]
+DTYPES = ["bool", "int32", "int64", "float32", "float64"]
 OPS = ["add_", "mul_", "maximum"]
 
 
