@@ -28,9 +28,10 @@ def _gradient_through_fill(m, fill, where: str, shape: tuple[int, ...]):
     y = x * w  # a non-leaf
     target = y[..., :1] if where == "view" else y
     fill(target)
+    recorded = (y.is_leaf, target.is_leaf, y.grad_fn is None)  # still computed by the graph
     z = (y * x).sum() + (y ** 2).sum()
     z.backward()
-    return _np(y), _np(x.grad)
+    return recorded, _np(y), _np(x.grad)
 
 
 @pytest.mark.parametrize("where", ["non-leaf", "view"])
@@ -39,8 +40,20 @@ def _gradient_through_fill(m, fill, where: str, shape: tuple[int, ...]):
 def test_gradient_through_a_filled_tensor_matches_torch(name: str, where: str, shape: tuple[int, ...]) -> None:
     ours = _gradient_through_fill(autodiff, FILLS[name], where, shape)
     theirs = _gradient_through_fill(torch, FILLS[name], where, shape)
-    for a, b in zip(ours, theirs):
+    assert ours[0] == theirs[0] == (False, False, False)
+    for a, b in zip(ours[1:], theirs[1:]):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(FILLS))
+def test_fill_of_a_leaf_that_requires_grad_is_refused_like_torch(name: str) -> None:
+    messages = []
+    for m in (autodiff, torch):
+        x = m.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError) as info:
+            FILLS[name](x)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
 
 
 def _version(t) -> int:
