@@ -267,3 +267,13 @@ def test_max_unpool_inverts_max_pool_like_torch():
 def torch_module():
     import torch
     return torch
+
+
+@pytest.mark.parametrize("padding_mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_negative_padding_with_a_padding_mode_names_the_module(nd: int, padding_mode: str) -> None:
+    """The padding modes pad in forward: a negative padding is refused there, naming the module."""
+    cls = getattr(nn, f"Conv{nd}d")
+    conv = cls(1, 1, 3, padding=-1, padding_mode=padding_mode)
+    with pytest.raises(RuntimeError, match=rf"^Conv{nd}d: negative padding is not supported$"):
+        conv(autodiff.zeros((1, 1) + (5,) * nd))

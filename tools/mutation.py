@@ -3,7 +3,7 @@
     pip install mutmut==3.8.1
     nice -n 10 python tools/mutation.py                  # the whole sample, then its figures
     nice -n 10 python tools/mutation.py engine optim     # some parts of it
-    nice -n 10 python tools/mutation.py --no-clean-run   # again, the tests known to pass
+    nice -n 10 python tools/mutation.py --no-clean-run   # go on: the mutants not checked yet
     nice -n 10 python tools/mutation.py --survivors      # after adding tests: the survivors again
     python tools/mutation.py --list                      # the parts' mutant globs and the tests
     python tools/mutation.py --summary                   # the figures of the last run, no run
@@ -222,22 +222,40 @@ def main() -> None:
     if args.survivors:
         last = json.loads((ROOT / "mutants" / "sample-summary.json").read_text())
         run_globs = [n for n in last["not killed"].get("survived", []) if any(fnmatch.fnmatchcase(n, g) for g in globs)]
+    elif (ROOT / "mutants").is_dir():
+        # mutmut reruns every mutant it is given by name, checked or not: give it only the ones
+        # without a result (new, changed since, never reached), so a run goes on where the last
+        # one stopped. (None yet, as in a fresh checkout: the globs, and mutmut makes them.)
+        unchecked = summary(globs)["not killed"].get("not checked", [])
+        run_globs = unchecked if summary(globs)["mutants"] else globs
     if not args.summary and run_globs:
         from mutmut import __main__ as mutmut_main
         from mutmut.configuration import config
 
         config().pytest_add_cli_args_test_selection = selection
-        if args.no_clean_run:
-            # mutmut runs every test of the selected mutants unmutated before mutating: as long
-            # as the stats phase, and redundant right after it (the stats run stops at a failure).
-            make_runner = mutmut_main.get_mutant_runner
+        make_runner = mutmut_main.get_mutant_runner
 
-            def runner_without_clean_run(*a, **k):
-                runner = make_runner(*a, **k)
+        def runner_fastest_first(*a, **k):
+            runner = make_runner(*a, **k)
+            submit = runner.submit
+
+            def submit_fastest_first(mutant_name, tests, cpu_time_limit, estimated_time):
+                # mutmut hands a mutant's tests over as a set, in no order; run the cheapest
+                # first (pytest keeps the order of node ids and stops at the first failure),
+                # so a mutant one quick test kills does not wait for the slow ones.
+                durations = mutmut_main.state().duration_by_test
+                tests = sorted(tests, key=lambda t: (durations[t], t))
+                submit(mutant_name, tests, cpu_time_limit, estimated_time)
+
+            runner.submit = submit_fastest_first
+            if args.no_clean_run:
+                # mutmut runs every test of the selected mutants unmutated before mutating: as
+                # long as the stats phase, and redundant right after it (the stats run stops at
+                # a failure).
                 runner.run_clean_tests = lambda tests: 0
-                return runner
+            return runner
 
-            mutmut_main.get_mutant_runner = runner_without_clean_run
+        mutmut_main.get_mutant_runner = runner_fastest_first
         start = time.time()
         try:
             mutmut_main._run(run_globs, args.max_children)

@@ -1,7 +1,7 @@
 """Gradients exactly on the edges the op-table rows stay away from, against PyTorch: logit at
 0 and 1 and outside [0, 1] (inf and nan), at its eps clamp bounds; copysign where the
 magnitude is 0 or 1 and the sign input changes sign, with the sign input's gradient a zero
-tensor (never None) as in PyTorch; the -inf norm (its gradient goes to the smallest entry). First derivatives, and second ones where both are finite."""
+tensor (never None) as in PyTorch; the -inf norm (its gradient goes to the smallest entry); p-norms of a zero vector and a unit vector. First derivatives, and second ones where both are finite."""
 
 from __future__ import annotations
 
@@ -23,7 +23,17 @@ CASES = {
     "copysign": (2, lambda m, a, b: m.copysign(a, b)),
     "copysign-magnitude-minus": (2, lambda m, a, b: m.copysign(a - 1.0, b)),
     "norm-minus-inf": (1, lambda m, a: m.norm(a + 2.0, float("-inf")).expand(7)),
+    # p-norms of a zero vector (gradient 0), a unit vector (norm 1 for every p) and a third one
+    "norm-2-zero-unit": (1, lambda m, a: _norms_at_zero_and_one(m, a, 2.0)),
+    "norm-3-zero-unit": (1, lambda m, a: _norms_at_zero_and_one(m, a, 3.0)),
+    "norm-4-zero-unit": (1, lambda m, a: _norms_at_zero_and_one(m, a, 4.0)),
+    "norm-1.5-zero-unit": (1, lambda m, a: _norms_at_zero_and_one(m, a, 1.5)),
 }
+
+
+def _norms_at_zero_and_one(m, a, p: float):
+    """EDGES[1] is 0, EDGES[5] is 1: the norms of [0], [1] and [0.25, 0.5, 0.75]."""
+    return (m.norm(a[1:2], p) + 2.0 * m.norm(a[5:6], p) + 3.0 * m.norm(a[2:5], p)).expand(7)
 
 
 def _grads(m, name: str):
