@@ -87,11 +87,16 @@ def _accumulate_locked(leaf: Any, grad: Any, create_graph: bool, shared: set) ->
                 grad = grad.detach()
             shared.add(id(grad))
         leaf._grad = grad
-    elif create_graph or old._requires_grad:
+    elif create_graph:
         leaf._grad = old + grad
     else:
         # In place, with no temporary: the engine's gradients have the leaf's dtype and shape.
+        # Also into a .grad that has a graph of its own (a create_graph backward made it), as
+        # PyTorch's AccumulateGrad adds in place whenever grad mode is off; that is a write
+        # to a tensor of a graph, so its version moves.
         old._be.iadd(old._data, grad._data)
+        if old._requires_grad:
+            old._version[0] += 1
 
 
 class _Runs(threading.local):
@@ -106,7 +111,7 @@ _runs = _Runs()
 def current_backward() -> list:
     """The backward pass running in this thread (an object unique to it)."""
     if not _runs.stack:
-        raise RuntimeError("no backward pass is running in this thread")
+        raise RuntimeError("Final callbacks can only be installed during backward pass.")
     return _runs.stack[-1]
 
 
