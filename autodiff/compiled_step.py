@@ -822,21 +822,30 @@ def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:
         return ops
     makers = {op[4][1]: op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "new"
               and op[4][1] in folded}
+    # What each op does with the candidates, found once (a program has thousands of ops and
+    # a handful of candidates): the candidates it reads, and whether it keeps them out.
+    candidates = set(folded)
+    always_out: set = set(escaping) & candidates
+    readers: list = []  # (candidates read, slot made, whether it makes views of what it reads)
+    for op in ops:
+        if op[0] != "call":
+            always_out |= set(op[2]) & candidates
+            continue
+        used = (_slots_in(op[2]) | _slots_in(list(op[3].values()))) & candidates
+        if not used:
+            continue
+        if op[5] in _MUTATING and op[2] and op[2][0][0] == "v":
+            always_out |= {op[2][0][1]} & candidates
+        if "out" in op[3]:
+            always_out |= _slots_in([op[3]["out"]]) & candidates
+        made = op[4][1] if op[4] is not None and op[4][0] == "new" else None
+        readers.append((used, made, op[5] not in _NO_VIEW_CONSUMERS))
     changed = True
     while changed:
         changed = False
-        keep_out: set = set(escaping)
-        for op in ops:
-            if op[0] != "call":
-                keep_out |= set(op[2])
-                continue
-            used = _slots_in(op[2]) | _slots_in(list(op[3].values()))
-            made = op[4][1] if op[4] is not None and op[4][0] == "new" else None
-            if op[5] in _MUTATING and op[2] and op[2][0][0] == "v":
-                keep_out.add(op[2][0][1])
-            if "out" in op[3]:
-                keep_out |= _slots_in([op[3]["out"]])
-            if made not in folded and op[5] not in _NO_VIEW_CONSUMERS:
+        keep_out = set(always_out)
+        for used, made, makes_views in readers:
+            if made not in folded and makes_views:
                 keep_out |= used
         for k in list(folded):
             if k in keep_out or any(e[0] == "v" and e[1] not in folded for e in makers[k][2]):
@@ -849,9 +858,13 @@ def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:
     for op in ops:
         if op[0] != "call":
             out.append(op)
-        elif not (op[4] is not None and op[4][0] == "new" and op[4][1] in folded):
+        elif op[4] is not None and op[4][0] == "new" and op[4][1] in folded:
+            continue
+        elif (_slots_in(op[2]) | _slots_in(list(op[3].values()))) & folded:
             out.append((op[0], op[1], [_substitute(e, const_of) for e in op[2]],
                         {n: _substitute(e, const_of) for n, e in op[3].items()}, *op[4:]))
+        else:
+            out.append(op)
     return out
 
 
