@@ -103,6 +103,12 @@ def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     if ceil_mode or (not count_include_pad and padding not in (0, (0, 0, 0), [0, 0, 0])):
         raise NotImplementedError("avg_pool3d: ceil_mode and count_include_pad=False with padding are not "
                                   "supported")
+    kernel = _triple(kernel_size, "kernel_size")
+    if input.ndim in (4, 5) and any(size < k for size, k in zip(input.shape[-3:], kernel)):
+        # PyTorch's check, on the input before its padding (max_pool3d has none)
+        t, h, w = input.shape[-3:]
+        raise RuntimeError(f"input image (T: {t} H: {h} W: {w}) smaller than kernel size (kT: {kernel[0]} "
+                           f"kH: {kernel[1]} kW: {kernel[2]})")
     slices, (k, s, p, _), (n, c, od), unbatched = _depth_slices(input, kernel_size, stride, padding, 1, 0.0,
                                                                  "avg_pool3d")
     out = None
