@@ -136,6 +136,12 @@ def grad(
         return _batched_grad(outs, ins, gos, retain_graph, create_graph, allow_unused, materialize_grads)
     grads = _make_grads(outs, gos)
     results = run_backward(list(outs), grads, retain_graph, create_graph, list(ins), accumulate=False)
+    return _unused_checked(ins, results, allow_unused, materialize_grads)
+
+
+def _unused_checked(ins: tuple, results: list, allow_unused: bool, materialize_grads: bool) -> tuple:
+    """The gradients of ``ins``: PyTorch's error for an unused input unless ``allow_unused``,
+    and zeros (unbatched, as PyTorch gives them) for one with ``materialize_grads``."""
     final = []
     for t, g in zip(ins, results):
         if g is None:
@@ -167,15 +173,4 @@ def _batched_grad(outs: tuple, ins: tuple, gos: tuple, retain_graph: bool, creat
                 f"shape of {shape} and output[{i}] has a shape of {o.shape}. If you only want some "
                 "tensors in `grad_output` to be considered batched, consider using vmap.")
     results = vmap_state.batched_grad(outs, ins, gos, retain_graph, create_graph)
-    final = []
-    for t, g in zip(ins, results):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior."
-                )
-            if materialize_grads:
-                g = zeros_like(t)  # (unbatched, as PyTorch gives it)
-        final.append(g)
-    return tuple(final)
+    return _unused_checked(ins, results, allow_unused, materialize_grads)

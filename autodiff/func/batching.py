@@ -345,15 +345,25 @@ def einsum_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
 
 
 # ---- indexing ---------------------------------------------------------------------------------
+def _index_past_batch(index: Any, level: int) -> tuple | None:
+    """``index`` as a tuple, when it can be applied past the batch dim of a value: None when
+    an index tensor is batched, or index tensors are separated (they would move their dims
+    first: left to the loop)."""
+    idx = index if isinstance(index, tuple) else (index,)
+    if any(batched_at(i, level) is not None for i in idx):
+        return None
+    advanced = [k for k, i in enumerate(idx) if isinstance(i, (Tensor, list))]
+    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
+        return None
+    return idx
+
+
 def getitem_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     x, index = args
     v = batched_at(x, level)
-    idx = index if isinstance(index, tuple) else (index,)
-    if v is None or any(batched_at(i, level) is not None for i in idx):
+    idx = _index_past_batch(index, level)
+    if v is None or idx is None:
         return NOT_BATCHED
-    advanced = [k for k, i in enumerate(idx) if isinstance(i, (Tensor, list))]
-    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
-        return NOT_BATCHED  # separated index tensors move their dims first: left to the loop
     return wrap(v[(slice(None),) + idx], level)
 
 
@@ -363,11 +373,8 @@ def setitem_rule(fn: Callable, level: int, args: tuple, kwargs: dict) -> Any:
     batched, or separated, are left to the loop)."""
     x, index, value = args
     vx = batched_at(x, level)
-    idx = index if isinstance(index, tuple) else (index,)
-    if vx is None or any(batched_at(i, level) is not None for i in idx):
-        return NOT_BATCHED
-    advanced = [k for k, i in enumerate(idx) if isinstance(i, (Tensor, list))]
-    if advanced and advanced != list(range(advanced[0], advanced[-1] + 1)):
+    idx = _index_past_batch(index, level)
+    if vx is None or idx is None:
         return NOT_BATCHED
     vv = batched_at(value, level)
     if vv is not None:
