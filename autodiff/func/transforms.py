@@ -105,15 +105,21 @@ class _Input:
         self.seen = _rewrap(leaf, self.levels)
 
 
-def _prepare(args: tuple, argnums: Any, where: str) -> tuple[list, list, Callable]:
-    """``args`` with the inputs at ``argnums`` (pytrees) made differentiable."""
+def _argnums(args: tuple, argnums: Any, where: str) -> tuple[int, ...]:
+    """``argnums`` (an int or a tuple of them) as non-negative positions in ``args``, with
+    PyTorch's errors for none or one out of range."""
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums:
         raise RuntimeError(f"{where}: argnums must be non-empty")
     for n in nums:
         if not isinstance(n, int) or not -len(args) <= n < len(args):
             raise RuntimeError(f"{where}: Got argnums={argnums}, but only {len(args)} positional inputs")
-    nums = tuple(n % len(args) for n in nums)
+    return tuple(n % len(args) for n in nums)
+
+
+def _prepare(args: tuple, argnums: Any, where: str) -> tuple[list, list, Callable]:
+    """``args`` with the inputs at ``argnums`` (pytrees) made differentiable."""
+    nums = _argnums(args, argnums, where)
     args = list(args)
     inputs, builders = [], []
     for n in nums:
@@ -511,13 +517,7 @@ def jacfwd(func: Callable, argnums: int | tuple = 0, has_aux: bool = False, *,
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         where = "jacfwd(f)(*args)"
-        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-        if not nums:
-            raise RuntimeError(f"{where}: argnums must be non-empty")
-        for n in nums:
-            if not isinstance(n, int) or not -len(args) <= n < len(args):
-                raise RuntimeError(f"{where}: Got argnums={argnums}, but only {len(args)} positional inputs")
-        nums = tuple(n % len(args) for n in nums)
+        nums = _argnums(args, argnums, where)
         trees = [tree_flatten(args[n]) for n in nums]
         x_leaves = [x for leaves, _ in trees for x in leaves]
         for x in x_leaves:
