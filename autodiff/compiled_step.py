@@ -29,6 +29,7 @@ import functools
 import threading
 import types
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,9 @@ __all__ = ["compile", "CompiledFunction", "CaptureBreak"]
 RECOMPILE_LIMIT = 8  # programs kept per compiled function (PyTorch's recompile_limit)
 REUSE_BUFFERS = True  # compiled programs write ufunc results into buffers of their own
 _ALIGN = 64  # bytes: where each buffer starts in a program's block (a cache line, SIMD-aligned)
+# Arrays smaller than this get no buffer: NumPy makes a small array faster than a call parses
+# ``out=`` (a 4-element product: 440 ns new, 460 ns into a buffer; from ~4 KiB on, ``out=`` wins).
+_MIN_BUFFER_BYTES = 2048
 
 # Backend methods that answer questions about arrays rather than make them: not logged
 # (their answers depend only on shapes, dtypes and memory layout, which the guards fix).
@@ -239,7 +243,10 @@ class _World:
                 locs.append(_DictLoc(m._parameters, name, f"module {mi} parameter {name}"))
             for name in m._buffers:
                 locs.append(_DictLoc(m._buffers, name, f"module {mi} buffer {name}"))
+        in_modules = {id(p) for m in self.modules for p in m._parameters.values()}
         for i, p in enumerate(self.params):
+            if id(p) not in in_modules:  # an optimizer's parameter of no module: its array may be replaced (.data)
+                locs.append(_FixedLoc(p, f"parameter {i}"))
             locs.append(_GradLoc(p, f"parameter {i} .grad"))
         for oi, opt in enumerate(self.optimizers):
             for group in opt.param_groups:
@@ -670,6 +677,8 @@ class _Program:
         self.aliases: list = []  # (location, argument index): a location sharing an earlier one's array
         self.eager_steps = 0  # optimizer steps the program calls eagerly (regions it could not capture)
         self.released: set = set()  # argument slots of state it drops unread (see _released)
+        self.arenas: dict = {}  # backend -> the _Arena its buffers are carved from
+        self.namespace: dict = {}  # the globals of its generated function
 
     @property
     def source(self) -> str:
@@ -680,10 +689,16 @@ class _Program:
         return self._source
 
     def compile_source(self) -> None:
-        """Replace the interpreter by the generated straight-line function."""
-        self._source, namespace = self.generate()
-        exec(builtins.compile(self._source, "<autodiff.compile program>", "exec"), namespace)  # noqa: S102
-        self.run = namespace["_program"]
+        """Replace the interpreter by the generated straight-line function, its buffers
+        carved from the blocks of ``arenas`` (backend -> _Arena, made here when missing)."""
+        self._source, self.namespace, buffers = self.generate()
+        for be, names in buffers.items():
+            arena = self.arenas.get(be)
+            if arena is None:
+                arena = self.arenas[be] = _Arena(be)
+            arena.bind(self, names)
+        exec(builtins.compile(self._source, "<autodiff.compile program>", "exec"), self.namespace)  # noqa: S102
+        self.run = self.namespace["_program"]
         self.generate = None  # (the ops and the recording's shapes are not needed any more)
 
 
@@ -897,6 +912,7 @@ def _released(ops: list, start: list, plan_out: list, returned: list) -> list:
 def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: dict) -> tuple[str, dict]:
     """The ops as the source of one straight-line function, and the names it uses."""
     ns: dict = {f"c{k}": v for k, v in enumerate(consts)}
+    fn_names: dict = {}  # a function -> its name in ns (one name however many calls it has)
     ns["CheckFailed"] = _CheckFailedError
     ns["HostChanged"] = _HostChangedError
     lines: list = []
@@ -914,9 +930,13 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: di
             lines.append(f"    {targets}, = {call}" if exit_slots else f"    {call}")
             continue
         _kind, fn, args, kwargs, out, _name, _be = op
-        ns[f"f{i}"] = fn
+        try:
+            f = fn_names.setdefault(fn, f"f{len(fn_names)}")
+        except TypeError:  # (an unhashable callable: a name of its own)
+            f = fn_names[("unhashable", i)] = f"f{len(fn_names)}"
+        ns[f] = fn
         src_args = [_render(a) for a in args] + [f"{k}={_render(v)}" for k, v in kwargs.items()]
-        call = f"f{i}({', '.join(src_args)})"
+        call = f"{f}({', '.join(src_args)})"
         if out is None or out[0] == "same":
             lines.append(f"    {call}")
         elif out[0] == "check":
@@ -938,17 +958,59 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: di
     for op in ops:
         if op[0] == "region":
             escaping.update(op[2])
-    for s, (b, writer) in _reusable_buffers(ops, specs, line_of, escaping).items():
+    place, aliases = _reusable_buffers(ops, specs, line_of, escaping, consts)
+    buffers: dict = {}  # backend -> {name: (offset, shape, dtype)}
+    for s, (be, offset, writer) in place.items():
         k, i = line_of[s]
+        f = _name_of(lines[k])
         if writer is not None:
-            ns[f"w{i}"] = writer
-            lines[k] = lines[k].replace(f" = f{i}(", f" = w{i}(", 1)
+            w = fn_names.setdefault(("out writer", writer), f"w{len(fn_names)}")
+            ns[w] = writer
+            lines[k] = lines[k].replace(f" = {f}(", f" = {w}(", 1)
         lines[k] = f"{lines[k][:-1]}, out=b{s})"
-        ns[f"b{s}"] = b
+        buffers.setdefault(be, {})[f"b{s}"] = (offset, specs[s][1], specs[s][2], _buffer_bytes(specs[s]))
+    for s, source in aliases.items():
+        k, _i = line_of[s]
+        lines[k] = f"    v{s} = v{source}"  # (the copy elided: see _aliases)
     params = ", ".join(f"v{s}" for s in in_slots)
     body = "\n".join(lines) or "    pass"
     src = f"def _program({params}):\n{body}\n    return ({', '.join(f'v{s}' for s in returned)}{',' if returned else ''})\n"
-    return src, ns
+    return src, ns, buffers
+
+
+def _name_of(line: str) -> str:
+    """The function a generated line ``    vK = NAME(...)`` calls."""
+    return line.split(" = ", 1)[1].split("(", 1)[0]
+
+
+class _Arena:
+    """The block of memory of one backend that the programs of one compiled function carve
+    their buffers from. Their replays never overlap, so the block need only be as large as
+    the largest program's set of temporaries (a function's first program, recorded while
+    ``.grad`` was None, and its steady one share it). When a new program needs more, a new
+    block replaces the old one and every program's buffers are carved again from it: they
+    are globals of its generated function, read at its next replay. (A program captured in
+    a CUDA graph keeps a block of its own: the graph holds its addresses.)"""
+
+    def __init__(self, be: Any) -> None:
+        self.be, self.block, self.size = be, None, 0
+        self.users: list = []  # (weak reference to a program's namespace holder, its buffers)
+
+    def bind(self, holder: Any, buffers: dict) -> None:
+        """Carve ``buffers`` ({name: (offset, shape, dtype, bytes)}) into ``holder.namespace``."""
+        self.users = [(ref, b) for ref, b in self.users if ref() is not None]
+        self.users.append((weakref.ref(holder), buffers))
+        size = max((offset + n for offset, _shape, _dtype, n in buffers.values()), default=0)
+        if size > self.size:
+            self.size, self.block = size, None  # (the old block goes with the last view of it)
+            self.block = self.be.empty((size,), "uint8")
+            users = self.users
+        else:
+            users = self.users[-1:]
+        for ref, user_buffers in users:
+            ns = ref().namespace
+            for name, (offset, shape, dtype, _n) in user_buffers.items():
+                ns[name] = self.be.carve(self.block, offset, shape, dtype)
 
 
 def _slot_backends(ops: list, n_slots: int) -> list:
@@ -960,17 +1022,22 @@ def _slot_backends(ops: list, n_slots: int) -> list:
     return out
 
 
-def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set) -> dict:
+def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set, consts: list) -> tuple[dict, dict]:
     """Buffers for the arrays a replay can write into memory of its own (``out=``): made by a
     function that writes ``out`` (a NumPy ufunc), read only by calls that make no views of
     them, and never leaving the program (returned, written back, handed to eager code).
 
-    The buffers are views into one block of memory per backend, laid out as registers are
-    allocated: two arrays whose lives do not overlap (the second made after the last read
-    of the first) may take the same bytes, so the block holds about the largest set of
-    temporaries alive at one time, not one buffer per temporary."""
+    Returns ``(place, aliases)``: ``place`` maps such a slot to ``(backend, offset, writer)``
+    in its backend's block (``writer`` the function that writes it into its buffer when not
+    the op's own); ``aliases`` maps a slot to an earlier buffered slot whose array it can
+    simply be (``_aliases``: a copy, or a product with ones, of an array read no more).
+
+    The buffers are laid out as registers are allocated: two arrays whose lives do not
+    overlap (the second made after the last read of the first) may take the same bytes, so
+    the block holds about the largest set of temporaries alive at one time, not one buffer
+    per temporary."""
     if not REUSE_BUFFERS:
-        return {}
+        return {}, {}
     root: dict = {}  # a view's slot (transpose, reshape, ...) -> the slot of the array it views
     bad = set()
     last_read: dict = {}  # slot -> index of the last op that reads it (or a view of it)
@@ -995,21 +1062,25 @@ def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set) -> d
     for k, (_line, i) in line_of.items():
         _kind, fn, _args, kwargs, _o, name, be = ops[i]
         spec = specs.get(k)
-        if k in bad or "out" in kwargs or spec is None or spec[0] is not be._array_type:
+        if k in bad or "out" in kwargs or spec is None or spec[0] is not be._array_type or spec[3] < _MIN_BUFFER_BYTES:
             continue
         if not be.writes_out(fn):
             writers[k] = be.out_writer(name)
             if writers[k] is None:
                 continue
         made[i] = k
+    aliases = _aliases(ops, made, last_read, consts, specs)
+    for i, k in list(made.items()):
+        if k in aliases:  # (no buffer of its own: it is the array of the slot it aliases)
+            del made[i]
+            last_read[aliases[k]] = max(last_read[aliases[k]], last_read.get(k, i))
     # Offsets in one block per backend, greedy by size (largest first): a buffer takes the
     # lowest gap that fits it among the buffers placed already whose lives overlap its own.
-    place: dict = {}  # slot -> (backend, offset)
+    place: dict = {}  # slot -> (backend, offset, writer)
     placed: dict = {}  # backend -> [(offset, end offset, first op, last op)]
-    size: dict = {}  # backend -> bytes of its block
     order = sorted(made.items(), key=lambda item: (-specs[item[1]][3], item[0]))
     for i, k in order:
-        be, nbytes = ops[i][6], -(-max(specs[k][3], 1) // _ALIGN) * _ALIGN
+        be, nbytes = ops[i][6], _buffer_bytes(specs[k])
         end = last_read.get(k, i)
         offset = 0
         for lo, hi, first, last in sorted(placed.get(be, [])):
@@ -1018,11 +1089,56 @@ def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set) -> d
                     break
                 offset = max(offset, hi)
         placed.setdefault(be, []).append((offset, offset + nbytes, i, end))
-        size[be] = max(size.get(be, 0), offset + nbytes)
-        place[k] = (be, offset)
-    blocks = {be: be.empty((n,), "uint8") for be, n in size.items()}
-    return {k: (be.carve(blocks[be], offset, specs[k][1], specs[k][2]), writers.get(k))
-            for k, (be, offset) in place.items()}
+        place[k] = (be, offset, writers.get(k))
+    return place, aliases
+
+
+def _buffer_bytes(spec: tuple) -> int:
+    return -(-max(spec[3], 1) // _ALIGN) * _ALIGN
+
+
+# Calls that leave their array argument's values as they are, into a new array: ``copy(a)``
+# (a ``.clone()``), and a product with an array of ones (the gradient of a ``sum()`` met by
+# a chain rule), whose bits are ``a``'s own (x * 1 is x in IEEE arithmetic, and for integers).
+_IDENTITIES = frozenset({"copy", "mul"})
+
+
+def _aliases(ops: list, made: dict, last_read: dict, consts: list, specs: dict) -> dict:
+    """The buffered results that can be an earlier buffered array itself, with no call: a
+    copy of (or a product with ones of) an array that nothing reads afterwards. The copy is
+    elided, not its values: the earlier array holds exactly what the copy would (both are
+    C-contiguous buffers of the program, of one dtype and shape), and no one sees it again."""
+    out: dict = {}
+    made_at = {k: i for i, k in made.items()}
+    for i, k in sorted(made.items()):
+        op = ops[i]
+        if op[5] not in _IDENTITIES or op[3]:
+            continue
+        args = op[2]
+        if op[5] == "copy":
+            source = args[0] if len(args) == 1 else None
+        elif len(args) == 2 and args[0][0] == "c" and _is_ones(consts[args[0][1]], op[6]):
+            source = args[1]
+        elif len(args) == 2 and args[1][0] == "c" and _is_ones(consts[args[1][1]], op[6]):
+            source = args[0]
+        else:
+            continue
+        if source is None or source[0] != "v" or source[1] in out:
+            continue
+        s = source[1]
+        if made_at.get(s, i) >= i or last_read.get(s) != i or specs[s][1:3] != specs[k][1:3]:
+            continue  # not a buffer of the program's own, read again after the copy, or another shape
+        out[k] = s
+    return out
+
+
+def _is_ones(value: Any, be: Any) -> bool:
+    """An array of real numbers, all 1 (a ones constant, broadcast or not)."""
+    if value.__class__ is not be._array_type or not value.size:
+        return False
+    if not be.dtype_name(value).startswith(("float", "int", "uint")):  # (not complex: x * (1+0j) can make NaNs)
+        return False
+    return be.all(be.eq(value, 1))
 
 
 def _interpreter(ops: list, in_slots: list, returned: list, consts: list, n_slots: int) -> Callable:
@@ -1173,6 +1289,7 @@ class CompiledFunction:
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
         self.host_changes = 0  # programs dropped because an optimizer's host guard changed
         self.names = _global_names(fn)
+        self.arenas: dict = {}  # backend -> _Arena: one block of temporaries for all the programs
         functools.update_wrapper(self, fn)
 
     def _world(self, rebuild: bool = False) -> _World:
@@ -1184,6 +1301,9 @@ class CompiledFunction:
                 self.worlds.clear()
             world = self.worlds[key] = _World(roots)
             world.roots = roots  # (kept alive, so the ids in the key stay theirs)
+            # What a program's key holds of its world: a world built again for the same roots
+            # (after a miss) finds the programs of the one it replaces when its signature is theirs.
+            world.key = key
         return world
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -1202,13 +1322,13 @@ class CompiledFunction:
             return self._eager(args, kwargs, "an argument that requires grad")
         grad_on = grad_mode.is_grad_enabled()
         world = self._world()
-        key = (key_in, grad_on, id(world), world.signature())
+        key = (key_in, grad_on, world.key, world.signature())
         program = self.programs.get(key)
         if program is None:
             # What the step reaches may have changed (a replaced parameter, a new optimizer
             # state): look again before recording.
             world = self._world(rebuild=True)
-            key = (key_in, grad_on, id(world), world.signature())
+            key = (key_in, grad_on, world.key, world.signature())
             program = self.programs.get(key)
         if program.__class__ is _Program:
             return self._replay(key, program, world, inputs, args, kwargs)
@@ -1273,6 +1393,8 @@ class CompiledFunction:
             return result
         program.sources = [("none", None) if j in program.released else src for j, src in enumerate(sources)]
         program.aliases = aliases
+        if self._graph_run is None:  # (a CUDA graph holds its program's addresses: a block of its own)
+            program.arenas = self.arenas
         self.programs[key] = program
         return result
 

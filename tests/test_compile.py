@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 import autodiff
-from autodiff import nn
+from autodiff import compiled_step, nn
 from autodiff.compiled_step import RECOMPILE_LIMIT, CaptureBreak
 from autodiff.testing import op_graphs
 from tests.conftest import DEVICES
@@ -106,6 +106,14 @@ def test_random_programs_compiled_equal_eager(program, opt_name, device) -> None
                              program.describe(), expect_replays=False)
     if not caught and compiled.stats["replayed"]:
         _optimizer_captured(compiled)
+
+
+@pytest.fixture(autouse=True)
+def small_arrays_get_buffers(monkeypatch):
+    """The programs here work on tiny arrays, which a program leaves to NumPy to make
+    (``_MIN_BUFFER_BYTES``): give them buffers, so that what is checked bit for bit is the
+    replay with reused buffers (and their elided copies) that bigger arrays get."""
+    monkeypatch.setattr(compiled_step, "_MIN_BUFFER_BYTES", 0)
 
 
 # ---- a module and data, as a training loop runs them -------------------------------------------
@@ -223,6 +231,34 @@ def test_guard_replaced_parameter() -> None:
         ps[0] = new
 
     _guarded(replace, "a replaced parameter", expect_records=3)
+
+
+def test_guard_data_of_a_parameter_no_module_holds() -> None:
+    # A tensor optimized without a module: ``w.data = ...`` between calls is what the next
+    # replay reads (it is an argument of the program, as a module's parameter is).
+    def make():
+        autodiff.manual_seed(0)
+        w = autodiff.randn(4, 3, requires_grad=True)
+        opt = autodiff.optim.SGD([w], lr=0.1, momentum=0.5)
+
+        def step():
+            opt.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return w, opt, step
+
+    (w1, o1, eager), (w2, o2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    for k in range(8):
+        if k == 5:
+            w1.data = autodiff.ones(4, 3)
+            w2.data = autodiff.ones(4, 3)
+        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
+        _assert_same(([w1], o1), ([w2], o2), f"step {k}")
+    assert compiled.stats["replayed"] == 6
 
 
 def test_guard_grad_mode_and_recompile_limit() -> None:
@@ -434,3 +470,146 @@ def test_replay_peak_memory_is_eager_peak_plus_the_program_objects() -> None:
         systems[system]()()
     eager, compiled = step_peak_bytes(systems["autodiff"]), step_peak_bytes(systems["compiled"])
     assert compiled <= eager + 64 * 1024, (compiled, eager)
+
+
+# ---- the block of temporaries: one per compiled function, its programs' buffers carved from it --
+def _buffers(program) -> list:
+    return [v for k, v in program.namespace.items() if k.startswith("b")]
+
+
+def test_programs_of_one_function_share_one_block_that_grows() -> None:
+    # Two batch sizes (two programs, the second needing more temporaries) and two ways to
+    # clear .grad (two programs of one size), called in turns: one block, carved again for
+    # all when it grows, and every step equal to eager.
+    make_params, make_opt, _loss_fn, _batches = _mlp_case("cpu", "sgd-momentum")
+    rng = np.random.default_rng(1)
+
+    def loss_fn(ps, x, y):  # (cross_entropy's check of its targets would follow zero_grad's writes)
+        return nn.functional.mse_loss(ps[-1](x), y)
+
+    def batch(n):
+        return (autodiff.tensor(rng.standard_normal((n, 4)).astype("float32")),
+                autodiff.tensor(rng.standard_normal((n, 3)).astype("float32")))
+
+    def training():
+        params = make_params()
+        opt = make_opt(params)
+
+        def step(x, y, set_to_none):
+            opt.zero_grad(set_to_none=set_to_none)
+            loss = loss_fn(params, x, y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return params, opt, step
+
+    p1, o1, eager = training()
+    p2, o2, step = training()
+    compiled = autodiff.compile(step)
+    schedule = [(5, True), (5, False)] * 6 + [(40, True)] * 4 + [(5, True), (5, False)] * 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        _run_schedule(schedule, batch, eager, compiled, (p1, o1), (p2, o2))
+    (arena,) = compiled.arenas.values()
+    programs = [p for p in compiled.programs.values() if not isinstance(p, str) and p.namespace]
+    assert len(programs) == 3
+    assert all(np.shares_memory(b, arena.block) for p in programs for b in _buffers(p))  # (carved again)
+    assert arena.size > compiled.small_block_size  # (batch 40's program needs more)
+    # Called in turns, the programs are found again (none is recorded twice): the first
+    # step's (.grad None), one per way to clear .grad, one for batch 40.
+    assert compiled.stats["recorded"] == 4, compiled.stats
+
+
+def _run_schedule(schedule, batch, eager, compiled, state1, state2) -> None:
+    for k, (n, set_to_none) in enumerate(schedule):
+        x, y = batch(n)
+        assert _bits(eager(x, y, set_to_none)) == _bits(compiled(x, y, set_to_none)), f"loss of step {k}"
+        _assert_same(state1, state2, f"step {k}")
+        if k == 11:  # the two programs of batch 5 compiled: one block holds both
+            (arena,) = compiled.arenas.values()
+            compiled.small_block_size = arena.size
+            programs = [p for p in compiled.programs.values() if not isinstance(p, str) and p.namespace]
+            assert len(programs) == 2
+            assert all(np.shares_memory(b, arena.block) for p in programs for b in _buffers(p))
+
+
+def test_a_cuda_graph_program_keeps_a_block_of_its_own() -> None:
+    step = autodiff.compile(lambda: None, mode="reduce-overhead")
+    plain = autodiff.compile(lambda: None)
+    assert step.arenas is not plain.arenas
+    # (a graph holds the addresses it was captured with: carving its buffers again would
+    # leave it writing into freed memory; _record gives such programs an arena dict of their own)
+    assert step._graph_run is not None and plain._graph_run is None
+
+
+# ---- copies the program elides: a clone or a product with ones of a temporary read no more -----
+def _program_lines(compiled) -> list:
+    (program,) = [p for p in compiled.programs.values() if not isinstance(p, str) and p.namespace]
+    return program.source.splitlines()
+
+
+def _alias_lines(lines) -> list:
+    return [ln for ln in lines if ln.strip().startswith("v") and ln.split(" = ")[-1].startswith("v")]
+
+
+def test_clone_of_a_dead_temporary_and_product_with_ones_are_elided() -> None:
+    # MyReLU's backward clones its incoming gradient (read no more) and sum()'s gradient is
+    # a product with ones: both are the earlier array itself, with no call; values as eager.
+    from examples.myrelu_two_layer import MyReLU
+
+    def make():
+        autodiff.manual_seed(0)
+        x, y = autodiff.randn(8, 6), autodiff.randn(8, 2)
+        w1, w2 = autodiff.randn(6, 5, requires_grad=True), autodiff.randn(5, 2, requires_grad=True)
+
+        def step():
+            loss = (MyReLU.apply(x.mm(w1)).mm(w2) - y).pow(2).sum()
+            loss.backward()
+            with autodiff.no_grad():
+                w1.sub_(1e-3 * w1.grad)
+                w2.sub_(1e-3 * w2.grad)
+                w1.grad.zero_()
+                w2.grad.zero_()
+            return loss
+
+        return (w1, w2), step
+
+    (ws1, eager), (ws2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    for k in range(6):
+        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
+        for a, b in zip(ws1, ws2):
+            assert _bits(a) == _bits(b) and _bits(a.grad) == _bits(b.grad), f"step {k}"
+    lines = _program_lines(compiled)
+    assert len(_alias_lines(lines)) == 2, lines  # the clone, and the product with ones
+
+
+def test_clone_of_a_temporary_read_afterwards_is_kept() -> None:
+    # The clone is written in place while its source is still read: it stays a copy.
+    def make():
+        autodiff.manual_seed(0)
+        w = autodiff.randn(4, 3, requires_grad=True)
+        opt = autodiff.optim.SGD([w], lr=0.1)
+
+        def step():
+            opt.zero_grad()
+            y = w * 2
+            z = y.clone()
+            z.mul_(3)
+            loss = (y * z).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return w, step
+
+    (w1, eager), (w2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    for k in range(6):
+        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
+        assert _bits(w1) == _bits(w2), f"step {k}"
+    (program,) = [p for p in compiled.programs.values() if not isinstance(p, str) and p.namespace]
+    clone = next(op[4][1] for op in program.ops if op[0] == "call" and op[5] == "copy")  # (the first: y.clone())
+    (line,) = [ln for ln in program.source.splitlines() if ln.startswith(f"    v{clone} = ")]
+    assert "out=" in line, line  # a call, writing into its own buffer
