@@ -198,10 +198,17 @@ class _World:
         self.modules: list = []
         self.optimizers: list = []
         self.tensors: list = []
+        # Where each object found below a root was found: (dict or list, key). A replay reads the
+        # tensors found here, so the signature guards that the same objects are still there
+        # (``h.scale = autodiff.tensor(3.0)`` between calls records again).
+        self.paths: list = []
         seen: set = set()
-        todo = [(r, 2) for r in roots]
+        todo: list = [(r, 2, None) for r in roots]
         while todo:
-            obj, depth = todo.pop()
+            obj, depth, path = todo.pop()
+            if path is not None and isinstance(obj, (Module, Optimizer, Tensor, list, dict)) or (
+                    path is not None and depth and hasattr(obj, "__dict__") and not callable(obj)):
+                self.paths.append(path)
             if id(obj) in seen:
                 continue
             seen.add(id(obj))
@@ -214,13 +221,16 @@ class _World:
                 self.optimizers.append(obj)
             elif isinstance(obj, Tensor):
                 self.tensors.append(obj)
-            elif isinstance(obj, (list, tuple)) and depth:
-                todo.extend((o, depth - 1) for o in obj)
+            elif isinstance(obj, tuple) and depth:
+                todo.extend((o, depth - 1, None) for o in obj)
+            elif isinstance(obj, list) and depth:
+                todo.extend((o, depth - 1, (obj, i)) for i, o in enumerate(obj))
             elif isinstance(obj, dict) and depth:
-                todo.extend((o, depth - 1) for o in obj.values())
+                todo.extend((o, depth - 1, (obj, k)) for k, o in obj.items())
             elif (depth and hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
                   and not callable(obj)):
-                todo.extend((o, depth - 1) for o in vars(obj).values())
+                attrs = vars(obj)
+                todo.extend((o, depth - 1, (attrs, k)) for k, o in attrs.items())
         self.params: list = []  # every parameter (modules' and optimizers'), once
         pids: set = set()
         for m in self.modules:
@@ -285,7 +295,15 @@ class _World:
         for t in self.tensors:
             g = t._grad
             parts.append((id(t), meta(t), None if g is None else meta(g)))
+        parts.append(tuple([id(_entry(c, k)) for c, k in self.paths]))
         return tuple(parts)
+
+
+def _entry(container: Any, key: Any) -> Any:
+    """What a dict or a list holds at ``key`` now (None when nothing)."""
+    if container.__class__ is list or isinstance(container, list):
+        return container[key] if key < len(container) else None
+    return container.get(key)
 
 
 def _has_hooks(m: Any) -> bool:

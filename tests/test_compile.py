@@ -261,6 +261,40 @@ def test_guard_data_of_a_parameter_no_module_holds() -> None:
     assert compiled.stats["replayed"] == 6
 
 
+class _Settings:
+    """An object the step reads a tensor from (``settings.scale``)."""
+
+
+def test_guard_tensor_rebound_on_an_object_the_step_reaches() -> None:
+    # ``settings.scale = ...`` between calls: the next call sees the new tensor (it records
+    # again: what sits where the world found its tensors is guarded), as eager does.
+    def make():
+        autodiff.manual_seed(0)
+        model = nn.Linear(3, 1)
+        opt = autodiff.optim.SGD(model.parameters(), lr=0.1)
+        settings = _Settings()
+        settings.scale = autodiff.tensor(2.0)
+        x = autodiff.randn(4, 3)
+
+        def step():
+            opt.zero_grad()
+            loss = (model(x) * settings.scale).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, opt, settings, step
+
+    (m1, o1, s1, eager), (m2, o2, s2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    for k in range(8):
+        if k == 4:
+            s1.scale, s2.scale = autodiff.tensor(-3.0), autodiff.tensor(-3.0)
+        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
+        _assert_same((list(m1.parameters()), o1), (list(m2.parameters()), o2), f"step {k}")
+    assert compiled.stats["recorded"] == 3 and compiled.stats["replayed"] == 5, compiled.stats
+
+
 def test_guard_grad_mode_and_recompile_limit() -> None:
     w = autodiff.ones(3, requires_grad=True)
 
