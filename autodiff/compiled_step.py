@@ -217,6 +217,8 @@ class _World:
                     if id(m) not in seen or m is obj:
                         seen.add(id(m))
                         self.modules.append(m)
+                        attrs = vars(m)  # a tensor kept as a plain attribute (not a buffer): reached too
+                        todo.extend((t, 0, (attrs, k)) for k, t in attrs.items() if isinstance(t, Tensor))
             elif isinstance(obj, Optimizer):
                 self.optimizers.append(obj)
             elif isinstance(obj, Tensor):
@@ -403,6 +405,8 @@ class _Recorder:
         self.touched: set = set()  # slots some backend call has taken (read or written)
         self.scanned = 0  # calls already added to ``touched``
         self.at_start: set = set()  # host values computable before the program's first call
+        self.array_types: frozenset = frozenset()  # the backends' array classes (set by _Instrumented)
+        self.operand_ids: set = set()  # arrays made from Python numbers (scalar_operand) while recording
 
     def new_slot(self, obj: Any) -> int:
         k = self.n_slots
@@ -426,7 +430,18 @@ class _Recorder:
             parts = [self.encode(v) for v in value]
             if any(p[0] != "c" for p in parts):
                 return ("t" if value.__class__ is tuple else "l", parts)
+        if value.__class__ in self.array_types:
+            self.check_array_constant(value)
         return self.const(value)
+
+    def check_array_constant(self, a: Any) -> None:
+        """An array the step did not make and did not find where it looks (a tensor three
+        attributes down) would be a constant of the program: a replay would not see that
+        tensor rebound. Only the cached operands of Python numbers may be constants."""
+        if id(a) in self.operand_ids or any(v is a for v in _prep.OPERANDS.values()):
+            return
+        self.note_break("the step reads a tensor that it does not name (see 'What the step can reach' "
+                        "in docs/compile.md)")
 
     def note_break(self, cause: str) -> None:
         if self.region is not None:
@@ -444,6 +459,8 @@ class _Recorder:
         enc_args = [self.encode(a) for a in args]
         enc_kwargs = {k: self.encode(v) for k, v in kwargs.items()}
         if name in _CONSTANT_FOLDED and all(e[0] == "c" for e in enc_args):
+            self.operand_ids.add(id(result))
+            self.keep.append(result)
             return  # the result is met later as a constant
         if name in _MUTATING or "out" in kwargs:
             self.mutated = True
@@ -561,6 +578,7 @@ class _Instrumented:
     def __enter__(self) -> _Instrumented:
         rec = self.rec
         backends.get("cpu")
+        rec.array_types = frozenset(be._array_type for be in backends.loaded())
         for be in backends.loaded():
             own = vars(be)
             for name in dir(be):

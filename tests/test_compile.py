@@ -295,6 +295,68 @@ def test_guard_tensor_rebound_on_an_object_the_step_reaches() -> None:
     assert compiled.stats["recorded"] == 3 and compiled.stats["replayed"] == 5, compiled.stats
 
 
+class _ScaledLinear(nn.Module):
+    """A module keeping a tensor as a plain attribute (not a registered buffer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+        self.scale = autodiff.tensor(2.0)
+
+    def forward(self, x):
+        return self.lin(x) * self.scale
+
+
+def test_guard_tensor_rebound_as_a_module_attribute() -> None:
+    def make():
+        autodiff.manual_seed(0)
+        model = _ScaledLinear()
+        opt = autodiff.optim.SGD(model.parameters(), lr=0.1)
+        x = autodiff.randn(4, 3)
+
+        def step():
+            opt.zero_grad()
+            loss = model(x).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, opt, step
+
+    (m1, o1, eager), (m2, o2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    for k in range(8):
+        if k == 4:
+            m1.scale, m2.scale = autodiff.tensor(-3.0), autodiff.tensor(-3.0)
+        if k == 6:  # (changed in place: the same tensor, read at each replay)
+            m1.scale.data.fill_(0.5)
+            m2.scale.data.fill_(0.5)
+        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
+        _assert_same((list(m1.parameters()), o1), (list(m2.parameters()), o2), f"step {k}")
+    assert compiled.stats["recorded"] == 3 and compiled.stats["replayed"] == 5, compiled.stats
+
+
+def test_break_tensor_further_than_the_step_looks() -> None:
+    # ``a.b.c.t``: not found by the recording, it would be a constant that a replay could not
+    # see rebound; the step runs eagerly instead, with the warning.
+    holder = _Settings()
+    holder.inner = _Settings()
+    holder.inner.deeper = _Settings()
+    holder.inner.deeper.scale = autodiff.tensor(2.0)
+    model = nn.Linear(3, 1)
+    x = autodiff.randn(4, 3)
+
+    @autodiff.compile
+    def step():
+        return (model(x) * holder.inner.deeper.scale).sum()
+
+    with pytest.warns(CaptureBreak, match="reads a tensor that it does not name"):
+        step()
+    holder.inner.deeper.scale = autodiff.tensor(-1.0)
+    assert step().item() == (model(x) * holder.inner.deeper.scale).sum().item()
+    assert step.stats["replayed"] == 0
+
+
 def test_guard_grad_mode_and_recompile_limit() -> None:
     w = autodiff.ones(3, requires_grad=True)
 
@@ -499,6 +561,9 @@ def test_replay_peak_memory_is_eager_peak_plus_the_program_objects() -> None:
     from benchmarks.run import step_peak_bytes
     from benchmarks.workloads import Ctx, seed_mlp
 
+    w = autodiff.ones(3, requires_grad=True)  # (the recording's own first-use growth, outside the measures:
+    warm = autodiff.compile(lambda: (w * 2).sum().backward())  # each backend's dict of methods grows
+    warm(), warm()  # once, when its methods are first wrapped)
     systems = seed_mlp(Ctx())
     for system in ("autodiff", "compiled"):  # (imports and first-use caches, outside the measures)
         systems[system]()()
