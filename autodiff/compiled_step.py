@@ -198,17 +198,16 @@ class _World:
         self.modules: list = []
         self.optimizers: list = []
         self.tensors: list = []
-        # Where each object found below a root was found: (dict or list, key). A replay reads the
-        # tensors found here, so the signature guards that the same objects are still there
-        # (``h.scale = autodiff.tensor(3.0)`` between calls records again).
-        self.paths: list = []
+        # The dicts (objects' and modules' attributes) the walk looked into: the signature
+        # guards that each still holds the same objects. A replay reads the tensors
+        # found there, and the step's Python reads of the numbers there are constants of its
+        # program: ``settings.scale = ...`` or ``bn.momentum = 0.01`` between calls records again.
+        self.containers: list = []
+        self.lists: list = []  # (list, its length then): its items then are guarded (a list may grow)
         seen: set = set()
-        todo: list = [(r, 2, None) for r in roots]
+        todo: list = [(r, 2) for r in roots]
         while todo:
-            obj, depth, path = todo.pop()
-            if path is not None and isinstance(obj, (Module, Optimizer, Tensor, list, dict)) or (
-                    path is not None and depth and hasattr(obj, "__dict__") and not callable(obj)):
-                self.paths.append(path)
+            obj, depth = todo.pop()
             if id(obj) in seen:
                 continue
             seen.add(id(obj))
@@ -217,22 +216,26 @@ class _World:
                     if id(m) not in seen or m is obj:
                         seen.add(id(m))
                         self.modules.append(m)
-                        attrs = vars(m)  # a tensor kept as a plain attribute (not a buffer): reached too
-                        todo.extend((t, 0, (attrs, k)) for k, t in attrs.items() if isinstance(t, Tensor))
+                        attrs = vars(m)  # (a tensor kept as a plain attribute, not a buffer: reached too)
+                        self.containers.append(attrs)
+                        todo.extend((t, 0) for t in attrs.values() if isinstance(t, Tensor))
             elif isinstance(obj, Optimizer):
                 self.optimizers.append(obj)
             elif isinstance(obj, Tensor):
                 self.tensors.append(obj)
             elif isinstance(obj, tuple) and depth:
-                todo.extend((o, depth - 1, None) for o in obj)
+                todo.extend((o, depth - 1) for o in obj)
             elif isinstance(obj, list) and depth:
-                todo.extend((o, depth - 1, (obj, i)) for i, o in enumerate(obj))
+                self.lists.append((obj, len(obj)))
+                todo.extend((o, depth - 1) for o in obj)
             elif isinstance(obj, dict) and depth:
-                todo.extend((o, depth - 1, (obj, k)) for k, o in obj.items())
+                self.containers.append(obj)
+                todo.extend((o, depth - 1) for o in obj.values())
             elif (depth and hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType))
                   and not callable(obj)):
                 attrs = vars(obj)
-                todo.extend((o, depth - 1, (attrs, k)) for k, o in attrs.items())
+                self.containers.append(attrs)
+                todo.extend((o, depth - 1) for o in attrs.values())
         self.params: list = []  # every parameter (modules' and optimizers'), once
         pids: set = set()
         for m in self.modules:
@@ -297,15 +300,9 @@ class _World:
         for t in self.tensors:
             g = t._grad
             parts.append((id(t), meta(t), None if g is None else meta(g)))
-        parts.append(tuple([id(_entry(c, k)) for c, k in self.paths]))
+        parts.append(tuple([tuple(map(id, c.values())) for c in self.containers]))
+        parts.append(tuple([tuple(map(id, c[:n])) for c, n in self.lists]))
         return tuple(parts)
-
-
-def _entry(container: Any, key: Any) -> Any:
-    """What a dict or a list holds at ``key`` now (None when nothing)."""
-    if container.__class__ is list or isinstance(container, list):
-        return container[key] if key < len(container) else None
-    return container.get(key)
 
 
 def _has_hooks(m: Any) -> bool:

@@ -295,6 +295,67 @@ def test_guard_tensor_rebound_on_an_object_the_step_reaches() -> None:
     assert compiled.stats["recorded"] == 3 and compiled.stats["replayed"] == 5, compiled.stats
 
 
+def test_guard_number_on_a_module_batchnorm_momentum() -> None:
+    # BatchNorm's momentum is a Python number its forward reads: a constant of the program,
+    # so changing it between calls records again (the running mean follows the new momentum).
+    def make():
+        autodiff.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+        opt = autodiff.optim.SGD(model.parameters(), lr=0.1)
+        x = autodiff.randn(6, 4)
+
+        def step():
+            opt.zero_grad()
+            loss = model(x).pow(2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, opt, step
+
+    (m1, o1, eager), (m2, o2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    for k in range(8):
+        if k == 4:
+            m1[1].momentum = m2[1].momentum = 0.5
+        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
+        assert _bits(m1[1].running_mean) == _bits(m2[1].running_mean), f"running mean, step {k}"
+        _assert_same((list(m1.parameters()), o1), (list(m2.parameters()), o2), f"step {k}")
+    assert compiled.stats["replayed"] == 5, compiled.stats
+
+
+class _Trainer:
+    """A step as a method that counts its calls in a Python attribute."""
+
+    def __init__(self) -> None:
+        autodiff.manual_seed(0)
+        self.model = nn.Linear(3, 1)
+        self.opt = autodiff.optim.SGD(self.model.parameters(), lr=0.1)
+        self.x = autodiff.randn(4, 3)
+        self.calls = 0
+
+    def step(self):
+        self.calls += 1
+        self.opt.zero_grad()
+        loss = self.model(self.x).sum()
+        loss.backward()
+        self.opt.step()
+        return loss
+
+
+def test_step_rebinding_a_number_of_its_own_object_counts_every_call() -> None:
+    # A replay would not run ``self.calls += 1``: the guard on the object's attributes sees the
+    # number change at every call, so no program is replayed, and the count is eager's.
+    eager, compiled_trainer = _Trainer(), _Trainer()
+    compiled = autodiff.compile(compiled_trainer.step)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CaptureBreak)  # (the recompile limit, reached)
+        for k in range(12):
+            assert _bits(eager.step()) == _bits(compiled()), f"loss of step {k}"
+    assert compiled_trainer.calls == eager.calls == 12
+    assert compiled.stats["replayed"] == 0, compiled.stats
+
+
 class _ScaledLinear(nn.Module):
     """A module keeping a tensor as a plain attribute (not a registered buffer)."""
 
