@@ -305,6 +305,13 @@ class _World:
         return tuple(parts)
 
 
+def _python_state(world: _World) -> tuple:
+    """What the step's Python code could change where the world looked: each dict's values and
+    each list's items, by identity (compared before and after the recording call)."""
+    return (tuple([tuple(map(id, c.values())) for c in world.containers]),
+            tuple([tuple(map(id, c)) for c, _n in world.lists]))
+
+
 def _has_hooks(m: Any) -> bool:
     d = m.__dict__
     return bool(d.get("_forward_pre_hooks") or d.get("_forward_hooks") or d.get("_backward_hooks")
@@ -1317,6 +1324,7 @@ class CompiledFunction:
         # The runner of a program's replays that this mode asks for (CUDA graphs), or None.
         self._graph_run: Callable | None = REPLAY_RUNNERS.get(mode)
         self.programs: dict = {}  # guard key -> _Program, or the cause that keeps it eager
+        self.kept: dict = {}  # guard key -> the objects it identifies (see _record)
         self.worlds: dict = {}
         self.warned: set = set()
         self.stats = {"recorded": 0, "replayed": 0, "eager": 0}
@@ -1384,6 +1392,10 @@ class CompiledFunction:
 
     def _record(self, key: tuple, world: _World, args: tuple, kwargs: dict, inputs: list) -> Any:
         self.stats["recorded"] += 1
+        # The objects whose identities the key holds stay alive with it: a later object given
+        # the address of a freed one would otherwise pass for it (a number rebound twice).
+        self.kept[key] = (world.roots, [v for c in world.containers for v in c.values()],
+                          [v for c, _n in world.lists for v in c])
         rec = _Recorder()
         hooked = next((f"module {type(m).__name__} has forward/backward hooks" for m in world.modules
                        if _has_hooks(m)), None)
@@ -1409,6 +1421,7 @@ class CompiledFunction:
         start = _snapshot(rec, world)
         in_slots = list(range(rec.n_slots))
         rec.n_inputs = rec.n_slots
+        python_state = _python_state(world)
         _recording.active = True
         try:
             with _Instrumented(rec, world):
@@ -1416,6 +1429,9 @@ class CompiledFunction:
         finally:
             _recording.active = False
         end = _snapshot(rec, world)
+        if _python_state(world) != python_state:
+            rec.note_break("the step changes Python state it reaches (an attribute, a dict, a list), "
+                           "which a replay would not")
         try:
             loc_objs = {id(t): loc for loc, t, _s, _v in end if t is not None}
             ret_enc = _encode_return(result, rec, loc_objs)

@@ -356,6 +356,28 @@ def test_step_rebinding_a_number_of_its_own_object_counts_every_call() -> None:
     assert compiled.stats["replayed"] == 0, compiled.stats
 
 
+def test_break_step_that_changes_python_state() -> None:
+    # ``history.append(loss)`` is a Python effect a replay would not have: the step runs
+    # eagerly, with the warning, and the list grows at every call as eagerly.
+    history, eager_history = [], []
+    autodiff.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x = autodiff.randn(4, 3)
+
+    @autodiff.compile
+    def step():
+        loss = model(x).sum()
+        history.append(loss)
+        return loss
+
+    with pytest.warns(CaptureBreak, match="changes Python state"):
+        for _ in range(6):
+            eager_history.append(model(x).sum())
+            step()
+    assert [_bits(t) for t in history] == [_bits(t) for t in eager_history]
+    assert step.stats["replayed"] == 0
+
+
 class _ScaledLinear(nn.Module):
     """A module keeping a tensor as a plain attribute (not a registered buffer)."""
 
