@@ -468,11 +468,8 @@ class _Recorder:
             return  # the result is met later as a constant
         if name in _MUTATING or "out" in kwargs:
             self.mutated = True
-        if name in _CHECKS:
-            if self.mutated:
-                self.note_break(f"a check of values ({name}) after the step wrote into an array")
-                return
-            self.calls.append((fn, name, enc_args, enc_kwargs, ("check", self.const(result)[1])))
+        if name in _CHECKS:  # (one after a write is moved before the writes by _hoist_checks, or breaks)
+            self.calls.append((fn, name, enc_args, enc_kwargs, ("check", self.const(result)[1], self.mutated)))
             self.call_bes.append(be)
             return
         if result is None or id(result) in self.slot_of:
@@ -840,6 +837,7 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     if early:
         ops = early + [op for op in ops if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
                                                 and op[4][4])]
+    ops = _hoist_checks(ops, rec)
     ops = _fold_constants(ops, rec, set(returned))
     released = _released(ops, start, plan_out, returned) if not eager_regions else []
     if released:
@@ -859,6 +857,91 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     # (read by autodiff/compiled_cuda_graph.py)
     program.ops, program.in_slots, program.consts, program.n_slots = ops, list(in_slots), rec.consts, rec.n_slots
     return program
+
+
+def _hoist_checks(ops: list, rec: _Recorder) -> list:
+    """The ops with each value check made after the step's first write (cross_entropy's check
+    of its targets after BatchNorm updated its running statistics) moved before every write,
+    with the calls that make what it reads: a check that answers otherwise must find nothing
+    written yet, so that the call can run eagerly instead. Possible when those calls are pure
+    and read only arrays nothing has written until the check (tracked through the views
+    calls may make); then the check reads at the start what it read where it was, and moving
+    pure calls earlier changes no value. A runtime check that the step's arrays it reads
+    share no memory with those the step wrote goes first (two arguments might be views of
+    one array at a replay). Raises _UnsupportedError for a check that cannot move."""
+    late = [i for i, op in enumerate(ops) if op[0] == "call" and op[4] is not None and op[4][0] == "check"
+            and len(op[4]) > 2 and op[4][2]]
+    if not late:
+        return ops
+    made_by: dict = {}  # slot -> index of the op that makes it
+    may_alias: dict = {}  # slot -> the slots whose memory it may share (itself, or what it views)
+    dirty_at: dict = {}  # index of a late check -> the slots written before it
+    dirty: set = set()
+    for i, op in enumerate(ops):
+        if op[0] != "call":
+            if op[0] == "region":  # (an optimizer step run eagerly writes what it likes)
+                dirty.add(None)
+            continue
+        _kind, _fn, args, kwargs, out, name, _be = op
+        read = _slots_in(args) | _slots_in(list(kwargs.values()))
+        if i in late:
+            dirty_at[i] = set(dirty)
+        if name in _MUTATING or "out" in kwargs:
+            written = _slots_in(args[:1]) if name in _MUTATING else _slots_in([kwargs["out"]])
+            for w in written:
+                dirty |= may_alias.get(w, {w})
+        if out is not None and out[0] in ("new", "tuple"):
+            made = [out[1]] + ([k for k in out[2] if k is not None] if out[0] == "tuple" else [])
+            shared = set() if name in _NO_VIEW_CONSUMERS else set().union(*(may_alias.get(r, {r}) for r in read))
+            for k in made:
+                made_by[k] = i
+                may_alias[k] = shared | {k}
+    moved: set = set()
+    reads: set = set()  # step arrays (arguments, state) the moved calls read
+    for i in late:
+        dirty = dirty_at[i]
+        cone, todo = {i}, list(_slots_in(ops[i][2]) | _slots_in(list(ops[i][3].values())))
+        while todo:
+            k = todo.pop()
+            if None in dirty or may_alias.get(k, {k}) & dirty:
+                raise _UnsupportedError(f"a check of values ({ops[i][5]}) after the step wrote into what it reads")
+            j = made_by.get(k)
+            if j is None:
+                if k >= rec.n_inputs:  # (a host value, or an array the recording did not see made)
+                    raise _UnsupportedError(f"a check of values ({ops[i][5]}) after the step wrote into an array")
+                reads.add(k)
+                continue
+            op = ops[j]
+            if op[5] in _MUTATING or "out" in op[3] or op[4][0] not in ("new", "tuple"):
+                raise _UnsupportedError(f"a check of values ({ops[i][5]}) after the step wrote into an array")
+            if j not in cone:
+                cone.add(j)
+                todo.extend(_slots_in(op[2]) | _slots_in(list(op[3].values())))
+        moved |= cone
+    written = {k for i in late for k in dirty_at[i] if k is not None and k < rec.n_inputs}
+    front = []
+    if written and reads:
+        be_of = {be._array_type: be for be in backends.loaded()}
+        reads_, written_ = sorted(reads), sorted(written)
+        check = functools.partial(_disjoint, [be_of.get(rec.keep[k].__class__) for k in reads_],
+                                  [be_of.get(rec.keep[k].__class__) for k in written_])
+        be = next(op[6] for op in ops if op[0] == "call" and op[6] is not None)
+        front.append(("call", check, [("t", [("v", k) for k in reads_]), ("t", [("v", k) for k in written_])], {},
+                      ("check", rec.const(True)[1]), "disjoint", be))
+    first = next((j for j, op in enumerate(ops) if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
+                                                         and op[4][4])), len(ops))  # (after the early host ops)
+    return (ops[:first] + front + [ops[j] for j in sorted(moved)]
+            + [op for j, op in enumerate(ops) if j >= first and j not in moved])
+
+
+def _disjoint(read_bes: list, written_bes: list, reads: tuple, written: tuple) -> bool:
+    """True when no array of ``reads`` may share memory with one of ``written`` (arrays of
+    one backend asked to it; of two backends, apart)."""
+    for be, a in zip(read_bes, reads):
+        for other, b in zip(written_bes, written):
+            if be is other and be is not None and be.may_share_memory(a, b):
+                return False
+    return True
 
 
 def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:

@@ -395,6 +395,10 @@ class ArrayBackend:
         """The address of ``a``'s first element (CuPy: in device memory)."""
         return a.data.ptr
 
+    def may_share_memory(self, a: Any, b: Any) -> bool:
+        """Whether arrays ``a`` and ``b`` of this backend might share memory (bounds only)."""
+        return bool(self.xp.may_share_memory(a, b))
+
     def overlaps(self, a: Any) -> bool:
         """Whether two elements of ``a`` share memory (an ``expand``-ed view): writing into
         it is refused on every device (NumPy's broadcast views are read-only, CuPy's not)."""

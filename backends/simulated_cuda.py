@@ -741,6 +741,10 @@ def where(condition: Any, x: Any = None, y: Any = None) -> Any:
     return _kernel(np.where, condition, x, y)
 
 
+def may_share_memory(a: ndarray, b: ndarray, max_work: Any = None) -> bool:
+    return bool(a._dev == b._dev and np.may_share_memory(a._a, b._a))
+
+
 def copyto(dst: ndarray, src: Any, casting: str = "same_kind", where: Any = None) -> None:
     _check_device(dst._dev)
     a, b, w = dst._a, _operand(src), True if where is None else _operand(where)
@@ -1316,7 +1320,7 @@ def _module(name: str, **attrs: Any) -> types.ModuleType:
 _ARRAY_NAMES = [
     "ndarray", "dtype", "finfo", "iinfo", "inf", "asarray", "array", "asnumpy", "from_dlpack", "get_array_module", "zeros", "ones", "empty",
     "full", "arange", "ascontiguousarray", "broadcast_to", "broadcast_shapes", "concatenate", "stack",
-    "where", "copyto", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
+    "where", "copyto", "may_share_memory", "sum", "mean", "prod", "amax", "amin", "any", "all", "argmax", "argmin", "var",
     "cumsum", "flip", "pad", "tile", "einsum", "take", "take_along_axis", "unique", "unravel_index",
     "around", "round", "ufunc", "argsort", "sort", "nonzero", "searchsorted", "bincount", "histogram",
     "roll", "cumprod", "moveaxis", "diagonal",

@@ -634,23 +634,38 @@ def test_buffers_in_place_grads_and_version_counters() -> None:
 
 
 # ---- memory: a replay holds no more at its peak than an eager step ------------------------------
+_PEAKS = """
+import autodiff
+from benchmarks.run import step_peak_bytes
+from benchmarks.workloads import Ctx, seed_mlp
+
+w = autodiff.ones(3, requires_grad=True)  # (the recording's own first-use growth, outside the
+warm = autodiff.compile(lambda: (w * 2).sum().backward())  # measures: each backend's dict of
+warm(), warm()  # methods grows once, when its methods are first wrapped)
+systems = seed_mlp(Ctx())
+for system in ("autodiff", "compiled"):  # (imports and first-use caches, outside the measures)
+    systems[system]()()
+print(step_peak_bytes(systems["autodiff"]), step_peak_bytes(systems["compiled"]))
+"""
+
+
 def test_replay_peak_memory_is_eager_peak_plus_the_program_objects() -> None:
     # The seed MLP (64x1000 -> 100 -> 10, benchmarks/workloads.py): tracemalloc's peak during
     # one warm step, counting all that the step's system allocated since before it was built
     # (data, weights, .grad, the program's block of temporaries, its Python objects);
-    # deterministic, unlike a timing. The block holds the largest set of temporaries alive at
-    # one time, which the eager step allocates too: the replay's peak is the eager peak and
-    # the program's own objects (its code, constants, guards: ~50 KB).
-    from benchmarks.run import step_peak_bytes
-    from benchmarks.workloads import Ctx, seed_mlp
+    # deterministic, unlike a timing, in a fresh process (in this one, what earlier tests
+    # left in global caches can grow during the measures). The block holds the largest set
+    # of temporaries alive at one time, which the eager step allocates too: the replay's peak
+    # is the eager peak and the program's own objects (its code, constants, guards: ~55 KB).
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    w = autodiff.ones(3, requires_grad=True)  # (the recording's own first-use growth, outside the measures:
-    warm = autodiff.compile(lambda: (w * 2).sum().backward())  # each backend's dict of methods grows
-    warm(), warm()  # once, when its methods are first wrapped)
-    systems = seed_mlp(Ctx())
-    for system in ("autodiff", "compiled"):  # (imports and first-use caches, outside the measures)
-        systems[system]()()
-    eager, compiled = step_peak_bytes(systems["autodiff"]), step_peak_bytes(systems["compiled"])
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", _PEAKS], capture_output=True, text=True, env=env, check=True)
+    eager, compiled = map(int, out.stdout.split())
     assert compiled <= eager + 64 * 1024, (compiled, eager)
 
 
@@ -795,3 +810,79 @@ def test_clone_of_a_temporary_read_afterwards_is_kept() -> None:
     clone = next(op[4][1] for op in program.ops if op[0] == "call" and op[5] == "copy")  # (the first: y.clone())
     (line,) = [ln for ln in program.source.splitlines() if ln.startswith(f"    v{clone} = ")]
     assert "out=" in line, line  # a call, writing into its own buffer
+
+
+# ---- a value check after the step's first write: moved before the writes ----------------------
+def _bn_classifier_case(device="cpu"):
+    def make_params():
+        autodiff.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).to(device)
+        return list(model.parameters()) + [model]
+
+    def loss_fn(ps, x, y):  # BatchNorm writes its running statistics, then cross_entropy checks y
+        return nn.functional.cross_entropy(ps[-1](x), y)
+
+    def make_opt(ps):
+        return OPTIMIZERS["sgd-momentum"](ps[:-1])
+
+    rng = np.random.default_rng(0)
+    batches = [(autodiff.tensor(rng.standard_normal((6, 4)).astype("float32"), device=device),
+                autodiff.tensor(rng.integers(0, 3, 6), device=device)) for _ in range(6)]
+    return make_params, make_opt, loss_fn, batches
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_check_after_a_write_is_moved_before_the_writes(device) -> None:
+    make_params, make_opt, loss_fn, batches = _bn_classifier_case(device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        compiled = _run_both(make_params, make_opt, loss_fn, batches, "batchnorm then cross_entropy")
+    assert compiled.stats == {"recorded": 2, "replayed": 4, "eager": 0}
+    # At a replay, a target out of range fails the moved check before anything is written:
+    # that call runs eagerly and raises as eager does (after BatchNorm's update, as eager).
+    p1, o1, eager = _training(make_params, make_opt, loss_fn)
+    p2, o2, step = _training(make_params, make_opt, loss_fn)
+    compiled = autodiff.compile(step)
+    for x, y in batches[:4]:
+        eager(x, y), compiled(x, y)
+    bad = autodiff.tensor([0, 1, 2, 3, 0, 1], device=device)
+    for run in (eager, compiled):
+        with pytest.raises(IndexError, match="out of bounds"):
+            run(batches[4][0], bad)
+    _assert_same((p1, o1), (p2, o2), "after the failed check")
+    assert _bits(p1[-1][1].running_mean) == _bits(p2[-1][1].running_mean)
+
+
+def test_moved_check_refuses_arguments_that_share_memory_with_what_the_step_writes() -> None:
+    # The check reads an argument that is a view of a buffer the step writes before it: moved
+    # to the start it would read the buffer before the write. The program's first check (the
+    # arrays share no memory) fails at such a call, which runs eagerly, as eager.
+    def make():
+        autodiff.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
+        opt = autodiff.optim.SGD(model.parameters(), lr=0.1)
+        table = autodiff.randn(10, 3)
+
+        def step(x, idx):
+            opt.zero_grad()
+            out = model(x)  # (writes num_batches_tracked)
+            loss = (out + table[idx]).pow(2).sum()  # (checks idx: in range)
+            loss.backward()
+            opt.step()
+            return loss
+
+        return model, step
+
+    (m1, eager), (m2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    x = autodiff.randn(5, 4)
+    for k in range(6):
+        idx = autodiff.tensor([1, 2, 3, 4, 5])
+        assert _bits(eager(x, idx)) == _bits(compiled(x, idx)), f"step {k}"
+    assert compiled.stats["replayed"] == 4
+    for k in range(3):  # the index a view of the counter BatchNorm adds one to
+        i1 = m1[1].num_batches_tracked.view(1).expand(5)
+        i2 = m2[1].num_batches_tracked.view(1).expand(5)
+        assert _bits(eager(x, i1)) == _bits(compiled(x, i2)), f"aliased step {k}"
+    assert compiled.stats["replayed"] == 4 and compiled.stats["eager"] == 3
+    assert _bits(m1[1].running_mean) == _bits(m2[1].running_mean)
