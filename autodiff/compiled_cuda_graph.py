@@ -31,6 +31,7 @@ from typing import Any
 
 from autodiff.compiled_step import (
     _MUTATING,
+    _RANDOM,
     REPLAY_RUNNERS,
     CaptureBreak,
     _interpreter,
@@ -80,6 +81,9 @@ class _GraphState:
         graphed = [be for be in backends.values() if be.supports_graphs]
         if not graphed:
             self.off = ""  # a CPU program: nothing to capture, nothing to say
+            return
+        if any(op[5] in _RANDOM for op in calls):
+            self.off = "it draws random numbers (a graph would launch the draws of its capture again)"
             return
         if any(op[4] is not None and op[4][0] == "host" for op in calls):
             self.off = ("it computes host values at every step (an optimizer's step counter and bias "

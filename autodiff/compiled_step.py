@@ -15,10 +15,12 @@ Python arithmetic on step counters (Adam's bias corrections) goes through
 counters, its floats flow into the calls that took them, and a bool it returns is a guard.
 An optimizer that reads a tensor's value in Python otherwise (``.item()``) stays eager at
 replay -- the program writes the gradients into ``.grad``, calls ``step()`` and reads the
-state back. Temporaries live in one block of memory per program (``_reusable_buffers``).
+state back. Temporaries live in one block of memory per compiled function and backend
+(``_reusable_buffers``, ``_Arena``). Draws from a device's own random generator are calls of
+the program: a replay draws from the live generator, as the eager step would.
 
-What cannot be captured (a tensor's value read in Python, a random draw, hooks, shapes
-that depend on values) makes that call run eagerly with a one-time warning naming the
+What cannot be captured (a tensor's value read in Python, a draw from a user's generator,
+hooks, shapes that depend on values, Python state the step changes) makes that call run eagerly with a one-time warning naming the
 cause (PyTorch's graph break). See docs/compile.md.
 """
 
@@ -52,18 +54,13 @@ _MIN_BUFFER_BYTES = 2048
 # (their answers depend only on shapes, dtypes and memory layout, which the guards fix).
 _LOOKUPS = frozenset({"writes_out", "out_writer", "name", "name_of_dtype", "dtype_name", "dtype_of", "is_view", "overlaps", "device_type",
                       "index", "kind", "broadcast_shapes", "strides", "is_contiguous", "type"})
-# Calls that hand a tensor's values to Python, draw random numbers, or make shapes that
+# Calls that hand a tensor's values to Python, make or seed random generators, or make shapes that
 # depend on values: a program cannot replay them.
 _BREAKS = {
     "item": "a tensor's value read in Python (.item(), bool(), float(), int())",
     "tolist": "a tensor's values read in Python (.tolist())",
     "to_host": "a tensor's values copied to the host (.numpy(), printing, .cpu())",
     "data_ptr": "a tensor's address read in Python (.data_ptr())",
-    "random_normal": "a random op (its generator state is not threaded through the program)",
-    "random_uniform": "a random op (its generator state is not threaded through the program)",
-    "random_integers": "a random op (its generator state is not threaded through the program)",
-    "random_poisson": "a random op (its generator state is not threaded through the program)",
-    "random_permutation": "a random op (its generator state is not threaded through the program)",
     "new_rng": "a random generator made inside the step",
     "seed": "a random generator seeded inside the step",
     "rng_state": "a random generator's state read inside the step",
@@ -72,6 +69,14 @@ _BREAKS = {
     "unique": "a shape that depends on values (unique)",
     "bincount": "a shape that depends on values (bincount)",
 }
+# Draws from a random generator, by the position of their ``rng`` argument. A draw from the
+# device's own generator (``rng`` None) is a call of the program like any other: the backend
+# method reads the live generator at each replay, so a replay draws the numbers the eager step
+# would, and leaves the generator where the eager step would (never moved, never folded). A
+# draw from a generator of the user's (``generator=g``) breaks capture: that generator object
+# can be replaced (``g.set_state``) without the program seeing it.
+_RANDOM = {"random_normal": 2, "random_uniform": 2, "random_integers": 4, "random_poisson": 2,
+           "random_permutation": 1}
 # Checks of values that ops make before going on (an index in range, no zero divisor): the
 # program repeats them and runs the call eagerly when one answers otherwise.
 _CHECKS = frozenset({"any", "all"})
@@ -459,6 +464,10 @@ class _Recorder:
             return
         if name == "getitem" and _has_mask(args[1:]):
             self.note_break(_BREAKS["nonzero"])
+            return
+        if name in _RANDOM and (args[_RANDOM[name]] if len(args) > _RANDOM[name] else kwargs.get("rng")) is not None:
+            self.note_break("a random op with a generator of its own (generator=...: its state is not "
+                            "threaded through the program)")
             return
         enc_args = [self.encode(a) for a in args]
         enc_kwargs = {k: self.encode(v) for k, v in kwargs.items()}
@@ -912,7 +921,7 @@ def _hoist_checks(ops: list, rec: _Recorder) -> list:
                 reads.add(k)
                 continue
             op = ops[j]
-            if op[5] in _MUTATING or "out" in op[3] or op[4][0] not in ("new", "tuple"):
+            if op[5] in _MUTATING or op[5] in _RANDOM or "out" in op[3] or op[4][0] not in ("new", "tuple"):
                 raise _UnsupportedError(f"a check of values ({ops[i][5]}) after the step wrote into an array")
             if j not in cone:
                 cone.add(j)

@@ -521,30 +521,46 @@ def test_break_argument_that_requires_grad() -> None:
     assert step.stats["eager"] == 3
 
 
-def test_break_random_op() -> None:
-    autodiff.manual_seed(0)
-    _break_case(lambda loss, ps: loss + autodiff.randn(()) * 0.0, "random op")
+def test_break_random_op_with_a_generator_of_its_own() -> None:
+    g = autodiff.Generator().manual_seed(0)
+    _break_case(lambda loss, ps: loss + autodiff.randn((), generator=g) * 0.0, "generator of its own")
 
 
-def test_break_random_dropout_module_has_eager_values() -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_random_ops_of_the_default_generator_replay_its_draws(device) -> None:
+    # Dropout and randn inside the step draw from the device's generator at each replay:
+    # five compiled steps from a seed are five eager steps from that seed (losses, parameters,
+    # and where the generator is left), and a seed set between calls is followed.
     def make():
         autodiff.manual_seed(0)
-        return nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
+        model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.ReLU(), nn.Linear(8, 2)).to(device)
+        opt = autodiff.optim.Adam(model.parameters(), lr=0.01)
+        x = autodiff.randn(6, 4, device=device)
 
-    m1, m2 = make(), make()
-    x = autodiff.ones(2, 4)
+        def step():
+            opt.zero_grad()
+            noise = autodiff.randn(6, 2, device=device) * 0.1
+            loss = (model(x) + noise).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss
 
-    def step(m):
-        return m(x).sum()
+        return model, opt, step
 
-    compiled = autodiff.compile(lambda: step(m2))
-    with pytest.warns(CaptureBreak, match="random op"):
-        for _ in range(3):
-            autodiff.manual_seed(1)
-            a = step(m1)
-            autodiff.manual_seed(1)
-            b = compiled()
-            assert _bits(a) == _bits(b)
+    (m1, o1, eager), (m2, o2, step) = make(), make()
+    compiled = autodiff.compile(step)
+    states = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        for run in (eager, compiled):
+            autodiff.manual_seed(7)
+            losses = [_bits(run()) for _ in range(5)]
+            autodiff.manual_seed(11)  # (a seed set between calls)
+            losses += [_bits(run()) for _ in range(2)]
+            states.append((losses, _bits(autodiff.randn(3, device=device))))
+    assert states[0] == states[1]
+    _assert_same((list(m1.parameters()), o1), (list(m2.parameters()), o2), "after 7 steps")
+    assert compiled.stats["replayed"] == 5, compiled.stats
 
 
 def test_adam_step_counter_is_a_host_op_of_the_program() -> None:

@@ -285,6 +285,29 @@ def test_cuda_graph_capture_break_falls_back_with_warning(cuda_device) -> None:
     assert compiled.stats["replayed"] == BEFORE_GRAPH + 4 - 2
 
 
+def test_cuda_graph_random_draws_fall_back_with_warning(cuda_device) -> None:
+    """A step drawing random numbers (from the device's generator, which a plain replay
+    threads through): a graph would launch the draws of its capture again, so the program
+    replays without one, with the warning; each step equals eager from the same seed."""
+    def loss(out, y):
+        return ((out - y + autodiff.randn(*y.shape, device=cuda_device) * 0.1) ** 2).mean()
+
+    m1, o1, eager = _mlp_step(cuda_device, "sgd", loss)
+    m2, o2, step = _mlp_step(cuda_device, "sgd", loss)
+    compiled = autodiff.compile(step, mode="reduce-overhead")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for k, (x, y) in enumerate(_batches(cuda_device, BEFORE_GRAPH + 3)):
+            autodiff.manual_seed(k)
+            l1 = eager(x, y)
+            autodiff.manual_seed(k)
+            assert _bits(l1) == _bits(compiled(x, y)), f"step {k}"
+            _assert_same(m1, o1, m2, o2, f"step {k}")
+    breaks = [str(w.message) for w in caught if w.category is CUDAGraphBreak]
+    assert len(breaks) == 1 and "draws random numbers" in breaks[0], breaks
+    assert _launches(compiled) == 0 and compiled.stats["replayed"] == BEFORE_GRAPH + 1
+
+
 def test_cuda_graph_cpu_calls_in_the_step_fall_back_with_warning(cuda_device) -> None:
     """A step that also computes on the CPU (a decay of a CPU tensor it names): a graph holds
     one device's kernels, so the program replays as it is, with the warning."""
