@@ -20,8 +20,9 @@ state back. Temporaries live in one block of memory per compiled function and ba
 the program: a replay draws from the live generator, as the eager step would.
 
 What cannot be captured (a tensor's value read in Python, a draw from a user's generator,
-hooks, shapes that depend on values, Python state the step changes) makes that call run eagerly with a one-time warning naming the
-cause (PyTorch's graph break). See docs/compile.md.
+hooks, shapes that depend on values, Python state the step changes) makes that call run
+eagerly with a one-time warning naming the cause (PyTorch's graph break). See
+docs/compile.md.
 """
 
 from __future__ import annotations
