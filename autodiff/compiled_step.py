@@ -364,10 +364,16 @@ class _Recorder:
     def __init__(self) -> None:
         self.slot_of: dict = {}  # id(array) -> slot
         self.keep: list = []  # every object given a slot (so ids stay unique)
-        self.calls: list = []  # (fn, name, args, kwargs, result spec)
-        self.call_bes: list = []  # the backend of each call
+        # The calls, each as the program's op: ("call", fn, args, kwargs, result spec, name, backend).
+        self.calls: list = []
         self.consts: list = []
         self.const_of: dict = {}
+        # id -> the encoding of an object met already: ("v", slot) for one with a slot, ("c",
+        # k) for a constant other than a tuple or list (whose parts may become slots later).
+        # Every such object stays alive (``keep``, ``consts``), so an id is never reused.
+        self.enc_of: dict = {}
+        self.operands: dict = {}  # (id(float), dtype, backend) -> its operand (see operand)
+        self.has_early = False  # a host op runs before the first call (see host)
         self.breaks: list = []
         self.depth = 0
         self.regions: list = []  # [opt, start call index, end index, entry snapshot, exit snapshot, broke]
@@ -383,6 +389,7 @@ class _Recorder:
         k = self.n_slots
         self.n_slots += 1
         self.slot_of[id(obj)] = k
+        self.enc_of[id(obj)] = ("v", k)
         self.keep.append(obj)
         return k
 
@@ -391,12 +398,15 @@ class _Recorder:
         if k is None or self.consts[k] is not value:
             k = self.const_of[id(value)] = len(self.consts)
             self.consts.append(value)
-        return ("c", k)
+        enc = ("c", k)
+        if value.__class__ not in (tuple, list):
+            self.enc_of.setdefault(id(value), enc)  # (a slot's encoding stays: it comes first)
+        return enc
 
     def encode(self, value: Any) -> tuple:
-        k = self.slot_of.get(id(value))
-        if k is not None:
-            return ("v", k)
+        enc = self.enc_of.get(id(value))
+        if enc is not None:
+            return enc
         if value.__class__ in (tuple, list):
             parts = [self.encode(v) for v in value]
             if any(p[0] != "c" for p in parts):
@@ -426,8 +436,7 @@ class _Recorder:
             if self.mutated:
                 self.note_break(f"a check of values ({name}) after the step wrote into an array")
                 return
-            self.calls.append((fn, name, enc_args, enc_kwargs, ("check", self.const(result)[1])))
-            self.call_bes.append(be)
+            self.calls.append(("call", fn, enc_args, enc_kwargs, ("check", self.const(result)[1]), name, be))
             return
         if result is None or id(result) in self.slot_of:
             out: Any = None if result is None else ("same", self.slot_of[id(result)])
@@ -439,8 +448,7 @@ class _Recorder:
         else:
             self.note_break(f"a backend call ({name}) returned a Python value")
             return
-        self.calls.append((fn, name, enc_args, enc_kwargs, out))
-        self.call_bes.append(be)
+        self.calls.append(("call", fn, enc_args, enc_kwargs, out, name, be))
 
 
     def host(self, fn: Callable, values: tuple) -> Any:
@@ -482,9 +490,9 @@ class _Recorder:
             return result
         if early:
             self.at_start.update(k for _j, k in slots)
+            self.has_early = True
         k = self.new_slot(op)
-        self.calls.append((op, "host", enc, {}, ("host", k, slots, checks, early)))
-        self.call_bes.append(None)
+        self.calls.append(("call", op, enc, {}, ("host", k, slots, checks, early), "host", None))
         return tuple(out_items) if result.__class__ is tuple else out_items[0]
 
 
@@ -511,7 +519,26 @@ def _has_mask(index: tuple) -> bool:
 
 
 def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
-    def call(*args: Any, **kwargs: Any) -> Any:
+    if name in _BREAKS or name in _CHECKS or name in _MUTATING or name in _CONSTANT_FOLDED or name == "getitem":
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if rec.depth:  # a backend method calling another: only the outermost call is logged
+                return fn(*args, **kwargs)
+            rec.depth += 1
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                rec.depth -= 1
+            rec.record(be, name, fn, args, kwargs, result)
+            return result
+
+        return call
+    # The other calls are mostly an op of arrays and constants met before, making a new
+    # array: logged here, at a third of ``record``'s cost (a step makes thousands of them).
+    array_type = be._array_type
+    enc_of, slot_of, keep, calls = rec.enc_of, rec.slot_of, rec.keep, rec.calls
+    encoded = enc_of.get
+
+    def plain_call(*args: Any, **kwargs: Any) -> Any:
         if rec.depth:  # a backend method calling another: only the outermost call is logged
             return fn(*args, **kwargs)
         rec.depth += 1
@@ -519,10 +546,20 @@ def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
             result = fn(*args, **kwargs)
         finally:
             rec.depth -= 1
+        if result.__class__ is array_type and not kwargs and id(result) not in slot_of:
+            enc = [encoded(id(a)) for a in args]  # (None for an object not met before)
+            if None not in enc:
+                k = rec.n_slots  # (rec.new_slot, inlined)
+                rec.n_slots = k + 1
+                slot_of[id(result)] = k
+                enc_of[id(result)] = ("v", k)
+                keep.append(result)
+                calls.append(("call", fn, enc, kwargs, ("new", k), name, be))
+                return result
         rec.record(be, name, fn, args, kwargs, result)
         return result
 
-    return call
+    return plain_call
 
 
 class _Instrumented:
@@ -734,35 +771,39 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     ``_generate`` writes the same ops as Python source when the program has proven reused."""
     if rec.breaks:
         raise _UnsupportedError(rec.breaks[0])
-    ops: list = []
     eager_regions = [r for r in rec.regions if r[5]]
-    region_at = {r[1]: r for r in eager_regions}
-    skip: set = set()
-    for r in eager_regions:
-        skip.update(range(r[1], r[2]))
     snapshots_before = start
-    for i, call_entry in enumerate(rec.calls + [None]):
-        r = region_at.get(i)
-        if r is not None:
-            entry, exit_ = r[3], r[4]
-            plan_in = _writeback_plan(snapshots_before, entry)
-            need_in = sorted({s for _l, a, s, _e in plan_in if a in ("data", "new")})
-            exit_slots = []
-            for loc, t, slot, _ver in exit_:
-                if t is not None:
-                    exit_slots.append((loc, rec.new_slot(t._data) if slot is None else slot))
-            ops.append(("region", _eager_region(r[6], plan_in, need_in, exit_slots), need_in,
-                        [s for _loc, s in exit_slots]))
-            # Fix the region-exit snapshot to the slots just bound.
-            bound = {loc.ident: s for loc, s in exit_slots}
-            snapshots_before = [(loc, t, bound.get(loc.ident, slot), ver) for loc, t, slot, ver in exit_]
-        if call_entry is None or i in skip:
-            continue
-        ops.append(("call", *call_entry, rec.call_bes[i]))
+    if not eager_regions:  # (the usual case: the recorded calls are the program's ops)
+        ops: list = list(rec.calls)
+    else:
+        ops = []
+        region_at = {r[1]: r for r in eager_regions}
+        skip: set = set()
+        for r in eager_regions:
+            skip.update(range(r[1], r[2]))
+        for i, call_entry in enumerate(rec.calls + [None]):
+            r = region_at.get(i)
+            if r is not None:
+                entry, exit_ = r[3], r[4]
+                plan_in = _writeback_plan(snapshots_before, entry)
+                need_in = sorted({s for _l, a, s, _e in plan_in if a in ("data", "new")})
+                exit_slots = []
+                for loc, t, slot, _ver in exit_:
+                    if t is not None:
+                        exit_slots.append((loc, rec.new_slot(t._data) if slot is None else slot))
+                ops.append(("region", _eager_region(r[6], plan_in, need_in, exit_slots), need_in,
+                            [s for _loc, s in exit_slots]))
+                # Fix the region-exit snapshot to the slots just bound.
+                bound = {loc.ident: s for loc, s in exit_slots}
+                snapshots_before = [(loc, t, bound.get(loc.ident, slot), ver) for loc, t, slot, ver in exit_]
+            if call_entry is None or i in skip:
+                continue
+            ops.append(call_entry)
     # Slots used after an eager region must come from its exit snapshot.
     for r in eager_regions:
         made_inside = set()
-        for *_call, out in rec.calls[r[1]:r[2]]:
+        for c in rec.calls[r[1]:r[2]]:
+            out = c[4]
             if out is not None and out[0] == "host":
                 made_inside.update(k for _j, k in out[2])
             elif out is not None and out[0] in ("new", "tuple"):
@@ -770,19 +811,18 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
                 if out[0] == "tuple":
                     made_inside.update(s for s in out[2] if s is not None)
         exit_bound = {s for _l, _t, s, _v in r[4] if s is not None}
-        for _fn, _name, args, kwargs, _out in rec.calls[r[2]:]:
-            used = _slots_in(args) | _slots_in(list(kwargs.values()))
+        for c in rec.calls[r[2]:]:
+            used = _slots_in(c[2]) | _slots_in(list(c[3].values()))
             if used & (made_inside - exit_bound):
                 raise _UnsupportedError("a value made inside optimizer.step() is used after it")
     plan_out = _writeback_plan(snapshots_before, end)
     out_slots = sorted({s for _l, a, s, _e in plan_out if a in ("data", "new")})
     ret_slots = sorted(_ret_slots(ret_enc))
     returned = out_slots + [s for s in ret_slots if s not in out_slots]
-    ops = [(op[0], op[1], op[3], op[4], op[5], op[2], op[6]) if op[0] == "call" else op for op in ops]
     # Host ops whose arguments are known before the first call run first: a guard among
     # their results then fails before the program has written into any array.
-    early = [op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "host" and op[4][4]]
-    if early:
+    if rec.has_early:
+        early = [op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "host" and op[4][4]]
         ops = early + [op for op in ops if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
                                                 and op[4][4])]
     ops = _fold_constants(ops, rec, set(returned))
@@ -796,9 +836,7 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     program.released = {slot for _loc, slot in released}
     # What the generated source needs of the recorded arrays: their class, shape and dtype
     # (the arrays themselves, a whole step's activations, are not kept alive).
-    specs = {k: (a.__class__, a.shape, be.dtype_name(a), getattr(a, "nbytes", 0))
-             for k, a, be in zip(range(rec.n_slots), rec.keep, _slot_backends(ops, rec.n_slots))
-             if be is not None and a.__class__ is be._array_type}
+    specs = _specs(ops, rec.keep)
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, specs)
     program.eager_steps = len(eager_regions)
     # (read by autodiff/compiled_cuda_graph.py)
@@ -813,58 +851,54 @@ def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:
     the program, and they are read only by calls that make no views of them (or by other
     such folded calls)."""
     folded: set = set()
-    for op in ops:
+    makers: dict = {}  # candidate slot -> index of the op that makes it
+    for i, op in enumerate(ops):
         if (op[0] == "call" and op[5] in _FOLDABLE and op[4] is not None and op[4][0] == "new"
                 and all(e[0] == "c" or (e[0] == "v" and e[1] in folded) for e in op[2])
                 and all(e[0] == "c" for e in op[3].values())):
             folded.add(op[4][1])
+            makers[op[4][1]] = i
     if not folded:
         return ops
-    makers = {op[4][1]: op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "new"
-              and op[4][1] in folded}
     # What each op does with the candidates, found once (a program has thousands of ops and
     # a handful of candidates): the candidates it reads, and whether it keeps them out.
     candidates = set(folded)
     always_out: set = set(escaping) & candidates
-    readers: list = []  # (candidates read, slot made, whether it makes views of what it reads)
-    for op in ops:
+    readers = _readers(ops, candidates)
+    reads: list = []  # (candidates read, slot made, whether it makes views of what it reads)
+    for i, used in readers:
+        op = ops[i]
         if op[0] != "call":
-            always_out |= set(op[2]) & candidates
-            continue
-        used = (_slots_in(op[2]) | _slots_in(list(op[3].values()))) & candidates
-        if not used:
+            always_out |= used
             continue
         if op[5] in _MUTATING and op[2] and op[2][0][0] == "v":
             always_out |= {op[2][0][1]} & candidates
         if "out" in op[3]:
             always_out |= _slots_in([op[3]["out"]]) & candidates
         made = op[4][1] if op[4] is not None and op[4][0] == "new" else None
-        readers.append((used, made, op[5] not in _NO_VIEW_CONSUMERS))
+        reads.append((used, made, op[5] not in _NO_VIEW_CONSUMERS))
     changed = True
     while changed:
         changed = False
         keep_out = set(always_out)
-        for used, made, makes_views in readers:
+        for used, made, makes_views in reads:
             if made not in folded and makes_views:
                 keep_out |= used
         for k in list(folded):
-            if k in keep_out or any(e[0] == "v" and e[1] not in folded for e in makers[k][2]):
+            if k in keep_out or any(e[0] == "v" and e[1] not in folded for e in ops[makers[k]][2]):
                 folded.discard(k)
                 changed = True
     if not folded:
         return ops
     const_of = {k: rec.const(rec.keep[k]) for k in folded}
-    out = []
-    for op in ops:
-        if op[0] != "call":
-            out.append(op)
-        elif op[4] is not None and op[4][0] == "new" and op[4][1] in folded:
-            continue
-        elif (_slots_in(op[2]) | _slots_in(list(op[3].values()))) & folded:
-            out.append((op[0], op[1], [_substitute(e, const_of) for e in op[2]],
-                        {n: _substitute(e, const_of) for n, e in op[3].items()}, *op[4:]))
-        else:
-            out.append(op)
+    out = list(ops)
+    for i, used in readers:  # (only these can read a folded slot)
+        op = ops[i]
+        if used & folded:
+            out[i] = (op[0], op[1], [_substitute(e, const_of) for e in op[2]],
+                      {n: _substitute(e, const_of) for n, e in op[3].items()}, *op[4:])
+    for i in sorted((makers[k] for k in folded), reverse=True):
+        del out[i]
     return out
 
 
@@ -876,22 +910,51 @@ def _substitute(enc: tuple, const_of: dict) -> tuple:
     return enc
 
 
+def _readers(ops: list, slots: set) -> list:
+    """(index, the slots among ``slots`` it reads) for each op reading one of them: a program
+    has thousands of ops and ``slots`` a handful, so each call's arguments are tested against
+    them in one set operation, without making the set of slots each call reads."""
+    wanted = {("v", k) for k in slots}
+    found = []
+    for i, op in enumerate(ops):
+        kind = op[0]
+        if kind == "call":
+            kwargs = op[3]
+            try:
+                if wanted.isdisjoint(op[2]) and (not kwargs or wanted.isdisjoint(kwargs.values())):
+                    continue
+            except TypeError:  # (a tuple or list of arrays: its encoding holds a list)
+                pass
+            used = (_slots_in(op[2]) | _slots_in(list(kwargs.values()))) & slots
+        elif kind == "region":
+            used = set(op[2]) & slots
+        else:
+            continue
+        if used:
+            found.append((i, used))
+    return found
+
+
 def _released(ops: list, start: list, plan_out: list, returned: list) -> list:
     """The gradients and optimizer state the step replaces without reading them (zero_grad's
     None, a new momentum buffer): (location, slot). A replay drops them once its last check
     has passed, as the eager step drops them, so that the old and the new array are not
     both alive during the replay."""
-    used = set(returned)
-    for op in ops:
-        used |= _slots_in(op[2]) | _slots_in(list(op[3].values())) if op[0] == "call" else set(op[2])
     replaced = {loc.ident for loc, action, _s, _e in plan_out if action in ("new", "none")}
     holders: dict = {}
     for _loc, t, slot, _v in start:
         if t is not None:
             holders[slot] = holders.get(slot, 0) + 1
-    return [(loc, slot) for loc, t, slot, _v in start
-            if t is not None and loc.ident in replaced and isinstance(loc, (_GradLoc, _StateLoc))
-            and slot not in used and holders[slot] == 1]
+    out = set(returned)
+    maybe = [(loc, slot) for loc, t, slot, _v in start
+             if t is not None and loc.ident in replaced and isinstance(loc, (_GradLoc, _StateLoc))
+             and slot not in out and holders[slot] == 1]
+    if not maybe:
+        return []
+    read: set = set()
+    for _i, used in _readers(ops, {slot for _loc, slot in maybe}):
+        read |= used
+    return [(loc, slot) for loc, slot in maybe if slot not in read]
 
 
 def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: dict) -> tuple[str, dict]:
@@ -951,13 +1014,21 @@ def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: di
     return src, ns
 
 
-def _slot_backends(ops: list, n_slots: int) -> list:
-    """The backend of the call that made each slot's array (None for the others)."""
-    out: list = [None] * n_slots
+def _specs(ops: list, keep: list) -> dict:
+    """slot -> (class, shape, dtype name, bytes) of each array a call made, of its backend's
+    array class (what ``_generate`` needs to give it a buffer of its own)."""
+    specs: dict = {}
+    last = (None, None, None)  # (backend, dtype, its name): a step's arrays share a dtype or two
     for op in ops:
-        if op[0] == "call" and op[4] is not None and op[4][0] == "new":
-            out[op[4][1]] = op[6]
-    return out
+        out = op[4] if op[0] == "call" else None
+        if out is not None and out[0] == "new":
+            be, a = op[6], keep[out[1]]
+            if be is not None and a.__class__ is be._array_type:
+                dt = a.dtype
+                if dt is not last[1] or be is not last[0]:
+                    last = (be, dt, be.name_of_dtype(dt))
+                specs[out[1]] = (a.__class__, a.shape, last[2], getattr(a, "nbytes", 0))
+    return specs
 
 
 def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set) -> dict:
