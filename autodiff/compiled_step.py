@@ -90,6 +90,8 @@ _VIEWS = frozenset({"transpose", "reshape", "expand_dims", "squeeze", "swapaxes"
 _FOLDABLE = frozenset({"ones", "zeros", "full", "broadcast_to", "reshape", "transpose", "astype"})
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
+# Calls that _Recorder.record looks at by name (the others are logged by _logged directly).
+_LOGGED_BY_RECORD = frozenset(_BREAKS) | _CHECKS | _MUTATING | _CONSTANT_FOLDED | {"getitem"}
 
 
 class CaptureBreak(UserWarning):
@@ -519,7 +521,7 @@ def _has_mask(index: tuple) -> bool:
 
 
 def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
-    if name in _BREAKS or name in _CHECKS or name in _MUTATING or name in _CONSTANT_FOLDED or name == "getitem":
+    if name in _LOGGED_BY_RECORD:
         def call(*args: Any, **kwargs: Any) -> Any:
             if rec.depth:  # a backend method calling another: only the outermost call is logged
                 return fn(*args, **kwargs)
@@ -575,9 +577,7 @@ class _Instrumented:
         backends.get("cpu")
         for be in backends.loaded():
             own = vars(be)
-            for name in dir(be):
-                if name.startswith("_") or name in _LOOKUPS:
-                    continue
+            for name in _method_names(be):
                 attr = getattr(be, name)
                 if callable(attr) and not isinstance(attr, type):
                     self.undo.append((be, name, own.get(name), name in own))
@@ -633,6 +633,22 @@ class _Instrumented:
                 setattr(obj, name, value)
             else:
                 delattr(obj, name)
+
+
+_CLASS_NAMES: dict = {}  # backend class -> (names, set of them): its public attributes but _LOOKUPS
+
+
+def _method_names(be: Any) -> list:
+    """The names of ``be``'s attributes that may be array calls (what ``dir(be)`` lists,
+    less private names and ``_LOOKUPS``); the class's part is found once."""
+    cls = be.__class__
+    found = _CLASS_NAMES.get(cls)
+    if found is None:
+        names = [n for n in dir(cls) if not n.startswith("_") and n not in _LOOKUPS]
+        found = _CLASS_NAMES[cls] = (names, frozenset(names))
+    names, known = found
+    extra = [n for n in vars(be) if n not in known and not n.startswith("_") and n not in _LOOKUPS]
+    return names + extra if extra else names
 
 
 def _optimizer_classes() -> list:
