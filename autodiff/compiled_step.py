@@ -375,6 +375,7 @@ class _Recorder:
         # Every such object stays alive (``keep``, ``consts``), so an id is never reused.
         self.enc_of: dict = {}
         self.operands: dict = {}  # (id(float), dtype, backend) -> its operand (see operand)
+        self.operand_floats: list = []  # the floats keyed by id in ``operands`` (kept alive)
         self.has_early = False  # a host op runs before the first call (see host)
         self.breaks: list = []
         self.depth = 0
@@ -404,6 +405,25 @@ class _Recorder:
         if value.__class__ not in (tuple, list):
             self.enc_of.setdefault(id(value), enc)  # (a slot's encoding stays: it comes first)
         return enc
+
+    def operand(self, be: Any, data: Any, value: float) -> Any:
+        """``_prep.float_operand`` while recording. Its cache of operands by value
+        (``_prep.OPERANDS``) is not filled while recording: a host value equal to a literal
+        cached then would come back as the literal's array, and the program would not see
+        the call that made it from the host value (host also takes out the entries cached
+        before). Operands are cached by the float *object* instead: a literal of the code
+        (one object, met at every iteration of a loop) gets one array, one constant of the
+        program; a host value (a fresh object with a slot, see host) is never cached."""
+        if not value:
+            return value  # (as float_operand: 0.0 and -0.0 are not cached)
+        key = (id(value), data.dtype, be)
+        operand = self.operands.get(key)
+        if operand is None:
+            operand = be.scalar_operand(value, be.dtype_name(data))
+            if id(value) not in self.slot_of:
+                self.operands[key] = operand
+                self.operand_floats.append(value)  # (so that its id stays its own)
+        return operand
 
     def encode(self, value: Any) -> tuple:
         enc = self.enc_of.get(id(value))
@@ -619,12 +639,9 @@ class _Instrumented:
         engine._accumulate = accumulate
         self.undo.append((optimizer_module, "host_recorder", optimizer_module.host_recorder, True))
         optimizer_module.host_recorder = rec.host
-        # A Python float operand is looked up by value in a cache of 0-d arrays: a host
-        # value equal to a cached constant would come back as that array, and the program
-        # would not see the call that made it from the value. While recording, nothing is
-        # added to the cache, and a host value's entries are taken out (_Recorder.host).
+        # Python float operands: cached by object, not by value, while recording (_Recorder.operand).
         self.undo.append((arithmetic, "float_operand", arithmetic.float_operand, True))
-        arithmetic.float_operand = _uncached_operand
+        arithmetic.float_operand = rec.operand
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -662,11 +679,6 @@ def _optimizer_classes() -> list:
         if "step" in cls.__dict__:
             found.append(cls)
     return found
-
-
-def _uncached_operand(be: Any, data: Any, value: float) -> Any:
-    """``_prep.float_operand`` that adds nothing to its cache (see ``_Instrumented``)."""
-    return value if not value else be.scalar_operand(value, be.dtype_name(data))
 
 
 def _breaking(fn: Callable, rec: _Recorder, cause: str) -> Callable:
