@@ -90,7 +90,7 @@ _VIEWS = frozenset({"transpose", "reshape", "expand_dims", "squeeze", "swapaxes"
 _FOLDABLE = frozenset({"ones", "zeros", "full", "broadcast_to", "reshape", "transpose", "astype"})
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
-# Calls that _Recorder.record looks at by name (the others are logged by _logged directly).
+# Calls that _Recorder.record looks at by name (the others are logged by the wrappers of _logging directly).
 _LOGGED_BY_RECORD = frozenset(_BREAKS) | _CHECKS | _MUTATING | _CONSTANT_FOLDED | {"getitem"}
 
 
@@ -540,9 +540,32 @@ def _has_mask(index: tuple) -> bool:
     return False
 
 
-def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
-    if name in _LOGGED_BY_RECORD:
-        def call(*args: Any, **kwargs: Any) -> Any:
+def _logging(rec: _Recorder) -> Callable:
+    """``logged(be, name, fn)``: backend method ``fn`` logging its calls into ``rec``. (What
+    every wrapper reads of ``rec`` is bound here once: a recording wraps ~200 methods.)"""
+    enc_of, slot_of, keep, calls = rec.enc_of, rec.slot_of, rec.keep, rec.calls
+    encoded = enc_of.get
+    record = rec.record
+
+    def logged(be: Any, name: str, fn: Callable) -> Callable:
+        if name in _LOGGED_BY_RECORD:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                if rec.depth:  # a backend method calling another: only the outermost call is logged
+                    return fn(*args, **kwargs)
+                rec.depth += 1
+                try:
+                    result = fn(*args, **kwargs)
+                finally:
+                    rec.depth -= 1
+                record(be, name, fn, args, kwargs, result)
+                return result
+
+            return call
+        array_type = be._array_type
+
+        # The other calls are mostly an op of arrays and constants met before, making a new
+        # array: logged here, at a third of ``record``'s cost (a step makes thousands of them).
+        def plain_call(*args: Any, **kwargs: Any) -> Any:
             if rec.depth:  # a backend method calling another: only the outermost call is logged
                 return fn(*args, **kwargs)
             rec.depth += 1
@@ -550,38 +573,22 @@ def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
                 result = fn(*args, **kwargs)
             finally:
                 rec.depth -= 1
-            rec.record(be, name, fn, args, kwargs, result)
+            if result.__class__ is array_type and not kwargs and id(result) not in slot_of:
+                enc = [encoded(id(a)) for a in args]  # (None for an object not met before)
+                if None not in enc:
+                    k = rec.n_slots  # (rec.new_slot, inlined)
+                    rec.n_slots = k + 1
+                    slot_of[id(result)] = k
+                    enc_of[id(result)] = ("v", k)
+                    keep.append(result)
+                    calls.append(("call", fn, enc, kwargs, ("new", k), name, be))
+                    return result
+            record(be, name, fn, args, kwargs, result)
             return result
 
-        return call
-    # The other calls are mostly an op of arrays and constants met before, making a new
-    # array: logged here, at a third of ``record``'s cost (a step makes thousands of them).
-    array_type = be._array_type
-    enc_of, slot_of, keep, calls = rec.enc_of, rec.slot_of, rec.keep, rec.calls
-    encoded = enc_of.get
+        return plain_call
 
-    def plain_call(*args: Any, **kwargs: Any) -> Any:
-        if rec.depth:  # a backend method calling another: only the outermost call is logged
-            return fn(*args, **kwargs)
-        rec.depth += 1
-        try:
-            result = fn(*args, **kwargs)
-        finally:
-            rec.depth -= 1
-        if result.__class__ is array_type and not kwargs and id(result) not in slot_of:
-            enc = [encoded(id(a)) for a in args]  # (None for an object not met before)
-            if None not in enc:
-                k = rec.n_slots  # (rec.new_slot, inlined)
-                rec.n_slots = k + 1
-                slot_of[id(result)] = k
-                enc_of[id(result)] = ("v", k)
-                keep.append(result)
-                calls.append(("call", fn, enc, kwargs, ("new", k), name, be))
-                return result
-        rec.record(be, name, fn, args, kwargs, result)
-        return result
-
-    return plain_call
+    return logged
 
 
 class _Instrumented:
@@ -595,13 +602,14 @@ class _Instrumented:
     def __enter__(self) -> _Instrumented:
         rec = self.rec
         backends.get("cpu")
+        logged, undo = _logging(rec), self.undo
         for be in backends.loaded():
             own = vars(be)
             for name in _method_names(be):
                 attr = getattr(be, name)
                 if callable(attr) and not isinstance(attr, type):
-                    self.undo.append((be, name, own.get(name), name in own))
-                    setattr(be, name, _logged(be, name, attr, rec))
+                    undo.append((be, name, own.get(name), name in own))
+                    setattr(be, name, logged(be, name, attr))
         for hook_fn in ("run_tensor_hooks", "_run_pre_hooks", "_after_accumulate"):
             original = getattr(engine, hook_fn)
             self.undo.append((engine, hook_fn, original, True))
