@@ -900,7 +900,7 @@ def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:
     # a handful of candidates): the candidates it reads, and whether it keeps them out.
     candidates = set(folded)
     always_out: set = set(escaping) & candidates
-    readers = _readers(ops, candidates)
+    readers = _readers(ops, candidates, min(makers.values()))  # (none reads a slot before it is made)
     reads: list = []  # (candidates read, slot made, whether it makes views of what it reads)
     for i, used in readers:
         op = ops[i]
@@ -946,13 +946,15 @@ def _substitute(enc: tuple, const_of: dict) -> tuple:
     return enc
 
 
-def _readers(ops: list, slots: set) -> list:
-    """(index, the slots among ``slots`` it reads) for each op reading one of them: a program
-    has thousands of ops and ``slots`` a handful, so each call's arguments are tested against
-    them in one set operation, without making the set of slots each call reads."""
+def _readers(ops: list, slots: set, first: int = 0) -> list:
+    """(index, the slots among ``slots`` it reads) for each op from ``first`` on that reads
+    one of them: a program has thousands of ops and ``slots`` a handful, so each call's
+    arguments are tested against them in one set operation, without making the set of
+    slots each call reads."""
     wanted = {("v", k) for k in slots}
     found = []
-    for i, op in enumerate(ops):
+    for i in range(first, len(ops)):
+        op = ops[i]
         kind = op[0]
         if kind == "call":
             kwargs = op[3]
