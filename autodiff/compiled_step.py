@@ -540,12 +540,25 @@ def _has_mask(index: tuple) -> bool:
     return False
 
 
-def _logging(rec: _Recorder) -> Callable:
-    """``logged(be, name, fn)``: backend method ``fn`` logging its calls into ``rec``. (What
-    every wrapper reads of ``rec`` is bound here once: a recording wraps ~200 methods.)"""
-    enc_of, slot_of, keep, calls = rec.enc_of, rec.slot_of, rec.keep, rec.calls
-    encoded = enc_of.get
-    record = rec.record
+class _Idle:
+    """The recorder of the wrappers between recordings: a call runs unlogged (as a nested one)."""
+
+    depth = 1
+
+
+def _logging() -> tuple[Callable, Callable]:
+    """``(bind, logged)``: ``logged(be, name, fn)`` is backend method ``fn`` logging its calls
+    into the recorder last given to ``bind`` (``bind(None)`` when the recording ends). A
+    recording installs ~200 wrappers: they are made once and kept (``_WRAPPERS``), and what
+    they read of the recorder is bound once per recording, here, not once per wrapper."""
+    rec: Any = _Idle
+    enc_of = slot_of = keep = calls = encoded = record = None
+
+    def bind(r: _Recorder | None) -> None:
+        nonlocal rec, enc_of, slot_of, keep, calls, encoded, record
+        rec = _Idle if r is None else r
+        enc_of, slot_of, keep, calls = (None,) * 4 if r is None else (r.enc_of, r.slot_of, r.keep, r.calls)
+        encoded, record = (None, None) if r is None else (r.enc_of.get, r.record)
 
     def logged(be: Any, name: str, fn: Callable) -> Callable:
         if name in _LOGGED_BY_RECORD:
@@ -588,7 +601,13 @@ def _logging(rec: _Recorder) -> Callable:
 
         return plain_call
 
-    return logged
+    return bind, logged
+
+
+_bind_recorder, _logged = _logging()
+# id(backend) -> (backend, {method name: (the attribute wrapped, its wrapper)}): the wrappers
+# of earlier recordings, used again while the backend has the same attribute under that name.
+_WRAPPERS: dict = {}
 
 
 class _Instrumented:
@@ -602,14 +621,30 @@ class _Instrumented:
     def __enter__(self) -> _Instrumented:
         rec = self.rec
         backends.get("cpu")
-        logged, undo = _logging(rec), self.undo
+        undo = self.undo
+        _bind_recorder(rec)
+        undo.append((None, None, None, None))  # (unbinds the recorder on exit)
         for be in backends.loaded():
-            own = vars(be)
+            own, cls = vars(be), be.__class__
+            kept = _WRAPPERS.get(id(be))
+            if kept is None or kept[0] is not be:
+                kept = _WRAPPERS[id(be)] = (be, {})
+            wrappers = kept[1]
             for name in _method_names(be):
-                attr = getattr(be, name)
-                if callable(attr) and not isinstance(attr, type):
-                    undo.append((be, name, own.get(name), name in own))
-                    setattr(be, name, logged(be, name, attr))
+                in_own = name in own
+                found = own[name] if in_own else getattr(cls, name, None)
+                cached = wrappers.get(name)
+                if cached is not None and cached[0] is found:
+                    wrapper = cached[1]
+                else:
+                    attr = getattr(be, name)
+                    if not callable(attr) or isinstance(attr, type):
+                        continue
+                    wrapper = _logged(be, name, attr)
+                    if in_own or found.__class__ is types.FunctionType:  # (not a property's value)
+                        wrappers[name] = (found, wrapper)
+                undo.append((be, name, found if in_own else None, in_own))
+                setattr(be, name, wrapper)
         for hook_fn in ("run_tensor_hooks", "_run_pre_hooks", "_after_accumulate"):
             original = getattr(engine, hook_fn)
             self.undo.append((engine, hook_fn, original, True))
@@ -654,7 +689,9 @@ class _Instrumented:
 
     def __exit__(self, *exc: Any) -> None:
         for obj, name, value, own in reversed(self.undo):
-            if own:
+            if obj is None:
+                _bind_recorder(None)  # (the last recording's arrays are not kept alive)
+            elif own:
                 setattr(obj, name, value)
             else:
                 delattr(obj, name)

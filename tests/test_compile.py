@@ -431,6 +431,54 @@ def test_literal_float_operand_is_one_constant_of_the_program() -> None:
     assert len(program.consts) <= 12, len(program.consts)  # (one per value: 158 when one per call)
 
 
+@pytest.mark.parametrize("where", ["instance", "class"])
+def test_backend_method_replaced_after_a_recording_is_the_one_recorded(monkeypatch, where) -> None:
+    # The wrappers a recording installs are kept for the next ones: one made for a method
+    # replaced since (on the backend or on its class) must not be used again.
+    import backends
+
+    be = backends.get("cpu")
+    x = autodiff.tensor([-1.0, 2.0])
+    first = autodiff.compile(lambda: x.abs())
+    first()  # (the wrappers of this backend's methods, made and kept)
+    seen = []
+    original = type(be).abs
+
+    def abs_(*args):
+        seen.append(1)
+        return original(be, args[-1])
+
+    if where == "instance":
+        monkeypatch.setitem(vars(be), "abs", abs_)  # (undone by deleting it: abs is the class's)
+    else:
+        monkeypatch.setattr(type(be), "abs", abs_)
+    second = autodiff.compile(lambda: x.abs())
+    for n in range(1, 4):
+        assert _bits(second()) == _bits(x.abs())
+        assert len(seen) == 2 * n  # the recording (or the replay) and the eager call
+    assert second.stats == {"recorded": 1, "replayed": 2, "eager": 0}
+
+
+def test_recording_keeps_no_array_of_the_step_alive() -> None:
+    # The kept wrappers of the backend methods must not keep the last recording (its
+    # arrays: a step's activations) alive after it.
+    import gc
+    import weakref
+
+    x = autodiff.tensor(np.ones((64, 64), dtype=np.float32))
+    refs = []
+
+    def step():
+        y = (x * 2.0).exp()
+        refs.append(weakref.ref(y._data))
+        return y.sum()
+
+    compiled = autodiff.compile(step)
+    compiled()
+    gc.collect()
+    assert refs and refs[0]() is None
+
+
 # ---- the examples ------------------------------------------------------------------------------
 def test_examples_compile_flag_gives_the_same_losses() -> None:
     from examples import myrelu_two_layer
