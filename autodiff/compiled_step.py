@@ -624,7 +624,11 @@ class _Instrumented:
         undo = self.undo
         _bind_recorder(rec)
         undo.append((None, None, None, None))  # (unbinds the recorder on exit)
-        for be in backends.loaded():
+        live = backends.loaded()
+        if len(_WRAPPERS) > len(live):  # (a backend dropped from the registry: its wrappers too)
+            for key in [key for key, (be, _w) in _WRAPPERS.items() if not any(be is b for b in live)]:
+                del _WRAPPERS[key]
+        for be in live:
             own, cls = vars(be), be.__class__
             kept = _WRAPPERS.get(id(be))
             if kept is None or kept[0] is not be:
