@@ -100,6 +100,8 @@ _VIEWS = frozenset({"transpose", "reshape", "expand_dims", "squeeze", "swapaxes"
 _FOLDABLE = frozenset({"ones", "zeros", "full", "broadcast_to", "reshape", "transpose", "astype"})
 # Pure functions of constants whose results are never written to: folded into constants.
 _CONSTANT_FOLDED = frozenset({"scalar_operand"})
+# Calls that _Recorder.record looks at by name (the others are logged by the wrappers of _logging directly).
+_LOGGED_BY_RECORD = frozenset(_BREAKS) | _CHECKS | _MUTATING | _CONSTANT_FOLDED | frozenset(_RANDOM) | {"getitem"}
 
 
 class CaptureBreak(UserWarning):
@@ -401,10 +403,17 @@ class _Recorder:
     def __init__(self) -> None:
         self.slot_of: dict = {}  # id(array) -> slot
         self.keep: list = []  # every object given a slot (so ids stay unique)
-        self.calls: list = []  # (fn, name, args, kwargs, result spec)
-        self.call_bes: list = []  # the backend of each call
+        # The calls, each as the program's op: ("call", fn, args, kwargs, result spec, name, backend).
+        self.calls: list = []
         self.consts: list = []
         self.const_of: dict = {}
+        # id -> the encoding of an object met already: ("v", slot) for one with a slot, ("c",
+        # k) for a constant other than a tuple or list (whose parts may become slots later).
+        # Every such object stays alive (``keep``, ``consts``), so an id is never reused.
+        self.enc_of: dict = {}
+        self.operands: dict = {}  # (id(float), dtype, backend) -> its operand (see operand)
+        self.operand_floats: list = []  # the floats keyed by id in ``operands`` (kept alive)
+        self.has_early = False  # a host op runs before the first call (see host)
         self.breaks: list = []
         self.depth = 0
         self.regions: list = []  # [opt, start call index, end index, entry snapshot, exit snapshot, broke]
@@ -422,6 +431,7 @@ class _Recorder:
         k = self.n_slots
         self.n_slots += 1
         self.slot_of[id(obj)] = k
+        self.enc_of[id(obj)] = ("v", k)
         self.keep.append(obj)
         return k
 
@@ -430,12 +440,34 @@ class _Recorder:
         if k is None or self.consts[k] is not value:
             k = self.const_of[id(value)] = len(self.consts)
             self.consts.append(value)
-        return ("c", k)
+        enc = ("c", k)
+        if value.__class__ not in (tuple, list):
+            self.enc_of.setdefault(id(value), enc)  # (a slot's encoding stays: it comes first)
+        return enc
+
+    def operand(self, be: Any, data: Any, value: float) -> Any:
+        """``_prep.float_operand`` while recording. Its cache of operands by value
+        (``_prep.OPERANDS``) is not filled while recording: a host value equal to a literal
+        cached then would come back as the literal's array, and the program would not see
+        the call that made it from the host value (host also takes out the entries cached
+        before). Operands are cached by the float *object* instead: a literal of the code
+        (one object, met at every iteration of a loop) gets one array, one constant of the
+        program; a host value (a fresh object with a slot, see host) is never cached."""
+        if not value:
+            return value  # (as float_operand: 0.0 and -0.0 are not cached)
+        key = (id(value), data.dtype, be)
+        operand = self.operands.get(key)
+        if operand is None:
+            operand = be.scalar_operand(value, be.dtype_name(data))
+            if id(value) not in self.slot_of:
+                self.operands[key] = operand
+                self.operand_floats.append(value)  # (so that its id stays its own)
+        return operand
 
     def encode(self, value: Any) -> tuple:
-        k = self.slot_of.get(id(value))
-        if k is not None:
-            return ("v", k)
+        enc = self.enc_of.get(id(value))
+        if enc is not None:
+            return enc
         if value.__class__ in (tuple, list):
             parts = [self.encode(v) for v in value]
             if any(p[0] != "c" for p in parts):
@@ -474,13 +506,13 @@ class _Recorder:
         enc_kwargs = {k: self.encode(v) for k, v in kwargs.items()}
         if name in _CONSTANT_FOLDED and all(e[0] == "c" for e in enc_args):
             self.operand_ids.add(id(result))
-            self.keep.append(result)
+            self.operand_floats.append(result)  # (kept alive, so that its id stays its own)
             return  # the result is met later as a constant
         if name in _MUTATING or "out" in kwargs:
             self.mutated = True
         if name in _CHECKS:  # (one after a write is moved before the writes by _hoist_checks, or breaks)
-            self.calls.append((fn, name, enc_args, enc_kwargs, ("check", self.const(result)[1], self.mutated)))
-            self.call_bes.append(be)
+            self.calls.append(("call", fn, enc_args, enc_kwargs, ("check", self.const(result)[1], self.mutated),
+                               name, be))
             return
         if result is None or id(result) in self.slot_of:
             out: Any = None if result is None else ("same", self.slot_of[id(result)])
@@ -492,8 +524,7 @@ class _Recorder:
         else:
             self.note_break(f"a backend call ({name}) returned a Python value")
             return
-        self.calls.append((fn, name, enc_args, enc_kwargs, out))
-        self.call_bes.append(be)
+        self.calls.append(("call", fn, enc_args, enc_kwargs, out, name, be))
 
 
     def host(self, fn: Callable, values: tuple) -> Any:
@@ -535,9 +566,9 @@ class _Recorder:
             return result
         if early:
             self.at_start.update(k for _j, k in slots)
+            self.has_early = True
         k = self.new_slot(op)
-        self.calls.append((op, "host", enc, {}, ("host", k, slots, checks, early)))
-        self.call_bes.append(None)
+        self.calls.append(("call", op, enc, {}, ("host", k, slots, checks, early), "host", None))
         return tuple(out_items) if result.__class__ is tuple else out_items[0]
 
 
@@ -563,19 +594,74 @@ def _has_mask(index: tuple) -> bool:
     return False
 
 
-def _logged(be: Any, name: str, fn: Callable, rec: _Recorder) -> Callable:
-    def call(*args: Any, **kwargs: Any) -> Any:
-        if rec.depth:  # a backend method calling another: only the outermost call is logged
-            return fn(*args, **kwargs)
-        rec.depth += 1
-        try:
-            result = fn(*args, **kwargs)
-        finally:
-            rec.depth -= 1
-        rec.record(be, name, fn, args, kwargs, result)
-        return result
+class _Idle:
+    """The recorder of the wrappers between recordings: a call runs unlogged (as a nested one)."""
 
-    return call
+    depth = 1
+
+
+def _logging() -> tuple[Callable, Callable]:
+    """``(bind, logged)``: ``logged(be, name, fn)`` is backend method ``fn`` logging its calls
+    into the recorder last given to ``bind`` (``bind(None)`` when the recording ends). A
+    recording installs ~200 wrappers: they are made once and kept (``_WRAPPERS``), and what
+    they read of the recorder is bound once per recording, here, not once per wrapper."""
+    rec: Any = _Idle
+    enc_of = slot_of = keep = calls = encoded = record = None
+
+    def bind(r: _Recorder | None) -> None:
+        nonlocal rec, enc_of, slot_of, keep, calls, encoded, record
+        rec = _Idle if r is None else r
+        enc_of, slot_of, keep, calls = (None,) * 4 if r is None else (r.enc_of, r.slot_of, r.keep, r.calls)
+        encoded, record = (None, None) if r is None else (r.enc_of.get, r.record)
+
+    def logged(be: Any, name: str, fn: Callable) -> Callable:
+        if name in _LOGGED_BY_RECORD:
+            def call(*args: Any, **kwargs: Any) -> Any:
+                if rec.depth:  # a backend method calling another: only the outermost call is logged
+                    return fn(*args, **kwargs)
+                rec.depth += 1
+                try:
+                    result = fn(*args, **kwargs)
+                finally:
+                    rec.depth -= 1
+                record(be, name, fn, args, kwargs, result)
+                return result
+
+            return call
+        array_type = be._array_type
+
+        # The other calls are mostly an op of arrays and constants met before, making a new
+        # array: logged here, at a third of ``record``'s cost (a step makes thousands of them).
+        def plain_call(*args: Any, **kwargs: Any) -> Any:
+            if rec.depth:  # a backend method calling another: only the outermost call is logged
+                return fn(*args, **kwargs)
+            rec.depth += 1
+            try:
+                result = fn(*args, **kwargs)
+            finally:
+                rec.depth -= 1
+            if result.__class__ is array_type and not kwargs and id(result) not in slot_of:
+                enc = [encoded(id(a)) for a in args]  # (None for an object not met before)
+                if None not in enc:
+                    k = rec.n_slots  # (rec.new_slot, inlined)
+                    rec.n_slots = k + 1
+                    slot_of[id(result)] = k
+                    enc_of[id(result)] = ("v", k)
+                    keep.append(result)
+                    calls.append(("call", fn, enc, kwargs, ("new", k), name, be))
+                    return result
+            record(be, name, fn, args, kwargs, result)
+            return result
+
+        return plain_call
+
+    return bind, logged
+
+
+_bind_recorder, _logged = _logging()
+# id(backend) -> (backend, {method name: (the attribute wrapped, its wrapper)}): the wrappers
+# of earlier recordings, used again while the backend has the same attribute under that name.
+_WRAPPERS: dict = {}
 
 
 class _Instrumented:
@@ -590,15 +676,34 @@ class _Instrumented:
         rec = self.rec
         backends.get("cpu")
         rec.array_types = frozenset(be._array_type for be in backends.loaded())
-        for be in backends.loaded():
-            own = vars(be)
-            for name in dir(be):
-                if name.startswith("_") or name in _LOOKUPS:
-                    continue
-                attr = getattr(be, name)
-                if callable(attr) and not isinstance(attr, type):
-                    self.undo.append((be, name, own.get(name), name in own))
-                    setattr(be, name, _logged(be, name, attr, rec))
+        undo = self.undo
+        _bind_recorder(rec)
+        undo.append((None, None, None, None))  # (unbinds the recorder on exit)
+        live = backends.loaded()
+        if len(_WRAPPERS) > len(live):  # (a backend dropped from the registry: its wrappers too)
+            for key in [key for key, (be, _w) in _WRAPPERS.items() if not any(be is b for b in live)]:
+                del _WRAPPERS[key]
+        for be in live:
+            own, cls = vars(be), be.__class__
+            kept = _WRAPPERS.get(id(be))
+            if kept is None or kept[0] is not be:
+                kept = _WRAPPERS[id(be)] = (be, {})
+            wrappers = kept[1]
+            for name in _method_names(be):
+                in_own = name in own
+                found = own[name] if in_own else getattr(cls, name, None)
+                cached = wrappers.get(name)
+                if cached is not None and cached[0] is found:
+                    wrapper = cached[1]
+                else:
+                    attr = getattr(be, name)
+                    if not callable(attr) or isinstance(attr, type):
+                        continue
+                    wrapper = _logged(be, name, attr)
+                    if in_own or found.__class__ is types.FunctionType:  # (not a property's value)
+                        wrappers[name] = (found, wrapper)
+                undo.append((be, name, found if in_own else None, in_own))
+                setattr(be, name, wrapper)
         for hook_fn in ("run_tensor_hooks", "_run_pre_hooks", "_after_accumulate"):
             original = getattr(engine, hook_fn)
             self.undo.append((engine, hook_fn, original, True))
@@ -636,20 +741,35 @@ class _Instrumented:
         engine._accumulate = accumulate
         self.undo.append((optimizer_module, "host_recorder", optimizer_module.host_recorder, True))
         optimizer_module.host_recorder = rec.host
-        # A Python float operand is looked up by value in a cache of 0-d arrays: a host
-        # value equal to a cached constant would come back as that array, and the program
-        # would not see the call that made it from the value. While recording, nothing is
-        # added to the cache, and a host value's entries are taken out (_Recorder.host).
+        # Python float operands: cached by object, not by value, while recording (_Recorder.operand).
         self.undo.append((arithmetic, "float_operand", arithmetic.float_operand, True))
-        arithmetic.float_operand = _uncached_operand
+        arithmetic.float_operand = rec.operand
         return self
 
     def __exit__(self, *exc: Any) -> None:
         for obj, name, value, own in reversed(self.undo):
-            if own:
+            if obj is None:
+                _bind_recorder(None)  # (the last recording's arrays are not kept alive)
+            elif own:
                 setattr(obj, name, value)
             else:
                 delattr(obj, name)
+
+
+_CLASS_NAMES: dict = {}  # backend class -> (names, set of them): its public attributes but _LOOKUPS
+
+
+def _method_names(be: Any) -> list:
+    """The names of ``be``'s attributes that may be array calls (what ``dir(be)`` lists,
+    less private names and ``_LOOKUPS``); the class's part is found once."""
+    cls = be.__class__
+    found = _CLASS_NAMES.get(cls)
+    if found is None:
+        names = [n for n in dir(cls) if not n.startswith("_") and n not in _LOOKUPS]
+        found = _CLASS_NAMES[cls] = (names, frozenset(names))
+    names, known = found
+    extra = [n for n in vars(be) if n not in known and not n.startswith("_") and n not in _LOOKUPS]
+    return names + extra if extra else names
 
 
 def _optimizer_classes() -> list:
@@ -663,11 +783,6 @@ def _optimizer_classes() -> list:
         if "step" in cls.__dict__:
             found.append(cls)
     return found
-
-
-def _uncached_operand(be: Any, data: Any, value: float) -> Any:
-    """``_prep.float_operand`` that adds nothing to its cache (see ``_Instrumented``)."""
-    return value if not value else be.scalar_operand(value, be.dtype_name(data))
 
 
 def _breaking(fn: Callable, rec: _Recorder, cause: str) -> Callable:
@@ -796,35 +911,39 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     ``_generate`` writes the same ops as Python source when the program has proven reused."""
     if rec.breaks:
         raise _UnsupportedError(rec.breaks[0])
-    ops: list = []
     eager_regions = [r for r in rec.regions if r[5]]
-    region_at = {r[1]: r for r in eager_regions}
-    skip: set = set()
-    for r in eager_regions:
-        skip.update(range(r[1], r[2]))
     snapshots_before = start
-    for i, call_entry in enumerate(rec.calls + [None]):
-        r = region_at.get(i)
-        if r is not None:
-            entry, exit_ = r[3], r[4]
-            plan_in = _writeback_plan(snapshots_before, entry)
-            need_in = sorted({s for _l, a, s, _e in plan_in if a in ("data", "new")})
-            exit_slots = []
-            for loc, t, slot, _ver in exit_:
-                if t is not None:
-                    exit_slots.append((loc, rec.new_slot(t._data) if slot is None else slot))
-            ops.append(("region", _eager_region(r[6], plan_in, need_in, exit_slots), need_in,
-                        [s for _loc, s in exit_slots]))
-            # Fix the region-exit snapshot to the slots just bound.
-            bound = {loc.ident: s for loc, s in exit_slots}
-            snapshots_before = [(loc, t, bound.get(loc.ident, slot), ver) for loc, t, slot, ver in exit_]
-        if call_entry is None or i in skip:
-            continue
-        ops.append(("call", *call_entry, rec.call_bes[i]))
+    if not eager_regions:  # (the usual case: the recorded calls are the program's ops)
+        ops: list = list(rec.calls)
+    else:
+        ops = []
+        region_at = {r[1]: r for r in eager_regions}
+        skip: set = set()
+        for r in eager_regions:
+            skip.update(range(r[1], r[2]))
+        for i, call_entry in enumerate(rec.calls + [None]):
+            r = region_at.get(i)
+            if r is not None:
+                entry, exit_ = r[3], r[4]
+                plan_in = _writeback_plan(snapshots_before, entry)
+                need_in = sorted({s for _l, a, s, _e in plan_in if a in ("data", "new")})
+                exit_slots = []
+                for loc, t, slot, _ver in exit_:
+                    if t is not None:
+                        exit_slots.append((loc, rec.new_slot(t._data) if slot is None else slot))
+                ops.append(("region", _eager_region(r[6], plan_in, need_in, exit_slots), need_in,
+                            [s for _loc, s in exit_slots]))
+                # Fix the region-exit snapshot to the slots just bound.
+                bound = {loc.ident: s for loc, s in exit_slots}
+                snapshots_before = [(loc, t, bound.get(loc.ident, slot), ver) for loc, t, slot, ver in exit_]
+            if call_entry is None or i in skip:
+                continue
+            ops.append(call_entry)
     # Slots used after an eager region must come from its exit snapshot.
     for r in eager_regions:
         made_inside = set()
-        for *_call, out in rec.calls[r[1]:r[2]]:
+        for c in rec.calls[r[1]:r[2]]:
+            out = c[4]
             if out is not None and out[0] == "host":
                 made_inside.update(k for _j, k in out[2])
             elif out is not None and out[0] in ("new", "tuple"):
@@ -832,19 +951,18 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
                 if out[0] == "tuple":
                     made_inside.update(s for s in out[2] if s is not None)
         exit_bound = {s for _l, _t, s, _v in r[4] if s is not None}
-        for _fn, _name, args, kwargs, _out in rec.calls[r[2]:]:
-            used = _slots_in(args) | _slots_in(list(kwargs.values()))
+        for c in rec.calls[r[2]:]:
+            used = _slots_in(c[2]) | _slots_in(list(c[3].values()))
             if used & (made_inside - exit_bound):
                 raise _UnsupportedError("a value made inside optimizer.step() is used after it")
     plan_out = _writeback_plan(snapshots_before, end)
     out_slots = sorted({s for _l, a, s, _e in plan_out if a in ("data", "new")})
     ret_slots = sorted(_ret_slots(ret_enc))
     returned = out_slots + [s for s in ret_slots if s not in out_slots]
-    ops = [(op[0], op[1], op[3], op[4], op[5], op[2], op[6]) if op[0] == "call" else op for op in ops]
     # Host ops whose arguments are known before the first call run first: a guard among
     # their results then fails before the program has written into any array.
-    early = [op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "host" and op[4][4]]
-    if early:
+    if rec.has_early:
+        early = [op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "host" and op[4][4]]
         ops = early + [op for op in ops if not (op[0] == "call" and op[4] is not None and op[4][0] == "host"
                                                 and op[4][4])]
     ops = _hoist_checks(ops, rec)
@@ -859,9 +977,7 @@ def _build(rec: _Recorder, start: list, end: list, in_slots: list, ret_enc: Any,
     program.released = {slot for _loc, slot in released}
     # What the generated source needs of the recorded arrays: their class, shape and dtype
     # (the arrays themselves, a whole step's activations, are not kept alive).
-    specs = {k: (a.__class__, a.shape, be.dtype_name(a), getattr(a, "nbytes", 0))
-             for k, a, be in zip(range(rec.n_slots), rec.keep, _slot_backends(ops, rec.n_slots))
-             if be is not None and a.__class__ is be._array_type}
+    specs = _specs(ops, rec.keep)
     program.generate = functools.partial(_generate, ops, list(in_slots), returned, rec.consts, specs)
     program.eager_steps = len(eager_regions)
     # (read by autodiff/compiled_cuda_graph.py)
@@ -961,58 +1077,54 @@ def _fold_constants(ops: list, rec: _Recorder, escaping: set) -> list:
     the program, and they are read only by calls that make no views of them (or by other
     such folded calls)."""
     folded: set = set()
-    for op in ops:
+    makers: dict = {}  # candidate slot -> index of the op that makes it
+    for i, op in enumerate(ops):
         if (op[0] == "call" and op[5] in _FOLDABLE and op[4] is not None and op[4][0] == "new"
                 and all(e[0] == "c" or (e[0] == "v" and e[1] in folded) for e in op[2])
                 and all(e[0] == "c" for e in op[3].values())):
             folded.add(op[4][1])
+            makers[op[4][1]] = i
     if not folded:
         return ops
-    makers = {op[4][1]: op for op in ops if op[0] == "call" and op[4] is not None and op[4][0] == "new"
-              and op[4][1] in folded}
     # What each op does with the candidates, found once (a program has thousands of ops and
     # a handful of candidates): the candidates it reads, and whether it keeps them out.
     candidates = set(folded)
     always_out: set = set(escaping) & candidates
-    readers: list = []  # (candidates read, slot made, whether it makes views of what it reads)
-    for op in ops:
+    readers = _readers(ops, candidates, min(makers.values()))  # (none reads a slot before it is made)
+    reads: list = []  # (candidates read, slot made, whether it makes views of what it reads)
+    for i, used in readers:
+        op = ops[i]
         if op[0] != "call":
-            always_out |= set(op[2]) & candidates
-            continue
-        used = (_slots_in(op[2]) | _slots_in(list(op[3].values()))) & candidates
-        if not used:
+            always_out |= used
             continue
         if op[5] in _MUTATING and op[2] and op[2][0][0] == "v":
             always_out |= {op[2][0][1]} & candidates
         if "out" in op[3]:
             always_out |= _slots_in([op[3]["out"]]) & candidates
         made = op[4][1] if op[4] is not None and op[4][0] == "new" else None
-        readers.append((used, made, op[5] not in _NO_VIEW_CONSUMERS))
+        reads.append((used, made, op[5] not in _NO_VIEW_CONSUMERS))
     changed = True
     while changed:
         changed = False
         keep_out = set(always_out)
-        for used, made, makes_views in readers:
+        for used, made, makes_views in reads:
             if made not in folded and makes_views:
                 keep_out |= used
         for k in list(folded):
-            if k in keep_out or any(e[0] == "v" and e[1] not in folded for e in makers[k][2]):
+            if k in keep_out or any(e[0] == "v" and e[1] not in folded for e in ops[makers[k]][2]):
                 folded.discard(k)
                 changed = True
     if not folded:
         return ops
     const_of = {k: rec.const(rec.keep[k]) for k in folded}
-    out = []
-    for op in ops:
-        if op[0] != "call":
-            out.append(op)
-        elif op[4] is not None and op[4][0] == "new" and op[4][1] in folded:
-            continue
-        elif (_slots_in(op[2]) | _slots_in(list(op[3].values()))) & folded:
-            out.append((op[0], op[1], [_substitute(e, const_of) for e in op[2]],
-                        {n: _substitute(e, const_of) for n, e in op[3].items()}, *op[4:]))
-        else:
-            out.append(op)
+    out = list(ops)
+    for i, used in readers:  # (only these can read a folded slot)
+        op = ops[i]
+        if used & folded:
+            out[i] = (op[0], op[1], [_substitute(e, const_of) for e in op[2]],
+                      {n: _substitute(e, const_of) for n, e in op[3].items()}, *op[4:])
+    for i in sorted((makers[k] for k in folded), reverse=True):
+        del out[i]
     return out
 
 
@@ -1024,22 +1136,53 @@ def _substitute(enc: tuple, const_of: dict) -> tuple:
     return enc
 
 
+def _readers(ops: list, slots: set, first: int = 0) -> list:
+    """(index, the slots among ``slots`` it reads) for each op from ``first`` on that reads
+    one of them: a program has thousands of ops and ``slots`` a handful, so each call's
+    arguments are tested against them in one set operation, without making the set of
+    slots each call reads."""
+    wanted = {("v", k) for k in slots}
+    found = []
+    for i in range(first, len(ops)):
+        op = ops[i]
+        kind = op[0]
+        if kind == "call":
+            kwargs = op[3]
+            try:
+                if wanted.isdisjoint(op[2]) and (not kwargs or wanted.isdisjoint(kwargs.values())):
+                    continue
+            except TypeError:  # (a tuple or list of arrays: its encoding holds a list)
+                pass
+            used = (_slots_in(op[2]) | _slots_in(list(kwargs.values()))) & slots
+        elif kind == "region":
+            used = set(op[2]) & slots
+        else:
+            continue
+        if used:
+            found.append((i, used))
+    return found
+
+
 def _released(ops: list, start: list, plan_out: list, returned: list) -> list:
     """The gradients and optimizer state the step replaces without reading them (zero_grad's
     None, a new momentum buffer): (location, slot). A replay drops them once its last check
     has passed, as the eager step drops them, so that the old and the new array are not
     both alive during the replay."""
-    used = set(returned)
-    for op in ops:
-        used |= _slots_in(op[2]) | _slots_in(list(op[3].values())) if op[0] == "call" else set(op[2])
     replaced = {loc.ident for loc, action, _s, _e in plan_out if action in ("new", "none")}
     holders: dict = {}
     for _loc, t, slot, _v in start:
         if t is not None:
             holders[slot] = holders.get(slot, 0) + 1
-    return [(loc, slot) for loc, t, slot, _v in start
-            if t is not None and loc.ident in replaced and isinstance(loc, (_GradLoc, _StateLoc))
-            and slot not in used and holders[slot] == 1]
+    out = set(returned)
+    maybe = [(loc, slot) for loc, t, slot, _v in start
+             if t is not None and loc.ident in replaced and isinstance(loc, (_GradLoc, _StateLoc))
+             and slot not in out and holders[slot] == 1]
+    if not maybe:
+        return []
+    read: set = set()
+    for _i, used in _readers(ops, {slot for _loc, slot in maybe}):
+        read |= used
+    return [(loc, slot) for loc, slot in maybe if slot not in read]
 
 
 def _generate(ops: list, in_slots: list, returned: list, consts: list, specs: dict) -> tuple[str, dict]:
@@ -1146,13 +1289,21 @@ class _Arena:
                 ns[name] = self.be.carve(self.block, offset, shape, dtype)
 
 
-def _slot_backends(ops: list, n_slots: int) -> list:
-    """The backend of the call that made each slot's array (None for the others)."""
-    out: list = [None] * n_slots
+def _specs(ops: list, keep: list) -> dict:
+    """slot -> (class, shape, dtype name, bytes) of each array a call made, of its backend's
+    array class (what ``_generate`` needs to give it a buffer of its own)."""
+    specs: dict = {}
+    last = (None, None, None)  # (backend, dtype, its name): a step's arrays share a dtype or two
     for op in ops:
-        if op[0] == "call" and op[4] is not None and op[4][0] == "new":
-            out[op[4][1]] = op[6]
-    return out
+        out = op[4] if op[0] == "call" else None
+        if out is not None and out[0] == "new":
+            be, a = op[6], keep[out[1]]
+            if be is not None and a.__class__ is be._array_type:
+                dt = a.dtype
+                if dt is not last[1] or be is not last[0]:
+                    last = (be, dt, be.name_of_dtype(dt))
+                specs[out[1]] = (a.__class__, a.shape, last[2], getattr(a, "nbytes", 0))
+    return specs
 
 
 def _reusable_buffers(ops: list, specs: dict, line_of: dict, escaping: set, consts: list) -> tuple[dict, dict]:

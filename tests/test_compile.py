@@ -596,6 +596,120 @@ def test_optimizer_reading_a_value_python_cannot_follow_runs_its_step_eagerly() 
     assert all(p.eager_steps == 1 for p in compiled.programs.values() if not isinstance(p, str) and p.replayed)
 
 
+def _inverse(step: float) -> float:
+    return 1.0 / step
+
+
+class _InverseStepSGD(optim.Optimizer):
+    """SGD with the learning rate 1 / step, a host value: 0.5 at the second step."""
+
+    def __init__(self, params):
+        super().__init__(params, {"lr": 1.0})
+
+    def _init_state(self, p, group):
+        self.state[p] = {"step": optim.optimizer.scalar_state(0)}
+
+    def _update(self, p, g, state, group):
+        p.sub_(g * optim.optimizer.host(_inverse, optim.optimizer.bump_step(state)))
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["literal-cached-before", "literal-cached-while-recording"])
+def test_host_value_equal_to_a_literal_of_the_step_stays_a_host_value(cached) -> None:
+    # The second recording's learning rate (1 / 2) equals the loss's literal 0.5: its replays
+    # must still compute 1 / step, not reuse the literal's operand (cached by the eager run
+    # before, or made during the recording).
+    from autodiff.ops import _prep
+
+    def make_params():
+        autodiff.manual_seed(0)
+        return [autodiff.randn(4, 3, requires_grad=True)]
+
+    def loss_fn(params, x):
+        if not cached:
+            _prep.OPERANDS.clear()
+        return ((x @ params[0]) * 0.5).pow(2).sum()
+
+    x = autodiff.randn(5, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CaptureBreak)
+        compiled = _run_both(make_params, _InverseStepSGD, loss_fn, [(x,)] * 6, "1 / step")
+    assert compiled.stats == {"recorded": 2, "replayed": 4, "eager": 0}
+
+
+def test_literal_float_operand_is_one_constant_of_the_program() -> None:
+    # The same float object (a literal of the loop) met by every iteration is one constant of
+    # the program, also when no operand for it was cached before the recording.
+    from autodiff.ops import _prep
+
+    x = autodiff.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+
+    def chain():
+        v = x
+        for _ in range(50):
+            v = v * 1.0001 + 0.001
+        v.sum().backward()
+        g = x.grad
+        x.grad = None
+        return g
+
+    compiled = autodiff.compile(chain)
+    expected = _bits(chain())
+    for _ in range(4):
+        _prep.OPERANDS.clear()
+        assert _bits(compiled()) == expected
+    (program,) = compiled.programs.values()
+    assert compiled.stats == {"recorded": 1, "replayed": 3, "eager": 0}
+    assert len(program.consts) <= 12, len(program.consts)  # (one per value: 158 when one per call)
+
+
+@pytest.mark.parametrize("where", ["instance", "class"])
+def test_backend_method_replaced_after_a_recording_is_the_one_recorded(monkeypatch, where) -> None:
+    # The wrappers a recording installs are kept for the next ones: one made for a method
+    # replaced since (on the backend or on its class) must not be used again.
+    import backends
+
+    be = backends.get("cpu")
+    x = autodiff.tensor([-1.0, 2.0])
+    first = autodiff.compile(lambda: x.abs())
+    first()  # (the wrappers of this backend's methods, made and kept)
+    seen = []
+    original = type(be).abs
+
+    def abs_(*args):
+        seen.append(1)
+        return original(be, args[-1])
+
+    if where == "instance":
+        monkeypatch.setitem(vars(be), "abs", abs_)  # (undone by deleting it: abs is the class's)
+    else:
+        monkeypatch.setattr(type(be), "abs", abs_)
+    second = autodiff.compile(lambda: x.abs())
+    for n in range(1, 4):
+        assert _bits(second()) == _bits(x.abs())
+        assert len(seen) == 2 * n  # the recording (or the replay) and the eager call
+    assert second.stats == {"recorded": 1, "replayed": 2, "eager": 0}
+
+
+def test_recording_keeps_no_array_of_the_step_alive() -> None:
+    # The kept wrappers of the backend methods must not keep the last recording (its
+    # arrays: a step's activations) alive after it.
+    import gc
+    import weakref
+
+    x = autodiff.tensor(np.ones((64, 64), dtype=np.float32))
+    refs = []
+
+    def step():
+        y = (x * 2.0).exp()
+        refs.append(weakref.ref(y._data))
+        return y.sum()
+
+    compiled = autodiff.compile(step)
+    compiled()
+    gc.collect()
+    assert refs and refs[0]() is None
+
+
 # ---- the examples ------------------------------------------------------------------------------
 def test_examples_compile_flag_gives_the_same_losses() -> None:
     from examples import myrelu_two_layer
