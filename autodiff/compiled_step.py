@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import operator
 import threading
 import types
 import warnings
@@ -37,7 +38,8 @@ from collections.abc import Callable
 from typing import Any
 
 import backends
-from autodiff.autograd import engine, grad_mode
+from autodiff.autograd import engine
+from autodiff.autograd.grad_mode import state as _grad_state
 from autodiff.ops import _prep, arithmetic
 from autodiff.optim import optimizer as optimizer_module
 from autodiff.tensor import Tensor, _make
@@ -258,6 +260,8 @@ class _World:
                         pids.add(id(p))
                         self.params.append(p)
         self.tensors = [t for t in self.tensors if id(t) not in pids]
+        self.watched: list = self.params + self.tensors  # the tensors whose metadata is guarded
+        self.watched_ids = tuple(map(id, self.watched))
 
     def locations(self) -> list:
         locs: list = []
@@ -284,33 +288,49 @@ class _World:
         return locs
 
     def signature(self) -> tuple:
-        """What a program's guards compare: modules' mode and parameter identities, the
-        optimizers' hyper-parameters and state layout, every reachable tensor's metadata."""
+        """What a program's guards compare: modules' mode and parameter identities, every
+        reachable tensor's metadata (and its ``.grad``'s) and identity, the optimizers'
+        hyper-parameters and state layout, what the containers the walk looked into hold.
+        ``_guard_source`` writes the same tuple as straight-line code."""
         parts: list = []
+        add = parts.append
         for m in self.modules:
-            parts.append((m.training, tuple(map(id, m._parameters.values())), tuple(map(id, m._buffers.values())),
-                          tuple(map(id, m._modules.values())), _has_hooks(m)))
-        meta = _meta
-        for p in self.params:
-            g = p._grad
-            parts.append((id(p), meta(p), None if g is None else meta(g)))
-        for opt in self.optimizers:
-            for group in opt.param_groups:
-                parts.append(tuple((k, _hashable(v)) for k, v in group.items() if k != "params"))
-                parts.append(tuple(map(id, group["params"])))
-                for p in group["params"]:
-                    state = opt.state.get(p)
-                    if state:
-                        parts.append(tuple((k, _meta(v) if isinstance(v, Tensor) else _hashable(v))
-                                           for k, v in state.items()))
-                    else:
-                        parts.append(None)
-        for t in self.tensors:
+            add((m.training, tuple(map(id, m._parameters.values())), tuple(map(id, m._buffers.values())),
+                 tuple(map(id, m._modules.values())), _has_hooks(m)))
+        for t in self.watched:
+            d = t._data
             g = t._grad
-            parts.append((id(t), meta(t), None if g is None else meta(g)))
-        parts.append(tuple([tuple(map(id, c.values())) for c in self.containers]))
-        parts.append(tuple([tuple(map(id, c[:n])) for c, n in self.lists]))
+            if g is None:
+                add((d.shape, d.dtype, t._be, t._requires_grad, t.grad_fn is None))
+            else:
+                e = g._data
+                add((d.shape, d.dtype, t._be, t._requires_grad, t.grad_fn is None,
+                     e.shape, e.dtype, g._be, g._requires_grad, g.grad_fn is None))
+        add(self.watched_ids)
+        for opt in self.optimizers:
+            add(_optimizer_signature(opt))
+        add(tuple([tuple(map(id, c.values())) for c in self.containers]))
+        add(tuple([tuple(map(id, c[:n])) for c, n in self.lists]))
         return tuple(parts)
+
+
+def _optimizer_signature(opt: Any) -> tuple:
+    """An optimizer's part of a guard: each group's hyper-parameters and parameters, and
+    each parameter's state layout (keys, the tensors' metadata, the other values)."""
+    parts: list = []
+    add = parts.append
+    state_of = opt.state.get
+    for group in opt.param_groups:
+        add(tuple([(k, _hashable(v)) for k, v in group.items() if k != "params"]))
+        params = group["params"]
+        add(tuple(map(id, params)))
+        for p in params:
+            state = state_of(p)
+            if state:
+                add(tuple([(k, _meta(v) if isinstance(v, Tensor) else _hashable(v)) for k, v in state.items()]))
+            else:
+                add(None)
+    return tuple(parts)
 
 
 def _python_state(world: _World) -> tuple:
@@ -370,21 +390,154 @@ def _roots(fn: Callable, names: list, depth: int = 3) -> list:
     """What ``fn`` can reach directly: bound objects, closure cells, the globals it names,
     and (``depth`` calls down) what the user's own functions among those reach: a step that
     calls ``train_one(x)``, which names the model and the optimizer, reaches them too."""
+    return _roots_and_plan(fn, names, depth)[0]
+
+
+_MISSING = object()  # a global name not bound (distinct from one bound to None)
+
+
+def _roots_and_plan(fn: Callable, names: list, depth: int = 3) -> tuple[list, tuple]:
+    """``_roots`` and the plan that finds them again (``_plan_holds``): where each root came
+    from (a closure cell, a global name, a bound object), the object found there, and the
+    same for the user's functions followed."""
+    static = fn.__class__ is types.FunctionType or (
+        fn.__class__ is types.MethodType and fn.__func__.__class__ is types.FunctionType)
     roots, target = _unwrap(fn)
+    # A plain function or a bound method cannot change what it unwraps to; a partial or a
+    # callable object is unwrapped again at each check.
+    prefix = None if static else list(roots)
     if getattr(target, "__code__", None) is None:  # a callable object (a Module): itself
-        return roots + [target]
+        roots.append(target)
+        return roots, (fn, prefix, target, (), (), None, (), frozenset(), ())
+    cells, contents, empty = [], [], []
     for cell in target.__closure__ or ():
         try:
-            roots.append(cell.cell_contents)
+            obj = cell.cell_contents
         except ValueError:  # an empty cell
-            pass
+            empty.append(cell)
+            continue
+        cells.append(cell)
+        contents.append(obj)
+        roots.append(obj)
     g = target.__globals__
-    roots.extend(g[n] for n in names if n in g)
+    present = [n for n in names if n in g]
+    values = [g[n] for n in present]
+    roots.extend(values)
+    nested = []  # (function, its code, its plan): its names are its code's
     if depth:
         for obj in list(roots):
             if isinstance(obj, types.FunctionType) and obj is not target and _users_own(obj):
-                roots.extend(_roots(obj, _global_names(obj), depth - 1))
-    return roots
+                more, plan = _roots_and_plan(obj, _global_names(obj), depth - 1)
+                roots.extend(more)
+                nested.append((obj, obj.__code__, plan))
+    plan = (fn, prefix, target, tuple(zip(cells, contents)), tuple(empty), g, tuple(zip(present, values)),
+            frozenset(n for n in names if n not in g), tuple(nested))
+    return roots, plan
+
+
+def _plan_holds(plan: tuple) -> bool:
+    """Whether ``_roots`` would find the same objects as when ``plan`` was made: each
+    closure cell, global name and bound object still holds the object it held (by
+    identity; the plan keeps them alive), no empty cell or unbound name got a value, and
+    the same holds for the user's functions followed."""
+    fn, prefix, target, cells, empty, g, present, missing, nested = plan
+    if prefix is not None:
+        now, now_target = _unwrap(fn)
+        if now_target is not target or len(now) != len(prefix) or not all(map(operator.is_, now, prefix)):
+            return False
+    try:
+        for cell, obj in cells:
+            if cell.cell_contents is not obj:
+                return False
+    except ValueError:  # a cell emptied (``del`` of a closure variable)
+        return False
+    if empty:
+        for cell in empty:
+            try:
+                _filled = cell.cell_contents
+            except ValueError:
+                continue
+            return False
+    if present:
+        for name, obj in present:
+            if g.get(name, _MISSING) is not obj:
+                return False
+    if missing and not g.keys().isdisjoint(missing):
+        return False
+    if nested:
+        for inner, code, inner_plan in nested:
+            if inner.__code__ is not code or not _plan_holds(inner_plan):
+                return False
+    return True
+
+
+# Calls checked by ``_plan_holds`` and ``_World.signature`` (loops over the roots and the
+# tensors) before ``_guard_source`` writes the same checks as one straight-line function: a
+# world that changes at every call (a global the step rebinds each time) never pays for it.
+GUARD_LOOP_CALLS = 2
+
+
+def _guard_source(plan: tuple, world: _World) -> tuple[str, dict]:
+    """One function doing what ``_plan_holds(plan)`` and then ``world.signature()`` do: it
+    returns the signature, or None when a root is not the object it was. The loops are
+    unrolled (``if r3.cell_contents is not r4: return None``, one tuple per tensor), which
+    halves the Python cost of a replayed call's guards. -> (source, namespace)."""
+    ns: dict = {"_MISSING": _MISSING, "_has_hooks": _has_hooks, "_plan_holds": _plan_holds,
+                "_optimizer_signature": _optimizer_signature}
+    lines: list = []
+
+    def ref(obj: Any) -> str:
+        name = f"r{len(ns)}"
+        ns[name] = obj
+        return name
+
+    def roots(plan: tuple) -> None:
+        fn, prefix, target, cells, empty, g, present, missing, nested = plan
+        if prefix is not None or empty:  # (a partial, a callable object, an unbound cell: rare)
+            lines.append(f"if not _plan_holds({ref(plan)}): return None")
+            return
+        if cells:
+            lines.append("try:")
+            lines.extend(f"    if {ref(cell)}.cell_contents is not {ref(obj)}: return None" for cell, obj in cells)
+            lines.append("except ValueError: return None")  # (a cell emptied)
+        if present or missing:
+            gl = ref(g)
+            lines.extend(f"if {gl}.get({name!r}, _MISSING) is not {ref(obj)}: return None" for name, obj in present)
+            if missing:
+                lines.append(f"if not {gl}.keys().isdisjoint({ref(missing)}): return None")
+        for inner, code, inner_plan in nested:
+            lines.append(f"if {ref(inner)}.__code__ is not {ref(code)}: return None")
+            roots(inner_plan)
+
+    roots(plan)
+    parts = []
+    for m in world.modules:
+        m = ref(m)
+        parts.append(f"({m}.training, tuple(map(id, {m}._parameters.values())), tuple(map(id, {m}._buffers.values())), "
+                     f"tuple(map(id, {m}._modules.values())), _has_hooks({m}))")
+    for i, t in enumerate(world.watched):
+        t = ref(t)
+        lines += [f"d = {t}._data",
+                  f"g = {t}._grad",
+                  "if g is None:",
+                  f"    t{i} = (d.shape, d.dtype, {t}._be, {t}._requires_grad, {t}.grad_fn is None)",
+                  "else:",
+                  "    e = g._data",
+                  f"    t{i} = (d.shape, d.dtype, {t}._be, {t}._requires_grad, {t}.grad_fn is None, "
+                  "e.shape, e.dtype, g._be, g._requires_grad, g.grad_fn is None)"]
+        parts.append(f"t{i}")
+    parts.append(ref(world.watched_ids))
+    parts += [f"_optimizer_signature({ref(opt)})" for opt in world.optimizers]
+    parts.append(f"({''.join(f'tuple(map(id, {ref(c)}.values())), ' for c in world.containers)})")
+    parts.append(f"({''.join(f'tuple(map(id, {ref(c)}[:{n}])), ' for c, n in world.lists)})")
+    lines.append(f"return ({''.join(part + ', ' for part in parts)})")
+    return "def _guard():\n" + "".join(f"    {line}\n" for line in lines), ns
+
+
+def _compile_guard(plan: tuple, world: _World) -> Callable:
+    source, ns = _guard_source(plan, world)
+    exec(builtins.compile(source, "<autodiff.compile guard>", "exec"), ns)  # noqa: S102
+    return ns["_guard"]
 
 
 def _users_own(fn: types.FunctionType) -> bool:
@@ -394,7 +547,11 @@ def _users_own(fn: types.FunctionType) -> bool:
 
 
 # ---- recording -----------------------------------------------------------------------------
-_recording = threading.local()
+class _RecordingState(threading.local):
+    active = False  # a compiled function's call is being recorded in this thread
+
+
+_recording = _RecordingState()
 
 
 class _Recorder:
@@ -1559,6 +1716,98 @@ def _decode_return(enc: Any, values: dict) -> Any:
     return kind(_decode_return(e, values) for e in enc[1])
 
 
+# ---- a replay's lookups, made once per program ------------------------------------------------
+# How a replay fetches each argument's array (``_ReplayPlan.fetch``).
+_F_TENSOR, _F_ENTRY, _F_GRAD, _F_INPUT, _F_LOC, _F_NONE = range(6)
+# How it writes back each entry of the program's ``out_plan`` (``_ReplayPlan.write``).
+_W_TENSOR_VERSION, _W_TENSOR_DATA, _W_GRAD_VERSION, _W_GRAD_DATA, _W_VERSION, _W_DATA, _W_NEW, _W_NONE = range(8)
+
+
+class _ReplayPlan:
+    """What a replay of a program does around ``program.run``, its lookups made once: where
+    each argument's array is fetched from (a tensor of the closure is a fixed object, a
+    ``.grad`` hangs off a fixed tensor, a parameter is an entry of a fixed dict), the
+    write-back with each written slot as its position in what ``run`` returns, and the
+    return value encoded with those positions too (``_decode_return`` reads either)."""
+
+    __slots__ = ("fetch", "write", "ret", "one_tensor")
+
+    def __init__(self, program: _Program) -> None:
+        self.fetch: list = []  # (how, object, key)
+        for kind, x in program.sources:
+            if kind == "input":
+                self.fetch.append((_F_INPUT, x, None))
+            elif kind == "none":
+                self.fetch.append((_F_NONE, None, None))
+            elif x.__class__ is _FixedLoc:
+                self.fetch.append((_F_TENSOR, x.tensor, None))
+            elif x.__class__ is _GradLoc:
+                self.fetch.append((_F_GRAD, x.tensor, None))
+            elif x.__class__ is _DictLoc:
+                self.fetch.append((_F_ENTRY, x.table, x.key))
+            else:
+                self.fetch.append((_F_LOC, x, None))
+        at = {slot: i for i, slot in enumerate(program.returned)}
+        self.write: list = []  # (how, object, position, extra)
+        for loc, action, slot, extra in program.out_plan:
+            i = None if slot is None else at[slot]
+            if action == "new":
+                self.write.append((_W_NEW, loc, i, extra))
+            elif action not in ("data", "version"):
+                self.write.append((_W_NONE, loc, None, None))
+            elif loc.__class__ is _FixedLoc:
+                self.write.append((_W_TENSOR_DATA if action == "data" else _W_TENSOR_VERSION, loc.tensor, i, extra))
+            elif loc.__class__ is _GradLoc:
+                self.write.append((_W_GRAD_DATA if action == "data" else _W_GRAD_VERSION, loc.tensor, i, extra))
+            else:
+                self.write.append((_W_DATA if action == "data" else _W_VERSION, loc, i, extra))
+        self.ret = _ret_at(program.ret, at)
+        self.one_tensor = self.ret[0] == "tensor"  # (the usual return: one tensor, the loss)
+
+    def arrays(self, inputs: list) -> list:
+        """The program's arguments: the live arrays at the places recorded."""
+        return [o._data if how == _F_TENSOR else o.get(key)._data if how == _F_ENTRY
+                else o._grad._data if how == _F_GRAD else inputs[o]._data if how == _F_INPUT
+                else o.read()._data if how == _F_LOC else None
+                for how, o, key in self.fetch]
+
+
+def _write_back(plan: list, out: tuple) -> None:
+    """``_apply_plan_with`` for a ``_ReplayPlan.write``: the same writes, the usual ones
+    (a version bump or a new array of a fixed tensor or its ``.grad``) without a lookup."""
+    for how, o, i, extra in plan:
+        if how == _W_TENSOR_VERSION:
+            o._version[0] += extra
+        elif how == _W_GRAD_VERSION:
+            o._grad._version[0] += extra
+        elif how == _W_TENSOR_DATA:
+            o._data = out[i]
+        elif how == _W_GRAD_DATA:
+            o._grad._data = out[i]
+        elif how == _W_VERSION:
+            o.read()._version[0] += extra
+        elif how == _W_DATA:
+            o.read()._data = out[i]
+        elif how == _W_NEW:
+            t = _make(out[i], extra[1])
+            t._requires_grad = extra[0]
+            o.write(t)
+        else:
+            o.write(None)
+
+
+def _ret_at(enc: Any, at: dict) -> Any:
+    """A return encoding with each slot replaced by its position in the program's results."""
+    kind = enc[0]
+    if kind == "tensor":
+        return ("tensor", at[enc[1]], enc[2])
+    if kind in (tuple, list):
+        return (kind, [_ret_at(e, at) for e in enc[1]])
+    if kind is dict:
+        return (dict, {k: _ret_at(e, at) for k, e in enc[1].items()})
+    return enc
+
+
 # ---- the compiled function --------------------------------------------------------------------
 class CompiledFunction:
     """``fn`` with its recorded programs; call it as ``fn``."""
@@ -1575,10 +1824,20 @@ class CompiledFunction:
         self.host_changes = 0  # programs dropped because an optimizer's host guard changed
         self.names = _global_names(fn)
         self.arenas: dict = {}  # backend -> _Arena: one block of temporaries for all the programs
+        self._last: tuple | None = None  # (roots plan, world) of the last call: see _world
+        self._holds = 0  # calls since then whose roots held (see GUARD_LOOP_CALLS)
+        self._guard: tuple | None = None  # (generated guard of that plan and world, world)
+        # (key, program) of the last replay: a call with an equal key (the usual loop) skips
+        # hashing it; a key equal to a program's key is that program's whether or not it is
+        # still in ``programs`` (an entry replaced by an eager cause drops it, see _replay).
+        self._hit: tuple | None = None
         functools.update_wrapper(self, fn)
 
     def _world(self, rebuild: bool = False) -> _World:
-        roots = _roots(self.fn, self.names)
+        last = self._last
+        if not rebuild and last is not None and _plan_holds(last[0]):
+            return last[1]  # (every root is the object it was: the same world)
+        roots, plan = _roots_and_plan(self.fn, self.names)
         key = tuple(map(id, roots))
         world = None if rebuild else self.worlds.get(key)
         if world is None:
@@ -1589,26 +1848,53 @@ class CompiledFunction:
             # What a program's key holds of its world: a world built again for the same roots
             # (after a miss) finds the programs of the one it replaces when its signature is theirs.
             world.key = key
+        self._last = (plan, world)
+        self._holds, self._guard = 0, None
         return world
 
+    def _world_and_signature(self) -> tuple[_World, tuple]:
+        """The world and its signature by the loops (``_plan_holds``, ``signature()``);
+        after ``GUARD_LOOP_CALLS`` calls whose roots held, a generated guard takes over."""
+        last = self._last
+        if last is not None and _plan_holds(last[0]):
+            world = last[1]
+            self._holds += 1
+            if self._holds >= GUARD_LOOP_CALLS:
+                self._guard = (_compile_guard(last[0], world), world)
+        else:
+            world = self._world()
+        return world, world.signature()
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if getattr(_recording, "active", False):  # a compiled function called by one being recorded
+        if _recording.active:  # a compiled function called by one being recorded
             return self.fn(*args, **kwargs)
-        if not kwargs and all(a.__class__ is Tensor for a in args):  # (the usual call: tensors only)
-            inputs: list = list(args)
+        if not args and not kwargs:
+            inputs: list = []
+            key_in: Any = ()
+        elif not kwargs and all(a.__class__ is Tensor for a in args):  # (the usual call: tensors only)
+            inputs = list(args)
             key_in = tuple([(a._data.shape, a._data.dtype, a._be, a._requires_grad) for a in args])
+            if any(t._requires_grad for t in inputs):
+                # A backward would reach its .grad (or the graph behind it), which no location holds.
+                return self._eager(args, kwargs, "an argument that requires grad")
         else:
             inputs = []
             key_in = _input_key((args, kwargs), inputs)
-        if key_in is None:
-            return self._eager(args, kwargs, "an argument that is not a tensor, number, string or sequence of them")
-        if any(t._requires_grad for t in inputs):
-            # A backward would reach its .grad (or the graph behind it), which no location holds.
-            return self._eager(args, kwargs, "an argument that requires grad")
-        grad_on = grad_mode.is_grad_enabled()
-        world = self._world()
-        key = (key_in, grad_on, world.key, world.signature())
-        program = self.programs.get(key)
+            if key_in is None:
+                return self._eager(args, kwargs,
+                                   "an argument that is not a tensor, number, string or sequence of them")
+            if any(t._requires_grad for t in inputs):
+                return self._eager(args, kwargs, "an argument that requires grad")
+        grad_on = _grad_state.enabled  # (grad_mode.is_grad_enabled(), without its call)
+        guard = self._guard
+        signature = guard[0]() if guard is not None else None  # (None: a root changed)
+        if signature is None:
+            world, signature = self._world_and_signature()
+        else:
+            world = guard[1]
+        key = (key_in, grad_on, world.key, signature)
+        hit = self._hit
+        program = hit[1] if hit is not None and hit[0] == key else self.programs.get(key)
         if program is None:
             # What the step reaches may have changed (a replaced parameter, a new optimizer
             # state): look again before recording.
@@ -1616,6 +1902,7 @@ class CompiledFunction:
             key = (key_in, grad_on, world.key, world.signature())
             program = self.programs.get(key)
         if program.__class__ is _Program:
+            self._hit = (key, program)
             return self._replay(key, program, world, inputs, args, kwargs)
         if program is not None:
             return self._eager(args, kwargs, program)
@@ -1688,12 +1975,13 @@ class CompiledFunction:
         program.aliases = aliases
         if self._graph_run is None:  # (a CUDA graph holds its program's addresses: a block of its own)
             program.arenas = self.arenas
+        program.replay_plan = _ReplayPlan(program)
         self.programs[key] = program
         return result
 
     def _replay(self, key: tuple, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
-        arrays = [inputs[x]._data if kind == "input" else x.read()._data if kind == "loc" else None
-                  for kind, x in program.sources]
+        plan = program.replay_plan
+        arrays = plan.arrays(inputs)
         for loc, k in program.aliases:
             if loc.read()._data is not arrays[k]:
                 # Two places that shared one array at the recording no longer do.
@@ -1707,15 +1995,18 @@ class CompiledFunction:
             return self._eager(args, kwargs, "a check of values answered otherwise than when recorded")
         except _HostChangedError:  # (also raised before any write): a new program from now on
             self.host_changes += 1
+            self._hit = None
             if self.host_changes > RECOMPILE_LIMIT:
                 self.programs[key] = "an optimizer's host values keep changing what the step runs"
                 return self._eager(args, kwargs, self.programs[key])
             del self.programs[key]
             return self._record(key, world, args, kwargs, inputs)
         self.stats["replayed"] += 1
-        values = dict(zip(program.returned, out))
-        _apply_plan_with(program.out_plan, values)
-        return _decode_return(program.ret, values)
+        _write_back(plan.write, out)
+        ret = plan.ret
+        if plan.one_tensor:
+            return _make(out[ret[1]], ret[2])
+        return _decode_return(ret, out)
 
 
 def _input_key(value: Any, tensors: list) -> Any:
