@@ -517,14 +517,9 @@ def _guard_source(plan: tuple, world: _World) -> tuple[str, dict]:
                      f"tuple(map(id, {m}._modules.values())), _has_hooks({m}))")
     for i, t in enumerate(world.watched):
         t = ref(t)
-        lines += [f"d = {t}._data",
-                  f"g = {t}._grad",
-                  "if g is None:",
-                  f"    t{i} = (d.shape, d.dtype, {t}._be, {t}._requires_grad, {t}.grad_fn is None)",
-                  "else:",
-                  "    e = g._data",
-                  f"    t{i} = (d.shape, d.dtype, {t}._be, {t}._requires_grad, {t}.grad_fn is None, "
-                  "e.shape, e.dtype, g._be, g._requires_grad, g.grad_fn is None)"]
+        meta = f"d.shape, d.dtype, {t}._be, {t}._requires_grad, {t}.grad_fn is None"
+        lines.append(f"d = {t}._data; g = {t}._grad; t{i} = ({meta}) if g is None else "
+                     f"({meta}, (e := g._data).shape, e.dtype, g._be, g._requires_grad, g.grad_fn is None)")
         parts.append(f"t{i}")
     parts.append(ref(world.watched_ids))
     parts += [f"_optimizer_signature({ref(opt)})" for opt in world.optimizers]
@@ -1703,109 +1698,80 @@ def _ret_slots(enc: Any) -> set:
     return set()
 
 
-def _decode_return(enc: Any, values: dict) -> Any:
-    kind = enc[0]
-    if kind == "tensor":
-        return _make(values[enc[1]], enc[2])
-    if kind == "loc":
-        return enc[1].read()
-    if kind == "const":
-        return enc[1]
-    if kind is dict:
-        return {k: _decode_return(e, values) for k, e in enc[1].items()}
-    return kind(_decode_return(e, values) for e in enc[1])
-
-
-# ---- a replay's lookups, made once per program ------------------------------------------------
-# How a replay fetches each argument's array (``_ReplayPlan.fetch``).
-_F_TENSOR, _F_ENTRY, _F_GRAD, _F_INPUT, _F_LOC, _F_NONE = range(6)
-# How it writes back each entry of the program's ``out_plan`` (``_ReplayPlan.write``).
-_W_TENSOR_VERSION, _W_TENSOR_DATA, _W_GRAD_VERSION, _W_GRAD_DATA, _W_VERSION, _W_DATA, _W_NEW, _W_NONE = range(8)
-
-
+# ---- a replay's reads and writes, written once per program ------------------------------------
 class _ReplayPlan:
-    """What a replay of a program does around ``program.run``, its lookups made once: where
-    each argument's array is fetched from (a tensor of the closure is a fixed object, a
-    ``.grad`` hangs off a fixed tensor, a parameter is an entry of a fixed dict), the
-    write-back with each written slot as its position in what ``run`` returns, and the
-    return value encoded with those positions too (``_decode_return`` reads either)."""
+    """What a replay of a program does around ``program.run``, as two straight-line functions
+    written from its ``sources``, ``out_plan`` and ``ret`` when it is recorded (a replay pays
+    no loop and no test per argument): ``fetch(inputs)``, the arrays ``run`` takes (a closure
+    tensor is a fixed object, a ``.grad`` hangs off one, a parameter is an entry of a fixed
+    dict), and ``finish(out)``, the writes of ``out_plan`` in order (``_apply_plan_with``'s)
+    and then the return value (``ret`` decoded), from ``out``, what ``run`` returned.
+    ``source`` shows both."""
 
-    __slots__ = ("fetch", "write", "ret", "one_tensor")
+    __slots__ = ("fetch", "finish", "source")
 
     def __init__(self, program: _Program) -> None:
-        self.fetch: list = []  # (how, object, key)
+        ns: dict = {"_make": _make}
+        refs: dict = {}  # id(object) -> its name in ns
+
+        def ref(obj: Any) -> str:
+            name = refs.get(id(obj))
+            if name is None:
+                name = refs[id(obj)] = f"r{len(refs)}"
+                ns[name] = obj
+            return name
+
+        args = []
         for kind, x in program.sources:
             if kind == "input":
-                self.fetch.append((_F_INPUT, x, None))
+                args.append(f"inputs[{x}]._data")
             elif kind == "none":
-                self.fetch.append((_F_NONE, None, None))
+                args.append("None")
             elif x.__class__ is _FixedLoc:
-                self.fetch.append((_F_TENSOR, x.tensor, None))
+                args.append(f"{ref(x.tensor)}._data")
             elif x.__class__ is _GradLoc:
-                self.fetch.append((_F_GRAD, x.tensor, None))
+                args.append(f"{ref(x.tensor)}._grad._data")
             elif x.__class__ is _DictLoc:
-                self.fetch.append((_F_ENTRY, x.table, x.key))
+                args.append(f"{ref(x.table)}.get({ref(x.key)})._data")
             else:
-                self.fetch.append((_F_LOC, x, None))
-        at = {slot: i for i, slot in enumerate(program.returned)}
-        self.write: list = []  # (how, object, position, extra)
+                args.append(f"{ref(x)}.read()._data")
+        at = {slot: i for i, slot in enumerate(program.returned)}  # slot -> its place in ``out``
+        lines = []
         for loc, action, slot, extra in program.out_plan:
-            i = None if slot is None else at[slot]
             if action == "new":
-                self.write.append((_W_NEW, loc, i, extra))
+                lines += [f"t = _make(out[{at[slot]}], {ref(extra[1])})",
+                          f"t._requires_grad = {bool(extra[0])}",
+                          f"{ref(loc)}.write(t)"]
             elif action not in ("data", "version"):
-                self.write.append((_W_NONE, loc, None, None))
-            elif loc.__class__ is _FixedLoc:
-                self.write.append((_W_TENSOR_DATA if action == "data" else _W_TENSOR_VERSION, loc.tensor, i, extra))
-            elif loc.__class__ is _GradLoc:
-                self.write.append((_W_GRAD_DATA if action == "data" else _W_GRAD_VERSION, loc.tensor, i, extra))
+                lines.append(f"{ref(loc)}.write(None)")
             else:
-                self.write.append((_W_DATA if action == "data" else _W_VERSION, loc, i, extra))
-        self.ret = _ret_at(program.ret, at)
-        self.one_tensor = self.ret[0] == "tensor"  # (the usual return: one tensor, the loss)
-
-    def arrays(self, inputs: list) -> list:
-        """The program's arguments: the live arrays at the places recorded."""
-        return [o._data if how == _F_TENSOR else o.get(key)._data if how == _F_ENTRY
-                else o._grad._data if how == _F_GRAD else inputs[o]._data if how == _F_INPUT
-                else o.read()._data if how == _F_LOC else None
-                for how, o, key in self.fetch]
-
-
-def _write_back(plan: list, out: tuple) -> None:
-    """``_apply_plan_with`` for a ``_ReplayPlan.write``: the same writes, the usual ones
-    (a version bump or a new array of a fixed tensor or its ``.grad``) without a lookup."""
-    for how, o, i, extra in plan:
-        if how == _W_TENSOR_VERSION:
-            o._version[0] += extra
-        elif how == _W_GRAD_VERSION:
-            o._grad._version[0] += extra
-        elif how == _W_TENSOR_DATA:
-            o._data = out[i]
-        elif how == _W_GRAD_DATA:
-            o._grad._data = out[i]
-        elif how == _W_VERSION:
-            o.read()._version[0] += extra
-        elif how == _W_DATA:
-            o.read()._data = out[i]
-        elif how == _W_NEW:
-            t = _make(out[i], extra[1])
-            t._requires_grad = extra[0]
-            o.write(t)
-        else:
-            o.write(None)
+                target = (f"{ref(loc.tensor)}" if loc.__class__ is _FixedLoc else
+                          f"{ref(loc.tensor)}._grad" if loc.__class__ is _GradLoc else f"{ref(loc)}.read()")
+                lines.append(f"{target}._data = out[{at[slot]}]" if action == "data"
+                             else f"{target}._version[0] += {int(extra)}")
+        lines.append(f"return {_return_source(program.ret, at, ref)}")
+        self.source = ("def fetch(inputs):\n"
+                       f"    return [{', '.join(args)}]\n"
+                       "def finish(out):\n" + "".join(f"    {line}\n" for line in lines))
+        exec(builtins.compile(self.source, "<autodiff.compile replay>", "exec"), ns)  # noqa: S102
+        self.fetch: Callable = ns["fetch"]
+        self.finish: Callable = ns["finish"]
 
 
-def _ret_at(enc: Any, at: dict) -> Any:
-    """A return encoding with each slot replaced by its position in the program's results."""
+def _return_source(enc: Any, at: dict, ref: Callable) -> str:
+    """The value a return encoding (``_encode_return``) stands for, as an expression over
+    ``out`` (``at``: slot -> its index there)."""
     kind = enc[0]
     if kind == "tensor":
-        return ("tensor", at[enc[1]], enc[2])
-    if kind in (tuple, list):
-        return (kind, [_ret_at(e, at) for e in enc[1]])
+        return f"_make(out[{at[enc[1]]}], {ref(enc[2])})"
+    if kind == "loc":
+        return f"{ref(enc[1])}.read()"
+    if kind == "const":
+        return ref(enc[1])
     if kind is dict:
-        return (dict, {k: _ret_at(e, at) for k, e in enc[1].items()})
-    return enc
+        return "{" + "".join(f"{ref(k)}: {_return_source(e, at, ref)}, " for k, e in enc[1].items()) + "}"
+    items = "".join(f"{_return_source(e, at, ref)}, " for e in enc[1])
+    return f"({items})" if kind is tuple else f"[{items}]"
 
 
 # ---- the compiled function --------------------------------------------------------------------
@@ -1975,13 +1941,15 @@ class CompiledFunction:
         program.aliases = aliases
         if self._graph_run is None:  # (a CUDA graph holds its program's addresses: a block of its own)
             program.arenas = self.arenas
-        program.replay_plan = _ReplayPlan(program)
+        program.replay_plan = None  # (written at its first replay: see _ReplayPlan)
         self.programs[key] = program
         return result
 
     def _replay(self, key: tuple, program: _Program, world: _World, inputs: list, args: tuple, kwargs: dict) -> Any:
         plan = program.replay_plan
-        arrays = plan.arrays(inputs)
+        if plan is None:
+            plan = program.replay_plan = _ReplayPlan(program)
+        arrays = plan.fetch(inputs)
         for loc, k in program.aliases:
             if loc.read()._data is not arrays[k]:
                 # Two places that shared one array at the recording no longer do.
@@ -2002,11 +1970,7 @@ class CompiledFunction:
             del self.programs[key]
             return self._record(key, world, args, kwargs, inputs)
         self.stats["replayed"] += 1
-        _write_back(plan.write, out)
-        ret = plan.ret
-        if plan.one_tensor:
-            return _make(out[ret[1]], ret[2])
-        return _decode_return(ret, out)
+        return plan.finish(out)
 
 
 def _input_key(value: Any, tensors: list) -> Any:
