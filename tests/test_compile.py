@@ -786,7 +786,8 @@ def test_replay_peak_memory_is_eager_peak_plus_the_program_objects() -> None:
     # deterministic, unlike a timing, in a fresh process (in this one, what earlier tests
     # left in global caches can grow during the measures). The block holds the largest set
     # of temporaries alive at one time, which the eager step allocates too: the replay's peak
-    # is the eager peak and the program's own objects (its code, constants, guards: ~55 KB).
+    # is the eager peak and the program's own objects (its code, constants, guards, and the
+    # generated functions that check the guards and fetch and write back its arrays: ~70 KB).
     import os
     import subprocess
     import sys
@@ -796,7 +797,7 @@ def test_replay_peak_memory_is_eager_peak_plus_the_program_objects() -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run([sys.executable, "-c", _PEAKS], capture_output=True, text=True, env=env, check=True)
     eager, compiled = map(int, out.stdout.split())
-    assert compiled <= eager + 64 * 1024, (compiled, eager)
+    assert compiled <= eager + 80 * 1024, (compiled, eager)
 
 
 # ---- the block of temporaries: one per compiled function, its programs' buffers carved from it --
