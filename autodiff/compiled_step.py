@@ -28,6 +28,7 @@ docs/compile.md.
 from __future__ import annotations
 
 import builtins
+import dis
 import functools
 import operator
 import threading
@@ -430,9 +431,28 @@ def _roots_and_plan(fn: Callable, names: list, depth: int = 3) -> tuple[list, tu
                 more, plan = _roots_and_plan(obj, _global_names(obj), depth - 1)
                 roots.extend(more)
                 nested.append((obj, obj.__code__, plan))
+    # A name not bound now matters only where the code reads it as a global: one read only as
+    # an attribute (``loss.sum()``) that a module later binds cannot change what the step does.
+    loaded = _global_loads(target.__code__)
     plan = (fn, prefix, target, tuple(zip(cells, contents)), tuple(empty), g, tuple(zip(present, values)),
-            frozenset(n for n in names if n not in g), tuple(nested))
+            frozenset(n for n in names if n not in g and n in loaded), tuple(nested))
     return roots, plan
+
+
+_GLOBAL_OPS = frozenset({"LOAD_GLOBAL", "STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_NAME", "STORE_NAME", "DELETE_NAME"})
+
+
+@functools.lru_cache(maxsize=256)
+def _global_loads(code: types.CodeType) -> frozenset:
+    """The names ``code`` (and the code nested in it) reads or binds as globals, not as
+    attributes (``co_names`` holds both)."""
+    names: set = set()
+    todo = [code]
+    while todo:
+        c = todo.pop()
+        names.update(i.argval for i in dis.get_instructions(c) if i.opname in _GLOBAL_OPS)
+        todo.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    return frozenset(names)
 
 
 def _plan_holds(plan: tuple) -> bool:
