@@ -322,7 +322,12 @@ def _optimizer_signature(opt: Any) -> tuple:
     add = parts.append
     state_of = opt.state.get
     for group in opt.param_groups:
-        add(tuple([(k, _hashable(v)) for k, v in group.items() if k != "params"]))
+        hyper = tuple([item for item in group.items() if item[0] != "params"])
+        try:
+            hash(hyper)  # (the usual case: numbers, tuples of numbers; else each value on its own)
+        except TypeError:
+            hyper = tuple([(k, _hashable(v)) for k, v in hyper])
+        add(hyper)
         params = group["params"]
         add(tuple(map(id, params)))
         for p in params:
@@ -1759,14 +1764,18 @@ class _ReplayPlan:
         lines = []
         for loc, action, slot, extra in program.out_plan:
             if action == "new":
-                lines += [f"t = _make(out[{at[slot]}], {ref(extra[1])})",
-                          f"t._requires_grad = {bool(extra[0])}",
-                          f"{ref(loc)}.write(t)"]
+                lines.append(f"t = _make(out[{at[slot]}], {ref(extra[1])})")
+                if extra[0]:  # (``_make`` leaves it False)
+                    lines.append("t._requires_grad = True")
+                lines.append(f"{ref(loc.tensor)}._grad = t" if loc.__class__ is _GradLoc else
+                             f"{ref(loc.table)}[{ref(loc.key)}] = t" if loc.__class__ is _DictLoc else
+                             f"{ref(loc)}.write(t)")
             elif action not in ("data", "version"):
                 lines.append(f"{ref(loc)}.write(None)")
             else:
                 target = (f"{ref(loc.tensor)}" if loc.__class__ is _FixedLoc else
-                          f"{ref(loc.tensor)}._grad" if loc.__class__ is _GradLoc else f"{ref(loc)}.read()")
+                          f"{ref(loc.tensor)}._grad" if loc.__class__ is _GradLoc else
+                          f"{ref(loc.table)}.get({ref(loc.key)})" if loc.__class__ is _DictLoc else f"{ref(loc)}.read()")
                 lines.append(f"{target}._data = out[{at[slot]}]" if action == "data"
                              else f"{target}._version[0] += {int(extra)}")
         lines.append(f"return {_return_source(program.ret, at, ref)}")
