@@ -1726,7 +1726,7 @@ def _ret_slots(enc: Any) -> set:
 # ---- a replay's reads and writes, written once per program ------------------------------------
 class _ReplayPlan:
     """What a replay of a program does around ``program.run``, as two straight-line functions
-    written from its ``sources``, ``out_plan`` and ``ret`` when it is recorded (a replay pays
+    written from its ``sources``, ``out_plan`` and ``ret`` at its first replay (a replay pays
     no loop and no test per argument): ``fetch(inputs)``, the arrays ``run`` takes (a closure
     tensor is a fixed object, a ``.grad`` hangs off one, a parameter is an entry of a fixed
     dict), and ``finish(out)``, the writes of ``out_plan`` in order (``_apply_plan_with``'s)
