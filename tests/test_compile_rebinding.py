@@ -294,3 +294,25 @@ def test_the_generated_guard_gives_the_signature():
     assert f._guard is not None and f._guard[0]() == f._guard[1].signature()
     assert len(f._guard[1].modules) == 4 and len(f._guard[1].optimizers) == 1
     assert f.stats["replayed"] >= 3, f.stats
+
+
+def test_replayed_returns_of_every_kind():
+    # A replay's return value is written as one expression per program (_ReplayPlan):
+    # tensors it made, a tensor of the state, numbers, strings, None, nested containers.
+    w = autodiff.ones(3, requires_grad=True)
+
+    @autodiff.compile
+    def f(x):
+        w.grad = None
+        loss = (w * x).sum()
+        loss.backward()
+        return loss, {"grad": w.grad, "w": w, 7: [None, "s", 3]}, [x * 2.0, (True,)]
+
+    for k in range(5):
+        x = autodiff.full((3,), float(k))
+        loss, info, rest = f(x)
+        assert loss.item() == 3.0 * k
+        assert info["grad"].tolist() == [float(k)] * 3 and info["w"] is w
+        assert info[7] == [None, "s", 3] and rest[1] == (True,)
+        assert rest[0].tolist() == [2.0 * k] * 3
+    assert f.stats["replayed"] >= 3, f.stats
