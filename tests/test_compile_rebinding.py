@@ -2,7 +2,9 @@
 "Guards": the objects the step names). A replayed call checks a cached plan of where it
 found each object (a closure cell, a global name, a bound object, the functions it
 calls) instead of walking them again; every rebinding below must still be seen, and each
-step's results equal those of an eager twin."""
+step's results equal those of an eager twin. Also the replay path's generated functions:
+the guard gives the signature exactly, and the return expression rebuilds every kind of
+return value."""
 
 from __future__ import annotations
 
