@@ -101,6 +101,18 @@ if _ERRSTATE is not None:
         _IGNORE_ALL = _ERRSTATE.get()
 
 
+def _pow_into(a: Any, b: Any, out: Any) -> Any:
+    # ``a ** 2`` is NumPy's square(a) for a float array (its scalar-power fast path): into
+    # ``out``, the same bits without a new array. Other exponents: ``a ** b`` copied in.
+    if b.__class__ is int and b == 2 and a.__class__ is _ndarray and a.dtype.kind == "f":
+        return np.square(a, out=out)
+    np.copyto(out, a ** b)
+    return out
+
+
+_OUT_WRITERS["pow"] = silenced(_pow_into)  # (silenced, as the backend's pow)
+
+
 def silence_float_errors() -> Any:
     """Turn NumPy's floating-point warnings off in this thread (and task) until
     ``restore_float_errors(token)`` with the token returned."""

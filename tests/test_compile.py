@@ -1017,3 +1017,29 @@ def test_moved_check_refuses_arguments_that_share_memory_with_what_the_step_writ
         assert _bits(eager(x, i1)) == _bits(compiled(x, i2)), f"aliased step {k}"
     assert compiled.stats["replayed"] == 4 and compiled.stats["eager"] == 3
     assert _bits(m1[1].running_mean) == _bits(m2[1].running_mean)
+
+
+def test_powers_written_into_buffers_are_eager_powers() -> None:
+    # ``pow`` writes into a buffer (x ** 2 as NumPy's square, other exponents copied in): the
+    # bits of eager's powers, overflow to inf included.
+    def make():
+        w = autodiff.tensor([[1e20, -2.0, 0.5], [3.0, 7.0, 1e-3]], requires_grad=True)
+
+        def step():
+            loss = (w.pow(2) + w.abs().pow(0.5) + w.pow(3) * 1e-90 + (w * 1e-20).pow(-1)).sum()
+            loss.backward()
+            g = w.grad
+            w.grad = None
+            return loss, g
+
+        return step
+
+    eager, compiled = make(), autodiff.compile(make())
+    for k in range(5):
+        (l1, g1), (l2, g2) = eager(), compiled()
+        assert _bits(l1) == _bits(l2) and _bits(g1) == _bits(g2), f"step {k}"
+    assert compiled.stats["replayed"] == 4
+    (program,) = [p for p in compiled.programs.values() if not isinstance(p, str) and p.namespace]
+    powers = [op[4][1] for op in program.ops if op[0] == "call" and op[5] == "pow"]
+    lines = [ln for ln in program.source.splitlines() for k in powers if ln.startswith(f"    v{k} = ")]
+    assert len(powers) >= 4 and all("out=" in ln for ln in lines), lines
