@@ -608,6 +608,16 @@ this step, with the same contract and no grad modes, version counters, hooks, ch
 `Function` API). The first says what PyTorch's semantics cost by themselves; the second,
 what the least Python engine costs on top of them.
 
+**Compiled steps.** The third table times `autodiff.compile` of the same steps
+(docs/compile.md): the step recorded once, then replayed as a flat program of the eager
+step's backend calls, bit for bit the eager values. A replay makes the eager step's calls,
+so it keeps PyTorch's `.grad` contract (`.grad += ...`, `zero_()`): its limit is the floor
+with that contract, and the column "compiled / contract floor" reads it against that
+limit (the seed MLP's contract costs ~5% over the floor, the big MLP's ~1%). The recording
+call (the first) is read against a warm eager step; the peak memory is tracemalloc's
+during one warm step, the system's data included: a replay's arrays take what eager's take
+at its peak, and its program's Python objects (code, ops, guards) come on top.
+
 **Page faults.** Left to itself, glibc's malloc gives freed arrays back to the kernel
 (it serves large ones with fresh `mmap` pages and trims the top of its heap) until the
 process first frees a block of several MiB, which moves both thresholds up for good.
