@@ -233,31 +233,50 @@ def test_guard_replaced_parameter() -> None:
     _guarded(replace, "a replaced parameter", expect_records=3)
 
 
+def _sgd_step(params, loss_fn, **sgd):
+    """``(optimizer, step)``: a step that clears ``.grad``, runs ``loss_fn()`` backward and
+    takes an SGD step (lr 0.1)."""
+    opt = autodiff.optim.SGD(params, lr=0.1, **sgd)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return opt, step
+
+
+def _changed_between_calls(make, changes, steps=8):
+    """Two systems from ``make()`` -> ``(params, optimizer, step, handle)``, one eager, one
+    compiled; ``changes[k](handle)`` runs on both before step ``k``. Every step's loss,
+    parameters, gradients and optimizer state are equal; returns the compiled function
+    and the handles."""
+    (p1, o1, eager, h1), (p2, o2, step, h2) = make(), make()
+    compiled = autodiff.compile(step)
+    for k in range(steps):
+        if k in changes:
+            changes[k](h1)
+            changes[k](h2)
+        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
+        _assert_same((p1, o1), (p2, o2), f"step {k}")
+    return compiled, (h1, h2)
+
+
 def test_guard_data_of_a_parameter_no_module_holds() -> None:
     # A tensor optimized without a module: ``w.data = ...`` between calls is what the next
     # replay reads (it is an argument of the program, as a module's parameter is).
     def make():
         autodiff.manual_seed(0)
         w = autodiff.randn(4, 3, requires_grad=True)
-        opt = autodiff.optim.SGD([w], lr=0.1, momentum=0.5)
+        opt, step = _sgd_step([w], lambda: (w * w).sum(), momentum=0.5)
+        return [w], opt, step, w
 
-        def step():
-            opt.zero_grad()
-            loss = (w * w).sum()
-            loss.backward()
-            opt.step()
-            return loss
+    def replace(w):
+        w.data = autodiff.ones(4, 3)
 
-        return w, opt, step
-
-    (w1, o1, eager), (w2, o2, step) = make(), make()
-    compiled = autodiff.compile(step)
-    for k in range(8):
-        if k == 5:
-            w1.data = autodiff.ones(4, 3)
-            w2.data = autodiff.ones(4, 3)
-        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
-        _assert_same(([w1], o1), ([w2], o2), f"step {k}")
+    compiled, _ = _changed_between_calls(make, {5: replace})
     assert compiled.stats["replayed"] == 6
 
 
@@ -267,31 +286,20 @@ class _Settings:
 
 def test_guard_tensor_rebound_on_an_object_the_step_reaches() -> None:
     # ``settings.scale = ...`` between calls: the next call sees the new tensor (it records
-    # again: what sits where the world found its tensors is guarded), as eager does.
+    # again: what sits on the objects the recording looked into is guarded), as eager does.
     def make():
         autodiff.manual_seed(0)
         model = nn.Linear(3, 1)
-        opt = autodiff.optim.SGD(model.parameters(), lr=0.1)
         settings = _Settings()
         settings.scale = autodiff.tensor(2.0)
         x = autodiff.randn(4, 3)
+        opt, step = _sgd_step(model.parameters(), lambda: (model(x) * settings.scale).sum())
+        return list(model.parameters()), opt, step, settings
 
-        def step():
-            opt.zero_grad()
-            loss = (model(x) * settings.scale).sum()
-            loss.backward()
-            opt.step()
-            return loss
+    def rebind(settings):
+        settings.scale = autodiff.tensor(-3.0)
 
-        return model, opt, settings, step
-
-    (m1, o1, s1, eager), (m2, o2, s2, step) = make(), make()
-    compiled = autodiff.compile(step)
-    for k in range(8):
-        if k == 4:
-            s1.scale, s2.scale = autodiff.tensor(-3.0), autodiff.tensor(-3.0)
-        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
-        _assert_same((list(m1.parameters()), o1), (list(m2.parameters()), o2), f"step {k}")
+    compiled, _ = _changed_between_calls(make, {4: rebind})
     assert compiled.stats["recorded"] == 3 and compiled.stats["replayed"] == 5, compiled.stats
 
 
@@ -301,26 +309,15 @@ def test_guard_number_on_a_module_batchnorm_momentum() -> None:
     def make():
         autodiff.manual_seed(0)
         model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
-        opt = autodiff.optim.SGD(model.parameters(), lr=0.1)
         x = autodiff.randn(6, 4)
+        opt, step = _sgd_step(model.parameters(), lambda: model(x).pow(2).sum())
+        return list(model.parameters()), opt, step, model
 
-        def step():
-            opt.zero_grad()
-            loss = model(x).pow(2).sum()
-            loss.backward()
-            opt.step()
-            return loss
+    def slower(model):
+        model[1].momentum = 0.5
 
-        return model, opt, step
-
-    (m1, o1, eager), (m2, o2, step) = make(), make()
-    compiled = autodiff.compile(step)
-    for k in range(8):
-        if k == 4:
-            m1[1].momentum = m2[1].momentum = 0.5
-        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
-        assert _bits(m1[1].running_mean) == _bits(m2[1].running_mean), f"running mean, step {k}"
-        _assert_same((list(m1.parameters()), o1), (list(m2.parameters()), o2), f"step {k}")
+    compiled, (m1, m2) = _changed_between_calls(make, {4: slower})
+    assert _bits(m1[1].running_mean) == _bits(m2[1].running_mean)
     assert compiled.stats["replayed"] == 5, compiled.stats
 
 
@@ -394,28 +391,17 @@ def test_guard_tensor_rebound_as_a_module_attribute() -> None:
     def make():
         autodiff.manual_seed(0)
         model = _ScaledLinear()
-        opt = autodiff.optim.SGD(model.parameters(), lr=0.1)
         x = autodiff.randn(4, 3)
+        opt, step = _sgd_step(model.parameters(), lambda: model(x).sum())
+        return list(model.parameters()), opt, step, model
 
-        def step():
-            opt.zero_grad()
-            loss = model(x).sum()
-            loss.backward()
-            opt.step()
-            return loss
+    def rebind(model):
+        model.scale = autodiff.tensor(-3.0)
 
-        return model, opt, step
+    def in_place(model):  # (the same tensor, changed in place: read at each replay)
+        model.scale.data.fill_(0.5)
 
-    (m1, o1, eager), (m2, o2, step) = make(), make()
-    compiled = autodiff.compile(step)
-    for k in range(8):
-        if k == 4:
-            m1.scale, m2.scale = autodiff.tensor(-3.0), autodiff.tensor(-3.0)
-        if k == 6:  # (changed in place: the same tensor, read at each replay)
-            m1.scale.data.fill_(0.5)
-            m2.scale.data.fill_(0.5)
-        assert _bits(eager()) == _bits(compiled()), f"loss of step {k}"
-        _assert_same((list(m1.parameters()), o1), (list(m2.parameters()), o2), f"step {k}")
+    compiled, _ = _changed_between_calls(make, {4: rebind, 6: in_place})
     assert compiled.stats["recorded"] == 3 and compiled.stats["replayed"] == 5, compiled.stats
 
 
