@@ -302,11 +302,11 @@ class _World:
             d = t._data
             g = t._grad
             if g is None:
-                add((d.shape, d.dtype, t._be, t._requires_grad, t.grad_fn is None))
+                add((d.shape, _strides(d, t._be), d.dtype, t._be, t._requires_grad, t.grad_fn is None))
             else:
                 e = g._data
-                add((d.shape, d.dtype, t._be, t._requires_grad, t.grad_fn is None,
-                     e.shape, e.dtype, g._be, g._requires_grad, g.grad_fn is None))
+                add((d.shape, _strides(d, t._be), d.dtype, t._be, t._requires_grad, t.grad_fn is None,
+                     e.shape, _strides(e, g._be), e.dtype, g._be, g._requires_grad, g.grad_fn is None))
         add(self.watched_ids)
         for opt in self.optimizers:
             add(_optimizer_signature(opt))
@@ -352,8 +352,15 @@ def _has_hooks(m: Any) -> bool:
                 or d.get("_backward_pre_hooks"))
 
 
+def _strides(a: Any, be: Any) -> tuple:
+    """An array's memory layout, part of every guard on a tensor: a program recorded on one
+    layout (a contiguous input) must not replay on another (its transpose, of the same shape),
+    where eager code takes other paths (``view`` refuses, reductions add in another order)."""
+    return getattr(a, "strides", None) or be.strides(a)
+
+
 def _meta(t: Tensor) -> tuple:
-    return (t._data.shape, t._data.dtype, t._be, t._requires_grad, t.grad_fn is None)
+    return (t._data.shape, _strides(t._data, t._be), t._data.dtype, t._be, t._requires_grad, t.grad_fn is None)
 
 
 def _hashable(v: Any) -> Any:
@@ -542,9 +549,11 @@ def _guard_source(plan: tuple, world: _World) -> tuple[str, dict]:
                      f"tuple(map(id, {m}._modules.values())), _has_hooks({m}))")
     for i, t in enumerate(world.watched):
         t = ref(t)
-        meta = f"d.shape, d.dtype, {t}._be, {t}._requires_grad, {t}.grad_fn is None"
+        meta = (f"d.shape, getattr(d, 'strides', None) or {t}._be.strides(d), d.dtype, {t}._be, "
+                f"{t}._requires_grad, {t}.grad_fn is None")
         lines.append(f"d = {t}._data; g = {t}._grad; t{i} = ({meta}) if g is None else "
-                     f"({meta}, (e := g._data).shape, e.dtype, g._be, g._requires_grad, g.grad_fn is None)")
+                     f"({meta}, (e := g._data).shape, getattr(e, 'strides', None) or g._be.strides(e), e.dtype, g._be, "
+                     f"g._requires_grad, g.grad_fn is None)")
         parts.append(f"t{i}")
     parts.append(ref(world.watched_ids))
     parts += [f"_optimizer_signature({ref(opt)})" for opt in world.optimizers]
@@ -1868,7 +1877,8 @@ class CompiledFunction:
             key_in: Any = ()
         elif not kwargs and all(a.__class__ is Tensor for a in args):  # (the usual call: tensors only)
             inputs = list(args)
-            key_in = tuple([(a._data.shape, a._data.dtype, a._be, a._requires_grad) for a in args])
+            key_in = tuple([(a._data.shape, _strides(a._data, a._be), a._data.dtype, a._be, a._requires_grad)
+                            for a in args])
             if any(t._requires_grad for t in inputs):
                 # A backward would reach its .grad (or the graph behind it), which no location holds.
                 return self._eager(args, kwargs, "an argument that requires grad")
@@ -2007,7 +2017,8 @@ def _input_key(value: Any, tensors: list) -> Any:
     other values themselves; None for an argument that cannot be guarded."""
     if isinstance(value, Tensor):
         tensors.append(value)
-        return (Tensor, value._data.shape, value._data.dtype, value._be, value._requires_grad)
+        return (Tensor, value._data.shape, _strides(value._data, value._be), value._data.dtype, value._be,
+                value._requires_grad)
     if value is None or value.__class__ in (int, float, bool, str):
         return (value.__class__, value)
     if value.__class__ in (tuple, list):
