@@ -310,8 +310,7 @@ class _World:
         add(self.watched_ids)
         for opt in self.optimizers:
             add(_optimizer_signature(opt))
-        add(tuple([tuple(map(id, c.values())) for c in self.containers]))
-        add(tuple([tuple(map(id, c[:n])) for c, n in self.lists]))
+        parts.extend(_python_state(self, whole_lists=False))
         return tuple(parts)
 
 
@@ -339,11 +338,12 @@ def _optimizer_signature(opt: Any) -> tuple:
     return tuple(parts)
 
 
-def _python_state(world: _World) -> tuple:
+def _python_state(world: _World, whole_lists: bool = True) -> tuple:
     """What the step's Python code could change where the world looked: each dict's values and
-    each list's items, by identity (compared before and after the recording call)."""
+    each list's items, by identity (compared before and after the recording call; without
+    ``whole_lists``, the items the lists held when the world was built: the guards' part)."""
     return (tuple([tuple(map(id, c.values())) for c in world.containers]),
-            tuple([tuple(map(id, c)) for c, _n in world.lists]))
+            tuple([tuple(map(id, c if whole_lists else c[:n])) for c, n in world.lists]))
 
 
 def _has_hooks(m: Any) -> bool:
